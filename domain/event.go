@@ -1,0 +1,82 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Event is a fact the ledger recorded. Events are plain values; their JSON is the event's data.
+type Event interface {
+	// EventType is the versioned type name, e.g. "license.created.v1".
+	EventType() string
+	// AggregateID is the id of the aggregate the event belongs to.
+	AggregateID() string
+	// Stream is the event's stream in the log: "<aggregate kind>/<id>".
+	Stream() string
+	// Owner is the reseller and tenant the event belongs to ("" for system-wide data).
+	Owner() (reseller, tenant string)
+}
+
+// Stream names per aggregate kind.
+func resellerStream(id string) string   { return "reseller/" + id }
+func tenantStream(id string) string     { return "tenant/" + id }
+func productStream(id string) string    { return "product/" + id }
+func planStream(id string) string       { return "plan/" + id }
+func licenseStream(id string) string    { return "license/" + id }
+func credentialStream(id string) string { return "credential/" + id }
+
+// LicenseStream is the stream of license id, for callers that check its version.
+func LicenseStream(id string) string { return licenseStream(id) }
+
+// DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
+// type are upcast here when there are any; events are never rewritten.
+func DecodeEvent(typ string, data []byte) (Event, error) {
+	var e Event
+	switch typ {
+	case TypeResellerCreated:
+		e = new(ResellerCreated)
+	case TypeTenantCreated:
+		e = new(TenantCreated)
+	case TypeProductCreated:
+		e = new(ProductCreated)
+	case TypePlanCreated:
+		e = new(PlanCreated)
+	case TypeLicenseCreated:
+		e = new(LicenseCreated)
+	case TypeSeatRegistered:
+		e = new(SeatRegistered)
+	case TypeSeatUnregistered:
+		e = new(SeatUnregistered)
+	case TypeCredentialIssued:
+		e = new(CredentialIssued)
+	default:
+		return nil, fmt.Errorf("domain: unknown event type %q", typ)
+	}
+	if err := json.Unmarshal(data, e); err != nil {
+		return nil, fmt.Errorf("domain: decode %s: %w", typ, err)
+	}
+	return deref(e), nil
+}
+
+// deref returns the value an event pointer points at, so events are always handled as values.
+func deref(e Event) Event {
+	switch e := e.(type) {
+	case *ResellerCreated:
+		return *e
+	case *TenantCreated:
+		return *e
+	case *ProductCreated:
+		return *e
+	case *PlanCreated:
+		return *e
+	case *LicenseCreated:
+		return *e
+	case *SeatRegistered:
+		return *e
+	case *SeatUnregistered:
+		return *e
+	case *CredentialIssued:
+		return *e
+	}
+	return e
+}

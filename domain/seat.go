@@ -1,0 +1,199 @@
+package domain
+
+import "time"
+
+// Seat is one end user registered against a license (DBSync registerUser).
+type Seat struct {
+	EndUserCompany string
+	EndUserName    string
+	Active         bool
+	// CountedIn is the last quota period in which this user consumed a seat (-1: never).
+	CountedIn int
+}
+
+func seatKey(company, name string) string { return company + "\x00" + name }
+
+// SeatRegister registers an end user on a license (DBSync registerUser).
+type SeatRegister struct {
+	LicenseID      string `json:"licenseId"`
+	EndUserCompany string `json:"endUserCompany"`
+	EndUserName    string `json:"endUserName"`
+}
+
+func (SeatRegister) CommandName() string { return "seat.register" }
+
+// SeatUnregister frees an end user's seat (DBSync unregisterUser). The user stops being active
+// but stays counted as consumed for the rest of the quota period.
+type SeatUnregister SeatRegister
+
+func (SeatUnregister) CommandName() string { return "seat.unregister" }
+
+// Event types.
+const (
+	TypeSeatRegistered   = "seat.registered.v1"
+	TypeSeatUnregistered = "seat.unregistered.v1"
+)
+
+// SeatRegistered records a registration in quota period Period.
+type SeatRegistered struct {
+	LicenseID      string `json:"licenseId"`
+	ResellerID     string `json:"resellerId"`
+	TenantID       string `json:"tenantId"`
+	EndUserCompany string `json:"endUserCompany"`
+	EndUserName    string `json:"endUserName"`
+	Period         int    `json:"period"`
+}
+
+func (SeatRegistered) EventType() string         { return TypeSeatRegistered }
+func (e SeatRegistered) AggregateID() string     { return e.LicenseID }
+func (e SeatRegistered) Stream() string          { return licenseStream(e.LicenseID) }
+func (e SeatRegistered) Owner() (string, string) { return e.ResellerID, e.TenantID }
+
+// SeatUnregistered records an unregistration in quota period Period.
+type SeatUnregistered SeatRegistered
+
+func (SeatUnregistered) EventType() string         { return TypeSeatUnregistered }
+func (e SeatUnregistered) AggregateID() string     { return e.LicenseID }
+func (e SeatUnregistered) Stream() string          { return licenseStream(e.LicenseID) }
+func (e SeatUnregistered) Owner() (string, string) { return e.ResellerID, e.TenantID }
+
+// QuotaPeriod returns which annual quota period t falls in for a license that started at start:
+// 0 for the first year, 1 for the second, and so on.
+func QuotaPeriod(start, t time.Time) int {
+	if t.Before(start) {
+		return 0
+	}
+	p := t.Year() - start.Year()
+	if start.AddDate(p, 0, 0).After(t) {
+		p--
+	}
+	return p
+}
+
+// Usage is a license's seat quota as it stands at some time.
+type Usage struct {
+	Seats       int       `json:"seats"`
+	Active      int       `json:"active"`
+	Consumed    int       `json:"consumed"`
+	Remaining   int       `json:"remaining"`
+	Period      int       `json:"period"`
+	PeriodStart time.Time `json:"periodStart"`
+	PeriodEnd   time.Time `json:"periodEnd"`
+}
+
+// UsageAt returns the license's quota at time t. A new period starts with the users who still hold
+// a seat already counted.
+func (l *License) UsageAt(t time.Time) Usage {
+	p := max(QuotaPeriod(l.StartsAt, t), l.Period)
+	u := Usage{
+		Seats: l.Seats, Active: l.Active, Consumed: l.consumedIn(p), Period: p,
+		PeriodStart: l.StartsAt.AddDate(p, 0, 0), PeriodEnd: l.StartsAt.AddDate(p+1, 0, 0),
+	}
+	u.Remaining = max(u.Seats-u.Consumed, 0)
+	return u
+}
+
+func (l *License) consumedIn(p int) int {
+	if p > l.Period {
+		return l.Active
+	}
+	return l.Consumed
+}
+
+func (s *State) seatLicense(licenseID, company, name string) (*License, error) {
+	if err := checkID("licenseId", licenseID); err != nil {
+		return nil, err
+	}
+	if err := checkText("endUserCompany", company); err != nil {
+		return nil, err
+	}
+	if err := checkText("endUserName", name); err != nil {
+		return nil, err
+	}
+	l, ok := s.Licenses[licenseID]
+	if !ok {
+		return nil, Errorf(CodeLicenseNotFound, "licenseId", "license %q does not exist", licenseID)
+	}
+	return l, nil
+}
+
+func (s *State) decideSeatRegister(now time.Time, c SeatRegister) ([]Event, error) {
+	l, err := s.seatLicense(c.LicenseID, c.EndUserCompany, c.EndUserName)
+	if err != nil {
+		return nil, err
+	}
+	if l.Status != StatusActive {
+		return nil, Errorf(CodeLicenseNotActive, "licenseId", "license %q is %s", l.ID, l.Status)
+	}
+	if l.ExpiredAt(now) {
+		return nil, Errorf(CodeLicenseExpired, "licenseId", "license %q expired at %s", l.ID, l.ExpiresAt.Format(time.RFC3339))
+	}
+	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
+	if seat != nil && seat.Active {
+		return nil, nil // already registered: nothing changes
+	}
+	p := max(QuotaPeriod(l.StartsAt, now), l.Period)
+	counted := seat != nil && p == l.Period && seat.CountedIn == p
+	if used := l.consumedIn(p); !counted && used >= l.Seats {
+		return nil, Errorf(CodeQuotaExceeded, "endUserName",
+			"license %q has used all %d seats of its quota period %s to %s; unregistering a user does not free a seat before the period ends",
+			l.ID, l.Seats, l.StartsAt.AddDate(p, 0, 0).Format(time.DateOnly), l.StartsAt.AddDate(p+1, 0, 0).Format(time.DateOnly))
+	}
+	return []Event{SeatRegistered{
+		LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID,
+		EndUserCompany: c.EndUserCompany, EndUserName: c.EndUserName, Period: p,
+	}}, nil
+}
+
+func (s *State) decideSeatUnregister(now time.Time, c SeatUnregister) ([]Event, error) {
+	l, err := s.seatLicense(c.LicenseID, c.EndUserCompany, c.EndUserName)
+	if err != nil {
+		return nil, err
+	}
+	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
+	if seat == nil || !seat.Active {
+		return nil, Errorf(CodeSeatNotFound, "endUserName", "%q of %q holds no seat on license %q", c.EndUserName, c.EndUserCompany, l.ID)
+	}
+	return []Event{SeatUnregistered{
+		LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID,
+		EndUserCompany: c.EndUserCompany, EndUserName: c.EndUserName,
+		Period: max(QuotaPeriod(l.StartsAt, now), l.Period),
+	}}, nil
+}
+
+// rollTo starts quota period p: the users holding a seat at its start are its first consumers.
+func (l *License) rollTo(p int) {
+	if p <= l.Period {
+		return
+	}
+	l.Period, l.Consumed = p, 0
+	for _, s := range l.Users {
+		if s.Active {
+			s.CountedIn = p
+			l.Consumed++
+		}
+	}
+}
+
+func (l *License) applySeatRegistered(e SeatRegistered) {
+	l.rollTo(e.Period)
+	k := seatKey(e.EndUserCompany, e.EndUserName)
+	s := l.Users[k]
+	if s == nil {
+		s = &Seat{EndUserCompany: e.EndUserCompany, EndUserName: e.EndUserName, CountedIn: -1}
+		l.Users[k] = s
+	}
+	s.Active = true
+	l.Active++
+	if s.CountedIn != e.Period {
+		s.CountedIn = e.Period
+		l.Consumed++
+	}
+}
+
+func (l *License) applySeatUnregistered(e SeatUnregistered) {
+	l.rollTo(e.Period)
+	s := l.Users[seatKey(e.EndUserCompany, e.EndUserName)]
+	s.Active = false
+	l.Active--
+}

@@ -1,0 +1,93 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// State is the write model: everything a decision needs. Only one goroutine may use a State
+// (in licledger, the event store's sequencer).
+type State struct {
+	Resellers   map[string]*Reseller
+	Tenants     map[string]*Tenant
+	Products    map[string]*Product
+	Plans       map[string]*Plan
+	Licenses    map[string]*License
+	Credentials map[string]*Credential
+}
+
+// NewState returns an empty model.
+func NewState() *State {
+	return &State{
+		Resellers:   map[string]*Reseller{},
+		Tenants:     map[string]*Tenant{},
+		Products:    map[string]*Product{},
+		Plans:       map[string]*Plan{},
+		Licenses:    map[string]*License{},
+		Credentials: map[string]*Credential{},
+	}
+}
+
+// Command is a request to change the model.
+type Command interface {
+	// CommandName is the wire name, e.g. "seat.register".
+	CommandName() string
+}
+
+// Decide returns the events cmd causes in state s at time now, or a coded *Error. It does not
+// change s: apply the events with Evolve once they are accepted.
+func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
+	switch c := cmd.(type) {
+	case ResellerCreate:
+		return s.decideResellerCreate(c)
+	case TenantCreate:
+		return s.decideTenantCreate(c)
+	case ProductCreate:
+		return s.decideProductCreate(c)
+	case PlanCreate:
+		return s.decidePlanCreate(c)
+	case LicenseCreate:
+		return s.decideLicenseCreate(now, c)
+	case SeatRegister:
+		return s.decideSeatRegister(now, c)
+	case SeatUnregister:
+		return s.decideSeatUnregister(now, c)
+	case CredentialIssue:
+		return s.decideCredentialIssue(c)
+	}
+	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
+}
+
+// Evolve applies one accepted event. Events come from the log, so a malformed one (an unknown
+// type, a reference to something missing) is a broken invariant and panics.
+func (s *State) Evolve(e Event) {
+	switch e := e.(type) {
+	case ResellerCreated:
+		s.Resellers[e.ID] = &Reseller{ID: e.ID, Name: e.Name}
+	case TenantCreated:
+		s.Tenants[e.ID] = &Tenant{ID: e.ID, ResellerID: e.ResellerID, Name: e.Name}
+	case ProductCreated:
+		s.Products[e.ID] = &Product{ID: e.ID, Name: e.Name}
+	case PlanCreated:
+		p := Plan(e)
+		s.Plans[e.ID] = &p
+	case LicenseCreated:
+		s.Licenses[e.ID] = newLicense(e)
+	case SeatRegistered:
+		s.mustLicense(e.LicenseID).applySeatRegistered(e)
+	case SeatUnregistered:
+		s.mustLicense(e.LicenseID).applySeatUnregistered(e)
+	case CredentialIssued:
+		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true}
+	default:
+		panic(fmt.Sprintf("domain: Evolve: unknown event %T", e))
+	}
+}
+
+func (s *State) mustLicense(id string) *License {
+	l, ok := s.Licenses[id]
+	if !ok {
+		panic(fmt.Sprintf("domain: event for unknown license %q", id))
+	}
+	return l
+}

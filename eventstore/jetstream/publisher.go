@@ -1,0 +1,133 @@
+// Package jetstream publishes the ledger's log to the JetStream stream LEDGER_EVENTS so that the
+// stream is an exact copy of the log: stream sequence == ledger sequence, one message per event,
+// the same bytes.
+//
+// Every message carries Nats-Msg-Id = event id (JetStream drops a duplicate within its window) and
+// Nats-Expected-Last-Sequence = sequence-1 (JetStream refuses a message that would land anywhere
+// but at its own sequence). Together they make re-publication after any crash harmless.
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/eventstore"
+)
+
+// StreamName is the stream that carries every ledger event.
+const StreamName = "LEDGER_EVENTS"
+
+// SubjectPrefix is the subject space of LEDGER_EVENTS; only the ledger may publish under it.
+const SubjectPrefix = "ledger.v1.evt."
+
+// SystemToken stands for "no reseller" in subjects (products, plans, system credentials).
+const SystemToken = "_"
+
+// Subject returns the subject an event is published on:
+// ledger.v1.evt.<reseller or _>.<aggregate id>.<type>.
+func Subject(reseller, aggregate, typ string) string {
+	if reseller == "" {
+		reseller = SystemToken
+	}
+	return SubjectPrefix + reseller + "." + aggregate + "." + typ
+}
+
+// Config is the stream LEDGER_EVENTS. Replicas 1 for the embedded server, 3 on a cluster.
+func Config(replicas int) jetstream.StreamConfig {
+	if replicas <= 0 {
+		replicas = 1
+	}
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "licledger: every accepted change, in ledger order (stream seq == ledger seq)",
+		Subjects:    []string{SubjectPrefix + ">"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    replicas,
+		Duplicates:  2 * time.Minute,
+		DenyDelete:  true,
+		DenyPurge:   true,
+	}
+}
+
+// Publisher implements eventstore.Publisher on JetStream.
+type Publisher struct {
+	JS       jetstream.JetStream
+	Replicas int
+	// AckTimeout bounds the wait for one batch's acknowledgements. Default 10 s.
+	AckTimeout time.Duration
+}
+
+// Last ensures the stream exists and returns its last sequence.
+func (p *Publisher) Last(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := p.JS.CreateOrUpdateStream(ctx, Config(p.Replicas))
+	if err != nil {
+		return 0, fmt.Errorf("jetstream: ensure stream %s: %w", StreamName, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jetstream: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// routing is the part of the envelope a subject needs.
+type routing struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Subject  string `json:"subject"`
+	Reseller string `json:"reseller"`
+}
+
+// Publish sends events asynchronously and waits for all acknowledgements.
+func (p *Publisher) Publish(ctx context.Context, events []eventstore.Event) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	for _, e := range events {
+		var r routing
+		if err := json.Unmarshal(e.Bytes, &r); err != nil {
+			return fmt.Errorf("jetstream: event %d: %w", e.Sequence, err)
+		}
+		m := &nats.Msg{
+			Subject: Subject(r.Reseller, r.Subject, r.Type),
+			Data:    e.Bytes,
+			Header: nats.Header{
+				jetstream.MsgIDHeader:           []string{r.ID},
+				jetstream.ExpectedLastSeqHeader: []string{strconv.FormatUint(e.Sequence-1, 10)},
+			},
+		}
+		f, err := p.JS.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("jetstream: publish event %d: %w", e.Sequence, err)
+		}
+		futures = append(futures, f)
+	}
+	timeout := p.AckTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Sequence != events[i].Sequence {
+				return fmt.Errorf("jetstream: event %d landed at stream sequence %d", events[i].Sequence, ack.Sequence)
+			}
+		case err := <-f.Err():
+			return fmt.Errorf("jetstream: event %d: %w", events[i].Sequence, err)
+		case <-timer.C:
+			return fmt.Errorf("jetstream: no acknowledgement for event %d within %s", events[i].Sequence, timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

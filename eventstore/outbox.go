@@ -1,0 +1,135 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Publisher is where the outbox relay sends events: in licledger, the JetStream stream
+// LEDGER_EVENTS (see package eventstore/jetstream). The store does not know NATS.
+type Publisher interface {
+	// Last returns the sequence of the last event the destination holds (0 if none). The relay
+	// resumes after it, so the destination itself is the cursor that cannot drift.
+	Last(ctx context.Context) (uint64, error)
+	// Publish sends events in order and returns once the destination acknowledged all of them,
+	// or the first error. Each event must land at its own sequence (no gap, no duplicate).
+	Publish(ctx context.Context, events []Event) error
+}
+
+// Relay copies the log to a Publisher, in order, resuming after crashes and outages.
+// Its cursor (m/outbox) is advanced after every acknowledged batch.
+type Relay struct {
+	Store     *Store
+	Publisher Publisher
+	Logger    *slog.Logger
+	// Batch is the most events published before waiting for acknowledgements. Default 4096.
+	Batch int
+	// Backoff is the wait after a failure before reconciling again. Default 500 ms.
+	Backoff time.Duration
+
+	published atomic.Uint64
+}
+
+const outboxCursor = "outbox"
+
+// Published returns the last sequence the destination acknowledged.
+func (r *Relay) Published() uint64 { return r.published.Load() }
+
+// Lag is how many durable events have not been acknowledged by the destination yet.
+func (r *Relay) Lag() uint64 {
+	d, p := r.Store.Durable(), r.published.Load()
+	if p >= d {
+		return 0
+	}
+	return d - p
+}
+
+// OutboxCursor returns the relay cursor stored in the log's metadata (0 if never written).
+func (s *Store) OutboxCursor() (uint64, error) {
+	v, err := s.GetMeta(outboxCursor)
+	if err != nil || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Run relays until ctx ends. Every failure (destination down, a rejected publish, a gap) leads to
+// a fresh reconciliation: ask the destination where it stands, and continue from there.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.Batch <= 0 {
+		r.Batch = 4096
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = 500 * time.Millisecond
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c, err := r.Store.OutboxCursor(); err == nil {
+		r.published.Store(c)
+	}
+	for {
+		err := r.runOnce(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		r.Logger.Warn("outbox relay interrupted; will reconcile", "err", err, "published", r.published.Load())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(r.Backoff):
+		}
+	}
+}
+
+func (r *Relay) runOnce(ctx context.Context) error {
+	last, err := r.Publisher.Last(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if mark := r.Store.Durable(); last > mark {
+		// The destination holds events the log does not: a foreign writer or a log restored from
+		// an older copy. Publishing on would break stream seq == ledger seq; refuse loudly.
+		return fmt.Errorf("destination is at sequence %d, beyond the log's %d: refusing to publish", last, mark)
+	}
+	r.advance(last)
+	events := make([]Event, 0, r.Batch)
+	for {
+		events = events[:0]
+		_, err := r.Store.Read(last+1, r.Batch, func(e Event) error {
+			events = append(events, Event{Sequence: e.Sequence, Bytes: append([]byte(nil), e.Bytes...)})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			if _, err := r.Store.WaitDurable(ctx, last); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.Publisher.Publish(ctx, events); err != nil {
+			return err
+		}
+		last = events[len(events)-1].Sequence
+		r.advance(last)
+	}
+}
+
+func (r *Relay) advance(seq uint64) {
+	r.published.Store(seq)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	if err := r.Store.SetMeta(outboxCursor, b[:]); err != nil {
+		r.Logger.Warn("outbox cursor not saved", "err", err)
+	}
+}

@@ -1,0 +1,104 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Event is one committed event as read back: its sequence and its exact stored bytes.
+type Event struct {
+	Sequence uint64
+	Bytes    []byte // valid only until the callback returns; copy to keep
+}
+
+// ErrStop, returned by a read callback, ends the read early without an error.
+var ErrStop = errors.New("eventstore: stop")
+
+// Read calls fn for each event from sequence from (inclusive) up to the durable mark, in order,
+// at most limit events (0: no limit). It returns the last sequence it passed to fn (from-1 if none).
+func (s *Store) Read(from uint64, limit int, fn func(Event) error) (uint64, error) {
+	if from == 0 {
+		from = 1
+	}
+	last := from - 1
+	mark := s.durable.Load()
+	if from > mark {
+		return last, nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(from), UpperBound: eventKey(mark + 1)})
+	if err != nil {
+		return last, err
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		seq := decodeSeq(it.Key()[len(prefixEvent):])
+		if err := fn(Event{Sequence: seq, Bytes: it.Value()}); err != nil {
+			it.Close()
+			if errors.Is(err, ErrStop) {
+				return seq, nil
+			}
+			return seq, err
+		}
+		last = seq
+		if n++; limit > 0 && n >= limit {
+			break
+		}
+	}
+	return last, it.Close()
+}
+
+// ReadStream calls fn for each event of stream from version from (inclusive), in version order,
+// up to the durable mark.
+func (s *Store) ReadStream(stream string, from uint32, fn func(Event) error) error {
+	if from == 0 {
+		from = 1
+	}
+	mark := s.durable.Load()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: streamKey(stream, from), UpperBound: upperBound(streamKey(stream, 0)[:len(prefixStream)+len(stream)+1])})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		seqKey := append([]byte(prefixEvent), it.Value()...)
+		seq := decodeSeq(it.Value())
+		if seq > mark {
+			return nil
+		}
+		v, closer, err := s.db.Get(seqKey)
+		if err != nil {
+			return fmt.Errorf("eventstore: stream %s points at missing event %d: %w", stream, seq, err)
+		}
+		err = fn(Event{Sequence: seq, Bytes: v})
+		closer.Close()
+		if errors.Is(err, ErrStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Subscribe calls fn for every committed event from sequence from on, in order, waiting for new
+// ones as they become durable, until ctx ends (it then returns ctx.Err()), fn fails, or the store
+// closes (ErrClosed).
+func (s *Store) Subscribe(ctx context.Context, from uint64, fn func(Event) error) error {
+	if from == 0 {
+		from = 1
+	}
+	for {
+		last, err := s.Read(from, 0, fn)
+		if err != nil {
+			return err
+		}
+		from = last + 1
+		if _, err := s.WaitDurable(ctx, last); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package eventstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Errors returned by the store. Callers map them to wire codes.
+var (
+	ErrClosed               = errors.New("eventstore: closed")
+	ErrOverloaded           = errors.New("eventstore: overloaded")
+	ErrFailed               = errors.New("eventstore: failed (a commit did not reach disk)")
+	ErrCommandIDReused      = errors.New("eventstore: command id reused with a different request")
+	ErrWrongExpectedVersion = errors.New("eventstore: wrong expected version")
+)
+
+// Options configure a Store. The zero value works.
+type Options struct {
+	// Source is the CloudEvents source attribute of every event. Default "licledger".
+	Source string
+	// MaxBatch is the most commands one group commit holds. Default 1024.
+	MaxBatch int
+	// QueueSize bounds the commands waiting for the sequencer; past it Submit answers
+	// ErrOverloaded at once instead of queueing without bound. Default 8192.
+	QueueSize int
+	// Clock gives the time stamped on commands and events. Default time.Now. The store never
+	// lets event time go backwards, whatever the clock does.
+	Clock func() time.Time
+	// Fatal is called once, from the committer goroutine, when a commit fails. The store is
+	// unusable afterwards. Default: panic, so the process stops and recovers from the log.
+	Fatal func(error)
+	// OnCommit, if set, is called after every group commit with the number of commands and
+	// events in it and how long the synced commit took. Used for metrics.
+	OnCommit func(commands, events int, took time.Duration)
+	// Logger receives Pebble's warnings and errors. Default: discarded.
+	Logger *slog.Logger
+	// ReadOnly opens the log for reading only (auditing a copy, tests). Submit is ErrClosed.
+	ReadOnly bool
+}
+
+func (o *Options) fill() {
+	if o.Source == "" {
+		o.Source = "licledger"
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Fatal == nil {
+		o.Fatal = func(err error) { panic(err) }
+	}
+}
+
+// Store is the event log. Its methods are safe for concurrent use.
+type Store struct {
+	db   *pebble.DB
+	opts Options
+
+	in        chan *request // submitted commands, bounded
+	commitQ   chan *batch   // sequencer -> committer, unbuffered: a send succeeds only when idle
+	committed chan *batch   // committer -> sequencer, so the sequencer can forget pending ids
+	quit      chan struct{} // closed by Close
+	stopped   chan struct{} // closed when sequencer and committer have exited
+	closing   atomic.Bool
+	failed    atomic.Bool
+	closeOnce sync.Once
+
+	durable atomic.Uint64 // the last sequence whose fsync returned
+	mu      sync.Mutex
+	advance chan struct{} // closed and replaced whenever durable moves
+
+	seq *sequencerState // owned by the sequencer goroutine after Open
+}
+
+// Open opens (or creates) the log in dir and recovers its position from what is on disk.
+func Open(dir string, opts Options) (*Store, error) {
+	opts.fill()
+	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: opts.ReadOnly, Logger: pebbleLogger{opts.Logger}})
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:        db,
+		opts:      opts,
+		in:        make(chan *request, opts.QueueSize),
+		commitQ:   make(chan *batch),
+		committed: make(chan *batch, 1),
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		advance:   make(chan struct{}),
+	}
+	st, err := s.recover()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.seq = st
+	s.durable.Store(st.lastSeq)
+	if opts.ReadOnly {
+		s.closing.Store(true)
+		close(s.stopped)
+		return s, nil
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.sequence() }()
+	go func() { defer wg.Done(); s.commit() }()
+	go func() { wg.Wait(); close(s.stopped) }()
+	return s, nil
+}
+
+// recover finds the last sequence and every stream's version. Everything found on disk at open is
+// durable: Pebble replays only what reached its WAL.
+func (s *Store) recover() (*sequencerState, error) {
+	st := newSequencerState(s.opts)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixEvent), UpperBound: upperBound([]byte(prefixEvent))})
+	if err != nil {
+		return nil, err
+	}
+	if it.Last() {
+		st.lastSeq = decodeSeq(it.Key()[len(prefixEvent):])
+		env, err := DecodeEnvelope(it.Value())
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("eventstore: last event %d: %w", st.lastSeq, err)
+		}
+		st.lastTime = env.Time
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixStream), UpperBound: upperBound([]byte(prefixStream))})
+	if err != nil {
+		return nil, err
+	}
+	var last []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		// Keys of one stream are adjacent and in version order: only the last one matters.
+		if last != nil && bytes.Equal(last[:len(last)-4], k[:len(k)-4]) {
+			last = append(last[:0], k...)
+			continue
+		}
+		if last != nil {
+			if err := st.noteStreamKey(last); err != nil {
+				it.Close()
+				return nil, err
+			}
+		}
+		last = append(last[:0], k...)
+	}
+	if last != nil {
+		if err := st.noteStreamKey(last); err != nil {
+			it.Close()
+			return nil, err
+		}
+	}
+	return st, it.Close()
+}
+
+// Durable returns the durable mark: the last sequence whose fsync has returned.
+func (s *Store) Durable() uint64 { return s.durable.Load() }
+
+// WaitDurable blocks until the durable mark is above after, the context ends or the store stops,
+// and returns the mark.
+func (s *Store) WaitDurable(ctx context.Context, after uint64) (uint64, error) {
+	for {
+		s.mu.Lock()
+		ch := s.advance
+		s.mu.Unlock()
+		if d := s.durable.Load(); d > after {
+			return d, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s.durable.Load(), ctx.Err()
+		case <-s.stopped:
+			if d := s.durable.Load(); d > after {
+				return d, nil
+			}
+			return s.durable.Load(), ErrClosed
+		}
+	}
+}
+
+func (s *Store) setDurable(seq uint64) {
+	s.durable.Store(seq)
+	s.mu.Lock()
+	close(s.advance)
+	s.advance = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Close stops taking commands, lets the batch in flight commit, answers the queued commands
+// ErrClosed, and closes Pebble.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		if !s.opts.ReadOnly {
+			close(s.quit)
+		}
+		<-s.stopped
+		err = s.db.Close()
+	})
+	return err
+}
+
+// GetMeta reads a metadata value (nil if absent).
+func (s *Store) GetMeta(name string) ([]byte, error) {
+	v, closer, err := s.db.Get(metaKey(name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// SetMeta writes a metadata value without waiting for fsync: metadata (cursors, checkpoints of
+// derived state) must always be recomputable from the log, so losing the last write is harmless.
+func (s *Store) SetMeta(name string, value []byte) error {
+	return s.db.Set(metaKey(name), value, pebble.NoSync)
+}
+
+// pebbleLogger passes Pebble's errors to slog and drops its chatter (WAL replay notes, etc.).
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(string, ...any) {}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}
