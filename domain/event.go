@@ -25,8 +25,6 @@ func planStream(id string) string       { return "plan/" + id }
 func licenseStream(id string) string    { return "license/" + id }
 func credentialStream(id string) string { return "credential/" + id }
 
-// LicenseStream is the stream of license id, for callers that check its version.
-func LicenseStream(id string) string { return licenseStream(id) }
 
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
 // type are upcast here when there are any; events are never rewritten.

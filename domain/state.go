@@ -91,3 +91,27 @@ func (s *State) mustLicense(id string) *License {
 	}
 	return l
 }
+
+// Target returns the stream of the aggregate a command acts on (for a create, the one it makes).
+// An expected version in a request is checked against this stream.
+func Target(cmd Command) string {
+	switch c := cmd.(type) {
+	case ResellerCreate:
+		return resellerStream(c.ID)
+	case TenantCreate:
+		return tenantStream(c.ID)
+	case ProductCreate:
+		return productStream(c.ID)
+	case PlanCreate:
+		return planStream(c.ID)
+	case LicenseCreate:
+		return licenseStream(c.ID)
+	case SeatRegister:
+		return licenseStream(c.LicenseID)
+	case SeatUnregister:
+		return licenseStream(c.LicenseID)
+	case CredentialIssue:
+		return credentialStream(c.ID)
+	}
+	return ""
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/licledger/licledger/client"
+)
+
+// runBench measures durable command throughput: it creates a reseller, tenant, product, a large
+// plan and one license per client, then has every client send seat.register for new users back to
+// back for the given duration. Every reply counted was sent after its group commit's fsync.
+func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	clients := fs.Int("clients", 64, "concurrent clients, each waiting for its reply before the next request")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	conns := fs.Int("connections", 4, "NATS connections the clients share")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *clients < 1 || *conns < 1 {
+		return fmt.Errorf("--clients and --connections must be at least 1")
+	}
+	ncs := make([]*nats.Conn, *conns)
+	for i := range ncs {
+		nc, err := nats.Connect(g.natsURL, nats.Name("ledgerctl-bench"))
+		if err != nil {
+			return fmt.Errorf("connect %s: %w", g.natsURL, err)
+		}
+		defer nc.Close()
+		ncs[i] = nc
+	}
+	admin := client.New(ncs[0], g.token)
+	run := ulid.Make().String()
+	licenses, err := benchSetup(ctx, admin, run, *clients)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  = map[string]int{}
+	)
+	deadline := time.Now().Add(*duration)
+	start := time.Now()
+	for i := range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := client.New(ncs[i%len(ncs)], g.token)
+			mine := make([]time.Duration, 0, 1<<14)
+			fails := map[string]int{}
+			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+				body := map[string]string{"licenseId": licenses[i], "endUserCompany": "Bench", "endUserName": "u" + strconv.Itoa(n)}
+				t := time.Now()
+				if _, err := c.Command(ctx, "seat.register", body, ""); err != nil {
+					fails[errorCode(err)]++
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			for k, v := range fails {
+				failures[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
+	}
+	fmt.Fprintf(stdout, "seat.register clients=%d duration=%s acknowledged=%d failed=%v throughput=%.0f/s p50=%s p99=%s max=%s\n",
+		*clients, elapsed.Round(time.Millisecond), len(latencies), failures,
+		float64(len(latencies))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
+	return nil
+}
+
+func errorCode(err error) string {
+	if ce, ok := err.(*client.Error); ok {
+		return ce.Code
+	}
+	return "TRANSPORT"
+}
+
+func benchSetup(ctx context.Context, c *client.Client, run string, n int) ([]string, error) {
+	id := func(kind string) string { return "bench-" + kind + "-" + run }
+	steps := []struct {
+		name string
+		body map[string]any
+	}{
+		{"reseller.create", map[string]any{"id": id("r"), "name": "Bench reseller"}},
+		{"tenant.create", map[string]any{"id": id("t"), "resellerId": id("r"), "name": "Bench"}},
+		{"product.create", map[string]any{"id": id("p"), "name": "Bench product"}},
+		{"plan.create", map[string]any{"id": id("plan"), "productId": id("p"), "name": "Bench plan", "tier": 1, "seats": 1_000_000}},
+	}
+	for _, s := range steps {
+		if _, err := c.Command(ctx, s.name, s.body, ""); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	licenses := make([]string, n)
+	for i := range licenses {
+		r, err := c.Command(ctx, "license.create", map[string]any{"resellerId": id("r"), "tenantId": id("t"), "planId": id("plan")}, "")
+		if err != nil {
+			return nil, fmt.Errorf("license.create: %w", err)
+		}
+		var res struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(r.Result, &res); err != nil {
+			return nil, err
+		}
+		licenses[i] = res.ID
+	}
+	return licenses, nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/licledger/licledger/client"
+)
+
+type global struct {
+	natsURL, token, commandID string
+}
+
+func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (global, []string, error) {
+	fs := flag.NewFlagSet("ledgerctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	env := func(name, def string) string {
+		if v := getenv("LICLEDGER_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	var g global
+	var tokenFile string
+	fs.StringVar(&g.natsURL, "nats-url", env("NATS_URL", nats.DefaultURL), "NATS server URL")
+	fs.StringVar(&g.token, "token", env("TOKEN", ""), "bearer token")
+	fs.StringVar(&tokenFile, "token-file", env("TOKEN_FILE", "./data/bootstrap-admin.token"), "file holding the bearer token")
+	fs.StringVar(&g.commandID, "command-id", "", "idempotency key for a command")
+	if err := fs.Parse(args); err != nil {
+		return g, nil, err
+	}
+	if g.token == "" && tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err == nil {
+			g.token = strings.TrimSpace(string(b))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return g, nil, err
+		}
+	}
+	return g, fs.Args(), nil
+}
+
+// field maps one flag to one JSON field of a request body.
+type field struct {
+	flag, json, help string
+	number           bool
+}
+
+// requests lists every command and query ledgerctl sends, with its flags.
+var requests = map[string][]field{
+	"reseller.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
+	"tenant.create":   {{flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"}, {flag: "name", json: "name"}},
+	"product.create":  {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
+	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
+		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
+		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true}},
+	"license.create":  {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}},
+	"seat.register":   {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"seat.unregister": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}},
+}
+
+var isQuery = map[string]bool{"usage.quota": true}
+
+func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
+	fields, ok := requests[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q\n%s", strings.Replace(name, ".", " ", 1), usage)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	values := make([]*string, len(fields))
+	for i, f := range fields {
+		values[i] = fs.String(f.flag, "", f.json)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	body := map[string]any{}
+	for i, f := range fields {
+		v := *values[i]
+		if v == "" {
+			continue
+		}
+		if f.number {
+			var n json.Number
+			if err := json.Unmarshal([]byte(v), &n); err != nil {
+				return fmt.Errorf("--%s: %q is not a number", f.flag, v)
+			}
+			body[f.json] = n
+		} else {
+			body[f.json] = v
+		}
+	}
+	nc, err := nats.Connect(g.natsURL, nats.Name("ledgerctl"))
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", g.natsURL, err)
+	}
+	defer nc.Close()
+	c := client.New(nc, g.token)
+	var raw []byte
+	if isQuery[name] {
+		raw, err = c.Request(ctx, "ledger.v1.q."+name, body, "")
+	} else {
+		raw, err = c.Request(ctx, "ledger.v1.cmd."+name, body, g.commandID)
+	}
+	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Code == "UNAUTHENTICATED" {
+			return fmt.Errorf("%w\nhint: pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token", err)
+		}
+		return err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		out.Write(raw)
+	}
+	out.WriteByte('\n')
+	_, err = stdout.Write(out.Bytes())
+	return err
+}

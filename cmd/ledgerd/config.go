@@ -1,0 +1,53 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// config is ledgerd's configuration: every flag has a LICLEDGER_* environment fallback.
+type config struct {
+	Data       string // --data, LICLEDGER_DATA: Pebble log, JetStream store, keys. Default ./data
+	NATSListen string // --nats-listen, LICLEDGER_NATS_LISTEN: embedded NATS. Default 127.0.0.1:4222
+	HTTPListen string // --http-listen, LICLEDGER_HTTP_LISTEN: health, metrics. Default 127.0.0.1:8080
+	NATSURL    string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
+	LogLevel   string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
+	MaxPayload int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv("LICLEDGER_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs.StringVar(&c.Data, "data", env("DATA", "./data"), "data directory (env LICLEDGER_DATA)")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "embedded NATS listen address (env LICLEDGER_NATS_LISTEN)")
+	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
+	maxPayload := env("MAX_PAYLOAD", "65536")
+	fs.Func("max-payload", "largest request body in bytes (env LICLEDGER_MAX_PAYLOAD, default 65536)", func(s string) error { maxPayload = s; return nil })
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if _, err := fmt.Sscan(maxPayload, &c.MaxPayload); err != nil || c.MaxPayload <= 0 {
+		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)
+	}
+	return c, nil
+}
+
+func (c config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return nil, fmt.Errorf("log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/licledger/licledger/client"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(t *testing.T, httpAddr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("ledgerd at %s not ready within %s", httpAddr, within)
+}
+
+func readToken(t *testing.T, dataDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "bootstrap-admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func connect(t *testing.T, url string) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// setupLicense creates a reseller, tenant, product, plan with the given seats and one license,
+// and returns the license id.
+func setupLicense(t *testing.T, c *client.Client, prefix string, seats int) string {
+	t.Helper()
+	ctx := context.Background()
+	for _, s := range []struct {
+		name string
+		body map[string]any
+	}{
+		{"reseller.create", map[string]any{"id": prefix + "r", "name": "Reseller " + prefix}},
+		{"tenant.create", map[string]any{"id": prefix + "t", "resellerId": prefix + "r", "name": "Acme"}},
+		{"product.create", map[string]any{"id": prefix + "p", "name": "Product"}},
+		{"plan.create", map[string]any{"id": prefix + "plan", "productId": prefix + "p", "name": "Plan", "tier": 1, "seats": seats}},
+		{"license.create", map[string]any{"id": prefix + "l", "resellerId": prefix + "r", "tenantId": prefix + "t", "planId": prefix + "plan"}},
+	} {
+		if _, err := c.Command(ctx, s.name, s.body, ""); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	return prefix + "l"
+}
+
+func seat(license, user string) map[string]string {
+	return map[string]string{"licenseId": license, "endUserCompany": "Acme", "endUserName": user}
+}
+
+func wantCode(t *testing.T, err error, status int, code string) *client.Error {
+	t.Helper()
+	ce, ok := err.(*client.Error)
+	if !ok || ce.Status != status || ce.Code != code {
+		t.Fatalf("got %v; want %d %s", err, status, code)
+	}
+	return ce
+}
+
+// lockedWriter makes a writer safe for the logger and the test to share.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

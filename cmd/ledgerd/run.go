@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/licledger/licledger/eventstore"
+	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/handlers"
+)
+
+// run starts the ledger and serves until ctx ends, then shuts down in order: stop taking
+// requests, answer those in flight (their batch commits), stop the relay and projector, close
+// the log, drain NATS.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return err
+	}
+	key, err := handlers.LoadServerKey(cfg.Data)
+	if err != nil {
+		return err
+	}
+	secrets, err := handlers.NewSecrets(key)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var metrics *handlers.Metrics
+	store, err := eventstore.Open(filepath.Join(cfg.Data, "log"), eventstore.Options{
+		Logger: log,
+		Fatal: func(err error) {
+			// Never carry on after a failed fsync: restart recovers from what is on disk.
+			log.Error("log commit failed; stopping", "err", err)
+			os.Exit(2)
+		},
+		OnCommit: func(c, e int, d time.Duration) {
+			if metrics != nil {
+				metrics.ObserveCommit(c, e, d)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ledger, err := handlers.NewLedger(store, secrets, log)
+	if err != nil {
+		return err
+	}
+	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
+
+	nc, shutdownNATS, err := connectNATS(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS()
+
+	if path, err := ledger.Bootstrap(ctx, cfg.Data); err != nil {
+		return err
+	} else if path != "" {
+		log.Warn("first start: issued a system-admin credential; its token is in the file", "path", path)
+	}
+
+	workers, stopWorkers := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { stopWorkers(); wg.Wait() }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ledger.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("projections stopped", "err", err)
+		}
+	}()
+
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192))
+	if err != nil {
+		return err
+	}
+	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js}, Logger: log}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := relay.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("outbox relay stopped", "err", err)
+		}
+	}()
+
+	metrics = handlers.NewMetrics(reg, store.Durable, relay.Published, ledger.Projected)
+	startMark := store.Durable()
+	ready := func() (bool, string) {
+		switch {
+		case !nc.IsConnected():
+			return false, "NATS is not connected"
+		case relay.Published() < startMark:
+			return false, fmt.Sprintf("publishing the log to JetStream: %d of %d", relay.Published(), startMark)
+		}
+		return true, ""
+	}
+
+	svc, err := handlers.Serve(ctx, nc, ledger, handlers.ServiceOptions{MaxPayload: cfg.MaxPayload, Metrics: metrics, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		svc.Stop()
+		return err
+	}
+	httpSrv := &http.Server{Handler: handlers.HTTPHandler(reg, ready), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	log.Info("ledgerd serving", "nats", natsURLOf(cfg, nc), "http", ln.Addr().String())
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := svc.Stop(); err != nil {
+		log.Warn("stopping service", "err", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	stopWorkers()
+	wg.Wait()
+	if err := store.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped", "durable", store.Durable())
+	return nil
+}
+
+// connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
+// ledger to it. The returned function drains the connection and stops the server.
+func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if cfg.NATSURL != "" {
+		nc, err := nats.Connect(cfg.NATSURL, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
+		}
+		return nc, func() { _ = nc.Drain() }, nil
+	}
+	host, portText, err := net.SplitHostPort(cfg.NATSListen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats-listen: %w", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats-listen: %w", err)
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: "ledgerd",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   filepath.Join(cfg.Data, "nats"),
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, nil, errors.New("embedded NATS did not start within 10s")
+	}
+	nc, err := nats.Connect(ns.ClientURL(), append(opts, nats.InProcessServer(ns))...)
+	if err != nil {
+		ns.Shutdown()
+		return nil, nil, err
+	}
+	log.Info("embedded NATS with JetStream", "url", ns.ClientURL(), "store", filepath.Join(cfg.Data, "nats"))
+	return nc, func() {
+		_ = nc.Drain()
+		for nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}, nil
+}
+
+func natsURLOf(cfg config, nc *nats.Conn) string {
+	if cfg.NATSURL != "" {
+		return cfg.NATSURL
+	}
+	return "nats://" + cfg.NATSListen
+}

@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// BootstrapTokenFile is where the first start writes the system-admin token.
+const BootstrapTokenFile = "bootstrap-admin.token"
+
+// Bootstrap issues one system-admin credential if the log has none, and writes its token to
+// <dataDir>/bootstrap-admin.token (mode 0600). It returns the file's path, or "" if the log
+// already had credentials. It must run before the ledger serves requests.
+//
+// The file is written (and synced) before the credential is committed: a crash in between leaves
+// a token that matches nothing, and the next start issues a new one over it.
+func (l *Ledger) Bootstrap(ctx context.Context, dataDir string) (string, error) {
+	if len(l.state.Credentials) > 0 { // no request is served yet: nothing else touches the state
+		return "", nil
+	}
+	token, hash, prefix := l.secrets.NewToken()
+	path := filepath.Join(dataDir, BootstrapTokenFile)
+	if err := writeFileSync(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	issue := domain.CredentialIssue{ID: ulid.Make().String(), Role: domain.RoleSystemAdmin,
+		Description: "bootstrap system administrator", TokenHash: hash, TokenPrefix: prefix}
+	p := &prepared{cmd: issue, result: idResult(issue.ID)}
+	if _, err := l.store.Submit(ctx, eventstore.Command{Actor: "bootstrap", Decide: l.decision(p)}); err != nil {
+		return "", fmt.Errorf("handlers: bootstrap credential: %w", err)
+	}
+	if _, err := l.runner.CatchUp(); err != nil { // the projector runs only after bootstrap
+		return "", err
+	}
+	return path, nil
+}
+
+// writeFileSync writes a file atomically (temp file, fsync, rename) with the given mode.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ServerKeyFile holds the server secret under the data dir.
+const ServerKeyFile = "server.key"
+
+// LoadServerKey reads <dataDir>/server.key, creating it (32 random bytes, mode 0600) on first
+// start. Losing it makes every token and license key unverifiable: back it up with the data.
+func LoadServerKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, ServerKeyFile)
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != ServerKeySize {
+			return nil, fmt.Errorf("handlers: %s is %d bytes, want %d", path, len(key), ServerKeySize)
+		}
+		return key, nil
+	}
+	if !os.IsNotExist(err) {
+		return nil, err
+	}
+	key = make([]byte, ServerKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, writeFileSync(path, key, 0o600)
+}

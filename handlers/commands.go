@@ -1,0 +1,159 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// wireMeta are the fields every command body may carry beside its own.
+type wireMeta struct {
+	CommandID       string `json:"commandId,omitempty"`
+	ExpectedVersion *int64 `json:"expectedVersion,omitempty"`
+}
+
+// prepared is a decoded command, ready for the sequencer.
+type prepared struct {
+	cmd    domain.Command
+	meta   wireMeta
+	secret bool // the result shows a secret once: keep it sealed in the idempotency table
+	// result renders the reply's "result" from the write model after the events are applied.
+	result func(s *domain.State, now time.Time) any
+}
+
+// commands decode each command's body. Server-side fields (ids left out, key and token hashes)
+// are filled here, never taken from the wire.
+var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
+	"reseller.create": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.ResellerCreate
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		fillID(&w.ID)
+		return &prepared{cmd: w.ResellerCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+	},
+	"tenant.create": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.TenantCreate
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		fillID(&w.ID)
+		return &prepared{cmd: w.TenantCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+	},
+	"product.create": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.ProductCreate
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		fillID(&w.ID)
+		return &prepared{cmd: w.ProductCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+	},
+	"plan.create": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.PlanCreate
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		fillID(&w.ID)
+		return &prepared{cmd: w.PlanCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+	},
+	"license.create": func(body []byte, sec *Secrets) (*prepared, error) {
+		var w struct {
+			domain.LicenseCreate
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		fillID(&w.ID)
+		key, hash, hint := sec.NewLicenseKey()
+		w.KeyHash, w.KeyHint = hash, hint
+		return &prepared{cmd: w.LicenseCreate, meta: w.wireMeta, secret: true,
+			result: func(s *domain.State, _ time.Time) any {
+				l := s.Licenses[w.ID]
+				return licenseCreatedResult{ID: l.ID, Key: key, KeyHint: hint, PlanID: l.PlanID, Seats: l.Seats, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt)}
+			}}, nil
+	},
+	"seat.register": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.SeatRegister
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		return &prepared{cmd: w.SeatRegister, meta: w.wireMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
+	},
+	"seat.unregister": func(body []byte, _ *Secrets) (*prepared, error) {
+		var w struct {
+			domain.SeatUnregister
+			wireMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		return &prepared{cmd: w.SeatUnregister, meta: w.wireMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
+	},
+}
+
+func fillID(id *string) {
+	if *id == "" {
+		*id = ulid.Make().String()
+	}
+}
+
+func idResult(id string) func(*domain.State, time.Time) any {
+	return func(*domain.State, time.Time) any {
+		return struct {
+			ID string `json:"id"`
+		}{id}
+	}
+}
+
+type licenseCreatedResult struct {
+	ID        string     `json:"id"`
+	Key       string     `json:"key"` // shown once, here
+	KeyHint   string     `json:"keyHint"`
+	PlanID    string     `json:"planId"`
+	Seats     int        `json:"seats"`
+	StartsAt  time.Time  `json:"startsAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type seatResultBody struct {
+	LicenseID      string `json:"licenseId"`
+	EndUserCompany string `json:"endUserCompany"`
+	EndUserName    string `json:"endUserName"`
+	Registered     bool   `json:"registered"`
+	domain.Usage
+}
+
+// seatResult answers a seat command with the user's state and the license's quota after it.
+func seatResult(licenseID, company, name string) func(*domain.State, time.Time) any {
+	return func(s *domain.State, now time.Time) any {
+		l := s.Licenses[licenseID]
+		seat := l.Users[company+"\x00"+name]
+		return seatResultBody{LicenseID: licenseID, EndUserCompany: company, EndUserName: name,
+			Registered: seat != nil && seat.Active, Usage: l.UsageAt(now)}
+	}
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

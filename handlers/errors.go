@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// Codes the handlers add to the domain's.
+const (
+	CodeMalformedJSON        domain.Code = "MALFORMED_JSON"
+	CodeUnauthenticated      domain.Code = "UNAUTHENTICATED"
+	CodePayloadTooLarge      domain.Code = "PAYLOAD_TOO_LARGE"
+	CodeWrongExpectedVersion domain.Code = "WRONG_EXPECTED_VERSION"
+	CodeCommandIDReused      domain.Code = "COMMAND_ID_REUSED"
+	CodeOverloaded           domain.Code = "OVERLOADED"
+	CodeUnavailable          domain.Code = "UNAVAILABLE"
+	CodeInternal             domain.Code = "INTERNAL"
+)
+
+// statusOf is the one place a code becomes a wire status.
+func statusOf(c domain.Code) int {
+	switch c {
+	case domain.CodeInvalidArgument, CodeMalformedJSON:
+		return 400
+	case CodeUnauthenticated:
+		return 401
+	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound:
+		return 404
+	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
+		return 409
+	case CodePayloadTooLarge:
+		return 413
+	case domain.CodeTenantMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded:
+		return 422
+	case CodeOverloaded, CodeUnavailable:
+		return 503
+	}
+	return 500
+}
+
+// asCoded turns any error into a coded one. Store and context errors get their wire codes;
+// anything unexpected becomes INTERNAL without leaking its text.
+func asCoded(err error) *domain.Error {
+	var de *domain.Error
+	switch {
+	case errors.As(err, &de):
+		return de
+	case errors.Is(err, eventstore.ErrWrongExpectedVersion):
+		return &domain.Error{Code: CodeWrongExpectedVersion, Message: err.Error(), Field: "expectedVersion"}
+	case errors.Is(err, eventstore.ErrCommandIDReused):
+		return &domain.Error{Code: CodeCommandIDReused, Message: "this command id was already used for a different request", Field: "commandId"}
+	case errors.Is(err, eventstore.ErrOverloaded):
+		return &domain.Error{Code: CodeOverloaded, Message: "the ledger is at capacity; retry in a moment with the same command id"}
+	case errors.Is(err, eventstore.ErrClosed), errors.Is(err, eventstore.ErrFailed):
+		return &domain.Error{Code: CodeUnavailable, Message: "the ledger is shutting down; retry with the same command id"}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return &domain.Error{Code: CodeUnavailable, Message: "timed out; the command may still be applied: retry with the same command id"}
+	}
+	return &domain.Error{Code: CodeInternal, Message: "internal error"}
+}
+
+// errorBody is the wire error: {"error": {"code", "message", "field"}}.
+func errorBody(e *domain.Error) []byte {
+	b, _ := json.Marshal(struct {
+		Error struct {
+			Code    domain.Code `json:"code"`
+			Message string      `json:"message"`
+			Field   string      `json:"field,omitempty"`
+		} `json:"error"`
+	}{Error: struct {
+		Code    domain.Code `json:"code"`
+		Message string      `json:"message"`
+		Field   string      `json:"field,omitempty"`
+	}{e.Code, e.Message, e.Field}})
+	return b
+}
+
+// Failure is a refused request: the status for the micro error headers and the body.
+type Failure struct {
+	Status int
+	Err    *domain.Error
+}
+
+func failure(err error) *Failure {
+	e := asCoded(err)
+	return &Failure{Status: statusOf(e.Code), Err: e}
+}
+
+// StatusText is the status as the micro error-code header carries it.
+func (f *Failure) StatusText() string { return strconv.Itoa(f.Status) }
+
+// Body is the JSON error body.
+func (f *Failure) Body() []byte { return errorBody(f.Err) }

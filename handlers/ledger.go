@@ -1,0 +1,199 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/projections"
+)
+
+// Ledger is the transport-free core every edge calls: it owns the write model (touched only by
+// decisions running on the store's sequencer) and the read models.
+type Ledger struct {
+	store    *eventstore.Store
+	secrets  *Secrets
+	log      *slog.Logger
+	state    *domain.State // the write model; only Decide closures on the sequencer touch it
+	licenses *projections.Licenses
+	creds    *projections.Credentials
+	runner   *projections.Runner
+	now      func() time.Time
+
+	// ReadTimeout bounds how long a query waits for the read models to reflect every command
+	// acknowledged before it arrived. Default 2 s.
+	ReadTimeout time.Duration
+	// CommandTimeout bounds how long a command waits for its group commit. Default 10 s.
+	CommandTimeout time.Duration
+}
+
+// NewLedger rebuilds the write model and the read models from the log.
+func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Ledger, error) {
+	l := &Ledger{
+		store: store, secrets: secrets, log: log, state: domain.NewState(),
+		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
+		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second,
+	}
+	if _, err := store.Read(1, 0, func(e eventstore.Event) error {
+		env, err := eventstore.DecodeEnvelope(e.Bytes)
+		if err != nil {
+			return err
+		}
+		ev, err := domain.DecodeEvent(env.Type, env.Data)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", e.Sequence, err)
+		}
+		l.state.Evolve(ev)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("handlers: rebuild write model: %w", err)
+	}
+	l.runner = projections.NewRunner(store, l.licenses, l.creds)
+	if _, err := l.runner.CatchUp(); err != nil {
+		return nil, fmt.Errorf("handlers: rebuild read models: %w", err)
+	}
+	return l, nil
+}
+
+// Run keeps the read models up to date until ctx ends.
+func (l *Ledger) Run(ctx context.Context) error { return l.runner.Run(ctx) }
+
+// Projected is the last sequence the read models reflect.
+func (l *Ledger) Projected() uint64 { return l.runner.Position() }
+
+// Request is one wire request, whatever carried it.
+type Request struct {
+	Name        string // "seat.register", "usage.quota", …
+	Body        []byte
+	Token       string // bearer token ("" if none)
+	CommandID   string // Nats-Msg-Id header ("" if none; the body's commandId is used then)
+	TraceParent string // W3C traceparent, kept as the events' correlation id
+}
+
+// Authenticate finds the credential a bearer token belongs to.
+func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
+	switch {
+	case token == "":
+		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "missing header Authorization: Bearer <token>"})
+	case !WellFormedToken(token):
+		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "malformed token"})
+	}
+	c, ok := l.creds.ByTokenHash(l.secrets.TokenHash(token))
+	if !ok {
+		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
+	}
+	return c, nil
+}
+
+// IsCommand reports whether name is a command this ledger serves.
+func IsCommand(name string) bool { _, ok := commands[name]; return ok }
+
+// CommandNames lists the commands, for the edges to register.
+func CommandNames() []string { return sortedKeys(commands) }
+
+// Command authenticates, decodes and executes one command, and returns its reply.
+func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
+	spec, ok := commands[r.Name]
+	if !ok {
+		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown command %q", r.Name))
+	}
+	cred, f := l.Authenticate(r.Token)
+	if f != nil {
+		return nil, f
+	}
+	p, err := spec(r.Body, l.secrets)
+	if err != nil {
+		return nil, failure(err)
+	}
+	id := r.CommandID
+	if id == "" {
+		id = p.meta.CommandID
+	}
+	if len(id) > 128 {
+		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "commandId", "must be at most 128 bytes"))
+	}
+	digest := sha256.New()
+	digest.Write([]byte(r.Name))
+	digest.Write([]byte{0})
+	digest.Write(r.Body)
+	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: l.decision(p)}
+	digest.Sum(cmd.Digest[:0])
+	ctx, cancel := context.WithTimeout(ctx, l.CommandTimeout)
+	defer cancel()
+	res, err := l.store.Submit(ctx, cmd)
+	if err != nil {
+		return nil, failure(err)
+	}
+	reply, err := l.secrets.openReply(res.Reply)
+	if err != nil {
+		l.log.Error("stored reply unreadable", "commandId", id, "err", err)
+		return nil, failure(err)
+	}
+	return reply, nil
+}
+
+type eventRef struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Sequence uint64 `json:"sequence"`
+}
+
+type commandReply struct {
+	Result  any        `json:"result"`
+	Events  []eventRef `json:"events"`
+	Version uint32     `json:"version"`
+}
+
+// decision is the function the sequencer runs for a prepared command.
+func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
+	return func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
+		// A stale writer learns that first, whatever the domain would have said.
+		target := domain.Target(p.cmd)
+		if ev := p.meta.ExpectedVersion; ev != nil && int64(tx.Version(target)) != *ev {
+			return nil, fmt.Errorf("%w: %s is at version %d, not %d", eventstore.ErrWrongExpectedVersion, target, tx.Version(target), *ev)
+		}
+		events, err := domain.Decide(l.state, tx.Now(), p.cmd)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			reseller, tenant := e.Owner()
+			rec := eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data}
+			if err := tx.Append(e.Stream(), eventstore.AnyVersion, rec); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range events {
+			l.state.Evolve(e)
+		}
+		result := p.result(l.state, tx.Now())
+		version := tx.Version(target)
+		return func(rc eventstore.Receipt) []byte {
+			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version}
+			for i, e := range rc.Events {
+				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
+			}
+			b, _ := json.Marshal(reply) // results are plain data
+			return l.secrets.storeReply(b, p.secret)
+		}, nil
+	}
+}
+
+// traceID keeps the trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>").
+func traceID(traceparent string) string {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) == 4 && len(parts[1]) == 32 && domain.ValidID(parts[1]) {
+		return parts[1]
+	}
+	return ""
+}

@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the ledger's Prometheus series. Labels stay bounded: endpoint names and status
+// codes, never ids.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	commits  prometheus.Counter
+	commands prometheus.Counter
+	events   prometheus.Counter
+	fsync    prometheus.Histogram
+}
+
+// NewMetrics registers the request and commit series on reg, and gauges reading the given
+// positions (durable mark, published, projected).
+func NewMetrics(reg prometheus.Registerer, durable, published, projected func() uint64) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "licledger_requests_total", Help: "Requests answered, by endpoint and status code.",
+		}, []string{"endpoint", "code"}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "licledger_group_commits_total", Help: "Synced Pebble batches (group commits).",
+		}),
+		commands: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "licledger_committed_commands_total", Help: "Commands answered after a group commit.",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "licledger_committed_events_total", Help: "Events made durable.",
+		}),
+		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "licledger_commit_duration_seconds", Help: "Time of one synced group commit.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
+		}),
+	}
+	gauge := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
+	}
+	reg.MustRegister(m.requests, m.commits, m.commands, m.events, m.fsync,
+		gauge("licledger_durable_sequence", "Last sequence whose fsync returned.", durable),
+		gauge("licledger_published_sequence", "Last sequence JetStream acknowledged.", published),
+		gauge("licledger_projected_sequence", "Last sequence the read models reflect.", projected),
+		gauge("licledger_publication_lag_events", "Durable events not yet acknowledged by JetStream.", func() uint64 {
+			d, p := durable(), published()
+			if p >= d {
+				return 0
+			}
+			return d - p
+		}),
+	)
+	return m
+}
+
+// ObserveCommit is an eventstore.Options.OnCommit hook.
+func (m *Metrics) ObserveCommit(commands, events int, took time.Duration) {
+	m.commits.Inc()
+	m.commands.Add(float64(commands))
+	m.events.Add(float64(events))
+	m.fsync.Observe(took.Seconds())
+}
+
+func (m *Metrics) request(endpoint string, code int) {
+	if m != nil {
+		m.requests.WithLabelValues(endpoint, codeLabel(code)).Inc()
+	}
+}
+
+func codeLabel(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 403:
+		return "403"
+	case 404:
+		return "404"
+	case 409:
+		return "409"
+	case 413:
+		return "413"
+	case 422:
+		return "422"
+	case 503:
+		return "503"
+	}
+	return "500"
+}

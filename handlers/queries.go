@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// queries answer from the read models. Each returns the reply's "result".
+var queries = map[string]func(l *Ledger, body []byte) (any, error){
+	"usage.quota": func(l *Ledger, body []byte) (any, error) {
+		var q struct {
+			LicenseID  string `json:"licenseId,omitempty"`
+			ResellerID string `json:"resellerId,omitempty"`
+		}
+		if err := decodeStrict(body, &q); err != nil {
+			return nil, err
+		}
+		now := l.now()
+		switch {
+		case q.LicenseID != "" && q.ResellerID != "":
+			return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId, not both")
+		case q.LicenseID != "":
+			u, ok := l.licenses.LicenseQuota(q.LicenseID, now)
+			if !ok {
+				return nil, domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
+			}
+			return u, nil
+		case q.ResellerID != "":
+			u, ok := l.licenses.ResellerQuota(q.ResellerID, now)
+			if !ok {
+				return nil, domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", q.ResellerID)
+			}
+			return u, nil
+		}
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId")
+	},
+}
+
+// QueryNames lists the queries, for the edges to register.
+func QueryNames() []string { return sortedKeys(queries) }
+
+// Query authenticates and answers one query. It first waits (bounded by ReadTimeout) until the
+// read models reflect every command acknowledged before it arrived, so a client always reads
+// its own writes.
+func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
+	q, ok := queries[r.Name]
+	if !ok {
+		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown query %q", r.Name))
+	}
+	if _, f := l.Authenticate(r.Token); f != nil {
+		return nil, f
+	}
+	wctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
+	defer cancel()
+	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
+		return nil, failure(err)
+	}
+	res, err := q(l, r.Body)
+	if err != nil {
+		return nil, failure(err)
+	}
+	b, err := json.Marshal(struct {
+		Result any `json:"result"`
+	}{res})
+	if err != nil {
+		return nil, failure(err)
+	}
+	return b, nil
+}

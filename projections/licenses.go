@@ -1,0 +1,80 @@
+package projections
+
+import (
+	"sync"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// Licenses is the read model of resellers, tenants, plans and licenses with their seats. It keeps
+// its own copy of the model, evolved by the same domain rules, so quota arithmetic lives in one
+// place (domain) and reads never touch the sequencer's write model.
+type Licenses struct {
+	mu         sync.RWMutex
+	state      *domain.State
+	byReseller map[string][]string // reseller id -> license ids, in creation order
+}
+
+// NewLicenses returns an empty read model.
+func NewLicenses() *Licenses {
+	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}}
+}
+
+// Apply implements Projection.
+func (p *Licenses) Apply(_ *eventstore.Envelope, e domain.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state.Evolve(e)
+	if c, ok := e.(domain.LicenseCreated); ok {
+		p.byReseller[c.ResellerID] = append(p.byReseller[c.ResellerID], c.ID)
+	}
+}
+
+// LicenseUsage is one license's quota at a time.
+type LicenseUsage struct {
+	LicenseID string `json:"licenseId"`
+	domain.Usage
+}
+
+// LicenseQuota returns a license's quota at time t, or false if there is no such license.
+func (p *Licenses) LicenseQuota(id string, t time.Time) (LicenseUsage, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	l, ok := p.state.Licenses[id]
+	if !ok {
+		return LicenseUsage{}, false
+	}
+	return LicenseUsage{LicenseID: id, Usage: l.UsageAt(t)}, true
+}
+
+// ResellerUsage sums the quotas of a reseller's licenses.
+type ResellerUsage struct {
+	ResellerID string `json:"resellerId"`
+	Licenses   int    `json:"licenses"`
+	Seats      int    `json:"seats"`
+	Active     int    `json:"active"`
+	Consumed   int    `json:"consumed"`
+	Remaining  int    `json:"remaining"`
+}
+
+// ResellerQuota returns the sum of a reseller's license quotas at time t, or false if there is no
+// such reseller.
+func (p *Licenses) ResellerQuota(id string, t time.Time) (ResellerUsage, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if _, ok := p.state.Resellers[id]; !ok {
+		return ResellerUsage{}, false
+	}
+	u := ResellerUsage{ResellerID: id}
+	for _, lid := range p.byReseller[id] {
+		lu := p.state.Licenses[lid].UsageAt(t)
+		u.Licenses++
+		u.Seats += lu.Seats
+		u.Active += lu.Active
+		u.Consumed += lu.Consumed
+		u.Remaining += lu.Remaining
+	}
+	return u, true
+}

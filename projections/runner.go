@@ -1,0 +1,99 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// Projection is a read model fed one event at a time, in log order, from one goroutine.
+type Projection interface {
+	Apply(env *eventstore.Envelope, e domain.Event)
+}
+
+// Runner feeds projections from the log and tracks the sequence they reflect.
+type Runner struct {
+	store       *eventstore.Store
+	projections []Projection
+
+	position atomic.Uint64
+	mu       sync.Mutex
+	advance  chan struct{}
+}
+
+// NewRunner returns a runner for projections over store.
+func NewRunner(store *eventstore.Store, ps ...Projection) *Runner {
+	return &Runner{store: store, projections: ps, advance: make(chan struct{})}
+}
+
+// Position is the last sequence every projection reflects.
+func (r *Runner) Position() uint64 { return r.position.Load() }
+
+// CatchUp applies every durable event not applied yet and returns the new position. Call it before
+// Run to have the read models ready at start.
+func (r *Runner) CatchUp() (uint64, error) {
+	last, err := r.store.Read(r.position.Load()+1, 0, r.apply)
+	if err != nil {
+		return r.position.Load(), err
+	}
+	r.moved(last)
+	return last, nil
+}
+
+// Run applies events as they become durable until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	return r.store.Subscribe(ctx, r.position.Load()+1, func(e eventstore.Event) error {
+		if err := r.apply(e); err != nil {
+			return err
+		}
+		r.moved(e.Sequence)
+		return nil
+	})
+}
+
+func (r *Runner) apply(e eventstore.Event) error {
+	env, err := eventstore.DecodeEnvelope(e.Bytes)
+	if err != nil {
+		return err
+	}
+	ev, err := domain.DecodeEvent(env.Type, env.Data)
+	if err != nil {
+		return fmt.Errorf("projections: event %d: %w", e.Sequence, err)
+	}
+	for _, p := range r.projections {
+		p.Apply(&env, ev)
+	}
+	return nil
+}
+
+func (r *Runner) moved(seq uint64) {
+	if seq <= r.position.Load() {
+		return
+	}
+	r.position.Store(seq)
+	r.mu.Lock()
+	close(r.advance)
+	r.advance = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// WaitFor blocks until the projections reflect seq or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		r.mu.Lock()
+		ch := r.advance
+		r.mu.Unlock()
+		if r.position.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
