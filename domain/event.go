@@ -25,7 +25,6 @@ func planStream(id string) string       { return "plan/" + id }
 func licenseStream(id string) string    { return "license/" + id }
 func credentialStream(id string) string { return "credential/" + id }
 
-
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
 // type are upcast here when there are any; events are never rewritten.
 func DecodeEvent(typ string, data []byte) (Event, error) {

@@ -8,8 +8,9 @@ import (
 	"github.com/licledger/licledger/domain"
 )
 
-// wireMeta are the fields every command body may carry beside its own.
-type wireMeta struct {
+// CommandMeta are the fields every command body may carry beside its own. (Exported so that
+// decode errors, which name embedded structs by type, can tell Go names from wire names.)
+type CommandMeta struct {
 	CommandID       string `json:"commandId,omitempty"`
 	ExpectedVersion *int64 `json:"expectedVersion,omitempty"`
 }
@@ -17,7 +18,7 @@ type wireMeta struct {
 // prepared is a decoded command, ready for the sequencer.
 type prepared struct {
 	cmd    domain.Command
-	meta   wireMeta
+	meta   CommandMeta
 	secret bool // the result shows a secret once: keep it sealed in the idempotency table
 	// result renders the reply's "result" from the write model after the events are applied.
 	result func(s *domain.State, now time.Time) any
@@ -29,51 +30,51 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 	"reseller.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.ResellerCreate
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
 		fillID(&w.ID)
-		return &prepared{cmd: w.ResellerCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+		return &prepared{cmd: w.ResellerCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
 	"tenant.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.TenantCreate
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
 		fillID(&w.ID)
-		return &prepared{cmd: w.TenantCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+		return &prepared{cmd: w.TenantCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
 	"product.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.ProductCreate
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
 		fillID(&w.ID)
-		return &prepared{cmd: w.ProductCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+		return &prepared{cmd: w.ProductCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
 	"plan.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.PlanCreate
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
 		fillID(&w.ID)
-		return &prepared{cmd: w.PlanCreate, meta: w.wireMeta, result: idResult(w.ID)}, nil
+		return &prepared{cmd: w.PlanCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
 	"license.create": func(body []byte, sec *Secrets) (*prepared, error) {
 		var w struct {
 			domain.LicenseCreate
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
@@ -81,7 +82,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		fillID(&w.ID)
 		key, hash, hint := sec.NewLicenseKey()
 		w.KeyHash, w.KeyHint = hash, hint
-		return &prepared{cmd: w.LicenseCreate, meta: w.wireMeta, secret: true,
+		return &prepared{cmd: w.LicenseCreate, meta: w.CommandMeta, secret: true,
 			result: func(s *domain.State, _ time.Time) any {
 				l := s.Licenses[w.ID]
 				return licenseCreatedResult{ID: l.ID, Key: key, KeyHint: hint, PlanID: l.PlanID, Seats: l.Seats, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt)}
@@ -90,22 +91,22 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 	"seat.register": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.SeatRegister
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
-		return &prepared{cmd: w.SeatRegister, meta: w.wireMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
+		return &prepared{cmd: w.SeatRegister, meta: w.CommandMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
 	},
 	"seat.unregister": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.SeatUnregister
-			wireMeta
+			CommandMeta
 		}
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
 		}
-		return &prepared{cmd: w.SeatUnregister, meta: w.wireMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
+		return &prepared{cmd: w.SeatUnregister, meta: w.CommandMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
 	},
 }
 

@@ -256,7 +256,7 @@ func readStream(t *testing.T, js jetstream.JetStream) []streamMsg {
 	}
 	var out []streamMsg
 	for uint64(len(out)) < info.State.Msgs {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		batch, err := cons.Fetch(int(min(1000, info.State.Msgs-uint64(len(out)))), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,34 @@
+# licledger — see README.md. Every target installs nothing globally: go fetches modules itself.
+GO ?= go
+PKGS := ./...
+FUZZTIME ?= 10s
+
+.PHONY: run test test-short bench lint fuzz build tidy-check
+
+run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data
+	$(GO) run ./cmd/ledgerd
+
+test: lint ## The whole suite with the race detector (includes the SIGKILL crash test)
+	$(GO) test -race -timeout 20m $(PKGS)
+
+test-short: ## Skip the slow end-to-end crash test
+	$(GO) test -race -short $(PKGS)
+
+bench: ## Store group-commit benchmark, then durable throughput through NATS from a separate process
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/
+	scripts/bench-nats.sh 10
+
+lint: ## gofmt, go vet, go mod tidy, and the import-direction test
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+	$(GO) test -count=1 ./internal/archtest/
+
+fuzz: ## Each fuzz target for FUZZTIME (default 10s)
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./eventstore/
+	$(GO) test -run '^$$' -fuzz '^FuzzCommandDecoding$$' -fuzztime $(FUZZTIME) ./handlers/
+	$(GO) test -run '^$$' -fuzz '^FuzzWellFormedToken$$' -fuzztime $(FUZZTIME) ./handlers/
+
+build:
+	$(GO) build -o bin/ ./cmd/...

@@ -1,0 +1,135 @@
+package handlers
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/licledger/licledger/domain"
+)
+
+func testSecrets(t testing.TB) *Secrets {
+	s, err := NewSecrets(bytes.Repeat([]byte{7}, ServerKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTokensAreCheckedAndHashed(t *testing.T) {
+	s := testSecrets(t)
+	token, hash, prefix := s.NewToken()
+	if !strings.HasPrefix(token, "lic_") || !WellFormedToken(token) || !strings.HasPrefix(token, prefix) {
+		t.Fatalf("token %q prefix %q", token, prefix)
+	}
+	if hash != s.TokenHash(token) || strings.Contains(hash, token[4:]) {
+		t.Fatal("hash is not a stable keyed hash of the token")
+	}
+	other, _ := NewSecrets(bytes.Repeat([]byte{8}, ServerKeySize))
+	if other.TokenHash(token) == hash {
+		t.Fatal("the hash does not depend on the server key")
+	}
+	// One changed character breaks the checksum.
+	flipped := []byte(token)
+	if flipped[10] == 'a' {
+		flipped[10] = 'b'
+	} else {
+		flipped[10] = 'a'
+	}
+	for _, bad := range []string{"", "lic_", "abc", string(flipped), token + "0", strings.ToUpper(token)} {
+		if WellFormedToken(bad) {
+			t.Errorf("WellFormedToken(%q) = true", bad)
+		}
+	}
+}
+
+func TestLicenseKeys(t *testing.T) {
+	s := testSecrets(t)
+	key, hash, hint := s.NewLicenseKey()
+	if len(key) != 39 || strings.Count(key, "-") != 7 || !strings.HasSuffix(key, hint) {
+		t.Fatalf("key %q hint %q", key, hint)
+	}
+	if s.LicenseKeyHash(strings.ToLower(key)) != hash {
+		t.Fatal("license keys should match case-insensitively")
+	}
+	if k2, _, _ := s.NewLicenseKey(); k2 == key {
+		t.Fatal("two keys alike")
+	}
+}
+
+func TestStoredRepliesKeepSecretsSealed(t *testing.T) {
+	s := testSecrets(t)
+	reply := []byte(`{"result":{"key":"SECRET-KEY"}}`)
+	stored := s.storeReply(reply, true)
+	if bytes.Contains(stored, []byte("SECRET-KEY")) {
+		t.Fatal("sealed reply contains the secret")
+	}
+	back, err := s.openReply(stored)
+	if err != nil || !bytes.Equal(back, reply) {
+		t.Fatalf("open: %q, %v", back, err)
+	}
+	stored[len(stored)-1] ^= 1
+	if _, err := s.openReply(stored); err == nil {
+		t.Fatal("a tampered sealed reply opened")
+	}
+	plain, _ := s.openReply(s.storeReply([]byte("x"), false))
+	if string(plain) != "x" {
+		t.Fatal("plain reply")
+	}
+}
+
+func TestDecodeErrorsNameTheField(t *testing.T) {
+	for body, want := range map[string]struct {
+		code  domain.Code
+		field string
+	}{
+		`{"licenseId":1}`:             {domain.CodeInvalidArgument, "licenseId"},
+		`{"nope":1}`:                  {domain.CodeInvalidArgument, "nope"},
+		`{"licenseId":"a"} {}`:        {CodeMalformedJSON, ""},
+		`[1]`:                         {CodeMalformedJSON, ""},
+		`{"licenseId":"a"`:            {CodeMalformedJSON, ""},
+		`{"expectedVersion":"three"}`: {domain.CodeInvalidArgument, "expectedVersion"},
+	} {
+		_, err := commands["seat.register"]([]byte(body), nil)
+		e, ok := err.(*domain.Error)
+		if !ok || e.Code != want.code || e.Field != want.field {
+			t.Errorf("%s: got %v, want %s (%s)", body, err, want.code, want.field)
+		}
+	}
+}
+
+func FuzzCommandDecoding(f *testing.F) {
+	f.Add("seat.register", []byte(`{"licenseId":"l","endUserCompany":"A","endUserName":"b"}`))
+	f.Add("plan.create", []byte(`{"productId":"p","name":"x","seats":1e99}`))
+	f.Add("license.create", []byte(`{"resellerId":{"a":[[[[]]]]}}`))
+	s := testSecrets(f)
+	names := CommandNames()
+	f.Fuzz(func(t *testing.T, name string, body []byte) {
+		for _, n := range names {
+			if n == name || len(name) == 0 {
+				p, err := commands[n](body, s)
+				if err == nil && p.cmd == nil {
+					t.Fatal("decoded to no command")
+				}
+				if err != nil {
+					if _, ok := err.(*domain.Error); !ok {
+						t.Fatalf("uncoded error %T: %v", err, err)
+					}
+				}
+			}
+		}
+	})
+}
+
+func FuzzWellFormedToken(f *testing.F) {
+	s := testSecrets(f)
+	tok, _, _ := s.NewToken()
+	f.Add(tok)
+	f.Add("lic_")
+	f.Add("lic_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+	f.Fuzz(func(t *testing.T, token string) {
+		if WellFormedToken(token) && !strings.HasPrefix(token, TokenPrefix) {
+			t.Fatal("accepted a token without the prefix")
+		}
+	})
+}

@@ -1,0 +1,87 @@
+// Package archtest keeps the layout of shared/DESIGN.md honest: dependencies point inward.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/licledger/licledger"
+
+// allowed lists, per package, the packages of this module it may import. A package missing here
+// may import nothing of ours (new packages must be added deliberately).
+var allowed = map[string][]string{
+	"domain":               {},
+	"eventstore":           {},
+	"eventstore/jetstream": {"eventstore"},
+	"projections":          {"domain", "eventstore"},
+	"handlers":             {"domain", "eventstore", "projections"},
+	"client":               {},
+	"cmd/ledgerd":          {"eventstore", "eventstore/jetstream", "handlers", "client"},
+	"cmd/ledgerctl":        {"client"},
+	"internal/archtest":    {},
+}
+
+// external lists, for the inner packages, the only third-party import paths they may use.
+var external = map[string][]string{
+	"domain":     {"github.com/oklog/ulid/v2"},
+	"eventstore": {"github.com/cockroachdb/pebble/v2", "github.com/oklog/ulid/v2", "golang.org/x/mod/sumdb"},
+}
+
+func TestImportsPointInward(t *testing.T) {
+	out, err := exec.Command("go", "list", "-test", "-f", "{{.ImportPath}}|{{join .Imports \",\"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, imports, _ := strings.Cut(line, "|")
+		if strings.Contains(path, "[") || strings.HasSuffix(path, ".test") {
+			continue // test variants: their non-test imports were checked with the package
+		}
+		pkg := strings.TrimPrefix(strings.TrimPrefix(path, module), "/")
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("package %s is not in archtest's table: add it with the imports it may use", pkg)
+			continue
+		}
+		for _, imp := range strings.Split(imports, ",") {
+			if imp == "" {
+				continue
+			}
+			if strings.HasPrefix(imp, module+"/") {
+				if !contains(ok, strings.TrimPrefix(imp, module+"/")) {
+					t.Errorf("%s imports %s: that arrow points outward", pkg, imp)
+				}
+				continue
+			}
+			if ext, inner := external[pkg]; inner && isThirdParty(imp) && !hasPrefixIn(imp, ext) {
+				t.Errorf("%s imports %s: the inner packages stay free of infrastructure", pkg, imp)
+			}
+		}
+	}
+}
+
+// isThirdParty: standard library paths have no dot in their first element.
+func isThirdParty(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return strings.Contains(first, ".")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixIn(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
