@@ -22,6 +22,10 @@
 //   - Readers (Read, ReadStream, Subscribe) see only events at or below the durable mark, the last
 //     sequence whose fsync has returned. Pebble can make a batch visible before its WAL sync ends;
 //     the mark is what keeps readers from publishing or projecting an event that could vanish.
+//   - Readers near the head of the log are served from an in-memory ring of recent events (see
+//     Options.TailSize) that also carries each event's routing attributes and the decoded payload
+//     its writer attached (Record.Payload), so the outbox relay and the projector neither read
+//     Pebble nor parse JSON in the common case. Older positions are read from Pebble.
 //
 // # Key layout
 //

@@ -105,7 +105,10 @@ func (r *Relay) runOnce(ctx context.Context) error {
 	for {
 		events = events[:0]
 		_, err := r.Store.Read(last+1, r.Batch, func(e Event) error {
-			events = append(events, Event{Sequence: e.Sequence, Bytes: append([]byte(nil), e.Bytes...)})
+			if e.Tail == nil { // read from Pebble: the bytes are only lent to us
+				e.Bytes = append([]byte(nil), e.Bytes...)
+			}
+			events = append(events, e)
 			return nil
 		})
 		if err != nil {

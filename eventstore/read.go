@@ -11,7 +11,11 @@ import (
 // Event is one committed event as read back: its sequence and its exact stored bytes.
 type Event struct {
 	Sequence uint64
-	Bytes    []byte // valid only until the callback returns; copy to keep
+	// Bytes are the stored event. Read from Pebble (Tail == nil), they are valid only until the
+	// callback returns: copy to keep. From the tail they are immutable and may be kept.
+	Bytes []byte
+	// Tail is set when the event came from the in-memory tail of recent events.
+	Tail *Tail
 }
 
 // ErrStop, returned by a read callback, ends the read early without an error.
@@ -26,6 +30,22 @@ func (s *Store) Read(from uint64, limit int, fn func(Event) error) (uint64, erro
 	last := from - 1
 	mark := s.durable.Load()
 	if from > mark {
+		return last, nil
+	}
+	end := mark
+	if limit > 0 && from+uint64(limit)-1 < end {
+		end = from + uint64(limit) - 1
+	}
+	if entries := s.tail.span(from, end, nil); len(entries) > 0 {
+		for _, te := range entries {
+			if err := fn(Event{Sequence: te.seq, Bytes: te.bytes, Tail: &te.info}); err != nil {
+				if errors.Is(err, ErrStop) {
+					return te.seq, nil
+				}
+				return te.seq, err
+			}
+			last = te.seq
+		}
 		return last, nil
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(from), UpperBound: eventKey(mark + 1)})

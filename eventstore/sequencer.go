@@ -40,6 +40,9 @@ type Command struct {
 	// (no other goroutine may touch it), must Append before changing anything, and returns the
 	// function that renders the reply once sequences and ids are assigned. A non-nil error refuses
 	// the command: nothing it appended is kept, and Submit returns the error as is.
+	//
+	// render must not touch the write model: it runs on the sequencer only when the reply has to be
+	// stored with ID, and otherwise on Submit's caller after the commit, off the single writer.
 	Decide func(tx *Tx) (render func(Receipt) []byte, err error)
 }
 
@@ -70,6 +73,9 @@ type request struct {
 	done chan struct{}
 	res  Result
 	err  error
+	// render and receipt are set when the reply is rendered by Submit's caller after the commit.
+	render  func(Receipt) []byte
+	receipt Receipt
 }
 
 type batch struct {
@@ -88,7 +94,6 @@ type sequencerState struct {
 	pending  map[string][]byte // command id -> stored value, for ids not yet known committed
 	entropy  *ulid.MonotonicEntropy
 	source   string
-	buf      []byte
 	timeBuf  []byte
 }
 
@@ -131,17 +136,25 @@ func (s *Store) Submit(ctx context.Context, cmd Command) (Result, error) {
 	}
 	select {
 	case <-r.done:
-		return r.res, r.err
+		return r.finish()
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	case <-s.stopped:
 		select {
 		case <-r.done:
-			return r.res, r.err
+			return r.finish()
 		default:
 			return Result{}, ErrClosed
 		}
 	}
+}
+
+// finish renders a reply left for the caller and returns the outcome.
+func (r *request) finish() (Result, error) {
+	if r.render != nil && r.err == nil {
+		r.res.Reply = r.render(r.receipt)
+	}
+	return r.res, r.err
 }
 
 func (s *Store) newBatch() *batch { return &batch{pb: s.db.NewBatch()} }
@@ -238,20 +251,27 @@ func (s *Store) process(b *batch, r *request) {
 			Reseller: rec.Reseller, Tenant: rec.Tenant, Actor: r.cmd.Actor,
 			CommandID: r.cmd.ID, CorrelationID: r.cmd.CorrelationID, Data: rec.Data,
 		}
-		st.buf = appendEnvelope(st.buf[:0], &env, st.timeBuf)
-		_ = b.pb.Set(eventKey(st.lastSeq), st.buf, nil) // Set on a batch only copies
+		encoded := appendEnvelope(make([]byte, 0, len(rec.Data)+320), &env, st.timeBuf)
+		_ = b.pb.Set(eventKey(st.lastSeq), encoded, nil) // Set on a batch only copies
+		s.tail.put(&tailEntry{seq: st.lastSeq, bytes: encoded, info: Tail{
+			ID: id, Type: rec.Type, Subject: rec.Subject, Reseller: rec.Reseller, Tenant: rec.Tenant, Time: now, Payload: rec.Payload,
+		}})
 		_ = b.pb.Set(streamKey(rec.stream, rec.version), eventKey(st.lastSeq)[len(prefixEvent):], nil)
 		st.versions[rec.stream] = rec.version
 		receipt.Events[i] = Committed{ID: id, Type: rec.Type, Sequence: st.lastSeq, Stream: rec.stream, Version: rec.version}
 	}
 	b.events += len(tx.records)
 	b.lastSeq = st.lastSeq
+	if r.cmd.ID == "" {
+		r.render, r.receipt = render, receipt
+		return
+	}
 	var reply []byte
 	if render != nil {
 		reply = render(receipt)
 	}
 	r.res = Result{Reply: reply}
-	if r.cmd.ID != "" {
+	{
 		v := make([]byte, 0, sha256.Size+len(reply))
 		v = append(append(v, r.cmd.Digest[:]...), reply...)
 		_ = b.pb.Set(commandKey(r.cmd.ID), v, nil)

@@ -40,6 +40,9 @@ type Options struct {
 	// OnCommit, if set, is called after every group commit with the number of commands and
 	// events in it and how long the synced commit took. Used for metrics.
 	OnCommit func(commands, events int, took time.Duration)
+	// TailSize is how many recent events are kept in memory for readers near the head of the log.
+	// Default 65536.
+	TailSize int
 	// Logger receives Pebble's warnings and errors. Default: discarded.
 	Logger *slog.Logger
 	// ReadOnly opens the log for reading only (auditing a copy, tests). Submit is ErrClosed.
@@ -58,6 +61,9 @@ func (o *Options) fill() {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.TailSize <= 0 {
+		o.TailSize = 1 << 16
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -85,13 +91,20 @@ type Store struct {
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced whenever durable moves
 
-	seq *sequencerState // owned by the sequencer goroutine after Open
+	seq  *sequencerState // owned by the sequencer goroutine after Open
+	tail *tailRing
 }
 
 // Open opens (or creates) the log in dir and recovers its position from what is on disk.
 func Open(dir string, opts Options) (*Store, error) {
 	opts.fill()
-	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: opts.ReadOnly, Logger: pebbleLogger{opts.Logger}})
+	db, err := pebble.Open(dir, &pebble.Options{
+		ReadOnly: opts.ReadOnly,
+		Logger:   pebbleLogger{opts.Logger},
+		// Larger memtables flush less often: the log is append-mostly, and every flush and L0
+		// compaction takes CPU from the write path on a small machine.
+		MemTableSize: 64 << 20,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
 	}
@@ -104,6 +117,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		quit:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 		advance:   make(chan struct{}),
+		tail:      newTailRing(opts.TailSize),
 	}
 	st, err := s.recover()
 	if err != nil {

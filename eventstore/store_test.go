@@ -378,3 +378,50 @@ func TestCloseAnswersQueuedCommands(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReadAcrossTailAndDisk reads with a tail ring far smaller than the log, so reads mix events
+// served from memory with events read back from Pebble, and after a reopen (empty ring).
+func TestReadAcrossTailAndDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := eventstore.Open(dir, eventstore.Options{TailSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		submit(t, s, appendTo("a", eventstore.AnyVersion, 1))
+	}
+	check := func(s *eventstore.Store, from uint64, wantTail bool) {
+		t.Helper()
+		var got []uint64
+		sawTail := false
+		if _, err := s.Read(from, 0, func(e eventstore.Event) error {
+			env, err := eventstore.DecodeEnvelope(e.Bytes)
+			if err != nil || env.Sequence != e.Sequence {
+				return fmt.Errorf("event %d: %v", e.Sequence, err)
+			}
+			if e.Tail != nil {
+				sawTail = true
+				if e.Tail.ID != env.ID || e.Tail.Type != env.Type || !e.Tail.Time.Equal(env.Time) {
+					return fmt.Errorf("tail of %d disagrees with its bytes: %+v", e.Sequence, e.Tail)
+				}
+			}
+			got = append(got, e.Sequence)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != int(21-from) || got[0] != from {
+			t.Fatalf("Read(%d) gave %v", from, got)
+		}
+		if sawTail != wantTail {
+			t.Fatalf("Read(%d): served from the tail = %v, want %v", from, sawTail, wantTail)
+		}
+	}
+	check(s, 1, false) // sequence 1 left the ring long ago: all from Pebble
+	check(s, 18, true) // the last few are in the ring
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, eventstore.Options{TailSize: 4, ReadOnly: true})
+	check(s, 18, false) // a reopened store starts with an empty ring
+}

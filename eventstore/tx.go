@@ -15,6 +15,10 @@ type Record struct {
 	Reseller string // partition and scope; empty for system-wide data
 	Tenant   string
 	Data     []byte // the event payload, a JSON object
+	// Payload optionally carries the caller's decoded form of Data. It is never stored; readers
+	// served from the in-memory tail get it back in Event.Tail and can skip decoding. It must not
+	// be changed after Append.
+	Payload any
 }
 
 type pendingRecord struct {

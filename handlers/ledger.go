@@ -168,7 +168,7 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 				return nil, err
 			}
 			reseller, tenant := e.Owner()
-			rec := eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data}
+			rec := eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data, Payload: e}
 			if err := tx.Append(e.Stream(), eventstore.AnyVersion, rec); err != nil {
 				return nil, err
 			}

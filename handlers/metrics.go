@@ -10,6 +10,7 @@ import (
 // codes, never ids.
 type Metrics struct {
 	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 	commits  prometheus.Counter
 	commands prometheus.Counter
 	events   prometheus.Counter
@@ -23,6 +24,10 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected func() 
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "licledger_requests_total", Help: "Requests answered, by endpoint and status code.",
 		}, []string{"endpoint", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "licledger_request_duration_seconds", Help: "Time from receiving a request to sending its reply, by kind.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16),
+		}, []string{"kind"}),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "licledger_group_commits_total", Help: "Synced Pebble batches (group commits).",
 		}),
@@ -40,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected func() 
 	gauge := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 	}
-	reg.MustRegister(m.requests, m.commits, m.commands, m.events, m.fsync,
+	reg.MustRegister(m.requests, m.latency, m.commits, m.commands, m.events, m.fsync,
 		gauge("licledger_durable_sequence", "Last sequence whose fsync returned.", durable),
 		gauge("licledger_published_sequence", "Last sequence JetStream acknowledged.", published),
 		gauge("licledger_projected_sequence", "Last sequence the read models reflect.", projected),
@@ -63,9 +68,10 @@ func (m *Metrics) ObserveCommit(commands, events int, took time.Duration) {
 	m.fsync.Observe(took.Seconds())
 }
 
-func (m *Metrics) request(endpoint string, code int) {
+func (m *Metrics) request(endpoint, kind string, code int, took time.Duration) {
 	if m != nil {
 		m.requests.WithLabelValues(endpoint, codeLabel(code)).Inc()
+		m.latency.WithLabelValues(kind).Observe(took.Seconds())
 	}
 }
 

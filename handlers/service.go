@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -24,26 +25,52 @@ type ServiceOptions struct {
 	Version string
 	// MaxPayload refuses larger request bodies with 413 before decoding. Default 64 KiB.
 	MaxPayload int
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	// Workers is how many requests are decoded and executed at once. Long-lived workers keep
+	// their grown stacks (a goroutine per request would grow a new one each time). Default 512.
+	Workers int
+	// Backlog is how many received requests may wait for a worker; past it a request is answered
+	// 503 OVERLOADED at once. Default 8192.
+	Backlog int
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Service is the running micro service "ledger".
 type Service struct {
-	svc      micro.Service
-	inFlight sync.WaitGroup
+	svc     micro.Service
+	jobs    chan job
+	workers sync.WaitGroup
+	// mu guards closed and the closing of jobs: micro drains subscriptions asynchronously, so a
+	// callback may still run after svc.Stop returned.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// job is one received request waiting for a worker.
+type job struct {
+	req      micro.Request
+	r        Request
+	kind     string
+	received time.Time
+	run      func(context.Context, Request) ([]byte, *Failure)
 }
 
 // Stop stops taking requests and waits for those in flight to be answered.
 func (s *Service) Stop() error {
 	err := s.svc.Stop()
-	s.inFlight.Wait()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.jobs)
+	}
+	s.mu.Unlock()
+	s.workers.Wait()
 	return err
 }
 
 // Serve registers every command and query as an endpoint of the micro service "ledger" on nc.
-// Requests are decoded and authenticated on the endpoint's goroutine, then executed on their own
-// goroutine so that one slow group commit never holds up the next request.
+// The endpoint's goroutine only checks the size and queues the request; a pool of workers decodes,
+// authenticates and executes, so one slow group commit never holds up the next request.
 func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Service, error) {
 	if o.Version == "" {
 		o.Version = "0.1.0"
@@ -54,6 +81,12 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Workers <= 0 {
+		o.Workers = 512
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = 8192
+	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        "ledger",
 		Version:     o.Version,
@@ -62,11 +95,22 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{svc: svc}
+	s := &Service{svc: svc, jobs: make(chan job, o.Backlog)}
+	for range o.Workers {
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			for j := range s.jobs {
+				reply, f := j.run(ctx, j.r)
+				respond(j.req, j.r.Name, j.kind, j.received, reply, f, o.Metrics)
+			}
+		}()
+	}
 	add := func(prefix, kind, name string, run func(context.Context, Request) ([]byte, *Failure)) error {
 		return svc.AddEndpoint(strings.ReplaceAll(kind+"-"+name, ".", "-"), micro.HandlerFunc(func(req micro.Request) {
+			received := time.Now()
 			if len(req.Data()) > o.MaxPayload {
-				respond(req, name, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(req.Data()), o.MaxPayload)), o.Metrics)
+				respond(req, name, kind, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(req.Data()), o.MaxPayload)), o.Metrics)
 				return
 			}
 			r := Request{
@@ -76,38 +120,51 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				CommandID:   req.Headers().Get(nats.MsgIdHdr),
 				TraceParent: req.Headers().Get("traceparent"),
 			}
-			s.inFlight.Add(1)
-			go func() {
-				defer s.inFlight.Done()
-				reply, f := run(ctx, r)
-				respond(req, name, reply, f, o.Metrics)
-			}()
+			if !s.enqueue(job{req: req, r: r, kind: kind, received: received, run: run}) {
+				respond(req, name, kind, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")), o.Metrics)
+			}
 		}), micro.WithEndpointSubject(prefix+name), micro.WithEndpointMetadata(map[string]string{
 			"kind": kind, "name": name,
 		}))
 	}
 	for _, name := range CommandNames() {
 		if err := add(CommandSubjectPrefix, "command", name, l.Command); err != nil {
-			svc.Stop()
+			s.Stop()
 			return nil, err
 		}
 	}
 	for _, name := range QueryNames() {
 		if err := add(QuerySubjectPrefix, "query", name, l.Query); err != nil {
-			svc.Stop()
+			s.Stop()
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func respond(req micro.Request, endpoint string, reply []byte, f *Failure, m *Metrics) {
+// enqueue hands a request to the workers without waiting; false if the backlog is full or the
+// service is stopping.
+func (s *Service) enqueue(j job) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false
+	}
+	select {
+	case s.jobs <- j:
+		return true
+	default:
+		return false
+	}
+}
+
+func respond(req micro.Request, endpoint, kind string, received time.Time, reply []byte, f *Failure, m *Metrics) {
 	if f != nil {
-		m.request(endpoint, f.Status)
+		m.request(endpoint, kind, f.Status, time.Since(received))
 		_ = req.Error(f.StatusText(), f.Err.Message, f.Body(), micro.WithHeaders(micro.Headers{"Content-Type": {"application/json"}}))
 		return
 	}
-	m.request(endpoint, 200)
+	m.request(endpoint, kind, 200, time.Since(received))
 	_ = req.Respond(reply)
 }
 

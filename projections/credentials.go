@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/eventstore"
 )
 
 // Credentials is the read model authentication uses: credentials by the keyed hash of their token.
@@ -20,7 +19,7 @@ func NewCredentials() *Credentials {
 }
 
 // Apply implements Projection.
-func (p *Credentials) Apply(_ *eventstore.Envelope, e domain.Event) {
+func (p *Credentials) Apply(_ Meta, e domain.Event) {
 	if c, ok := e.(domain.CredentialIssued); ok {
 		p.mu.Lock()
 		p.byHash[c.TokenHash] = domain.Credential{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description, Enabled: true}

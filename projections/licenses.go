@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/eventstore"
 )
 
 // Licenses is the read model of resellers, tenants, plans and licenses with their seats. It keeps
@@ -23,7 +22,7 @@ func NewLicenses() *Licenses {
 }
 
 // Apply implements Projection.
-func (p *Licenses) Apply(_ *eventstore.Envelope, e domain.Event) {
+func (p *Licenses) Apply(_ Meta, e domain.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.state.Evolve(e)

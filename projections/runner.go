@@ -5,14 +5,22 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 )
 
+// Meta is what a projection may know of an event besides its payload.
+type Meta struct {
+	Sequence         uint64
+	Time             time.Time
+	Reseller, Tenant string
+}
+
 // Projection is a read model fed one event at a time, in log order, from one goroutine.
 type Projection interface {
-	Apply(env *eventstore.Envelope, e domain.Event)
+	Apply(m Meta, e domain.Event)
 }
 
 // Runner feeds projections from the log and tracks the sequence they reflect.
@@ -56,18 +64,33 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) apply(e eventstore.Event) error {
-	env, err := eventstore.DecodeEnvelope(e.Bytes)
+	m, ev, err := decode(e)
 	if err != nil {
 		return err
 	}
-	ev, err := domain.DecodeEvent(env.Type, env.Data)
-	if err != nil {
-		return fmt.Errorf("projections: event %d: %w", e.Sequence, err)
-	}
 	for _, p := range r.projections {
-		p.Apply(&env, ev)
+		p.Apply(m, ev)
 	}
 	return nil
+}
+
+// decode takes the domain event the writer attached when the event comes from the store's tail,
+// and decodes the stored bytes otherwise.
+func decode(e eventstore.Event) (Meta, domain.Event, error) {
+	if t := e.Tail; t != nil {
+		if ev, ok := t.Payload.(domain.Event); ok {
+			return Meta{Sequence: e.Sequence, Time: t.Time, Reseller: t.Reseller, Tenant: t.Tenant}, ev, nil
+		}
+	}
+	env, err := eventstore.DecodeEnvelope(e.Bytes)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	ev, err := domain.DecodeEvent(env.Type, env.Data)
+	if err != nil {
+		return Meta{}, nil, fmt.Errorf("projections: event %d: %w", e.Sequence, err)
+	}
+	return Meta{Sequence: env.Sequence, Time: env.Time, Reseller: env.Reseller, Tenant: env.Tenant}, ev, nil
 }
 
 func (r *Runner) moved(seq uint64) {

@@ -92,7 +92,9 @@ func (p *Publisher) Publish(ctx context.Context, events []eventstore.Event) erro
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	for _, e := range events {
 		var r routing
-		if err := json.Unmarshal(e.Bytes, &r); err != nil {
+		if e.Tail != nil {
+			r = routing{ID: e.Tail.ID, Type: e.Tail.Type, Subject: e.Tail.Subject, Reseller: e.Tail.Reseller}
+		} else if err := json.Unmarshal(e.Bytes, &r); err != nil {
 			return fmt.Errorf("jetstream: event %d: %w", e.Sequence, err)
 		}
 		m := &nats.Msg{
