@@ -3,7 +3,7 @@ GO ?= go
 PKGS := ./...
 FUZZTIME ?= 10s
 
-.PHONY: run test test-short bench lint fuzz build tidy-check
+.PHONY: run test test-short bench lint fuzz build
 
 run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data
 	$(GO) run ./cmd/ledgerd
@@ -15,7 +15,7 @@ test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
 
 bench: ## Store group-commit benchmark, then durable throughput through NATS from a separate process
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/ ./handlers/
 	scripts/bench-nats.sh 10
 
 lint: ## gofmt, go vet, go mod tidy, and the import-direction test

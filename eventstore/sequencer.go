@@ -128,6 +128,9 @@ func (s *Store) Submit(ctx context.Context, cmd Command) (Result, error) {
 	if s.failed.Load() {
 		return Result{}, ErrFailed
 	}
+	if cmd.Decide == nil {
+		return Result{}, errors.New("eventstore: command without a Decide function")
+	}
 	r := &request{cmd: cmd, done: make(chan struct{})}
 	select {
 	case s.in <- r:

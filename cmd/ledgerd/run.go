@@ -90,11 +90,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	workers, stopWorkers := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { stopWorkers(); wg.Wait() }()
+	// A worker that stops on its own (a log it cannot read) leaves the ledger answering from
+	// stale state: stop serving instead, and let a restart rebuild from the log.
+	fatal := make(chan error, 2)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := ledger.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("projections stopped", "err", err)
+			fatal <- fmt.Errorf("projections stopped: %w", err)
 		}
 	}()
 
@@ -107,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	go func() {
 		defer wg.Done()
 		if err := relay.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("outbox relay stopped", "err", err)
+			fatal <- fmt.Errorf("outbox relay stopped: %w", err)
 		}
 	}()
 
@@ -140,8 +143,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	log.Info("ledgerd serving", "nats", natsURLOf(cfg, nc), "http", ln.Addr().String())
 
-	<-ctx.Done()
-	log.Info("shutting down")
+	var failure error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case failure = <-fatal:
+		log.Error("stopping", "err", failure)
+	}
 	if err := svc.Stop(); err != nil {
 		log.Warn("stopping service", "err", err)
 	}
@@ -154,7 +162,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	log.Info("stopped", "durable", store.Durable())
-	return nil
+	return failure
 }
 
 // connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
