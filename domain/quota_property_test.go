@@ -1,0 +1,92 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// TestQuotaInvariants drives one license with random registrations and unregistrations spread
+// over several quota periods and checks, after every step:
+//   - a refused command is QUOTA_EXCEEDED or SEAT_NOT_FOUND, and only when the rule says so;
+//   - 0 <= active <= consumed <= seats in the current period (nobody gets past the quota);
+//   - active equals the number of users registered now;
+//   - unregistering never lowers consumed;
+//   - replaying the events so far, through their JSON, gives the same license state.
+func TestQuotaInvariants(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		seats := rapid.IntRange(0, 4).Draw(t, "seats")
+		start := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+		history := []domain.Event{
+			domain.ResellerCreated{ID: "r", Name: "R"},
+			domain.TenantCreated{ID: "t", ResellerID: "r", Name: "T"},
+			domain.LicenseCreated{ID: "l", ResellerID: "r", TenantID: "t", KeyHash: "h", Seats: seats, StartsAt: start},
+		}
+		s := domain.NewState()
+		for _, e := range history {
+			s.Evolve(e)
+		}
+		now := start
+		registered := map[string]bool{}
+		users := []string{"ann", "bob", "cy", "dee", "eve", "fay"}
+		steps := rapid.IntRange(1, 60).Draw(t, "steps")
+		for range steps {
+			now = now.Add(time.Duration(rapid.IntRange(0, 200).Draw(t, "days")) * 24 * time.Hour / 10)
+			user := rapid.SampledFrom(users).Draw(t, "user")
+			before := s.Licenses["l"].UsageAt(now)
+			var cmd domain.Command = domain.SeatRegister{LicenseID: "l", EndUserCompany: "Acme", EndUserName: user}
+			unregister := rapid.Bool().Draw(t, "unregister")
+			if unregister {
+				cmd = domain.SeatUnregister{LicenseID: "l", EndUserCompany: "Acme", EndUserName: user}
+			}
+			events, err := domain.Decide(s, now, cmd)
+			switch code := domain.ErrorCode(err); {
+			case err == nil:
+			case code == domain.CodeSeatNotFound && unregister && !registered[user]:
+				continue
+			case code == domain.CodeQuotaExceeded && !unregister && before.Consumed >= seats:
+				continue
+			default:
+				t.Fatalf("%T for %s at %s: unexpected %v (usage %+v)", cmd, user, now, err, before)
+			}
+			for _, e := range events {
+				s.Evolve(e)
+				history = append(history, e)
+			}
+			registered[user] = !unregister
+			after := s.Licenses["l"].UsageAt(now)
+			n := 0
+			for _, r := range registered {
+				if r {
+					n++
+				}
+			}
+			if after.Active != n || after.Active > after.Consumed || after.Consumed > seats || after.Active < 0 {
+				t.Fatalf("after %T %s: usage %+v with %d registered, %d seats", cmd, user, after, n, seats)
+			}
+			if unregister && after.Consumed < before.Consumed {
+				t.Fatalf("unregistering %s lowered consumed: %+v -> %+v", user, before, after)
+			}
+		}
+		replayed := domain.NewState()
+		for _, e := range history {
+			data, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := domain.DecodeEvent(e.EventType(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replayed.Evolve(back)
+		}
+		if !reflect.DeepEqual(replayed.Licenses["l"], s.Licenses["l"]) {
+			t.Fatalf("replay differs:\n%+v\n%+v", replayed.Licenses["l"], s.Licenses["l"])
+		}
+	})
+}
