@@ -283,8 +283,9 @@ func (s *Store) process(b *batch, r *request) {
 	}
 }
 
-// decideSafely runs a decision; a panic in it is a bug that may have half-changed the write model,
-// so it is reported as fatal rather than swallowed.
+// decideSafely runs a decision. A panic in it is a bug that may have half-changed the write model,
+// so it is not swallowed: it is re-raised with that said, the process stops, and a restart
+// rebuilds the model from the log.
 func decideSafely(decide func(*Tx) (func(Receipt) []byte, error), tx *Tx) (render func(Receipt) []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {

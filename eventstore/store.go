@@ -214,7 +214,12 @@ func (s *Store) WaitDurable(ctx context.Context, after uint64) (uint64, error) {
 	}
 }
 
+// setDurable moves the durable mark forward (never back) and wakes waiting readers.
+// Only the committer calls it.
 func (s *Store) setDurable(seq uint64) {
+	if seq <= s.durable.Load() {
+		return
+	}
 	s.durable.Store(seq)
 	s.mu.Lock()
 	close(s.advance)

@@ -19,7 +19,7 @@ var allowed = map[string][]string{
 	"handlers":             {"domain", "eventstore", "projections"},
 	"client":               {},
 	"cmd/ledgerd":          {"eventstore", "eventstore/jetstream", "handlers", "client"},
-	"cmd/ledgerctl":        {"client"},
+	"cmd/ledgerctl":        {"client"}, // its tests also start a real ledger from eventstore and handlers
 	"internal/archtest":    {},
 	"schemas":              {},
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/handlers"
+)
+
+// startLedger serves a real ledger (Pebble, embedded NATS) and returns its URL and token file.
+func startLedger(t *testing.T) (url, tokenFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	store, err := eventstore.Open(filepath.Join(dir, "log"), eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := handlers.LoadServerKey(dir)
+	secrets, _ := handlers.NewSecrets(key)
+	l, err := handlers.NewLedger(store, secrets, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := l.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	go l.Run(ctx)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := handlers.Serve(ctx, nc, l, handlers.ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		svc.Stop()
+		cancel()
+		nc.Close()
+		store.Close()
+		ns.Shutdown()
+	})
+	return ns.ClientURL(), filepath.Join(dir, handlers.BootstrapTokenFile)
+}
+
+func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
+	url, tokenFile := startLedger(t)
+	ctl := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"--nats-url", url, "--token-file", tokenFile}, args...), func(string) string { return "" }, &out, &errOut)
+		return out.String(), err
+	}
+	for _, args := range [][]string{
+		{"reseller", "create", "--id", "r1", "--name", "Reseller One"},
+		{"tenant", "create", "--reseller", "r1", "--id", "acme", "--name", "Acme"},
+		{"product", "create", "--id", "p1", "--name", "Product"},
+		{"plan", "create", "--id", "one", "--product", "p1", "--name", "One seat", "--tier", "1", "--seats", "1"},
+		{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "one"},
+		{"seat", "register", "--license", "l1", "--company", "Acme", "--user", "ann"},
+	} {
+		if _, err := ctl(args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	_, err := ctl("seat", "register", "--license", "l1", "--company", "Acme", "--user", "bob")
+	if err == nil || !strings.Contains(err.Error(), "QUOTA_EXCEEDED") {
+		t.Fatalf("over quota: %v", err)
+	}
+	out, err := ctl("usage", "quota", "--license", "l1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		Result struct{ Seats, Active, Consumed, Remaining int }
+	}
+	if err := json.Unmarshal([]byte(out), &reply); err != nil || reply.Result.Seats != 1 || reply.Result.Consumed != 1 || reply.Result.Remaining != 0 {
+		t.Fatalf("usage quota printed %s (%v)", out, err)
+	}
+	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
+		t.Fatalf("bad number: %v", err)
+	}
+	if _, err := ctl("license", "explode"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	os.Remove(tokenFile)
+	if _, err := ctl("usage", "quota", "--license", "l1"); err == nil || !strings.Contains(err.Error(), "hint:") {
+		t.Fatalf("missing token: %v", err)
+	}
+}
