@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -138,6 +139,12 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			s.Stop()
 			return nil, err
 		}
+	}
+	// Subscriptions are sent asynchronously: make sure the server has them before anyone is told
+	// the service is up, or an early request finds no responders.
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("handlers: register endpoints: %w", err)
 	}
 	return s, nil
 }
