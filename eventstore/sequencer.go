@@ -320,7 +320,7 @@ func (s *Store) commit() {
 		var err error
 		if b.pb.Empty() {
 			// Nothing to write: every earlier batch is already durable, so answers may go.
-		} else if err = b.pb.Commit(pebble.Sync); err == nil {
+		} else if err = commitSynced(b.pb); err == nil {
 			s.setDurable(b.lastSeq)
 		}
 		_ = b.pb.Close()
@@ -345,14 +345,25 @@ func (s *Store) commit() {
 	}
 }
 
+// commitSynced commits with fsync, turning Pebble's fatal report (see pebbleLogger) into an error.
+func commitSynced(pb *pebble.Batch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fp, ok := p.(fatalPanic)
+			if !ok {
+				panic(p)
+			}
+			err = fp.err
+		}
+	}()
+	return pb.Commit(pebble.Sync)
+}
+
 func (s *Store) fail(b *batch, err error) {
-	first := s.failed.CompareAndSwap(false, true)
 	for _, r := range b.reqs {
 		r.err = ErrFailed
 		r.res = Result{}
 		close(r.done)
 	}
-	if first {
-		s.opts.Fatal(fmt.Errorf("eventstore: commit of %d events failed: %w", b.events, err))
-	}
+	s.fatal(fmt.Errorf("eventstore: commit of %d events failed: %w", b.events, err))
 }

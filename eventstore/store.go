@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Errors returned by the store. Callers map them to wire codes.
@@ -96,20 +97,13 @@ type Store struct {
 }
 
 // Open opens (or creates) the log in dir and recovers its position from what is on disk.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Options) (*Store, error) { return openFS(dir, opts, nil) }
+
+// openFS opens the log on fs (nil: the real disk). Tests inject faults through it; no Pebble type
+// appears in the package's API.
+func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	opts.fill()
-	db, err := pebble.Open(dir, &pebble.Options{
-		ReadOnly: opts.ReadOnly,
-		Logger:   pebbleLogger{opts.Logger},
-		// Larger memtables flush less often: the log is append-mostly, and every flush and L0
-		// compaction takes CPU from the write path on a small machine.
-		MemTableSize: 64 << 20,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
-	}
 	s := &Store{
-		db:        db,
 		opts:      opts,
 		in:        make(chan *request, opts.QueueSize),
 		commitQ:   make(chan *batch),
@@ -119,6 +113,18 @@ func Open(dir string, opts Options) (*Store, error) {
 		advance:   make(chan struct{}),
 		tail:      newTailRing(opts.TailSize),
 	}
+	db, err := pebble.Open(dir, &pebble.Options{
+		FS:       fs,
+		ReadOnly: opts.ReadOnly,
+		Logger:   pebbleLogger{s},
+		// Larger memtables flush less often: the log is append-mostly, and every flush and L0
+		// compaction takes CPU from the write path on a small machine.
+		MemTableSize: 64 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
+	}
+	s.db = db
 	st, err := s.recover()
 	if err != nil {
 		db.Close()
@@ -262,13 +268,27 @@ func (s *Store) SetMeta(name string, value []byte) error {
 }
 
 // pebbleLogger passes Pebble's errors to slog and drops its chatter (WAL replay notes, etc.).
-type pebbleLogger struct{ l *slog.Logger }
+// Pebble reports a failed WAL write or sync through Fatalf and would carry on if Fatalf returned,
+// so Fatalf puts the store in its failed state, calls Options.Fatal, and unwinds with a
+// fatalPanic that the committer turns into ErrFailed (elsewhere it crashes the process).
+type pebbleLogger struct{ s *Store }
 
 func (p pebbleLogger) Infof(string, ...any) {}
 func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+	p.s.opts.Logger.Error("pebble: " + fmt.Sprintf(format, args...))
 }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
+	err := fmt.Errorf("pebble: "+format, args...)
+	p.s.fatal(err)
+	panic(fatalPanic{err})
+}
+
+// fatalPanic carries a fatal Pebble error up to the committer.
+type fatalPanic struct{ err error }
+
+// fatal marks the store failed and calls Options.Fatal the first time.
+func (s *Store) fatal(err error) {
+	if s.failed.CompareAndSwap(false, true) {
+		s.opts.Fatal(err)
+	}
 }

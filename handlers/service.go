@@ -49,7 +49,7 @@ type Service struct {
 
 // job is one received request waiting for a worker.
 type job struct {
-	req      micro.Request
+	reply    string // the requester's reply subject
 	r        Request
 	kind     string
 	received time.Time
@@ -103,7 +103,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			defer s.workers.Done()
 			for j := range s.jobs {
 				reply, f := j.run(ctx, j.r)
-				respond(j.req, j.r.Name, j.kind, j.received, reply, f, o.Metrics)
+				respond(nc, j.reply, j.r.Name, j.kind, j.received, reply, f, o.Metrics)
 			}
 		}()
 	}
@@ -111,7 +111,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		return svc.AddEndpoint(strings.ReplaceAll(kind+"-"+name, ".", "-"), micro.HandlerFunc(func(req micro.Request) {
 			received := time.Now()
 			if len(req.Data()) > o.MaxPayload {
-				respond(req, name, kind, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(req.Data()), o.MaxPayload)), o.Metrics)
+				respond(nc, req.Reply(), name, kind, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(req.Data()), o.MaxPayload)), o.Metrics)
 				return
 			}
 			r := Request{
@@ -121,8 +121,8 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				CommandID:   req.Headers().Get(nats.MsgIdHdr),
 				TraceParent: req.Headers().Get("traceparent"),
 			}
-			if !s.enqueue(job{req: req, r: r, kind: kind, received: received, run: run}) {
-				respond(req, name, kind, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")), o.Metrics)
+			if !s.enqueue(job{reply: req.Reply(), r: r, kind: kind, received: received, run: run}) {
+				respond(nc, req.Reply(), name, kind, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")), o.Metrics)
 			}
 		}), micro.WithEndpointSubject(prefix+name), micro.WithEndpointMetadata(map[string]string{
 			"kind": kind, "name": name,
@@ -165,14 +165,29 @@ func (s *Service) enqueue(j job) bool {
 	}
 }
 
-func respond(req micro.Request, endpoint, kind string, received time.Time, reply []byte, f *Failure, m *Metrics) {
+// respond publishes a reply, or an error with the micro error headers, to the requester.
+// It publishes on the connection itself rather than through micro.Request: the reply is sent from a
+// worker after the endpoint's handler has returned, and micro's request object belongs to its
+// handler call (micro reads it for its stats when the handler returns). So `nats micro stats`
+// counts requests but not errors or time; licledger_requests_total and
+// licledger_request_duration_seconds in /metrics have both.
+func respond(nc *nats.Conn, to, endpoint, kind string, received time.Time, reply []byte, f *Failure, m *Metrics) {
+	if to == "" {
+		return // a publish without a reply subject: nobody to answer
+	}
+	msg := &nats.Msg{Subject: to, Data: reply}
 	if f != nil {
 		m.request(endpoint, kind, f.Status, time.Since(received))
-		_ = req.Error(f.StatusText(), f.Err.Message, f.Body(), micro.WithHeaders(micro.Headers{"Content-Type": {"application/json"}}))
-		return
+		msg.Data = f.Body()
+		msg.Header = nats.Header{
+			micro.ErrorCodeHeader: []string{f.StatusText()},
+			micro.ErrorHeader:     []string{f.Err.Message},
+			"Content-Type":        []string{"application/json"},
+		}
+	} else {
+		m.request(endpoint, kind, 200, time.Since(received))
 	}
-	m.request(endpoint, kind, 200, time.Since(received))
-	_ = req.Respond(reply)
+	_ = nc.PublishMsg(msg)
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
