@@ -5,7 +5,14 @@
 set -euo pipefail
 secs=${1:-10}
 work=$(mktemp -d)
-trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  if pid=$(cat "$work/pid" 2>/dev/null); then
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done # let it close the log and NATS
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 go build -o "$work/ledgerd" ./cmd/ledgerd
 go build -o "$work/ledgerctl" ./cmd/ledgerctl
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
