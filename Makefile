@@ -5,8 +5,9 @@ FUZZTIME ?= 10s
 
 .PHONY: run test test-short bench lint fuzz build
 
-run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data
-	$(GO) run ./cmd/ledgerd
+run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data (Ctrl-C stops it cleanly)
+	$(GO) build -o bin/ledgerd ./cmd/ledgerd
+	exec bin/ledgerd
 
 test: lint ## The whole suite with the race detector (includes the SIGKILL crash test)
 	$(GO) test -race -timeout 20m $(PKGS)
