@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"unicode"
@@ -39,7 +40,7 @@ func decodeError(err error) *domain.Error {
 		if field == "" {
 			return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("expected a JSON object, got %s", typeErr.Value)}
 		}
-		return &domain.Error{Code: domain.CodeInvalidArgument, Field: field, Message: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)}
+		return &domain.Error{Code: domain.CodeInvalidArgument, Field: field, Message: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type), typeErr.Value)}
 	case errors.As(err, &syntaxErr):
 		return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("invalid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -64,18 +65,25 @@ func wireField(path string) string {
 	return strings.Join(kept, ".")
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+// jsonKind names a Go type the way a JSON user thinks of it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return "a string"
-	case "int", "int64", "uint32", "uint64":
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "an integer"
-	case "bool":
-		return "true or false"
-	case "struct", "map":
-		return "an object"
-	case "ptr":
+	case reflect.Float32, reflect.Float64:
 		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
 	}
 	return "of another type"
 }

@@ -95,6 +95,9 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		if !ok || e.Code != want.code || e.Field != want.field {
 			t.Errorf("%s: got %v, want %s (%s)", body, err, want.code, want.field)
 		}
+		if ok && e.Field == "expectedVersion" && !strings.Contains(e.Message, "must be an integer") {
+			t.Errorf("%s: message %q does not say an integer is expected", body, e.Message)
+		}
 	}
 }
 

@@ -91,9 +91,6 @@ func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
 	return c, nil
 }
 
-// IsCommand reports whether name is a command this ledger serves.
-func IsCommand(name string) bool { _, ok := commands[name]; return ok }
-
 // CommandNames lists the commands, for the edges to register.
 func CommandNames() []string { return sortedKeys(commands) }
 
