@@ -57,15 +57,7 @@ func withWorld(events ...domain.Event) []domain.Event { return append(world(), e
 
 func TestDecide(t *testing.T) {
 	later := t0.AddDate(1, 0, 1) // in the second quota period
-	cases := []struct {
-		name  string
-		given []domain.Event
-		now   time.Time
-		when  domain.Command
-		then  []domain.Event
-		code  domain.Code
-		field string
-	}{
+	runDecideCases(t, []decideCase{
 		{name: "reseller created", when: domain.ResellerCreate{ID: "r9", Name: "Nine"},
 			then: []domain.Event{domain.ResellerCreated{ID: "r9", Name: "Nine"}}},
 		{name: "reseller id taken", given: world(), when: domain.ResellerCreate{ID: "r1", Name: "x"},
@@ -130,20 +122,32 @@ func TestDecide(t *testing.T) {
 			code: domain.CodeInvalidArgument, field: "role"},
 		{name: "credential issued", when: domain.CredentialIssue{ID: "c1", Role: "system-admin", TokenHash: "h", TokenPrefix: "lic_ab"},
 			then: []domain.Event{domain.CredentialIssued{ID: "c1", Role: "system-admin", TokenHash: "h", TokenPrefix: "lic_ab"}}},
-	}
+	})
+}
+
+// decideCase is one given/when/then row: given these events, at time now, when this command,
+// then these events, or an error with this code naming this field.
+type decideCase struct {
+	name  string
+	given []domain.Event
+	now   time.Time
+	when  domain.Command
+	then  []domain.Event
+	code  domain.Code
+	field string
+}
+
+// runDecideCases runs rows; a successful row's events must also apply and survive their JSON.
+func runDecideCases(t *testing.T, cases []decideCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := given(t, c.given...)
 			got, err := domain.Decide(s, c.now, c.when)
 			if c.code != "" {
-				var de *domain.Error
-				if err == nil || domain.ErrorCode(err) != c.code {
-					t.Fatalf("got %v, %v; want code %s", got, err, c.code)
-				}
-				if c.field != "" {
-					if e, _ := err.(*domain.Error); e == nil || e.Field != c.field {
-						t.Fatalf("error %v names field %v, want %q", err, de, c.field)
-					}
+				e, _ := err.(*domain.Error)
+				if e == nil || e.Code != c.code || (c.field != "" && e.Field != c.field) {
+					t.Fatalf("got %v, %v; want %s (field %q)", got, err, c.code, c.field)
 				}
 				return
 			}
@@ -153,6 +157,7 @@ func TestDecide(t *testing.T) {
 			if !reflect.DeepEqual(got, c.then) {
 				t.Fatalf("got  %#v\nwant %#v", got, c.then)
 			}
+			given(t, append(c.given, got...)...)
 		})
 	}
 }

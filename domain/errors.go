@@ -22,7 +22,23 @@ const (
 	CodeLicenseNotActive Code = "LICENSE_NOT_ACTIVE"
 	CodeLicenseExpired   Code = "LICENSE_EXPIRED"
 	CodeQuotaExceeded    Code = "QUOTA_EXCEEDED"
+
+	CodeLicenseTerminated    Code = "LICENSE_TERMINATED"
+	CodeLicenseNotSuspended  Code = "LICENSE_NOT_SUSPENDED"
+	CodeLicensePerpetual     Code = "LICENSE_PERPETUAL"
+	CodePlanOfAnotherProduct Code = "PLAN_OF_ANOTHER_PRODUCT"
+	CodeNotAnUpgrade         Code = "NOT_AN_UPGRADE"
+	CodeNotADowngrade        Code = "NOT_A_DOWNGRADE"
 )
+
+// Codes lists every code the domain returns, so that the edges can prove each has a status.
+var Codes = []Code{
+	CodeInvalidArgument, CodeAlreadyExists, CodeResellerNotFound, CodeTenantNotFound,
+	CodeProductNotFound, CodePlanNotFound, CodeLicenseNotFound, CodeSeatNotFound,
+	CodeTenantMismatch, CodeLicenseNotActive, CodeLicenseExpired, CodeQuotaExceeded,
+	CodeLicenseTerminated, CodeLicenseNotSuspended, CodeLicensePerpetual,
+	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
+}
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.
 type Error struct {

@@ -46,6 +46,26 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e = new(SeatUnregistered)
 	case TypeCredentialIssued:
 		e = new(CredentialIssued)
+	case TypeLicenseSuspended:
+		e = new(LicenseSuspended)
+	case TypeLicenseReinstated:
+		e = new(LicenseReinstated)
+	case TypeLicenseExpired:
+		e = new(LicenseExpired)
+	case TypeLicenseRenewed:
+		e = new(LicenseRenewed)
+	case TypeLicenseTerminated:
+		e = new(LicenseTerminated)
+	case TypeLicenseUpgraded:
+		e = new(LicenseUpgraded)
+	case TypeLicenseDowngraded:
+		e = new(LicenseDowngraded)
+	case TypeLicenseNoted:
+		e = new(LicenseNoted)
+	case TypeLicenseQuotaSet:
+		e = new(LicenseQuotaSet)
+	case TypeLicenseKeyRotated:
+		e = new(LicenseKeyRotated)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -73,6 +93,26 @@ func deref(e Event) Event {
 	case *SeatUnregistered:
 		return *e
 	case *CredentialIssued:
+		return *e
+	case *LicenseSuspended:
+		return *e
+	case *LicenseReinstated:
+		return *e
+	case *LicenseExpired:
+		return *e
+	case *LicenseRenewed:
+		return *e
+	case *LicenseTerminated:
+		return *e
+	case *LicenseUpgraded:
+		return *e
+	case *LicenseDowngraded:
+		return *e
+	case *LicenseNoted:
+		return *e
+	case *LicenseQuotaSet:
+		return *e
+	case *LicenseKeyRotated:
 		return *e
 	}
 	return e

@@ -16,6 +16,8 @@ type License struct {
 	Seats, Machines                             int
 	StartsAt                                    time.Time
 	ExpiresAt                                   time.Time // zero: perpetual
+	SeatsOverridden                             bool      // license.set-quota was used
+	Notes                                       []Note
 
 	Users    map[string]*Seat // by seatKey(company, name)
 	Period   int              // the quota period Consumed counts

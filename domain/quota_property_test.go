@@ -12,9 +12,12 @@ import (
 )
 
 // TestQuotaInvariants drives one license with random registrations and unregistrations spread
-// over several quota periods and checks, after every step:
+// over several quota periods, mixed with suspensions, reinstatements, quota overrides and
+// termination, and checks, after every step:
 //   - a refused command is QUOTA_EXCEEDED or SEAT_NOT_FOUND, and only when the rule says so;
-//   - 0 <= active <= consumed <= seats in the current period (nobody gets past the quota);
+//   - 0 <= active <= consumed <= seats in the current period (nobody gets past the quota), unless
+//     the quota was lowered by license.set-quota after the seats were taken;
+//   - a terminated license refuses every command with LICENSE_TERMINATED;
 //   - active equals the number of users registered now;
 //   - unregistering never lowers consumed;
 //   - replaying the events so far, through their JSON, gives the same license state.
@@ -33,12 +36,47 @@ func TestQuotaInvariants(t *testing.T) {
 		}
 		now := start
 		registered := map[string]bool{}
+		lowered := false // consumed may exceed a quota that was lowered after the fact
 		users := []string{"ann", "bob", "cy", "dee", "eve", "fay"}
 		steps := rapid.IntRange(1, 60).Draw(t, "steps")
 		for range steps {
 			now = now.Add(time.Duration(rapid.IntRange(0, 200).Draw(t, "days")) * 24 * time.Hour / 10)
 			user := rapid.SampledFrom(users).Draw(t, "user")
-			before := s.Licenses["l"].UsageAt(now)
+			lic := s.Licenses["l"]
+			before := lic.UsageAt(now)
+			if lic.Status == domain.StatusTerminated {
+				// A terminated license never changes again, whatever is asked of it.
+				cmd := rapid.SampledFrom([]domain.Command{
+					domain.LicenseReinstate{LicenseID: "l"}, domain.LicenseSetQuota{LicenseID: "l", Seats: 9},
+					domain.SeatUnregister{LicenseID: "l", EndUserCompany: "Acme", EndUserName: user},
+				}).Draw(t, "afterTermination")
+				if _, err := domain.Decide(s, now, cmd); domain.ErrorCode(err) != domain.CodeLicenseTerminated {
+					t.Fatalf("%T on a terminated license: %v", cmd, err)
+				}
+				continue
+			}
+			if rapid.IntRange(0, 9).Draw(t, "lifecycle") == 0 {
+				cmd := rapid.SampledFrom([]domain.Command{
+					domain.LicenseSuspend{LicenseID: "l"}, domain.LicenseReinstate{LicenseID: "l"},
+					domain.LicenseSetQuota{LicenseID: "l", Seats: rapid.IntRange(0, 5).Draw(t, "newSeats")},
+					domain.LicenseTerminate{LicenseID: "l"},
+				}).Draw(t, "lifecycleCommand")
+				events, err := domain.Decide(s, now, cmd)
+				if err != nil {
+					continue // refusals of lifecycle commands are covered by the table tests
+				}
+				for _, e := range events {
+					if q, ok := e.(domain.LicenseQuotaSet); ok {
+						if q.Seats < seats {
+							lowered = true
+						}
+						seats = q.Seats
+					}
+					s.Evolve(e)
+					history = append(history, e)
+				}
+				continue
+			}
 			var cmd domain.Command = domain.SeatRegister{LicenseID: "l", EndUserCompany: "Acme", EndUserName: user}
 			unregister := rapid.Bool().Draw(t, "unregister")
 			if unregister {
@@ -50,6 +88,8 @@ func TestQuotaInvariants(t *testing.T) {
 			case code == domain.CodeSeatNotFound && unregister && !registered[user]:
 				continue
 			case code == domain.CodeQuotaExceeded && !unregister && before.Consumed >= seats:
+				continue
+			case code == domain.CodeLicenseNotActive && !unregister && lic.Status == domain.StatusSuspended:
 				continue
 			default:
 				t.Fatalf("%T for %s at %s: unexpected %v (usage %+v)", cmd, user, now, err, before)
@@ -66,7 +106,7 @@ func TestQuotaInvariants(t *testing.T) {
 					n++
 				}
 			}
-			if after.Active != n || after.Active > after.Consumed || after.Consumed > seats || after.Active < 0 {
+			if after.Active != n || after.Active > after.Consumed || (after.Consumed > seats && !lowered) || after.Active < 0 {
 				t.Fatalf("after %T %s: usage %+v with %d registered, %d seats", cmd, user, after, n, seats)
 			}
 			if unregister && after.Consumed < before.Consumed {

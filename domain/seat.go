@@ -122,11 +122,14 @@ func (s *State) decideSeatRegister(now time.Time, c SeatRegister) ([]Event, erro
 	if err != nil {
 		return nil, err
 	}
-	if l.Status != StatusActive {
-		return nil, Errorf(CodeLicenseNotActive, "licenseId", "license %q is %s", l.ID, l.Status)
-	}
-	if l.ExpiredAt(now) {
-		return nil, Errorf(CodeLicenseExpired, "licenseId", "license %q expired at %s", l.ID, l.ExpiresAt.Format(time.RFC3339))
+	switch status := l.StatusAt(now); status {
+	case StatusActive:
+	case StatusTerminated:
+		return nil, Errorf(CodeLicenseTerminated, "licenseId", "license %q is terminated", l.ID)
+	case StatusExpired:
+		return nil, Errorf(CodeLicenseExpired, "licenseId", "license %q has expired; renew it first", l.ID)
+	default:
+		return nil, Errorf(CodeLicenseNotActive, "licenseId", "license %q is %s", l.ID, status)
 	}
 	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
 	if seat != nil && seat.Active {
@@ -149,6 +152,9 @@ func (s *State) decideSeatUnregister(now time.Time, c SeatUnregister) ([]Event, 
 	l, err := s.seatLicense(c.LicenseID, c.EndUserCompany, c.EndUserName)
 	if err != nil {
 		return nil, err
+	}
+	if l.Status == StatusTerminated {
+		return nil, Errorf(CodeLicenseTerminated, "licenseId", "license %q is terminated; it cannot change any more", l.ID)
 	}
 	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
 	if seat == nil || !seat.Active {

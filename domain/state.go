@@ -54,6 +54,18 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideSeatUnregister(now, c)
 	case CredentialIssue:
 		return s.decideCredentialIssue(c)
+	case LicenseSuspend, LicenseReinstate, LicenseExpire, LicenseRenew, LicenseTerminate:
+		return s.decideLifecycle(now, c)
+	case LicenseUpgrade:
+		return s.decideChangePlan(LicenseChangePlan(c), true)
+	case LicenseDowngrade:
+		return s.decideChangePlan(LicenseChangePlan(c), false)
+	case LicenseNote:
+		return s.decideNote(now, c)
+	case LicenseSetQuota:
+		return s.decideSetQuota(c)
+	case LicenseRotateKey:
+		return s.decideRotateKey(c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
 }
@@ -79,6 +91,10 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.LicenseID).applySeatUnregistered(e)
 	case CredentialIssued:
 		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true}
+	case LicenseSuspended, LicenseReinstated, LicenseExpired, LicenseRenewed, LicenseTerminated:
+		s.mustLicense(e.AggregateID()).applyStatus(e)
+	case LicenseUpgraded, LicenseDowngraded, LicenseNoted, LicenseQuotaSet, LicenseKeyRotated:
+		s.mustLicense(e.AggregateID()).applyChange(e)
 	default:
 		panic(fmt.Sprintf("domain: Evolve: unknown event %T", e))
 	}
@@ -112,6 +128,26 @@ func Target(cmd Command) string {
 		return licenseStream(c.LicenseID)
 	case CredentialIssue:
 		return credentialStream(c.ID)
+	case LicenseSuspend:
+		return licenseStream(c.LicenseID)
+	case LicenseReinstate:
+		return licenseStream(c.LicenseID)
+	case LicenseExpire:
+		return licenseStream(c.LicenseID)
+	case LicenseRenew:
+		return licenseStream(c.LicenseID)
+	case LicenseTerminate:
+		return licenseStream(c.LicenseID)
+	case LicenseUpgrade:
+		return licenseStream(c.LicenseID)
+	case LicenseDowngrade:
+		return licenseStream(c.LicenseID)
+	case LicenseNote:
+		return licenseStream(c.LicenseID)
+	case LicenseSetQuota:
+		return licenseStream(c.LicenseID)
+	case LicenseRotateKey:
+		return licenseStream(c.LicenseID)
 	}
 	return ""
 }

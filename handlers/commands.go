@@ -27,6 +27,16 @@ type prepared struct {
 // commands decode each command's body. Server-side fields (ids left out, key and token hashes)
 // are filled here, never taken from the wire.
 var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
+	"license.suspend":    licenseCommand[suspendWire](),
+	"license.reinstate":  licenseCommand[reinstateWire](),
+	"license.expire":     licenseCommand[expireWire](),
+	"license.renew":      licenseCommand[renewWire](),
+	"license.terminate":  licenseCommand[terminateWire](),
+	"license.upgrade":    licenseCommand[upgradeWire](),
+	"license.downgrade":  licenseCommand[downgradeWire](),
+	"license.note":       licenseCommand[noteWire](),
+	"license.set-quota":  licenseCommand[setQuotaWire](),
+	"license.rotate-key": rotateKeyCommand,
 	"reseller.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.ResellerCreate

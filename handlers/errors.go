@@ -36,7 +36,9 @@ func statusOf(c domain.Code) int {
 		return 409
 	case CodePayloadTooLarge:
 		return 413
-	case domain.CodeTenantMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded:
+	case domain.CodeTenantMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded,
+		domain.CodeLicenseTerminated, domain.CodeLicenseNotSuspended, domain.CodeLicensePerpetual,
+		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade:
 		return 422
 	case CodeOverloaded, CodeUnavailable:
 		return 503

@@ -9,6 +9,7 @@ import (
 
 // queries answer from the read models. Each returns the reply's "result".
 var queries = map[string]func(l *Ledger, body []byte) (any, error){
+	"license.validate": validateLicense,
 	"usage.quota": func(l *Ledger, body []byte) (any, error) {
 		var q struct {
 			LicenseID  string `json:"licenseId,omitempty"`
@@ -38,6 +39,28 @@ var queries = map[string]func(l *Ledger, body []byte) (any, error){
 	},
 }
 
+// anonymous lists the queries open to callers without a token (Keygen's validate-key).
+var anonymous = map[string]bool{"license.validate": true}
+
+// validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
+// callers.
+func validateLicense(l *Ledger, body []byte) (any, error) {
+	var q struct {
+		Key         string `json:"key"`
+		Fingerprint string `json:"fingerprint,omitempty"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	if q.Key == "" || len(q.Key) > 256 {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "key", "is required (at most 256 characters)")
+	}
+	if len(q.Fingerprint) > 256 {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "fingerprint", "must be at most 256 characters")
+	}
+	return l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, l.now()), nil
+}
+
 // QueryNames lists the queries, for the edges to register.
 func QueryNames() []string { return sortedKeys(queries) }
 
@@ -49,8 +72,10 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown query %q", r.Name))
 	}
-	if _, f := l.Authenticate(r.Token); f != nil {
-		return nil, f
+	if r.Token != "" || !anonymous[r.Name] {
+		if _, f := l.Authenticate(r.Token); f != nil {
+			return nil, f
+		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
 	defer cancel()

@@ -14,21 +14,78 @@ type Licenses struct {
 	mu         sync.RWMutex
 	state      *domain.State
 	byReseller map[string][]string // reseller id -> license ids, in creation order
+	byKeyHash  map[string]string   // keyed hash of the current key -> license id
 }
 
 // NewLicenses returns an empty read model.
 func NewLicenses() *Licenses {
-	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}}
+	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}}
 }
 
 // Apply implements Projection.
 func (p *Licenses) Apply(_ Meta, e domain.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r, ok := e.(domain.LicenseKeyRotated); ok {
+		delete(p.byKeyHash, p.state.Licenses[r.LicenseID].KeyHash) // the old key stops at once
+		p.byKeyHash[r.KeyHash] = r.LicenseID
+	}
 	p.state.Evolve(e)
 	if c, ok := e.(domain.LicenseCreated); ok {
 		p.byReseller[c.ResellerID] = append(p.byReseller[c.ResellerID], c.ID)
+		p.byKeyHash[c.KeyHash] = c.ID
 	}
+}
+
+// Validation is the answer to license.validate (Keygen's validate-key).
+type Validation struct {
+	Valid  bool   `json:"valid"`
+	Code   string `json:"code"` // VALID, NOT_FOUND, SUSPENDED, EXPIRED, TERMINATED, NO_MACHINE
+	Detail string `json:"detail"`
+	// License is set when the key belongs to a license.
+	License *ValidatedLicense `json:"license,omitempty"`
+}
+
+// ValidatedLicense is what a validation tells about the license (no owner details: the call is
+// open to anonymous callers).
+type ValidatedLicense struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	ProductID string     `json:"productId"`
+	PlanID    string     `json:"planId"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// Validate answers whether the license whose key has this keyed hash may be used at time t.
+// Machines are not modelled yet, so a validation scoped to a fingerprint finds no machine.
+func (p *Licenses) Validate(keyHash, fingerprint string, t time.Time) Validation {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	l, ok := p.state.Licenses[p.byKeyHash[keyHash]]
+	if !ok {
+		return Validation{Code: "NOT_FOUND", Detail: "no license has this key"}
+	}
+	status := l.StatusAt(t)
+	v := Validation{License: &ValidatedLicense{ID: l.ID, Status: status, ProductID: l.ProductID, PlanID: l.PlanID}}
+	if !l.ExpiresAt.IsZero() {
+		exp := l.ExpiresAt
+		v.License.ExpiresAt = &exp
+	}
+	switch status {
+	case domain.StatusSuspended:
+		v.Code, v.Detail = "SUSPENDED", "the license is suspended"
+	case domain.StatusExpired:
+		v.Code, v.Detail = "EXPIRED", "the license has expired"
+	case domain.StatusTerminated:
+		v.Code, v.Detail = "TERMINATED", "the license is terminated"
+	default:
+		if fingerprint != "" {
+			v.Code, v.Detail = "NO_MACHINE", "no machine with this fingerprint is activated on the license"
+		} else {
+			v.Valid, v.Code, v.Detail = true, "VALID", "the license is valid"
+		}
+	}
+	return v
 }
 
 // LicenseUsage is one license's quota at a time.

@@ -96,6 +96,17 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &reply); err != nil || reply.Result.Seats != 1 || reply.Result.Consumed != 1 || reply.Result.Remaining != 0 {
 		t.Fatalf("usage quota printed %s (%v)", out, err)
 	}
+	out, err = ctl("license", "set-quota", "--license", "l1", "--seats", "3")
+	if err != nil || !strings.Contains(out, `"seats": 3`) {
+		t.Fatalf("set-quota: %v\n%s", err, out)
+	}
+	if _, err := ctl("license", "suspend", "--license", "l1", "--reason", "unpaid"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ctl("license", "validate", "--key", "NOT-A-KEY")
+	if err != nil || !strings.Contains(out, `"NOT_FOUND"`) {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
 	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("bad number: %v", err)
 	}

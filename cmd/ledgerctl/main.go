@@ -33,10 +33,16 @@ Commands:
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
   license create    --reseller R --tenant T --plan P [--id ID]      (prints the key once)
+  license suspend | reinstate | expire | renew | terminate   --license L [--reason R]
+  license upgrade | downgrade   --license L --plan P   (by the plans' tier order)
+  license note      --license L --note TEXT
+  license set-quota --license L --seats N      (overrides the plan's seats)
+  license rotate-key --license L               (prints the new key once; the old one stops working)
   seat register     --license L --company C --user U
   seat unregister   --license L --company C --user U
 Queries:
   usage quota       --license L | --reseller R
+  license validate  --key K [--fingerprint F]  (needs no token)
 Tools:
   bench             --clients N --duration D   (durable seat.register throughput and latency)
 

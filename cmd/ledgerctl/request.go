@@ -64,13 +64,26 @@ var requests = map[string][]field{
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
 		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true}},
-	"license.create":  {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}},
-	"seat.register":   {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
-	"seat.unregister": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
-	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}},
+	"license.create":     {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}},
+	"seat.register":      {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"seat.unregister":    {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"usage.quota":        {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}},
+	"license.suspend":    licenseReason,
+	"license.reinstate":  licenseReason,
+	"license.expire":     licenseReason,
+	"license.renew":      licenseReason,
+	"license.terminate":  licenseReason,
+	"license.upgrade":    {{flag: "license", json: "licenseId"}, {flag: "plan", json: "planId"}},
+	"license.downgrade":  {{flag: "license", json: "licenseId"}, {flag: "plan", json: "planId"}},
+	"license.note":       {{flag: "license", json: "licenseId"}, {flag: "note", json: "note"}},
+	"license.set-quota":  {{flag: "license", json: "licenseId"}, {flag: "seats", json: "seats", number: true}},
+	"license.rotate-key": {{flag: "license", json: "licenseId"}},
+	"license.validate":   {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
 }
 
-var isQuery = map[string]bool{"usage.quota": true}
+var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
+
+var isQuery = map[string]bool{"usage.quota": true, "license.validate": true}
 
 func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
 	fields, ok := requests[name]

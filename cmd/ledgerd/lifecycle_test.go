@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/licledger/licledger/client"
+)
+
+// TestResellersDay drives a license through its life over NATS: seats to the quota, an
+// upgrade, suspension (validation says so, seats refused), reinstatement, a key rotation (the old
+// key stops validating), a note, a quota override, and termination (final).
+func TestResellersDay(t *testing.T) {
+	data := t.TempDir()
+	url, _, _ := startInProcess(t, data)
+	nc := connect(t, url)
+	c := client.New(nc, readToken(t, data))
+	anon := client.New(nc, "") // license.validate is open to anonymous callers
+	ctx := context.Background()
+	lic := setupLicense(t, c, "d", 2)
+	must := func(name string, body map[string]any) json.RawMessage {
+		t.Helper()
+		r, err := c.Command(ctx, name, body, "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r.Result
+	}
+	validate := func(key string) (valid bool, code string) {
+		t.Helper()
+		raw, err := anon.Query(ctx, "license.validate", map[string]string{"key": key})
+		if err != nil {
+			t.Fatalf("validate: %v", err)
+		}
+		var v struct {
+			Valid bool
+			Code  string
+		}
+		json.Unmarshal(raw, &v)
+		return v.Valid, v.Code
+	}
+	// The key from creation: create a second license to see it (setupLicense drops the reply).
+	var created struct{ ID, Key string }
+	json.Unmarshal(must("license.create", map[string]any{"resellerId": "dr", "tenantId": "dt", "planId": "dplan"}), &created)
+	lic = created.ID
+	if ok, code := validate(created.Key); !ok || code != "VALID" {
+		t.Fatalf("new license validates as %v %s", ok, code)
+	}
+	if _, code := validate("NOPE-NOPE"); code != "NOT_FOUND" {
+		t.Fatalf("unknown key: %s", code)
+	}
+
+	must("seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "ann"})
+	must("seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "bob"})
+	_, err := c.Command(ctx, "seat.register", seat(lic, "cy"), "")
+	wantCode(t, err, 422, "QUOTA_EXCEEDED")
+
+	// Upgrade to a bigger plan: more seats, the same consumption.
+	must("plan.create", map[string]any{"id": "dbig", "productId": "dp", "name": "Big", "tier": 2, "seats": 5})
+	_, err = c.Command(ctx, "license.downgrade", map[string]any{"licenseId": lic, "planId": "dbig"}, "")
+	wantCode(t, err, 422, "NOT_A_DOWNGRADE")
+	var summary struct {
+		Status, PlanID string
+		Seats          int
+	}
+	json.Unmarshal(must("license.upgrade", map[string]any{"licenseId": lic, "planId": "dbig"}), &summary)
+	if summary.PlanID != "dbig" || summary.Seats != 5 || summary.Status != "active" {
+		t.Fatalf("after upgrade: %+v", summary)
+	}
+	if u := quota(t, c, lic); u != (usage{Seats: 5, Active: 2, Consumed: 2, Remaining: 3}) {
+		t.Fatalf("usage after upgrade: %+v", u)
+	}
+
+	// Suspension: validation says so, seats are refused; reinstatement undoes it.
+	must("license.suspend", map[string]any{"licenseId": lic, "reason": "invoice overdue"})
+	if ok, code := validate(created.Key); ok || code != "SUSPENDED" {
+		t.Fatalf("suspended license validates as %v %s", ok, code)
+	}
+	_, err = c.Command(ctx, "seat.register", seat(lic, "cy"), "")
+	wantCode(t, err, 422, "LICENSE_NOT_ACTIVE")
+	must("license.reinstate", map[string]any{"licenseId": lic})
+	must("seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "cy"})
+
+	// Key rotation: the new key is shown once, the old one stops at once.
+	var rotated struct{ Key string }
+	json.Unmarshal(must("license.rotate-key", map[string]any{"licenseId": lic}), &rotated)
+	if rotated.Key == "" || rotated.Key == created.Key {
+		t.Fatalf("rotate-key returned %q", rotated.Key)
+	}
+	if _, code := validate(created.Key); code != "NOT_FOUND" {
+		t.Fatalf("old key after rotation: %s", code)
+	}
+	if ok, _ := validate(rotated.Key); !ok {
+		t.Fatal("new key does not validate")
+	}
+
+	must("license.note", map[string]any{"licenseId": lic, "note": "customer asked for more seats"})
+	json.Unmarshal(must("license.set-quota", map[string]any{"licenseId": lic, "seats": 8}), &summary)
+	if summary.Seats != 8 {
+		t.Fatalf("after set-quota: %+v", summary)
+	}
+	_, err = c.Command(ctx, "license.renew", map[string]any{"licenseId": lic}, "")
+	wantCode(t, err, 422, "LICENSE_PERPETUAL")
+
+	// Termination is final.
+	must("license.terminate", map[string]any{"licenseId": lic, "reason": "contract ended"})
+	if ok, code := validate(rotated.Key); ok || code != "TERMINATED" {
+		t.Fatalf("terminated license validates as %v %s", ok, code)
+	}
+	_, err = c.Command(ctx, "license.reinstate", map[string]any{"licenseId": lic}, "")
+	wantCode(t, err, 422, "LICENSE_TERMINATED")
+
+	// Only license.validate is open without a token.
+	_, err = anon.Query(ctx, "usage.quota", map[string]string{"licenseId": lic})
+	wantCode(t, err, 401, "UNAUTHENTICATED")
+}

@@ -1,0 +1,124 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// wireCommand is a command's wire form: the domain command and the common meta fields, decoded
+// from one JSON object.
+type wireCommand interface {
+	parts() (domain.Command, CommandMeta)
+}
+
+// Wire forms of the license commands that need nothing filled in by the server.
+type (
+	suspendWire struct {
+		domain.LicenseSuspend
+		CommandMeta
+	}
+	reinstateWire struct {
+		domain.LicenseReinstate
+		CommandMeta
+	}
+	expireWire struct {
+		domain.LicenseExpire
+		CommandMeta
+	}
+	renewWire struct {
+		domain.LicenseRenew
+		CommandMeta
+	}
+	terminateWire struct {
+		domain.LicenseTerminate
+		CommandMeta
+	}
+	upgradeWire struct {
+		domain.LicenseUpgrade
+		CommandMeta
+	}
+	downgradeWire struct {
+		domain.LicenseDowngrade
+		CommandMeta
+	}
+	noteWire struct {
+		domain.LicenseNote
+		CommandMeta
+	}
+	setQuotaWire struct {
+		domain.LicenseSetQuota
+		CommandMeta
+	}
+)
+
+func (w suspendWire) parts() (domain.Command, CommandMeta) { return w.LicenseSuspend, w.CommandMeta }
+func (w reinstateWire) parts() (domain.Command, CommandMeta) {
+	return w.LicenseReinstate, w.CommandMeta
+}
+func (w expireWire) parts() (domain.Command, CommandMeta) { return w.LicenseExpire, w.CommandMeta }
+func (w renewWire) parts() (domain.Command, CommandMeta)  { return w.LicenseRenew, w.CommandMeta }
+func (w terminateWire) parts() (domain.Command, CommandMeta) {
+	return w.LicenseTerminate, w.CommandMeta
+}
+func (w upgradeWire) parts() (domain.Command, CommandMeta) { return w.LicenseUpgrade, w.CommandMeta }
+func (w downgradeWire) parts() (domain.Command, CommandMeta) {
+	return w.LicenseDowngrade, w.CommandMeta
+}
+func (w noteWire) parts() (domain.Command, CommandMeta)     { return w.LicenseNote, w.CommandMeta }
+func (w setQuotaWire) parts() (domain.Command, CommandMeta) { return w.LicenseSetQuota, w.CommandMeta }
+
+// licenseCommand decodes a W and answers with the license as it stands after the command.
+func licenseCommand[W wireCommand]() func([]byte, *Secrets) (*prepared, error) {
+	return func(body []byte, _ *Secrets) (*prepared, error) {
+		var w W
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		cmd, meta := w.parts()
+		return &prepared{cmd: cmd, meta: meta, result: licenseResult(domain.Target(cmd))}, nil
+	}
+}
+
+func rotateKeyCommand(body []byte, sec *Secrets) (*prepared, error) {
+	var w struct {
+		domain.LicenseRotateKey
+		CommandMeta
+	}
+	if err := decodeStrict(body, &w); err != nil {
+		return nil, err
+	}
+	key, hash, hint := sec.NewLicenseKey()
+	w.KeyHash, w.KeyHint = hash, hint
+	summary := licenseResult(domain.Target(w.LicenseRotateKey))
+	return &prepared{cmd: w.LicenseRotateKey, meta: w.CommandMeta, secret: true,
+		result: func(s *domain.State, now time.Time) any {
+			return struct {
+				licenseSummary
+				Key string `json:"key"` // shown once, here
+			}{summary(s, now).(licenseSummary), key}
+		}}, nil
+}
+
+// licenseSummary is how a license looks in a command's reply.
+type licenseSummary struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	PlanID    string     `json:"planId"`
+	Seats     int        `json:"seats"`
+	Machines  int        `json:"machines"`
+	KeyHint   string     `json:"keyHint"`
+	StartsAt  time.Time  `json:"startsAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	Notes     int        `json:"notes"`
+}
+
+// licenseResult renders the license of stream "license/<id>" after a command.
+func licenseResult(stream string) func(*domain.State, time.Time) any {
+	id := stream[len("license/"):]
+	return func(s *domain.State, now time.Time) any {
+		l := s.Licenses[id]
+		return licenseSummary{ID: l.ID, Status: l.StatusAt(now), PlanID: l.PlanID, Seats: l.Seats, Machines: l.Machines,
+			KeyHint: l.KeyHint, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt), Notes: len(l.Notes)}
+	}
+}
