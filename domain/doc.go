@@ -4,6 +4,6 @@
 // command, so replaying the same events always gives the same state.
 //
 // Aggregates: Reseller, Tenant (the customer, DBSync's endUserCompany), Product, Plan, License
-// (with its seats), Credential. Every event names its stream ("license/<id>"), its aggregate id
+// (with its seats, machines and notes), Credential. Every event names its stream ("license/<id>"), its aggregate id
 // and the reseller and tenant it belongs to.
 package domain

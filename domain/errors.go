@@ -29,6 +29,8 @@ const (
 	CodePlanOfAnotherProduct Code = "PLAN_OF_ANOTHER_PRODUCT"
 	CodeNotAnUpgrade         Code = "NOT_AN_UPGRADE"
 	CodeNotADowngrade        Code = "NOT_A_DOWNGRADE"
+	CodeTooManyMachines      Code = "TOO_MANY_MACHINES"
+	CodeMachineNotFound      Code = "MACHINE_NOT_FOUND"
 )
 
 // Codes lists every code the domain returns, so that the edges can prove each has a status.
@@ -38,6 +40,7 @@ var Codes = []Code{
 	CodeTenantMismatch, CodeLicenseNotActive, CodeLicenseExpired, CodeQuotaExceeded,
 	CodeLicenseTerminated, CodeLicenseNotSuspended, CodeLicensePerpetual,
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
+	CodeTooManyMachines, CodeMachineNotFound,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

@@ -66,6 +66,10 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e = new(LicenseQuotaSet)
 	case TypeLicenseKeyRotated:
 		e = new(LicenseKeyRotated)
+	case TypeMachineActivated:
+		e = new(MachineActivated)
+	case TypeMachineDeactivated:
+		e = new(MachineDeactivated)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -113,6 +117,10 @@ func deref(e Event) Event {
 	case *LicenseQuotaSet:
 		return *e
 	case *LicenseKeyRotated:
+		return *e
+	case *MachineActivated:
+		return *e
+	case *MachineDeactivated:
 		return *e
 	}
 	return e

@@ -18,6 +18,7 @@ type License struct {
 	ExpiresAt                                   time.Time // zero: perpetual
 	SeatsOverridden                             bool      // license.set-quota was used
 	Notes                                       []Note
+	Activations                                 map[string]*Machine // by fingerprint
 
 	Users    map[string]*Seat // by seatKey(company, name)
 	Period   int              // the quota period Consumed counts
@@ -109,7 +110,7 @@ func newLicense(e LicenseCreated) *License {
 		ID: e.ID, ResellerID: e.ResellerID, TenantID: e.TenantID, ProductID: e.ProductID, PlanID: e.PlanID,
 		KeyHash: e.KeyHash, KeyHint: e.KeyHint, Status: StatusActive,
 		Seats: e.Seats, Machines: e.Machines, StartsAt: e.StartsAt,
-		Users: map[string]*Seat{},
+		Users: map[string]*Seat{}, Activations: map[string]*Machine{},
 	}
 	if e.ExpiresAt != nil {
 		l.ExpiresAt = *e.ExpiresAt

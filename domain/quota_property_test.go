@@ -12,23 +12,25 @@ import (
 )
 
 // TestQuotaInvariants drives one license with random registrations and unregistrations spread
-// over several quota periods, mixed with suspensions, reinstatements, quota overrides and
-// termination, and checks, after every step:
+// over several quota periods, mixed with machine activations, suspensions, reinstatements,
+// quota overrides and termination, and checks, after every step:
 //   - a refused command is QUOTA_EXCEEDED or SEAT_NOT_FOUND, and only when the rule says so;
 //   - 0 <= active <= consumed <= seats in the current period (nobody gets past the quota), unless
 //     the quota was lowered by license.set-quota after the seats were taken;
 //   - a terminated license refuses every command with LICENSE_TERMINATED;
+//   - never more machines are activated than the license allows;
 //   - active equals the number of users registered now;
 //   - unregistering never lowers consumed;
 //   - replaying the events so far, through their JSON, gives the same license state.
 func TestQuotaInvariants(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		seats := rapid.IntRange(0, 4).Draw(t, "seats")
+		machines := rapid.IntRange(1, 3).Draw(t, "machines")
 		start := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
 		history := []domain.Event{
 			domain.ResellerCreated{ID: "r", Name: "R"},
 			domain.TenantCreated{ID: "t", ResellerID: "r", Name: "T"},
-			domain.LicenseCreated{ID: "l", ResellerID: "r", TenantID: "t", KeyHash: "h", Seats: seats, StartsAt: start},
+			domain.LicenseCreated{ID: "l", ResellerID: "r", TenantID: "t", KeyHash: "h", Seats: seats, Machines: machines, StartsAt: start},
 		}
 		s := domain.NewState()
 		for _, e := range history {
@@ -52,6 +54,24 @@ func TestQuotaInvariants(t *testing.T) {
 				}).Draw(t, "afterTermination")
 				if _, err := domain.Decide(s, now, cmd); domain.ErrorCode(err) != domain.CodeLicenseTerminated {
 					t.Fatalf("%T on a terminated license: %v", cmd, err)
+				}
+				continue
+			}
+			if rapid.IntRange(0, 4).Draw(t, "machine") == 0 {
+				fp := rapid.SampledFrom([]string{"fp-a", "fp-b", "fp-c", "fp-d"}).Draw(t, "fingerprint")
+				var cmd domain.Command = domain.MachineActivate{LicenseID: "l", Fingerprint: fp}
+				if rapid.Bool().Draw(t, "deactivate") {
+					cmd = domain.MachineDeactivate{LicenseID: "l", Fingerprint: fp}
+				}
+				events, err := domain.Decide(s, now, cmd)
+				if err == nil {
+					for _, e := range events {
+						s.Evolve(e)
+						history = append(history, e)
+					}
+				}
+				if n := len(s.Licenses["l"].Activations); n > machines {
+					t.Fatalf("%d machines activated on a license that allows %d", n, machines)
 				}
 				continue
 			}

@@ -66,6 +66,10 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideSetQuota(c)
 	case LicenseRotateKey:
 		return s.decideRotateKey(c)
+	case MachineActivate:
+		return s.decideMachineActivate(now, c)
+	case MachineDeactivate:
+		return s.decideMachineDeactivate(c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
 }
@@ -95,6 +99,8 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyStatus(e)
 	case LicenseUpgraded, LicenseDowngraded, LicenseNoted, LicenseQuotaSet, LicenseKeyRotated:
 		s.mustLicense(e.AggregateID()).applyChange(e)
+	case MachineActivated, MachineDeactivated:
+		s.mustLicense(e.AggregateID()).applyMachine(e)
 	default:
 		panic(fmt.Sprintf("domain: Evolve: unknown event %T", e))
 	}
@@ -147,6 +153,10 @@ func Target(cmd Command) string {
 	case LicenseSetQuota:
 		return licenseStream(c.LicenseID)
 	case LicenseRotateKey:
+		return licenseStream(c.LicenseID)
+	case MachineActivate:
+		return licenseStream(c.LicenseID)
+	case MachineDeactivate:
 		return licenseStream(c.LicenseID)
 	}
 	return ""

@@ -37,6 +37,8 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 	"license.note":       licenseCommand[noteWire](),
 	"license.set-quota":  licenseCommand[setQuotaWire](),
 	"license.rotate-key": rotateKeyCommand,
+	"machine.activate":   licenseCommand[activateWire](),
+	"machine.deactivate": licenseCommand[deactivateWire](),
 	"reseller.create": func(body []byte, _ *Secrets) (*prepared, error) {
 		var w struct {
 			domain.ResellerCreate

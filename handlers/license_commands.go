@@ -50,6 +50,14 @@ type (
 		domain.LicenseSetQuota
 		CommandMeta
 	}
+	activateWire struct {
+		domain.MachineActivate
+		CommandMeta
+	}
+	deactivateWire struct {
+		domain.MachineDeactivate
+		CommandMeta
+	}
 )
 
 func (w suspendWire) parts() (domain.Command, CommandMeta) { return w.LicenseSuspend, w.CommandMeta }
@@ -67,6 +75,10 @@ func (w downgradeWire) parts() (domain.Command, CommandMeta) {
 }
 func (w noteWire) parts() (domain.Command, CommandMeta)     { return w.LicenseNote, w.CommandMeta }
 func (w setQuotaWire) parts() (domain.Command, CommandMeta) { return w.LicenseSetQuota, w.CommandMeta }
+func (w activateWire) parts() (domain.Command, CommandMeta) { return w.MachineActivate, w.CommandMeta }
+func (w deactivateWire) parts() (domain.Command, CommandMeta) {
+	return w.MachineDeactivate, w.CommandMeta
+}
 
 // licenseCommand decodes a W and answers with the license as it stands after the command.
 func licenseCommand[W wireCommand]() func([]byte, *Secrets) (*prepared, error) {
@@ -111,6 +123,8 @@ type licenseSummary struct {
 	StartsAt  time.Time  `json:"startsAt"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	Notes     int        `json:"notes"`
+	// ActiveMachines is how many machines are activated now (Machines is the limit; 0: none).
+	ActiveMachines int `json:"activeMachines"`
 }
 
 // licenseResult renders the license of stream "license/<id>" after a command.
@@ -119,6 +133,7 @@ func licenseResult(stream string) func(*domain.State, time.Time) any {
 	return func(s *domain.State, now time.Time) any {
 		l := s.Licenses[id]
 		return licenseSummary{ID: l.ID, Status: l.StatusAt(now), PlanID: l.PlanID, Seats: l.Seats, Machines: l.Machines,
-			KeyHint: l.KeyHint, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt), Notes: len(l.Notes)}
+			KeyHint: l.KeyHint, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt), Notes: len(l.Notes),
+			ActiveMachines: len(l.Activations)}
 	}
 }

@@ -40,7 +40,7 @@ func (p *Licenses) Apply(_ Meta, e domain.Event) {
 // Validation is the answer to license.validate (Keygen's validate-key).
 type Validation struct {
 	Valid  bool   `json:"valid"`
-	Code   string `json:"code"` // VALID, NOT_FOUND, SUSPENDED, EXPIRED, TERMINATED, NO_MACHINE
+	Code   string `json:"code"` // domain.Validation* codes
 	Detail string `json:"detail"`
 	// License is set when the key belongs to a license.
 	License *ValidatedLicense `json:"license,omitempty"`
@@ -56,34 +56,21 @@ type ValidatedLicense struct {
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
-// Validate answers whether the license whose key has this keyed hash may be used at time t.
-// Machines are not modelled yet, so a validation scoped to a fingerprint finds no machine.
+// Validate answers whether the license whose key has this keyed hash may be used at time t (on
+// the machine with this fingerprint, if one is given).
 func (p *Licenses) Validate(keyHash, fingerprint string, t time.Time) Validation {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	l, ok := p.state.Licenses[p.byKeyHash[keyHash]]
 	if !ok {
-		return Validation{Code: "NOT_FOUND", Detail: "no license has this key"}
+		return Validation{Code: domain.ValidationNotFound, Detail: "no license has this key"}
 	}
-	status := l.StatusAt(t)
-	v := Validation{License: &ValidatedLicense{ID: l.ID, Status: status, ProductID: l.ProductID, PlanID: l.PlanID}}
+	code, detail := l.ValidateAt(t, fingerprint)
+	v := Validation{Valid: code == domain.ValidationValid, Code: code, Detail: detail,
+		License: &ValidatedLicense{ID: l.ID, Status: l.StatusAt(t), ProductID: l.ProductID, PlanID: l.PlanID}}
 	if !l.ExpiresAt.IsZero() {
 		exp := l.ExpiresAt
 		v.License.ExpiresAt = &exp
-	}
-	switch status {
-	case domain.StatusSuspended:
-		v.Code, v.Detail = "SUSPENDED", "the license is suspended"
-	case domain.StatusExpired:
-		v.Code, v.Detail = "EXPIRED", "the license has expired"
-	case domain.StatusTerminated:
-		v.Code, v.Detail = "TERMINATED", "the license is terminated"
-	default:
-		if fingerprint != "" {
-			v.Code, v.Detail = "NO_MACHINE", "no machine with this fingerprint is activated on the license"
-		} else {
-			v.Valid, v.Code, v.Detail = true, "VALID", "the license is valid"
-		}
 	}
 	return v
 }

@@ -38,6 +38,8 @@ Commands:
   license note      --license L --note TEXT
   license set-quota --license L --seats N      (overrides the plan's seats)
   license rotate-key --license L               (prints the new key once; the old one stops working)
+  machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
+  machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U
   seat unregister   --license L --company C --user U
 Queries:

@@ -79,6 +79,8 @@ var requests = map[string][]field{
 	"license.set-quota":  {{flag: "license", json: "licenseId"}, {flag: "seats", json: "seats", number: true}},
 	"license.rotate-key": {{flag: "license", json: "licenseId"}},
 	"license.validate":   {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
+	"machine.activate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
+	"machine.deactivate": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
 }
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}

@@ -9,7 +9,7 @@ import (
 )
 
 // TestResellersDay drives a license through its life over NATS: seats to the quota, an
-// upgrade, suspension (validation says so, seats refused), reinstatement, a key rotation (the old
+// upgrade, machines up to the plan's limit with fingerprint-scoped validation, suspension (validation says so, seats refused), reinstatement, a key rotation (the old
 // key stops validating), a note, a quota override, and termination (final).
 func TestResellersDay(t *testing.T) {
 	data := t.TempDir()
@@ -27,9 +27,13 @@ func TestResellersDay(t *testing.T) {
 		}
 		return r.Result
 	}
-	validate := func(key string) (valid bool, code string) {
+	validate := func(key string, fingerprint ...string) (valid bool, code string) {
 		t.Helper()
-		raw, err := anon.Query(ctx, "license.validate", map[string]string{"key": key})
+		q := map[string]string{"key": key}
+		if len(fingerprint) > 0 {
+			q["fingerprint"] = fingerprint[0]
+		}
+		raw, err := anon.Query(ctx, "license.validate", q)
 		if err != nil {
 			t.Fatalf("validate: %v", err)
 		}
@@ -57,7 +61,7 @@ func TestResellersDay(t *testing.T) {
 	wantCode(t, err, 422, "QUOTA_EXCEEDED")
 
 	// Upgrade to a bigger plan: more seats, the same consumption.
-	must("plan.create", map[string]any{"id": "dbig", "productId": "dp", "name": "Big", "tier": 2, "seats": 5})
+	must("plan.create", map[string]any{"id": "dbig", "productId": "dp", "name": "Big", "tier": 2, "seats": 5, "machines": 1})
 	_, err = c.Command(ctx, "license.downgrade", map[string]any{"licenseId": lic, "planId": "dbig"}, "")
 	wantCode(t, err, 422, "NOT_A_DOWNGRADE")
 	var summary struct {
@@ -72,14 +76,34 @@ func TestResellersDay(t *testing.T) {
 		t.Fatalf("usage after upgrade: %+v", u)
 	}
 
-	// Suspension: validation says so, seats are refused; reinstatement undoes it.
+	// Machines: one allowed by the new plan; validation scoped to a fingerprint.
+	if _, code := validate(created.Key, "laptop-1"); code != "NO_MACHINE" {
+		t.Fatalf("fingerprint before activation: %s", code)
+	}
+	must("machine.activate", map[string]any{"licenseId": lic, "fingerprint": "laptop-1", "name": "Ann's laptop"})
+	if ok, code := validate(created.Key, "laptop-1"); !ok || code != "VALID" {
+		t.Fatalf("activated machine validates as %v %s", ok, code)
+	}
+	if _, code := validate(created.Key, "laptop-2"); code != "FINGERPRINT_SCOPE_MISMATCH" {
+		t.Fatalf("another machine: %s", code)
+	}
+	_, err = c.Command(ctx, "machine.activate", map[string]any{"licenseId": lic, "fingerprint": "laptop-2"}, "")
+	wantCode(t, err, 422, "TOO_MANY_MACHINES")
+
+	// Suspension: validation says so, seats and activations are refused; reinstatement undoes it.
 	must("license.suspend", map[string]any{"licenseId": lic, "reason": "invoice overdue"})
 	if ok, code := validate(created.Key); ok || code != "SUSPENDED" {
 		t.Fatalf("suspended license validates as %v %s", ok, code)
 	}
 	_, err = c.Command(ctx, "seat.register", seat(lic, "cy"), "")
 	wantCode(t, err, 422, "LICENSE_NOT_ACTIVE")
+	_, err = c.Command(ctx, "machine.deactivate", map[string]any{"licenseId": lic, "fingerprint": "laptop-9"}, "")
+	wantCode(t, err, 404, "MACHINE_NOT_FOUND")
+	must("machine.deactivate", map[string]any{"licenseId": lic, "fingerprint": "laptop-1"})
+	_, err = c.Command(ctx, "machine.activate", map[string]any{"licenseId": lic, "fingerprint": "laptop-2"}, "")
+	wantCode(t, err, 422, "LICENSE_NOT_ACTIVE")
 	must("license.reinstate", map[string]any{"licenseId": lic})
+	must("machine.activate", map[string]any{"licenseId": lic, "fingerprint": "laptop-2"})
 	must("seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "cy"})
 
 	// Key rotation: the new key is shown once, the old one stops at once.
