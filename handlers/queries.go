@@ -9,7 +9,9 @@ import (
 
 // queries answer from the read models. Each returns the reply's "result".
 var queries = map[string]func(l *Ledger, body []byte) (any, error){
-	"license.validate": validateLicense,
+	"license.validate":  validateLicense,
+	"seat.authenticate": authenticateSeat,
+	"license.details":   licenseDetails,
 	"usage.quota": func(l *Ledger, body []byte) (any, error) {
 		var q struct {
 			LicenseID  string `json:"licenseId,omitempty"`
@@ -41,6 +43,58 @@ var queries = map[string]func(l *Ledger, body []byte) (any, error){
 
 // anonymous lists the queries open to callers without a token (Keygen's validate-key).
 var anonymous = map[string]bool{"license.validate": true}
+
+// MaxPageSize bounds a list query's page; DefaultPageSize is used when none is asked for.
+const (
+	MaxPageSize     = 1000
+	DefaultPageSize = 100
+)
+
+// authenticateSeat answers seat.authenticate (DBSync authenticateUser).
+func authenticateSeat(l *Ledger, body []byte) (any, error) {
+	var q struct {
+		LicenseID      string `json:"licenseId,omitempty"`
+		EndUserCompany string `json:"endUserCompany"`
+		EndUserName    string `json:"endUserName"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	if q.EndUserCompany == "" {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required")
+	}
+	if q.EndUserName == "" {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserName", "is required")
+	}
+	return l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now()), nil
+}
+
+// licenseDetails answers license.details (DBSync licenseDetails), one page at a time.
+func licenseDetails(l *Ledger, body []byte) (any, error) {
+	var q struct {
+		EndUserCompany string `json:"endUserCompany,omitempty"`
+		EndUserName    string `json:"endUserName,omitempty"`
+		Limit          int    `json:"limit,omitempty"`
+		After          string `json:"after,omitempty"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	if q.EndUserName != "" && q.EndUserCompany == "" {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required with endUserName")
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
+	}
+	items, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now())
+	return struct {
+		Items any    `json:"items"`
+		Next  string `json:"next,omitempty"`
+	}{items, next}, nil
+}
 
 // validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
 // callers.

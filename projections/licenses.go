@@ -15,11 +15,12 @@ type Licenses struct {
 	state      *domain.State
 	byReseller map[string][]string // reseller id -> license ids, in creation order
 	byKeyHash  map[string]string   // keyed hash of the current key -> license id
+	byUser     map[string][]string // end user (company, name) -> licenses they registered on
 }
 
 // NewLicenses returns an empty read model.
 func NewLicenses() *Licenses {
-	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}}
+	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}, byUser: map[string][]string{}}
 }
 
 // Apply implements Projection.
@@ -31,9 +32,12 @@ func (p *Licenses) Apply(_ Meta, e domain.Event) {
 		p.byKeyHash[r.KeyHash] = r.LicenseID
 	}
 	p.state.Evolve(e)
-	if c, ok := e.(domain.LicenseCreated); ok {
-		p.byReseller[c.ResellerID] = append(p.byReseller[c.ResellerID], c.ID)
-		p.byKeyHash[c.KeyHash] = c.ID
+	switch e := e.(type) {
+	case domain.LicenseCreated:
+		p.byReseller[e.ResellerID] = append(p.byReseller[e.ResellerID], e.ID)
+		p.byKeyHash[e.KeyHash] = e.ID
+	case domain.SeatRegistered:
+		p.noteUser(e)
 	}
 }
 

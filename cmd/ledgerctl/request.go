@@ -81,11 +81,14 @@ var requests = map[string][]field{
 	"license.validate":   {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
 	"machine.activate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
 	"machine.deactivate": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
+	"seat.authenticate":  {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
+		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
 }
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "license.validate": true}
+var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true}
 
 func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
 	fields, ok := requests[name]

@@ -59,6 +59,38 @@ func TestResellersDay(t *testing.T) {
 	must("seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "bob"})
 	_, err := c.Command(ctx, "seat.register", seat(lic, "cy"), "")
 	wantCode(t, err, 422, "QUOTA_EXCEEDED")
+	authenticated := func(user string) (bool, string) {
+		t.Helper()
+		raw, err := c.Query(ctx, "seat.authenticate", map[string]string{"endUserCompany": "Acme", "endUserName": user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			Authenticated bool
+			Code          string
+		}
+		json.Unmarshal(raw, &a)
+		return a.Authenticated, a.Code
+	}
+	if ok, code := authenticated("ann"); !ok || code != "VALID" {
+		t.Fatalf("ann authenticates as %v %s", ok, code)
+	}
+	if ok, code := authenticated("cy"); ok || code != "NO_SEAT" {
+		t.Fatalf("cy authenticates as %v %s", ok, code)
+	}
+	raw, err := c.Query(ctx, "license.details", map[string]string{"endUserCompany": "Acme", "endUserName": "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details struct {
+		Items []struct {
+			LicenseID string
+			Users     []struct{ EndUserName string }
+		}
+	}
+	if json.Unmarshal(raw, &details); len(details.Items) != 1 || details.Items[0].LicenseID != lic || len(details.Items[0].Users) != 1 {
+		t.Fatalf("license.details for bob: %s", raw)
+	}
 
 	// Upgrade to a bigger plan: more seats, the same consumption.
 	must("plan.create", map[string]any{"id": "dbig", "productId": "dp", "name": "Big", "tier": 2, "seats": 5, "machines": 1})
@@ -97,6 +129,9 @@ func TestResellersDay(t *testing.T) {
 	}
 	_, err = c.Command(ctx, "seat.register", seat(lic, "cy"), "")
 	wantCode(t, err, 422, "LICENSE_NOT_ACTIVE")
+	if ok, code := authenticated("ann"); ok || code != "SUSPENDED" {
+		t.Fatalf("ann on a suspended license authenticates as %v %s", ok, code)
+	}
 	_, err = c.Command(ctx, "machine.deactivate", map[string]any{"licenseId": lic, "fingerprint": "laptop-9"}, "")
 	wantCode(t, err, 404, "MACHINE_NOT_FOUND")
 	must("machine.deactivate", map[string]any{"licenseId": lic, "fingerprint": "laptop-1"})

@@ -1,0 +1,135 @@
+package projections
+
+import (
+	"sort"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// DBSync's partner queries: authenticateUser and licenseDetails.
+
+// SeatHolder is one registered end user as the queries show them.
+type SeatHolder struct {
+	EndUserCompany string `json:"endUserCompany"`
+	EndUserName    string `json:"endUserName"`
+	Active         bool   `json:"active"`
+}
+
+// LicenseDetail is one license with its quota and (some of) its users.
+type LicenseDetail struct {
+	LicenseID string       `json:"licenseId"`
+	TenantID  string       `json:"tenantId"`
+	ProductID string       `json:"productId"`
+	PlanID    string       `json:"planId"`
+	Status    string       `json:"status"`
+	ExpiresAt *time.Time   `json:"expiresAt,omitempty"`
+	Quota     domain.Usage `json:"quota"`
+	Users     []SeatHolder `json:"users"`
+}
+
+// Authentication answers seat.authenticate (DBSync authenticateUser).
+type Authentication struct {
+	Authenticated bool           `json:"authenticated"`
+	Code          string         `json:"code"` // VALID, NO_SEAT, or the license's validation code
+	Detail        string         `json:"detail"`
+	License       *LicenseDetail `json:"license,omitempty"`
+}
+
+func userKey(company, name string) string { return company + "\x00" + name }
+
+// noteUser indexes the licenses a user ever registered on. Called with the lock held.
+func (p *Licenses) noteUser(e domain.SeatRegistered) {
+	k := userKey(e.EndUserCompany, e.EndUserName)
+	for _, id := range p.byUser[k] {
+		if id == e.LicenseID {
+			return
+		}
+	}
+	p.byUser[k] = append(p.byUser[k], e.LicenseID)
+}
+
+func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat) bool) LicenseDetail {
+	d := LicenseDetail{LicenseID: l.ID, TenantID: l.TenantID, ProductID: l.ProductID, PlanID: l.PlanID,
+		Status: l.StatusAt(t), Quota: l.UsageAt(t), Users: []SeatHolder{}}
+	if !l.ExpiresAt.IsZero() {
+		exp := l.ExpiresAt
+		d.ExpiresAt = &exp
+	}
+	for _, s := range l.Users {
+		if keep(s) {
+			d.Users = append(d.Users, SeatHolder{EndUserCompany: s.EndUserCompany, EndUserName: s.EndUserName, Active: s.Active})
+		}
+	}
+	sort.Slice(d.Users, func(i, j int) bool {
+		a, b := d.Users[i], d.Users[j]
+		return a.EndUserCompany < b.EndUserCompany || (a.EndUserCompany == b.EndUserCompany && a.EndUserName < b.EndUserName)
+	})
+	return d
+}
+
+// Authenticate answers whether the user holds a seat on a license that may be used at time t.
+// With licenseID empty, every license the user is registered on is considered, and a valid one
+// wins.
+func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time) Authentication {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	candidates := p.byUser[userKey(company, name)]
+	if licenseID != "" {
+		candidates = []string{licenseID}
+	}
+	best := Authentication{Code: "NO_SEAT", Detail: "the user holds no seat"}
+	for _, id := range candidates {
+		l, ok := p.state.Licenses[id]
+		if !ok {
+			continue
+		}
+		seat := l.Users[userKey(company, name)]
+		if seat == nil || !seat.Active {
+			continue
+		}
+		code, detail := l.ValidateAt(t, "")
+		d := p.detail(l, t, func(s *domain.Seat) bool { return s == seat })
+		a := Authentication{Authenticated: code == domain.ValidationValid, Code: code, Detail: detail, License: &d}
+		if a.Authenticated {
+			return a
+		}
+		best = a // a seat on a license that cannot be used: say why
+	}
+	return best
+}
+
+// Details lists licenses with their users (DBSync licenseDetails): all of them, or only those
+// with users of company (and named name, if given). Licenses come in id order; after is the last
+// id of the previous page.
+func (p *Licenses) Details(company, name, after string, limit int, t time.Time) (items []LicenseDetail, next string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var ids []string
+	if company != "" && name != "" {
+		ids = append(ids, p.byUser[userKey(company, name)]...)
+	} else {
+		for id := range p.state.Licenses {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	keep := func(s *domain.Seat) bool {
+		return (company == "" || s.EndUserCompany == company) && (name == "" || s.EndUserName == name)
+	}
+	items = []LicenseDetail{}
+	for _, id := range ids {
+		if id <= after {
+			continue
+		}
+		d := p.detail(p.state.Licenses[id], t, keep)
+		if (company != "" || name != "") && len(d.Users) == 0 {
+			continue
+		}
+		if len(items) == limit {
+			return items, items[len(items)-1].LicenseID
+		}
+		items = append(items, d)
+	}
+	return items, ""
+}
