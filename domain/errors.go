@@ -31,6 +31,9 @@ const (
 	CodeNotADowngrade        Code = "NOT_A_DOWNGRADE"
 	CodeTooManyMachines      Code = "TOO_MANY_MACHINES"
 	CodeMachineNotFound      Code = "MACHINE_NOT_FOUND"
+	CodeAdminNotFound        Code = "ADMIN_NOT_FOUND"
+	CodeFieldNotAllowed      Code = "FIELD_NOT_ALLOWED"
+	CodeCannotDeleteYourself Code = "CANNOT_DELETE_YOURSELF"
 )
 
 // Codes lists every code the domain returns, so that the edges can prove each has a status.
@@ -41,6 +44,7 @@ var Codes = []Code{
 	CodeLicenseTerminated, CodeLicenseNotSuspended, CodeLicensePerpetual,
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
 	CodeTooManyMachines, CodeMachineNotFound,
+	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

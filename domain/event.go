@@ -70,6 +70,12 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e = new(MachineActivated)
 	case TypeMachineDeactivated:
 		e = new(MachineDeactivated)
+	case TypeAdminCreated:
+		e = new(AdminCreated)
+	case TypeAdminUpdated:
+		e = new(AdminUpdated)
+	case TypeAdminDeleted:
+		e = new(AdminDeleted)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -121,6 +127,12 @@ func deref(e Event) Event {
 	case *MachineActivated:
 		return *e
 	case *MachineDeactivated:
+		return *e
+	case *AdminCreated:
+		return *e
+	case *AdminUpdated:
+		return *e
+	case *AdminDeleted:
 		return *e
 	}
 	return e

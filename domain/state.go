@@ -14,6 +14,7 @@ type State struct {
 	Plans       map[string]*Plan
 	Licenses    map[string]*License
 	Credentials map[string]*Credential
+	Admins      map[string]*Admin // by username
 }
 
 // NewState returns an empty model.
@@ -25,6 +26,7 @@ func NewState() *State {
 		Plans:       map[string]*Plan{},
 		Licenses:    map[string]*License{},
 		Credentials: map[string]*Credential{},
+		Admins:      map[string]*Admin{},
 	}
 }
 
@@ -70,6 +72,12 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideMachineActivate(now, c)
 	case MachineDeactivate:
 		return s.decideMachineDeactivate(c)
+	case AdminCreate:
+		return s.decideAdminCreate(now, c)
+	case AdminUpdate:
+		return s.decideAdminUpdate(c)
+	case AdminDelete:
+		return s.decideAdminDelete(c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
 }
@@ -101,6 +109,8 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyChange(e)
 	case MachineActivated, MachineDeactivated:
 		s.mustLicense(e.AggregateID()).applyMachine(e)
+	case AdminCreated, AdminUpdated, AdminDeleted:
+		s.applyAdmin(e)
 	default:
 		panic(fmt.Sprintf("domain: Evolve: unknown event %T", e))
 	}
@@ -158,6 +168,12 @@ func Target(cmd Command) string {
 		return licenseStream(c.LicenseID)
 	case MachineDeactivate:
 		return licenseStream(c.LicenseID)
+	case AdminCreate:
+		return adminStream(c.Username)
+	case AdminUpdate:
+		return adminStream(c.Username)
+	case AdminDelete:
+		return adminStream(c.Username)
 	}
 	return ""
 }

@@ -26,7 +26,7 @@ type prepared struct {
 
 // commands decode each command's body. Server-side fields (ids left out, key and token hashes)
 // are filled here, never taken from the wire.
-var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
+var commands = map[string]func(body []byte, env *commandEnv) (*prepared, error){
 	"license.suspend":    licenseCommand[suspendWire](),
 	"license.reinstate":  licenseCommand[reinstateWire](),
 	"license.expire":     licenseCommand[expireWire](),
@@ -37,9 +37,13 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 	"license.note":       licenseCommand[noteWire](),
 	"license.set-quota":  licenseCommand[setQuotaWire](),
 	"license.rotate-key": rotateKeyCommand,
+	"admin.create":       adminCreateCommand,
+	"credential.issue":   credentialIssueCommand,
+	"admin.update":       adminUpdateCommand,
+	"admin.delete":       adminDeleteCommand,
 	"machine.activate":   licenseCommand[activateWire](),
 	"machine.deactivate": licenseCommand[deactivateWire](),
-	"reseller.create": func(body []byte, _ *Secrets) (*prepared, error) {
+	"reseller.create": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.ResellerCreate
 			CommandMeta
@@ -50,7 +54,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		fillID(&w.ID)
 		return &prepared{cmd: w.ResellerCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
-	"tenant.create": func(body []byte, _ *Secrets) (*prepared, error) {
+	"tenant.create": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.TenantCreate
 			CommandMeta
@@ -61,7 +65,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		fillID(&w.ID)
 		return &prepared{cmd: w.TenantCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
-	"product.create": func(body []byte, _ *Secrets) (*prepared, error) {
+	"product.create": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.ProductCreate
 			CommandMeta
@@ -72,7 +76,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		fillID(&w.ID)
 		return &prepared{cmd: w.ProductCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
-	"plan.create": func(body []byte, _ *Secrets) (*prepared, error) {
+	"plan.create": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.PlanCreate
 			CommandMeta
@@ -83,7 +87,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		fillID(&w.ID)
 		return &prepared{cmd: w.PlanCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
-	"license.create": func(body []byte, sec *Secrets) (*prepared, error) {
+	"license.create": func(body []byte, env *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.LicenseCreate
 			CommandMeta
@@ -92,7 +96,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 			return nil, err
 		}
 		fillID(&w.ID)
-		key, hash, hint := sec.NewLicenseKey()
+		key, hash, hint := env.secrets.NewLicenseKey()
 		w.KeyHash, w.KeyHint = hash, hint
 		return &prepared{cmd: w.LicenseCreate, meta: w.CommandMeta, secret: true,
 			result: func(s *domain.State, _ time.Time) any {
@@ -100,7 +104,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 				return licenseCreatedResult{ID: l.ID, Key: key, KeyHint: hint, PlanID: l.PlanID, Seats: l.Seats, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt)}
 			}}, nil
 	},
-	"seat.register": func(body []byte, _ *Secrets) (*prepared, error) {
+	"seat.register": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.SeatRegister
 			CommandMeta
@@ -110,7 +114,7 @@ var commands = map[string]func(body []byte, sec *Secrets) (*prepared, error){
 		}
 		return &prepared{cmd: w.SeatRegister, meta: w.CommandMeta, result: seatResult(w.LicenseID, w.EndUserCompany, w.EndUserName)}, nil
 	},
-	"seat.unregister": func(body []byte, _ *Secrets) (*prepared, error) {
+	"seat.unregister": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.SeatUnregister
 			CommandMeta

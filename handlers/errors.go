@@ -25,12 +25,12 @@ const (
 // statusOf is the one place a code becomes a wire status.
 func statusOf(c domain.Code) int {
 	switch c {
-	case domain.CodeInvalidArgument, CodeMalformedJSON:
+	case domain.CodeInvalidArgument, CodeMalformedJSON, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself:
 		return 400
 	case CodeUnauthenticated:
 		return 401
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, domain.CodeMachineNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
 		return 409

@@ -90,7 +90,7 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		`{"licenseId":"a"`:            {CodeMalformedJSON, ""},
 		`{"expectedVersion":"three"}`: {domain.CodeInvalidArgument, "expectedVersion"},
 	} {
-		_, err := commands["seat.register"]([]byte(body), nil)
+		_, err := commands["seat.register"]([]byte(body), &commandEnv{})
 		e, ok := err.(*domain.Error)
 		if !ok || e.Code != want.code || e.Field != want.field {
 			t.Errorf("%s: got %v, want %s (%s)", body, err, want.code, want.field)
@@ -110,7 +110,7 @@ func FuzzCommandDecoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		for _, n := range names {
 			if n == name || len(name) == 0 {
-				p, err := commands[n](body, s)
+				p, err := commands[n](body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
 				if err == nil && p.cmd == nil {
 					t.Fatal("decoded to no command")
 				}
@@ -142,5 +142,29 @@ func TestEveryDomainCodeHasAStatus(t *testing.T) {
 		if s := statusOf(c); s == 500 {
 			t.Errorf("domain code %s has no wire status (would be 500)", c)
 		}
+	}
+}
+
+func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
+	env := &commandEnv{secrets: testSecrets(t), passwordRule: true}
+	p, err := commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := p.cmd.(domain.AdminCreate).PasswordHash
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(hash, "Secret12") {
+		t.Fatalf("stored form %q", hash)
+	}
+	_, err = commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env)
+	if e, _ := err.(*domain.Error); e == nil || e.Field != "password" {
+		t.Fatalf("weak password: %v", err)
+	}
+	env.passwordRule = false // the rule is the deployment's choice
+	if _, err := commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env); err != nil {
+		t.Fatalf("weak password with the rule off: %v", err)
+	}
+	_, err = commands["admin.update"]([]byte(`{"username":"ann","readOnly":true}`), env)
+	if err != nil {
+		t.Fatalf("decode: %v", err) // the domain refuses it, naming the field; decoding must not
 	}
 }

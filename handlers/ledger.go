@@ -31,6 +31,9 @@ type Ledger struct {
 	ReadTimeout time.Duration
 	// CommandTimeout bounds how long a command waits for its group commit. Default 10 s.
 	CommandTimeout time.Duration
+	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
+	// characters, an upper and a lower case letter). Default true.
+	PasswordRule bool
 }
 
 // NewLedger rebuilds the write model and the read models from the log.
@@ -38,7 +41,7 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	l := &Ledger{
 		store: store, secrets: secrets, log: log, state: domain.NewState(),
 		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
-		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second,
+		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
 	}
 	if _, err := store.Read(1, 0, func(e eventstore.Event) error {
 		env, err := eventstore.DecodeEnvelope(e.Bytes)
@@ -104,7 +107,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f != nil {
 		return nil, f
 	}
-	p, err := spec(r.Body, l.secrets)
+	p, err := spec(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
 	if err != nil {
 		return nil, failure(err)
 	}

@@ -81,8 +81,8 @@ func (w deactivateWire) parts() (domain.Command, CommandMeta) {
 }
 
 // licenseCommand decodes a W and answers with the license as it stands after the command.
-func licenseCommand[W wireCommand]() func([]byte, *Secrets) (*prepared, error) {
-	return func(body []byte, _ *Secrets) (*prepared, error) {
+func licenseCommand[W wireCommand]() func([]byte, *commandEnv) (*prepared, error) {
+	return func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w W
 		if err := decodeStrict(body, &w); err != nil {
 			return nil, err
@@ -92,7 +92,7 @@ func licenseCommand[W wireCommand]() func([]byte, *Secrets) (*prepared, error) {
 	}
 }
 
-func rotateKeyCommand(body []byte, sec *Secrets) (*prepared, error) {
+func rotateKeyCommand(body []byte, env *commandEnv) (*prepared, error) {
 	var w struct {
 		domain.LicenseRotateKey
 		CommandMeta
@@ -100,7 +100,7 @@ func rotateKeyCommand(body []byte, sec *Secrets) (*prepared, error) {
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, err
 	}
-	key, hash, hint := sec.NewLicenseKey()
+	key, hash, hint := env.secrets.NewLicenseKey()
 	w.KeyHash, w.KeyHint = hash, hint
 	summary := licenseResult(domain.Target(w.LicenseRotateKey))
 	return &prepared{cmd: w.LicenseRotateKey, meta: w.CommandMeta, secret: true,

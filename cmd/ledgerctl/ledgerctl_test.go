@@ -107,6 +107,10 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"NOT_FOUND"`) {
 		t.Fatalf("validate: %v\n%s", err, out)
 	}
+	out, err = ctl("credential", "issue", "--role", "reseller-admin", "--scope-reseller", "r1", "--scope-user", "boss")
+	if err != nil || !strings.Contains(out, `"token": "lic_`) || !strings.Contains(out, `"userId": "boss"`) {
+		t.Fatalf("credential issue: %v\n%s", err, out)
+	}
 	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("bad number: %v", err)
 	}

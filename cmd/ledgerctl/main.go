@@ -38,6 +38,12 @@ Commands:
   license note      --license L --note TEXT
   license set-quota --license L --seats N      (overrides the plan's seats)
   license rotate-key --license L               (prints the new key once; the old one stops working)
+  admin create      --reseller R --username U --profile system-admin|reseller-admin|tenant-admin [--tenant T]
+                    [--first-name --last-name --email --language --role --password]
+  admin update      --username U [--profile --first-name --last-name --email --language --role --password]
+  admin delete      --username U
+  credential issue  --role ROLE [--scope-reseller R --scope-tenant T --scope-product P --scope-license L
+                    --scope-user U] [--description D]          (prints the token once)
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U

@@ -81,10 +81,21 @@ var requests = map[string][]field{
 	"license.validate":   {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
 	"machine.activate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
 	"machine.deactivate": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
-	"seat.authenticate":  {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"admin.create":       append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
+	"admin.update":       append([]field{{flag: "username", json: "username"}}, adminProfile...),
+	"admin.delete":       {{flag: "username", json: "username"}},
+	"credential.issue": {{flag: "role", json: "role"}, {flag: "description", json: "description"},
+		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
+		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
+		{flag: "scope-user", json: "scope.userId"}},
+	"seat.authenticate": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
 }
+
+var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last-name", json: "lastName"},
+	{flag: "email", json: "emailAddress"}, {flag: "language", json: "language"}, {flag: "role", json: "role"},
+	{flag: "password", json: "password"}, {flag: "profile", json: "userProfileType"}}
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
@@ -116,6 +127,13 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 				return fmt.Errorf("--%s: %q is not a number", f.flag, v)
 			}
 			body[f.json] = n
+		} else if parent, child, nested := strings.Cut(f.json, "."); nested {
+			obj, _ := body[parent].(map[string]any)
+			if obj == nil {
+				obj = map[string]any{}
+				body[parent] = obj
+			}
+			obj[child] = v
 		} else {
 			body[f.json] = v
 		}

@@ -16,6 +16,9 @@ type config struct {
 	NATSURL    string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
 	LogLevel   string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
 	MaxPayload int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
+	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
+	// passwords (8+ characters, an upper and a lower case letter). Default true.
+	PasswordRule bool
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -33,10 +36,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
+	passwordRule := env("PASSWORD_RULE", "true")
+	fs.Func("password-rule", "apply APIO's local password rule to admin passwords: true or false (env LICLEDGER_PASSWORD_RULE, default true)", func(s string) error { passwordRule = s; return nil })
 	maxPayload := env("MAX_PAYLOAD", "65536")
 	fs.Func("max-payload", "largest request body in bytes (env LICLEDGER_MAX_PAYLOAD, default 65536)", func(s string) error { maxPayload = s; return nil })
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	switch passwordRule {
+	case "true":
+		c.PasswordRule = true
+	case "false":
+		c.PasswordRule = false
+	default:
+		return config{}, fmt.Errorf("password-rule: %q is neither true nor false", passwordRule)
 	}
 	if _, err := fmt.Sscan(maxPayload, &c.MaxPayload); err != nil || c.MaxPayload <= 0 {
 		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)

@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	ledger.PasswordRule = cfg.PasswordRule
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
 	nc, shutdownNATS, err := connectNATS(cfg, log)

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/client"
+)
+
+// TestAdmins: APIO's reseller admins over NATS, with the attribute rules per method, the password
+// rule, and CANNOT_DELETE_YOURSELF for a principal acting as an admin.
+func TestAdmins(t *testing.T) {
+	data := t.TempDir()
+	url, _, _ := startInProcess(t, data)
+	nc := connect(t, url)
+	c := client.New(nc, readToken(t, data))
+	ctx := context.Background()
+	setupLicense(t, c, "a", 1) // reseller "ar", tenant "at"
+
+	r, err := c.Command(ctx, "admin.create", map[string]any{"resellerId": "ar", "username": "boss", "userProfileType": "reseller-admin",
+		"firstName": "Bo", "password": "Secret12"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(r.Raw, []byte("Secret12")) || !bytes.Contains(r.Raw, []byte(`"hasPassword":true`)) {
+		t.Fatalf("admin.create reply: %s", r.Raw)
+	}
+	if _, err := c.Command(ctx, "admin.create", map[string]any{"resellerId": "ar", "username": "tina", "userProfileType": "tenant-admin", "tenantId": "at"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	e := wantCode(t, func() error {
+		_, err := c.Command(ctx, "admin.create", map[string]any{"resellerId": "ar", "username": "weak", "userProfileType": "reseller-admin", "password": "short"}, "")
+		return err
+	}(), 400, "INVALID_ARGUMENT")
+	if e.Field != "password" {
+		t.Fatalf("weak password names %q", e.Field)
+	}
+	e = wantCode(t, func() error {
+		_, err := c.Command(ctx, "admin.create", map[string]any{"resellerId": "ar", "username": "tim", "userProfileType": "tenant-admin"}, "")
+		return err
+	}(), 400, "INVALID_ARGUMENT")
+	if e.Field != "tenantId" {
+		t.Fatalf("missing tenant names %q", e.Field)
+	}
+	e = wantCode(t, func() error {
+		_, err := c.Command(ctx, "admin.update", map[string]any{"username": "boss", "readOnly": true}, "")
+		return err
+	}(), 400, "FIELD_NOT_ALLOWED")
+	if e.Field != "readOnly" {
+		t.Fatalf("read-only field names %q", e.Field)
+	}
+	r, err = c.Command(ctx, "admin.update", map[string]any{"username": "boss", "lastName": "Hello", "language": "French"}, "")
+	if err != nil || !bytes.Contains(r.Raw, []byte(`"lastName":"Hello"`)) {
+		t.Fatalf("admin.update: %v %s", err, r.Raw)
+	}
+
+	// A credential acting for boss cannot delete boss, but can delete tina.
+	issued, err := c.Command(ctx, "credential.issue", map[string]any{"role": "reseller-admin", "scope": map[string]string{"resellerId": "ar", "userId": "boss"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred struct{ Token string }
+	json.Unmarshal(issued.Result, &cred)
+	asBoss := client.New(nc, cred.Token)
+	_, err = asBoss.Command(ctx, "admin.delete", map[string]any{"username": "boss"}, "")
+	wantCode(t, err, 400, "CANNOT_DELETE_YOURSELF")
+	if _, err := asBoss.Command(ctx, "admin.delete", map[string]any{"username": "tina"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Command(ctx, "admin.update", map[string]any{"username": "tina", "firstName": "T"}, "")
+	wantCode(t, err, 404, "ADMIN_NOT_FOUND")
+
+	// Neither the password nor the token was published.
+	js, _ := jetstream.New(nc)
+	waitStreamAt(t, js, issued.Events[0].Sequence)
+	for _, m := range readStream(t, js) {
+		if bytes.Contains(m.data, []byte("Secret12")) || bytes.Contains(m.data, []byte(cred.Token)) {
+			t.Fatalf("a secret was published in event %d", m.seq)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/licledger/licledger/domain"
+)
+
+func sp(s string) *string { return &s }
+
+func adminWorld(extra ...domain.Event) []domain.Event {
+	return append(append(world(),
+		domain.AdminCreated{Username: "boss", ResellerID: "r1", UserProfileType: domain.ProfileResellerAdmin, At: t0},
+		domain.AdminCreated{Username: "tina", ResellerID: "r1", TenantID: "t1", UserProfileType: domain.ProfileTenantAdmin, At: t0},
+	), extra...)
+}
+
+func TestAdmins(t *testing.T) {
+	runDecideCases(t, []decideCase{
+		{name: "create a reseller admin", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "ann", UserProfileType: domain.ProfileResellerAdmin,
+				AdminProfile: domain.AdminProfile{FirstName: sp("Ann"), Language: sp("English")}, PasswordHash: "$argon2id$x"},
+			then: []domain.Event{domain.AdminCreated{Username: "ann", ResellerID: "r1", UserProfileType: domain.ProfileResellerAdmin,
+				FirstName: "Ann", Language: "English", PasswordHash: "$argon2id$x", At: t0}}},
+		{name: "a tenant admin needs a tenant", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "ann", UserProfileType: domain.ProfileTenantAdmin},
+			code: domain.CodeInvalidArgument, field: "tenantId"},
+		{name: "only a tenant admin has a tenant", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "ann", UserProfileType: domain.ProfileResellerAdmin, TenantID: "t1"},
+			code: domain.CodeFieldNotAllowed, field: "tenantId"},
+		{name: "a tenant of another reseller", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r2", Username: "ann", UserProfileType: domain.ProfileTenantAdmin, TenantID: "t1"},
+			code: domain.CodeTenantMismatch, field: "tenantId"},
+		{name: "readOnly cannot be set on create", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "ann", UserProfileType: domain.ProfileResellerAdmin,
+				Forbidden: domain.Forbidden{ReadOnly: json.RawMessage("true")}},
+			code: domain.CodeFieldNotAllowed, field: "readOnly"},
+		{name: "an unknown profile type", given: world(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "ann", UserProfileType: "king"},
+			code: domain.CodeInvalidArgument, field: "userProfileType"},
+		{name: "a taken username", given: adminWorld(), now: t0,
+			when: domain.AdminCreate{ResellerID: "r1", Username: "boss", UserProfileType: domain.ProfileResellerAdmin},
+			code: domain.CodeAlreadyExists, field: "username"},
+		{name: "update the profile", given: adminWorld(), now: t0,
+			when: domain.AdminUpdate{Username: "boss", AdminProfile: domain.AdminProfile{LastName: sp("Hello"), Language: sp("French")}},
+			then: []domain.Event{domain.AdminUpdated{Username: "boss", ResellerID: "r1", AdminProfile: domain.AdminProfile{LastName: sp("Hello"), Language: sp("French")}}}},
+		{name: "the tenant cannot change", given: adminWorld(), now: t0,
+			when: domain.AdminUpdate{Username: "tina", TenantID: json.RawMessage(`"t2"`)},
+			code: domain.CodeFieldNotAllowed, field: "tenantId"},
+		{name: "userLevel cannot be set on update", given: adminWorld(), now: t0,
+			when: domain.AdminUpdate{Username: "boss", Forbidden: domain.Forbidden{UserLevel: json.RawMessage("12")}},
+			code: domain.CodeFieldNotAllowed, field: "userLevel"},
+		{name: "a tenant admin promoted drops the tenant", given: adminWorld(), now: t0,
+			when: domain.AdminUpdate{Username: "tina", UserProfileType: sp(domain.ProfileResellerAdmin)},
+			then: []domain.Event{domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", UserProfileType: sp(domain.ProfileResellerAdmin), DropTenant: true}}},
+		{name: "nobody becomes a tenant admin on update", given: adminWorld(), now: t0,
+			when: domain.AdminUpdate{Username: "boss", UserProfileType: sp(domain.ProfileTenantAdmin)},
+			code: domain.CodeFieldNotAllowed, field: "userProfileType"},
+		{name: "update an unknown admin", given: adminWorld(), now: t0, when: domain.AdminUpdate{Username: "nobody"},
+			code: domain.CodeAdminNotFound, field: "username"},
+		{name: "delete", given: adminWorld(), now: t0, when: domain.AdminDelete{Username: "tina", By: "boss"},
+			then: []domain.Event{domain.AdminDeleted{Username: "tina", ResellerID: "r1", TenantID: "t1"}}},
+		{name: "nobody deletes themselves", given: adminWorld(), now: t0, when: domain.AdminDelete{Username: "boss", By: "boss"},
+			code: domain.CodeCannotDeleteYourself, field: "username"},
+	})
+}
+
+func TestPasswordRule(t *testing.T) {
+	for pw, ok := range map[string]bool{"Secret12": true, "abcdefgH": true, "short1A": false, "alllowercase": false, "ALLUPPERCASE": false, "": false} {
+		if err := domain.CheckPassword(pw); (err == nil) != ok {
+			t.Errorf("CheckPassword(%q) = %v", pw, err)
+		}
+	}
+}
+
+func TestAdminStateFollowsEvents(t *testing.T) {
+	s := given(t, adminWorld(domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", UserProfileType: sp(domain.ProfileResellerAdmin), DropTenant: true,
+		AdminProfile: domain.AdminProfile{FirstName: sp("Tina")}, PasswordHash: "$argon2id$new"}, domain.AdminDeleted{Username: "boss", ResellerID: "r1"})...)
+	a := s.Admins["tina"]
+	if a == nil || a.ProfileType != domain.ProfileResellerAdmin || a.TenantID != "" || a.FirstName != "Tina" || a.PasswordHash != "$argon2id$new" {
+		t.Fatalf("tina: %+v", a)
+	}
+	if s.Admins["boss"] != nil {
+		t.Fatal("deleted admin still there")
+	}
+}
