@@ -55,38 +55,50 @@ func (env *commandEnv) hashPassword(pw *string) (string, error) {
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-func adminCreateCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
+// Wire forms of the admin commands that may carry a password.
+type (
+	adminCreateWire struct {
 		domain.AdminCreate
 		CommandMeta
 		Password *string `json:"password,omitempty"`
 	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
-	hash, err := env.hashPassword(w.Password)
-	if err != nil {
-		return nil, err
-	}
-	w.PasswordHash = hash
-	return &prepared{cmd: w.AdminCreate, meta: w.CommandMeta, result: adminResult(w.Username)}, nil
-}
-
-func adminUpdateCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
+	adminUpdateWire struct {
 		domain.AdminUpdate
 		CommandMeta
 		Password *string `json:"password,omitempty"`
 	}
+)
+
+func (w *adminCreateWire) password() *string { return w.Password }
+func (w *adminUpdateWire) password() *string { return w.Password }
+
+func (w *adminCreateWire) withHash(h string) (domain.Command, CommandMeta, string) {
+	w.PasswordHash = h
+	return w.AdminCreate, w.CommandMeta, w.Username
+}
+
+func (w *adminUpdateWire) withHash(h string) (domain.Command, CommandMeta, string) {
+	w.PasswordHash = h
+	return w.AdminUpdate, w.CommandMeta, w.Username
+}
+
+// adminCommand decodes an admin command whose password (if any) is checked and hashed here, and
+// answers with the admin as it stands after the command.
+func adminCommand[W any, P interface {
+	*W
+	password() *string
+	withHash(hash string) (domain.Command, CommandMeta, string)
+}](body []byte, env *commandEnv) (*prepared, error) {
+	var w W
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, err
 	}
-	hash, err := env.hashPassword(w.Password)
+	hash, err := env.hashPassword(P(&w).password())
 	if err != nil {
 		return nil, err
 	}
-	w.PasswordHash = hash
-	return &prepared{cmd: w.AdminUpdate, meta: w.CommandMeta, result: adminResult(w.Username)}, nil
+	cmd, meta, username := P(&w).withHash(hash)
+	return &prepared{cmd: cmd, meta: meta, result: adminResult(username)}, nil
 }
 
 func adminDeleteCommand(body []byte, env *commandEnv) (*prepared, error) {
