@@ -32,6 +32,9 @@ type Credential struct {
 	Scope       Scope
 	Description string
 	Enabled     bool
+	Revoked     bool              // final: a revoked credential never works again
+	TokenHash   string            // keyed hash of the current token
+	Access      map[string]string // resource -> maximum view level
 }
 
 // CredentialIssue creates a credential. TokenHash and TokenPrefix come from the caller, who drew

@@ -34,6 +34,8 @@ const (
 	CodeAdminNotFound        Code = "ADMIN_NOT_FOUND"
 	CodeFieldNotAllowed      Code = "FIELD_NOT_ALLOWED"
 	CodeCannotDeleteYourself Code = "CANNOT_DELETE_YOURSELF"
+	CodeCredentialNotFound   Code = "CREDENTIAL_NOT_FOUND"
+	CodeCredentialRevoked    Code = "CREDENTIAL_REVOKED"
 )
 
 // Codes lists every code the domain returns, so that the edges can prove each has a status.
@@ -45,6 +47,7 @@ var Codes = []Code{
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
 	CodeTooManyMachines, CodeMachineNotFound,
 	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
+	CodeCredentialNotFound, CodeCredentialRevoked,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

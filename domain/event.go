@@ -76,6 +76,16 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e = new(AdminUpdated)
 	case TypeAdminDeleted:
 		e = new(AdminDeleted)
+	case TypeCredentialDisabled:
+		e = new(CredentialDisabled)
+	case TypeCredentialEnabled:
+		e = new(CredentialEnabled)
+	case TypeCredentialRevoked:
+		e = new(CredentialRevoked)
+	case TypeCredentialRotated:
+		e = new(CredentialRotated)
+	case TypeCredentialAccessSet:
+		e = new(CredentialAccessSet)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -133,6 +143,16 @@ func deref(e Event) Event {
 	case *AdminUpdated:
 		return *e
 	case *AdminDeleted:
+		return *e
+	case *CredentialDisabled:
+		return *e
+	case *CredentialEnabled:
+		return *e
+	case *CredentialRevoked:
+		return *e
+	case *CredentialRotated:
+		return *e
+	case *CredentialAccessSet:
 		return *e
 	}
 	return e

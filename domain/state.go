@@ -78,6 +78,8 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideAdminUpdate(c)
 	case AdminDelete:
 		return s.decideAdminDelete(c)
+	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess:
+		return s.decideCredential(c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
 }
@@ -102,7 +104,7 @@ func (s *State) Evolve(e Event) {
 	case SeatUnregistered:
 		s.mustLicense(e.LicenseID).applySeatUnregistered(e)
 	case CredentialIssued:
-		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true}
+		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
 	case LicenseSuspended, LicenseReinstated, LicenseExpired, LicenseRenewed, LicenseTerminated:
 		s.mustLicense(e.AggregateID()).applyStatus(e)
 	case LicenseUpgraded, LicenseDowngraded, LicenseNoted, LicenseQuotaSet, LicenseKeyRotated:
@@ -111,6 +113,12 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyMachine(e)
 	case AdminCreated, AdminUpdated, AdminDeleted:
 		s.applyAdmin(e)
+	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet:
+		c, ok := s.Credentials[e.AggregateID()]
+		if !ok {
+			panic(fmt.Sprintf("domain: event for unknown credential %q", e.AggregateID()))
+		}
+		c.Apply(e)
 	default:
 		panic(fmt.Sprintf("domain: Evolve: unknown event %T", e))
 	}
@@ -174,6 +182,16 @@ func Target(cmd Command) string {
 		return adminStream(c.Username)
 	case AdminDelete:
 		return adminStream(c.Username)
+	case CredentialDisable:
+		return credentialStream(c.CredentialID)
+	case CredentialEnable:
+		return credentialStream(c.CredentialID)
+	case CredentialRevoke:
+		return credentialStream(c.CredentialID)
+	case CredentialRotate:
+		return credentialStream(c.CredentialID)
+	case CredentialSetAccess:
+		return credentialStream(c.CredentialID)
 	}
 	return ""
 }

@@ -168,3 +168,86 @@ func credentialIssueCommand(body []byte, env *commandEnv) (*prepared, error) {
 		}{c.ID, token, prefix, c.Role, c.Scope}
 	}}, nil
 }
+
+// Wire forms of the credential lifecycle commands.
+type (
+	credDisableWire struct {
+		domain.CredentialDisable
+		CommandMeta
+	}
+	credEnableWire struct {
+		domain.CredentialEnable
+		CommandMeta
+	}
+	credRevokeWire struct {
+		domain.CredentialRevoke
+		CommandMeta
+	}
+	credSetAccessWire struct {
+		domain.CredentialSetAccess
+		CommandMeta
+	}
+)
+
+func (w credDisableWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialDisable, w.CommandMeta
+}
+func (w credEnableWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialEnable, w.CommandMeta
+}
+func (w credRevokeWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialRevoke, w.CommandMeta
+}
+func (w credSetAccessWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialSetAccess, w.CommandMeta
+}
+
+// credentialCommand decodes a W and answers with the credential after the command.
+func credentialCommand[W wireCommand]() func([]byte, *commandEnv) (*prepared, error) {
+	return func(body []byte, _ *commandEnv) (*prepared, error) {
+		var w W
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		cmd, meta := w.parts()
+		return &prepared{cmd: cmd, meta: meta, result: credentialResult(domain.Target(cmd)[len("credential/"):])}, nil
+	}
+}
+
+func credentialRotateCommand(body []byte, env *commandEnv) (*prepared, error) {
+	var w struct {
+		domain.CredentialRotate
+		CommandMeta
+	}
+	if err := decodeStrict(body, &w); err != nil {
+		return nil, err
+	}
+	token, hash, prefix := env.secrets.NewToken()
+	w.TokenHash, w.TokenPrefix = hash, prefix
+	view := credentialResult(w.CredentialID)
+	return &prepared{cmd: w.CredentialRotate, meta: w.CommandMeta, secret: true, result: func(s *domain.State, now time.Time) any {
+		return struct {
+			credentialView
+			Token string `json:"token"` // shown once, here
+		}{view(s, now).(credentialView), token}
+	}}, nil
+}
+
+// credentialView is a credential as replies show it (never its token or hash).
+type credentialView struct {
+	ID          string            `json:"id"`
+	Role        string            `json:"role"`
+	Scope       domain.Scope      `json:"scope"`
+	Description string            `json:"description,omitempty"`
+	Enabled     bool              `json:"enabled"`
+	Revoked     bool              `json:"revoked"`
+	Access      map[string]string `json:"access,omitempty"`
+}
+
+func credentialResult(id string) func(*domain.State, time.Time) any {
+	return func(s *domain.State, _ time.Time) any {
+		c := s.Credentials[id]
+		return credentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description,
+			Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}
+	}
+}

@@ -30,7 +30,7 @@ func statusOf(c domain.Code) int {
 	case CodeUnauthenticated:
 		return 401
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
 		return 409
@@ -38,7 +38,7 @@ func statusOf(c domain.Code) int {
 		return 413
 	case domain.CodeTenantMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded,
 		domain.CodeLicenseTerminated, domain.CodeLicenseNotSuspended, domain.CodeLicensePerpetual,
-		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines:
+		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines, domain.CodeCredentialRevoked:
 		return 422
 	case CodeOverloaded, CodeUnavailable:
 		return 503

@@ -111,6 +111,12 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"token": "lic_`) || !strings.Contains(out, `"userId": "boss"`) {
 		t.Fatalf("credential issue: %v\n%s", err, out)
 	}
+	var issued struct{ Result struct{ ID string } }
+	json.Unmarshal([]byte(out), &issued)
+	out, err = ctl("credential", "set-access", "--credential", issued.Result.ID, "--access", "licenses=detail, seats=basic")
+	if err != nil || !strings.Contains(out, `"seats": "basic"`) {
+		t.Fatalf("set-access: %v\n%s", err, out)
+	}
 	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("bad number: %v", err)
 	}

@@ -44,6 +44,8 @@ Commands:
   admin delete      --username U
   credential issue  --role ROLE [--scope-reseller R --scope-tenant T --scope-product P --scope-license L
                     --scope-user U] [--description D]          (prints the token once)
+  credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
+  credential set-access --credential ID --access licenses=detail,seats=basic
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U

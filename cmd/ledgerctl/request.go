@@ -54,6 +54,7 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 type field struct {
 	flag, json, help string
 	number           bool
+	pairs            bool // "k=v,k=v" becomes a JSON object
 }
 
 // requests lists every command and query ledgerctl sends, with its flags.
@@ -88,7 +89,12 @@ var requests = map[string][]field{
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
 		{flag: "scope-user", json: "scope.userId"}},
-	"seat.authenticate": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"credential.disable":    {{flag: "credential", json: "credentialId"}},
+	"credential.enable":     {{flag: "credential", json: "credentialId"}},
+	"credential.revoke":     {{flag: "credential", json: "credentialId"}},
+	"credential.rotate":     {{flag: "credential", json: "credentialId"}},
+	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
+	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
 }
@@ -121,7 +127,17 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		if v == "" {
 			continue
 		}
-		if f.number {
+		if f.pairs {
+			obj := map[string]string{}
+			for _, kv := range strings.Split(v, ",") {
+				k, val, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("--%s: %q is not name=value", f.flag, kv)
+				}
+				obj[strings.TrimSpace(k)] = strings.TrimSpace(val)
+			}
+			body[f.json] = obj
+		} else if f.number {
 			var n json.Number
 			if err := json.Unmarshal([]byte(v), &n); err != nil {
 				return fmt.Errorf("--%s: %q is not a number", f.flag, v)

@@ -83,3 +83,55 @@ func TestAdmins(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialLifecycle: a token stops working at once when its credential is disabled,
+// rotated or revoked, and a revoked credential never comes back.
+func TestCredentialLifecycle(t *testing.T) {
+	data := t.TempDir()
+	url, _, _ := startInProcess(t, data)
+	nc := connect(t, url)
+	admin := client.New(nc, readToken(t, data))
+	ctx := context.Background()
+	lic := setupLicense(t, admin, "c", 1)
+	issued, err := admin.Command(ctx, "credential.issue", map[string]any{"role": "support-agent", "description": "helpdesk"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred struct{ ID, Token string }
+	json.Unmarshal(issued.Result, &cred)
+	works := func(token string) error {
+		_, err := client.New(nc, token).Query(ctx, "usage.quota", map[string]string{"licenseId": lic})
+		return err
+	}
+	change := func(name string) *client.CommandReply {
+		t.Helper()
+		r, err := admin.Command(ctx, name, map[string]string{"credentialId": cred.ID}, "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+	if err := works(cred.Token); err != nil {
+		t.Fatal(err)
+	}
+	change("credential.disable")
+	wantCode(t, works(cred.Token), 401, "UNAUTHENTICATED")
+	change("credential.enable")
+	if err := works(cred.Token); err != nil {
+		t.Fatalf("after enable: %v", err)
+	}
+	var rotated struct{ Token string }
+	json.Unmarshal(change("credential.rotate").Result, &rotated)
+	wantCode(t, works(cred.Token), 401, "UNAUTHENTICATED")
+	if err := works(rotated.Token); err != nil {
+		t.Fatalf("new token: %v", err)
+	}
+	r, err := admin.Command(ctx, "credential.set-access", map[string]any{"credentialId": cred.ID, "access": map[string]string{"licenses": "detail"}}, "")
+	if err != nil || !bytes.Contains(r.Raw, []byte(`"licenses":"detail"`)) {
+		t.Fatalf("set-access: %v %s", err, r.Raw)
+	}
+	change("credential.revoke")
+	wantCode(t, works(rotated.Token), 401, "UNAUTHENTICATED")
+	_, err = admin.Command(ctx, "credential.enable", map[string]string{"credentialId": cred.ID}, "")
+	wantCode(t, err, 422, "CREDENTIAL_REVOKED")
+}

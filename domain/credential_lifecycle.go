@@ -1,0 +1,189 @@
+package domain
+
+import "sort"
+
+// View levels, lowest first: a grant of one implies those below it.
+var ViewLevels = []string{"none", "basic", "standard", "detail", "expanded"}
+
+// CredentialRef names the credential a lifecycle command acts on.
+type CredentialRef struct {
+	CredentialID string `json:"credentialId"`
+}
+
+// Credential lifecycle commands.
+type (
+	CredentialDisable CredentialRef
+	CredentialEnable  CredentialRef
+	CredentialRevoke  CredentialRef
+)
+
+// CredentialRotate replaces a credential's token: the old one stops working at once. The caller
+// draws the new token and passes its keyed hash and prefix.
+type CredentialRotate struct {
+	CredentialID string `json:"credentialId"`
+	TokenHash    string `json:"-"`
+	TokenPrefix  string `json:"-"`
+}
+
+// CredentialSetAccess sets the maximum view level per resource.
+type CredentialSetAccess struct {
+	CredentialID string            `json:"credentialId"`
+	Access       map[string]string `json:"access"`
+}
+
+func (CredentialDisable) CommandName() string   { return "credential.disable" }
+func (CredentialEnable) CommandName() string    { return "credential.enable" }
+func (CredentialRevoke) CommandName() string    { return "credential.revoke" }
+func (CredentialRotate) CommandName() string    { return "credential.rotate" }
+func (CredentialSetAccess) CommandName() string { return "credential.set-access" }
+
+// Event types.
+const (
+	TypeCredentialDisabled  = "credential.disabled.v1"
+	TypeCredentialEnabled   = "credential.enabled.v1"
+	TypeCredentialRevoked   = "credential.revoked.v1"
+	TypeCredentialRotated   = "credential.rotated.v1"
+	TypeCredentialAccessSet = "credential.access-set.v1"
+)
+
+// CredentialChanged is the data of every credential lifecycle event.
+type CredentialChanged struct {
+	CredentialID string            `json:"credentialId"`
+	ResellerID   string            `json:"resellerId,omitempty"`
+	TenantID     string            `json:"tenantId,omitempty"`
+	TokenHash    string            `json:"tokenHash,omitempty"`   // rotated: the new token's keyed hash
+	TokenPrefix  string            `json:"tokenPrefix,omitempty"` // rotated
+	Access       map[string]string `json:"access,omitempty"`      // access-set
+}
+
+// Credential lifecycle events.
+type (
+	CredentialDisabled  CredentialChanged
+	CredentialEnabled   CredentialChanged
+	CredentialRevoked   CredentialChanged
+	CredentialRotated   CredentialChanged
+	CredentialAccessSet CredentialChanged
+)
+
+func (CredentialDisabled) EventType() string  { return TypeCredentialDisabled }
+func (CredentialEnabled) EventType() string   { return TypeCredentialEnabled }
+func (CredentialRevoked) EventType() string   { return TypeCredentialRevoked }
+func (CredentialRotated) EventType() string   { return TypeCredentialRotated }
+func (CredentialAccessSet) EventType() string { return TypeCredentialAccessSet }
+
+func (e CredentialDisabled) AggregateID() string  { return e.CredentialID }
+func (e CredentialEnabled) AggregateID() string   { return e.CredentialID }
+func (e CredentialRevoked) AggregateID() string   { return e.CredentialID }
+func (e CredentialRotated) AggregateID() string   { return e.CredentialID }
+func (e CredentialAccessSet) AggregateID() string { return e.CredentialID }
+
+func (e CredentialDisabled) Stream() string  { return credentialStream(e.CredentialID) }
+func (e CredentialEnabled) Stream() string   { return credentialStream(e.CredentialID) }
+func (e CredentialRevoked) Stream() string   { return credentialStream(e.CredentialID) }
+func (e CredentialRotated) Stream() string   { return credentialStream(e.CredentialID) }
+func (e CredentialAccessSet) Stream() string { return credentialStream(e.CredentialID) }
+
+func (e CredentialDisabled) Owner() (string, string)  { return e.ResellerID, e.TenantID }
+func (e CredentialEnabled) Owner() (string, string)   { return e.ResellerID, e.TenantID }
+func (e CredentialRevoked) Owner() (string, string)   { return e.ResellerID, e.TenantID }
+func (e CredentialRotated) Owner() (string, string)   { return e.ResellerID, e.TenantID }
+func (e CredentialAccessSet) Owner() (string, string) { return e.ResellerID, e.TenantID }
+
+// liveCredential finds a credential that may still change: it exists and is not revoked.
+func (s *State) liveCredential(id string) (*Credential, error) {
+	if err := checkID("credentialId", id); err != nil {
+		return nil, err
+	}
+	c, ok := s.Credentials[id]
+	if !ok {
+		return nil, Errorf(CodeCredentialNotFound, "credentialId", "credential %q does not exist", id)
+	}
+	if c.Revoked {
+		return nil, Errorf(CodeCredentialRevoked, "credentialId", "credential %q is revoked; it cannot change any more", id)
+	}
+	return c, nil
+}
+
+func (s *State) decideCredential(cmd Command) ([]Event, error) {
+	var id string
+	switch c := cmd.(type) {
+	case CredentialDisable:
+		id = c.CredentialID
+	case CredentialEnable:
+		id = c.CredentialID
+	case CredentialRevoke:
+		id = c.CredentialID
+	case CredentialRotate:
+		id = c.CredentialID
+	case CredentialSetAccess:
+		id = c.CredentialID
+	}
+	cred, err := s.liveCredential(id)
+	if err != nil {
+		return nil, err
+	}
+	ch := CredentialChanged{CredentialID: cred.ID, ResellerID: cred.Scope.ResellerID, TenantID: cred.Scope.TenantID}
+	switch c := cmd.(type) {
+	case CredentialDisable:
+		if !cred.Enabled {
+			return nil, nil // already disabled: nothing changes
+		}
+		return []Event{CredentialDisabled(ch)}, nil
+	case CredentialEnable:
+		if cred.Enabled {
+			return nil, nil
+		}
+		return []Event{CredentialEnabled(ch)}, nil
+	case CredentialRevoke:
+		return []Event{CredentialRevoked(ch)}, nil
+	case CredentialRotate:
+		if c.TokenHash == "" {
+			return nil, Errorf(CodeInvalidArgument, "token", "a credential needs a token hash")
+		}
+		ch.TokenHash, ch.TokenPrefix = c.TokenHash, c.TokenPrefix
+		return []Event{CredentialRotated(ch)}, nil
+	case CredentialSetAccess:
+		keys := make([]string, 0, len(c.Access))
+		for k := range c.Access {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // the first bad entry named is always the same one
+		for _, resource := range keys {
+			if !ValidID(resource) {
+				return nil, Errorf(CodeInvalidArgument, "access", "resource %q is not a valid name", resource)
+			}
+			if !knownLevel(c.Access[resource]) {
+				return nil, Errorf(CodeInvalidArgument, "access."+resource, "must be one of none, basic, standard, detail, expanded")
+			}
+		}
+		ch.Access = c.Access
+		return []Event{CredentialAccessSet(ch)}, nil
+	}
+	return nil, Errorf(CodeInvalidArgument, "", "unknown credential command %T", cmd)
+}
+
+func knownLevel(l string) bool {
+	for _, k := range ViewLevels {
+		if k == l {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply applies one of the credential's lifecycle events. Read models that keep their own
+// credentials use it too, so the rule lives in one place.
+func (c *Credential) Apply(e Event) {
+	switch e := e.(type) {
+	case CredentialDisabled:
+		c.Enabled = false
+	case CredentialEnabled:
+		c.Enabled = true
+	case CredentialRevoked:
+		c.Revoked, c.Enabled = true, false
+	case CredentialRotated:
+		c.TokenHash = e.TokenHash
+	case CredentialAccessSet:
+		c.Access = e.Access
+	}
+}
