@@ -215,3 +215,17 @@ func TestValidID(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestEveryEventTypeDecodes(t *testing.T) {
+	seen := map[string]bool{}
+	for _, typ := range domain.EventTypes {
+		e, err := domain.DecodeEvent(typ, []byte(`{}`))
+		if err != nil || e.EventType() != typ {
+			t.Errorf("%s: %v, %v", typ, e, err)
+		}
+		if seen[typ] {
+			t.Errorf("%s listed twice", typ)
+		}
+		seen[typ] = true
+	}
+}

@@ -25,6 +25,38 @@ func planStream(id string) string       { return "plan/" + id }
 func licenseStream(id string) string    { return "license/" + id }
 func credentialStream(id string) string { return "credential/" + id }
 
+// EventTypes lists every event type, so that schemas and tests can cover each one.
+var EventTypes = []string{
+	TypeResellerCreated,
+	TypeTenantCreated,
+	TypeProductCreated,
+	TypePlanCreated,
+	TypeLicenseCreated,
+	TypeSeatRegistered,
+	TypeSeatUnregistered,
+	TypeCredentialIssued,
+	TypeLicenseSuspended,
+	TypeLicenseReinstated,
+	TypeLicenseExpired,
+	TypeLicenseRenewed,
+	TypeLicenseTerminated,
+	TypeLicenseUpgraded,
+	TypeLicenseDowngraded,
+	TypeLicenseNoted,
+	TypeLicenseQuotaSet,
+	TypeLicenseKeyRotated,
+	TypeMachineActivated,
+	TypeMachineDeactivated,
+	TypeAdminCreated,
+	TypeAdminUpdated,
+	TypeAdminDeleted,
+	TypeCredentialDisabled,
+	TypeCredentialEnabled,
+	TypeCredentialRevoked,
+	TypeCredentialRotated,
+	TypeCredentialAccessSet,
+}
+
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
 // type are upcast here when there are any; events are never rewritten.
 func DecodeEvent(typ string, data []byte) (Event, error) {

@@ -1,5 +1,8 @@
-// Package schemas will hold the JSON Schema (2020-12) of every command, query, reply and event
-// payload, embedded with go:embed: the one source of truth for the wire contract. Until then the
-// contract is the Go types in domain and handlers (decoded strictly: unknown fields are refused)
-// and README.md. Filling it in, and validating with it, is the wire-contract issue's work.
+// Package schemas holds the JSON Schemas (2020-12) of the wire contract, embedded with go:embed:
+// the event envelope (CloudEvents 1.0 plus the ledger's extensions) and every event type's data.
+//
+// The event schemas are kept equal to the Go event types in package domain by a test
+// (go test ./schemas -rewrite regenerates them after a deliberate change), and the end-to-end
+// tests validate every event the ledger publishes against them. Command and query schemas come
+// with the wire-contract work.
 package schemas

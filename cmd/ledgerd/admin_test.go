@@ -77,7 +77,9 @@ func TestAdmins(t *testing.T) {
 	// Neither the password nor the token was published.
 	js, _ := jetstream.New(nc)
 	waitStreamAt(t, js, issued.Events[0].Sequence)
-	for _, m := range readStream(t, js) {
+	msgs := readStream(t, js)
+	validateEvents(t, msgs)
+	for _, m := range msgs {
 		if bytes.Contains(m.data, []byte("Secret12")) || bytes.Contains(m.data, []byte(cred.Token)) {
 			t.Fatalf("a secret was published in event %d", m.seq)
 		}
@@ -134,4 +136,24 @@ func TestCredentialLifecycle(t *testing.T) {
 	wantCode(t, works(rotated.Token), 401, "UNAUTHENTICATED")
 	_, err = admin.Command(ctx, "credential.enable", map[string]string{"credentialId": cred.ID}, "")
 	wantCode(t, err, 422, "CREDENTIAL_REVOKED")
+
+	js, _ := jetstream.New(nc)
+	waitStreamAt(t, js, lastSequence(t, admin, ctx))
+	seen := validateEvents(t, readStream(t, js))
+	for _, typ := range []string{"credential.issued.v1", "credential.disabled.v1", "credential.enabled.v1", "credential.rotated.v1", "credential.access-set.v1", "credential.revoked.v1"} {
+		if seen[typ] == 0 {
+			t.Errorf("no %s event was published", typ)
+		}
+	}
+}
+
+// lastSequence appends one harmless event (a product) and returns its sequence: every earlier
+// event is at or below it.
+func lastSequence(t *testing.T, c *client.Client, ctx context.Context) uint64 {
+	t.Helper()
+	r, err := c.Command(ctx, "product.create", map[string]any{"name": "marker"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Events[0].Sequence
 }

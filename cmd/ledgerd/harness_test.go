@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/schemas"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -109,4 +111,29 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// validateEvents checks every event's envelope and data against the embedded JSON Schemas, and
+// returns the event types seen.
+func validateEvents(t *testing.T, msgs []streamMsg) map[string]int {
+	t.Helper()
+	v := schemas.NewValidator()
+	seen := map[string]int{}
+	for _, m := range msgs {
+		if err := v.Envelope(m.data); err != nil {
+			t.Fatalf("event %d: envelope: %v\n%s", m.seq, err, m.data)
+		}
+		var env struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(m.data, &env); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.EventData(env.Type, env.Data); err != nil {
+			t.Fatalf("event %d (%s): data: %v\n%s", m.seq, env.Type, err, env.Data)
+		}
+		seen[env.Type]++
+	}
+	return seen
 }

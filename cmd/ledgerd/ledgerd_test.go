@@ -158,6 +158,7 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	if uint64(len(msgs)) != lastSeq || msgs[len(msgs)-1].seq != lastSeq {
 		t.Fatalf("stream has %d messages, want exactly %d", len(msgs), lastSeq)
 	}
+	validateEvents(t, msgs)
 	for i, m := range msgs {
 		var env struct {
 			Sequence uint64 `json:"sequence"`

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/licledger/licledger/client"
 )
 
@@ -173,4 +175,15 @@ func TestResellersDay(t *testing.T) {
 	// Only license.validate is open without a token.
 	_, err = anon.Query(ctx, "usage.quota", map[string]string{"licenseId": lic})
 	wantCode(t, err, 401, "UNAUTHENTICATED")
+
+	// Every event of the day matches its schema.
+	js, _ := jetstream.New(nc)
+	waitStreamAt(t, js, lastSequence(t, c, ctx))
+	seen := validateEvents(t, readStream(t, js))
+	for _, typ := range []string{"license.upgraded.v1", "license.suspended.v1", "license.reinstated.v1", "license.key-rotated.v1",
+		"license.noted.v1", "license.quota-set.v1", "license.terminated.v1", "machine.activated.v1", "machine.deactivated.v1"} {
+		if seen[typ] == 0 {
+			t.Errorf("no %s event was published", typ)
+		}
+	}
 }
