@@ -29,6 +29,7 @@ func credentialStream(id string) string { return "credential/" + id }
 var EventTypes = []string{
 	TypeResellerCreated,
 	TypeTenantCreated,
+	TypeTenantUpdated,
 	TypeProductCreated,
 	TypePlanCreated,
 	TypeLicenseCreated,
@@ -66,6 +67,8 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e = new(ResellerCreated)
 	case TypeTenantCreated:
 		e = new(TenantCreated)
+	case TypeTenantUpdated:
+		e = new(TenantUpdated)
 	case TypeProductCreated:
 		e = new(ProductCreated)
 	case TypePlanCreated:
@@ -133,6 +136,8 @@ func deref(e Event) Event {
 	case *ResellerCreated:
 		return *e
 	case *TenantCreated:
+		return *e
+	case *TenantUpdated:
 		return *e
 	case *ProductCreated:
 		return *e

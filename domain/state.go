@@ -44,6 +44,8 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideResellerCreate(c)
 	case TenantCreate:
 		return s.decideTenantCreate(c)
+	case TenantUpdate:
+		return s.decideTenantUpdate(c)
 	case ProductCreate:
 		return s.decideProductCreate(c)
 	case PlanCreate:
@@ -92,6 +94,8 @@ func (s *State) Evolve(e Event) {
 		s.Resellers[e.ID] = &Reseller{ID: e.ID, Name: e.Name}
 	case TenantCreated:
 		s.Tenants[e.ID] = &Tenant{ID: e.ID, ResellerID: e.ResellerID, Name: e.Name}
+	case TenantUpdated:
+		s.Tenants[e.ID].Name = e.Name
 	case ProductCreated:
 		s.Products[e.ID] = &Product{ID: e.ID, Name: e.Name}
 	case PlanCreated:
@@ -140,6 +144,8 @@ func Target(cmd Command) string {
 		return resellerStream(c.ID)
 	case TenantCreate:
 		return tenantStream(c.ID)
+	case TenantUpdate:
+		return tenantStream(c.TenantID)
 	case ProductCreate:
 		return productStream(c.ID)
 	case PlanCreate:

@@ -70,6 +70,24 @@ var commands = map[string]func(body []byte, env *commandEnv) (*prepared, error){
 		fillID(&w.ID)
 		return &prepared{cmd: w.TenantCreate, meta: w.CommandMeta, result: idResult(w.ID)}, nil
 	},
+	"tenant.update": func(body []byte, _ *commandEnv) (*prepared, error) {
+		var w struct {
+			domain.TenantUpdate
+			CommandMeta
+		}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, err
+		}
+		id := w.TenantID
+		return &prepared{cmd: w.TenantUpdate, meta: w.CommandMeta, result: func(s *domain.State, _ time.Time) any {
+			t := s.Tenants[id]
+			return struct {
+				ID         string `json:"id"`
+				ResellerID string `json:"resellerId"`
+				Name       string `json:"name"`
+			}{t.ID, t.ResellerID, t.Name}
+		}}, nil
+	},
 	"product.create": func(body []byte, _ *commandEnv) (*prepared, error) {
 		var w struct {
 			domain.ProductCreate

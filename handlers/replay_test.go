@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/schemas"
 )
 
 // TestWriteModelEqualsReplay sends a long pseudo-random sequence of commands (many of them
@@ -64,54 +66,44 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 		return prefix + fmt.Sprint(rng.IntN(n))
 	}
 	accepted := 0
-	for range 600 {
+	for range 1500 {
 		var name, body string
-		op := rng.IntN(40)
-		switch {
-		case op < 5:
-			op = 5 + op%2 // mostly seats
-		case op < 14:
-		default:
-			op = 5 + op%9 // the operations on existing licenses, admins and credentials
-		}
-		if op == 13 && rng.IntN(8) == 0 {
-			op = 14 // termination is final: keep it rare
-		}
-		switch op {
-		case 0:
-			name, body = "reseller.create", fmt.Sprintf(`{"id":%q,"name":"R"}`, ids("r"))
-		case 1:
-			name, body = "tenant.create", fmt.Sprintf(`{"id":%q,"resellerId":%q,"name":"T"}`, ids("t"), ids("r"))
-		case 2:
-			name, body = "product.create", `{"id":"p","name":"P"}`
-		case 3:
-			name, body = "plan.create", fmt.Sprintf(`{"id":%q,"productId":"p","name":"Plan","tier":%d,"seats":%d,"machines":%d,"durationDays":%d}`,
-				ids("plan"), rng.IntN(3), rng.IntN(4), rng.IntN(3), rng.IntN(2)*30)
-		case 4:
-			name, body = "license.create", fmt.Sprintf(`{"id":%q,"resellerId":%q,"tenantId":%q,"planId":%q}`, ids("l"), ids("r"), ids("t"), ids("plan"))
-		case 5, 6:
-			name, body = pick("seat.register", "seat.unregister"), fmt.Sprintf(`{"licenseId":%q,"endUserCompany":"Acme","endUserName":%q}`, ids("l"), ids("u"))
-		case 7:
-			name, body = pick("license.suspend", "license.reinstate", "license.renew", "license.expire"), fmt.Sprintf(`{"licenseId":%q}`, ids("l"))
-		case 8:
-			name, body = pick("license.upgrade", "license.downgrade"), fmt.Sprintf(`{"licenseId":%q,"planId":%q}`, ids("l"), ids("plan"))
-		case 9:
-			name, body = pick("machine.activate", "machine.deactivate"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, ids("l"), ids("fp"))
-		case 10:
-			name, body = pick("license.set-quota", "license.note", "license.rotate-key"), fmt.Sprintf(`{"licenseId":%q,"seats":%d}`, ids("l"), rng.IntN(4))
-			if name == "license.note" {
-				body = fmt.Sprintf(`{"licenseId":%q,"note":"n"}`, ids("l"))
-			} else if name == "license.rotate-key" {
-				body = fmt.Sprintf(`{"licenseId":%q}`, ids("l"))
-			}
-		case 11:
+		lic := ids("l")
+		switch op := rng.IntN(100); {
+		case op < 30:
+			name, body = pick("seat.register", "seat.unregister"), fmt.Sprintf(`{"licenseId":%q,"endUserCompany":"Acme","endUserName":%q}`, lic, ids("u"))
+		case op < 40:
+			name, body = pick("license.suspend", "license.reinstate", "license.renew", "license.expire"), fmt.Sprintf(`{"licenseId":%q}`, lic)
+		case op < 48:
+			name, body = pick("license.upgrade", "license.downgrade"), fmt.Sprintf(`{"licenseId":%q,"planId":%q}`, lic, ids("plan"))
+		case op < 56:
+			name, body = pick("machine.activate", "machine.deactivate"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, lic, ids("fp"))
+		case op < 62:
+			name, body = "license.set-quota", fmt.Sprintf(`{"licenseId":%q,"seats":%d}`, lic, rng.IntN(4))
+		case op < 65:
+			name, body = "license.note", fmt.Sprintf(`{"licenseId":%q,"note":"n"}`, lic)
+		case op < 68:
+			name, body = "license.rotate-key", fmt.Sprintf(`{"licenseId":%q}`, lic)
+		case op < 73:
 			name, body = "admin.create", fmt.Sprintf(`{"resellerId":%q,"username":%q,"userProfileType":%q,"tenantId":%q}`, ids("r"), ids("a"), pick("reseller-admin", "tenant-admin"), ids("t"))
-		case 12:
-			name, body = pick("admin.update", "admin.delete"), fmt.Sprintf(`{"username":%q}`, ids("a"))
-		case 13:
-			name, body = "credential.issue", `{"role":"developer"}`
-		case 14:
-			name, body = "license.terminate", fmt.Sprintf(`{"licenseId":%q}`, ids("l"))
+		case op < 78:
+			name, body = pick("admin.update", "admin.delete"), fmt.Sprintf(`{"username":%q,"firstName":"F"}`, ids("a"))
+			if name == "admin.delete" {
+				body = fmt.Sprintf(`{"username":%q}`, ids("a"))
+			}
+		case op < 82:
+			name, body = "tenant.update", fmt.Sprintf(`{"tenantId":%q,"name":%q}`, ids("t"), pick("A", "B"))
+		case op < 85:
+			name, body = "credential.issue", fmt.Sprintf(`{"id":%q,"role":"developer"}`, ids("c"))
+		case op < 97:
+			name, body = pick("credential.disable", "credential.enable", "credential.rotate"), fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
+			if rng.IntN(4) == 0 {
+				name, body = "credential.set-access", fmt.Sprintf(`{"credentialId":%q,"access":{"licenses":%q}}`, ids("c"), pick("basic", "detail"))
+			}
+		case op < 98:
+			name, body = "credential.revoke", fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
+		default:
+			name, body = "license.terminate", fmt.Sprintf(`{"licenseId":%q}`, lic)
 		}
 		if _, f := l.Command(ctx, Request{Name: name, Body: []byte(body), Token: token}); f == nil {
 			accepted++
@@ -129,5 +121,30 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 	if !reflect.DeepEqual(l.state, rebuilt.state) {
 		t.Fatal("the write model differs from the model replayed from the log")
 	}
-	t.Logf("%d of 600 commands accepted, %d events", accepted, store.Durable())
+	t.Logf("%d of 1500 commands accepted, %d events", accepted, store.Durable())
+
+	// Every event in the log matches its schema, and every event type occurred.
+	v := schemas.NewValidator()
+	seen := map[string]bool{}
+	if _, err := store.Read(1, 0, func(e eventstore.Event) error {
+		env, err := eventstore.DecodeEnvelope(e.Bytes)
+		if err != nil {
+			return err
+		}
+		if err := v.Envelope(e.Bytes); err != nil {
+			return fmt.Errorf("event %d envelope: %w", e.Sequence, err)
+		}
+		if err := v.EventData(env.Type, env.Data); err != nil {
+			return fmt.Errorf("event %d (%s): %w", e.Sequence, env.Type, err)
+		}
+		seen[env.Type] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range domain.EventTypes {
+		if !seen[typ] {
+			t.Errorf("the random sequence never produced %s: widen it", typ)
+		}
+	}
 }

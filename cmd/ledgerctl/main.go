@@ -30,6 +30,7 @@ const usage = `usage: ledgerctl [global flags] <noun> <verb> [flags]
 Commands:
   reseller create   --name N [--id ID]
   tenant create     --reseller R --name N [--id ID]
+  tenant update     --tenant T --name N
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
   license create    --reseller R --tenant T --plan P [--id ID]      (prints the key once)

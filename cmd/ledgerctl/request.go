@@ -61,6 +61,7 @@ type field struct {
 var requests = map[string][]field{
 	"reseller.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.create":   {{flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"}, {flag: "name", json: "name"}},
+	"tenant.update":   {{flag: "tenant", json: "tenantId"}, {flag: "name", json: "name"}},
 	"product.create":  {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
