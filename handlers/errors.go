@@ -14,6 +14,8 @@ import (
 const (
 	CodeMalformedJSON        domain.Code = "MALFORMED_JSON"
 	CodeUnauthenticated      domain.Code = "UNAUTHENTICATED"
+	CodeForbidden            domain.Code = "FORBIDDEN"
+	CodeRoleNotFound         domain.Code = "ROLE_NOT_FOUND"
 	CodePayloadTooLarge      domain.Code = "PAYLOAD_TOO_LARGE"
 	CodeWrongExpectedVersion domain.Code = "WRONG_EXPECTED_VERSION"
 	CodeCommandIDReused      domain.Code = "COMMAND_ID_REUSED"
@@ -29,8 +31,10 @@ func statusOf(c domain.Code) int {
 		return 400
 	case CodeUnauthenticated:
 		return 401
+	case CodeForbidden:
+		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
 		return 409

@@ -168,3 +168,24 @@ func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
 		t.Fatalf("decode: %v", err) // the domain refuses it, naming the field; decoding must not
 	}
 }
+
+// TestMatrixCoversEveryOperation: the permission matrix and the served commands and queries are
+// the same set, so nothing is served that the matrix does not decide.
+func TestMatrixCoversEveryOperation(t *testing.T) {
+	served := map[string]bool{}
+	for _, n := range append(CommandNames(), QueryNames()...) {
+		served[n] = true
+	}
+	listed := map[string]bool{}
+	for _, op := range domain.Operations {
+		listed[op] = true
+		if !served[op] {
+			t.Errorf("domain.Operations lists %s, which is not served", op)
+		}
+	}
+	for n := range served {
+		if !listed[n] {
+			t.Errorf("%s is served but missing from domain.Operations (and so from the matrix)", n)
+		}
+	}
+}

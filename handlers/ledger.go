@@ -107,6 +107,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f != nil {
 		return nil, f
 	}
+	if f := authorize(cred.Role, r.Name); f != nil {
+		return nil, f
+	}
 	p, err := spec(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
 	if err != nil {
 		return nil, failure(err)
@@ -196,4 +199,13 @@ func traceID(traceparent string) string {
 		return parts[1]
 	}
 	return ""
+}
+
+// authorize checks the permission matrix (domain.Allowed): a role that may not perform an
+// operation is refused with 403 before anything is decoded or decided.
+func authorize(role, op string) *Failure {
+	if domain.Allowed(role, op) {
+		return nil
+	}
+	return failure(&domain.Error{Code: CodeForbidden, Message: fmt.Sprintf("the role %s may not %s", role, op)})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/licledger/licledger/domain"
 )
@@ -12,6 +13,7 @@ var queries = map[string]func(l *Ledger, body []byte) (any, error){
 	"license.validate":  validateLicense,
 	"seat.authenticate": authenticateSeat,
 	"license.details":   licenseDetails,
+	"role.show":         showRole,
 	"usage.quota": func(l *Ledger, body []byte) (any, error) {
 		var q struct {
 			LicenseID  string `json:"licenseId,omitempty"`
@@ -96,6 +98,24 @@ func licenseDetails(l *Ledger, body []byte) (any, error) {
 	}{items, next}, nil
 }
 
+// showRole answers role.show: the operations a role may perform (Odin's "View" button).
+func showRole(_ *Ledger, body []byte) (any, error) {
+	var q struct {
+		Role string `json:"role"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	ops, ok := domain.RoleOperations(q.Role)
+	if !ok {
+		return nil, &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", q.Role)}
+	}
+	return struct {
+		Role       string   `json:"role"`
+		Operations []string `json:"operations"`
+	}{q.Role, ops}, nil
+}
+
 // validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
 // callers.
 func validateLicense(l *Ledger, body []byte) (any, error) {
@@ -126,10 +146,16 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown query %q", r.Name))
 	}
+	role := "anonymous"
 	if r.Token != "" || !anonymous[r.Name] {
-		if _, f := l.Authenticate(r.Token); f != nil {
+		cred, f := l.Authenticate(r.Token)
+		if f != nil {
 			return nil, f
 		}
+		role = cred.Role
+	}
+	if f := authorize(role, r.Name); f != nil {
+		return nil, f
 	}
 	wctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
 	defer cancel()

@@ -117,6 +117,10 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"seats": "basic"`) {
 		t.Fatalf("set-access: %v\n%s", err, out)
 	}
+	out, err = ctl("role", "show", "--role", "client-advanced")
+	if err != nil || !strings.Contains(out, `"license.downgrade"`) || strings.Contains(out, `"license.suspend"`) {
+		t.Fatalf("role show: %v\n%s", err, out)
+	}
 	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("bad number: %v", err)
 	}

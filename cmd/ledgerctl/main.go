@@ -55,6 +55,7 @@ Queries:
   usage quota       --license L | --reseller R
   license validate  --key K [--fingerprint F]  (needs no token)
   seat authenticate --company C --user U [--license L]   (DBSync authenticateUser)
+  role show         --role R                   (the commands and queries a role may use)
   license details   [--company C [--user U]] [--limit N] [--after ID]   (DBSync licenseDetails, paged)
 Tools:
   bench             --clients N --duration D   (durable seat.register throughput and latency)

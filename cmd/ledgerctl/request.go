@@ -95,6 +95,7 @@ var requests = map[string][]field{
 	"credential.revoke":     {{flag: "credential", json: "credentialId"}},
 	"credential.rotate":     {{flag: "credential", json: "credentialId"}},
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
+	"role.show":             {{flag: "role", json: "role"}},
 	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
@@ -106,7 +107,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true}
+var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true}
 
 func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
 	fields, ok := requests[name]

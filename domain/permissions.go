@@ -1,0 +1,101 @@
+package domain
+
+import "sort"
+
+// Operations lists every command and query the ledger serves, by wire name. The permission
+// matrix below is over exactly these; a test keeps the list equal to what the handlers serve.
+var Operations = []string{
+	// commands
+	"reseller.create", "tenant.create", "tenant.update", "product.create", "plan.create",
+	"license.create", "license.upgrade", "license.downgrade", "license.suspend", "license.reinstate",
+	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
+	"license.rotate-key", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
+	"admin.create", "admin.update", "admin.delete",
+	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
+	"credential.rotate", "credential.set-access",
+	// queries
+	"usage.quota", "license.validate", "seat.authenticate", "license.details", "role.show",
+}
+
+// Capability sets the seeds speak in. Each role below is a union of these.
+var (
+	searchLicenses = []string{"usage.quota", "license.validate", "seat.authenticate", "license.details", "role.show"}
+	// Partner Central: "modify existing licenses" (activation, notes, retrieval, terminating, …);
+	// the limited roles may not "assign a product configuration" (the seat quota).
+	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",
+		"seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}
+	modify          = append([]string{"license.set-quota", "license.expire"}, limitedModify...)
+	createLicenses  = []string{"license.create"}
+	upgrade         = []string{"license.upgrade"}
+	downgrade       = []string{"license.downgrade"}
+	suspend         = []string{"license.suspend", "license.reinstate"}
+	createCustomers = []string{"tenant.create"}
+	modifyCustomers = []string{"tenant.update"}
+	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
+	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access"}
+	createPlans     = []string{"plan.create"} // Keygen: "create policies"
+)
+
+func union(sets ...[]string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range sets {
+		for _, op := range s {
+			m[op] = true
+		}
+	}
+	return m
+}
+
+func all() map[string]bool { return union(Operations) }
+
+// permissions is the one permission matrix: role -> the operations it may perform. Scope (which
+// reseller, tenant, product, license or user) narrows it further; see the authorization issue.
+var permissions = map[string]map[string]bool{
+	// Partner Central (Odin): clients work on their licenses; resellers also on customers.
+	"client-all":        union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend),
+	"client-advanced":   union(searchLicenses, modify, createLicenses, upgrade, downgrade),
+	"client-standard":   union(searchLicenses, modify, createLicenses, upgrade),
+	"client-limited":    union(searchLicenses, limitedModify),
+	"reseller-all":      union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers),
+	"reseller-advanced": union(searchLicenses, modify, createLicenses, upgrade, downgrade, createCustomers),
+	"reseller-standard": union(searchLicenses, modify, createLicenses, upgrade, createCustomers),
+	"reseller-limited":  union(searchLicenses, limitedModify),
+
+	// Keygen: admin and developer everything; agents read everything and change licenses and
+	// machines to the extent the seed lists; product everything about its product's licenses;
+	// user reads its licenses and handles its machines; license activates machines and validates.
+	"admin":     all(),
+	"developer": all(),
+	"sales-agent": union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify,
+		[]string{"license.terminate", "machine.activate", "machine.deactivate"}),
+	"support-agent": union(searchLicenses, upgrade, downgrade, suspend,
+		[]string{"license.note", "license.renew", "license.expire", "license.set-quota", "license.rotate-key", "seat.register", "seat.unregister"}),
+	"product":   union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify),
+	"user":      union(searchLicenses, []string{"machine.activate", "machine.deactivate"}),
+	"license":   union([]string{"license.validate", "machine.activate", "machine.deactivate", "role.show"}),
+	"anonymous": union([]string{"license.validate"}),
+
+	// APIO: the system admin does everything; a reseller admin everything within its reseller
+	// but the system-wide catalogue; a tenant admin its tenant's seats, machines and admins.
+	"system-admin":   all(),
+	"reseller-admin": union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins),
+	"tenant-admin":   union(searchLicenses, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
+}
+
+// Allowed reports whether role may perform operation op (before scope is considered).
+func Allowed(role, op string) bool { return permissions[role][op] }
+
+// RoleOperations lists, sorted, the operations a role may perform (Odin's "View" button), or
+// false for an unknown role.
+func RoleOperations(role string) ([]string, bool) {
+	p, ok := permissions[role]
+	if !ok {
+		return nil, false
+	}
+	ops := make([]string, 0, len(p))
+	for op := range p {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return ops, true
+}
