@@ -126,7 +126,8 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		cancel()
 		wg.Wait()
 		p = startProcess(t, bin, data, natsAddr, httpAddr)
-		verifyStream(t, js, acked)
+		msgs := verifyStream(t, js, acked)
+		verifyReadModel(t, c, lic, msgs)
 	}
 
 	// Retries after all those crashes still return the first reply, byte for byte.
@@ -193,4 +194,28 @@ func verifyStream(t *testing.T, js jetstream.JetStream, acked []ack) []streamMsg
 		}
 	}
 	return msgs
+}
+
+// verifyReadModel checks that the read model rebuilt after the crash agrees with the log: every
+// registration in the stream (acknowledged or not) is one active, consumed seat.
+func verifyReadModel(t *testing.T, c *client.Client, lic string, msgs []streamMsg) {
+	t.Helper()
+	registered := 0
+	for _, m := range msgs {
+		var env struct {
+			Type string `json:"type"`
+			Data struct {
+				LicenseID string `json:"licenseId"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(m.data, &env); err != nil {
+			t.Fatal(err)
+		}
+		if env.Type == "seat.registered.v1" && env.Data.LicenseID == lic {
+			registered++
+		}
+	}
+	if u := quota(t, c, lic); u.Active != registered || u.Consumed != registered {
+		t.Fatalf("after restart the read model says %+v, the log has %d registrations", u, registered)
+	}
 }
