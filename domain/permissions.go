@@ -2,10 +2,15 @@ package domain
 
 import "sort"
 
+// Queries lists every query the ledger serves, by wire name.
+var Queries = []string{
+	"usage.quota", "license.validate", "seat.authenticate", "license.details", "role.show",
+	"credential.get", "credential.list",
+}
+
 // Operations lists every command and query the ledger serves, by wire name. The permission
 // matrix below is over exactly these; a test keeps the list equal to what the handlers serve.
-var Operations = []string{
-	// commands
+var Operations = append([]string{
 	"reseller.create", "tenant.create", "tenant.update", "product.create", "plan.create",
 	"license.create", "license.upgrade", "license.downgrade", "license.suspend", "license.reinstate",
 	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
@@ -13,9 +18,7 @@ var Operations = []string{
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
 	"credential.rotate", "credential.set-access",
-	// queries
-	"usage.quota", "license.validate", "seat.authenticate", "license.details", "role.show",
-}
+}, Queries...)
 
 // Capability sets the seeds speak in. Each role below is a union of these.
 var (
@@ -32,7 +35,7 @@ var (
 	createCustomers = []string{"tenant.create"}
 	modifyCustomers = []string{"tenant.update"}
 	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
-	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access"}
+	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.get", "credential.list"}
 	createPlans     = []string{"plan.create"} // Keygen: "create policies"
 )
 

@@ -292,3 +292,19 @@ func (s *Store) fatal(err error) {
 		s.opts.Fatal(err)
 	}
 }
+
+// ScanMeta calls fn for every metadata value whose name starts with prefix, in name order.
+func (s *Store) ScanMeta(prefix string, fn func(name string, value []byte) error) error {
+	lower := metaKey(prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upperBound(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(string(it.Key()[len(prefixMeta):]), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

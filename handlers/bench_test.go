@@ -2,40 +2,17 @@ package handlers
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
-
-	"github.com/licledger/licledger/eventstore"
 )
 
 // BenchmarkCommandSeatRegister drives Ledger.Command directly, without NATS: decode,
 // authenticate, decide on the sequencer, group commit with fsync, render. Compare with
 // `make bench` (the same command through NATS from another process) to see what transport costs.
 func BenchmarkCommandSeatRegister(b *testing.B) {
-	dir := b.TempDir()
-	store, err := eventstore.Open(dir+"/log", eventstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	l, err := NewLedger(store, testSecrets(b), slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := l.Bootstrap(ctx, dir); err != nil {
-		b.Fatal(err)
-	}
-	go l.Run(ctx)
-	tok, err := os.ReadFile(dir + "/" + BootstrapTokenFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	token := string(tok[:len(tok)-1])
+	tl := newTestLedger(b)
+	l, token, ctx := tl.Ledger, tl.token, context.Background()
 	for _, c := range []Request{
 		{Name: "reseller.create", Body: []byte(`{"id":"r","name":"R"}`)},
 		{Name: "tenant.create", Body: []byte(`{"id":"t","resellerId":"r","name":"T"}`)},

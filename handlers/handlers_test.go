@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 )
@@ -187,5 +189,42 @@ func TestMatrixCoversEveryOperation(t *testing.T) {
 		if !listed[n] {
 			t.Errorf("%s is served but missing from domain.Operations (and so from the matrix)", n)
 		}
+	}
+	if got, want := strings.Join(QueryNames(), ","), strings.Join(sortedKeys(setOf(domain.Queries)), ","); got != want {
+		t.Errorf("served queries %s, domain.Queries %s", got, want)
+	}
+}
+
+func setOf(xs []string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// TestLastLoginsSurviveARestart: a login is recorded in memory only, written by
+// PersistLastLogins, and restored by the next NewLedger on the same log.
+func TestLastLoginsSurviveARestart(t *testing.T) {
+	tl := newTestLedger(t)
+	l, store := tl.Ledger, tl.store
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return at }
+	cred, f := l.Authenticate(tl.token)
+	if f != nil {
+		t.Fatal(f.Err)
+	}
+	if v, _ := l.creds.Get(cred.ID); v.LastLoginAt == nil || !v.LastLoginAt.Equal(at) {
+		t.Fatalf("last login not recorded: %+v", v)
+	}
+	if err := l.PersistLastLogins(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := again.creds.Get(cred.ID); v.LastLoginAt == nil || !v.LastLoginAt.Equal(at) || v.IssuedAt.IsZero() {
+		t.Fatalf("after a restart: %+v", v)
 	}
 }

@@ -57,6 +57,16 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	}); err != nil {
 		return nil, fmt.Errorf("handlers: rebuild write model: %w", err)
 	}
+	if err := store.ScanMeta(lastLoginMeta, func(name string, v []byte) error {
+		var at time.Time
+		if err := at.UnmarshalText(v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		l.creds.RestoreLastLogin(name[len(lastLoginMeta):], at)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
+	}
 	l.runner = projections.NewRunner(store, l.licenses, l.creds)
 	if _, err := l.runner.CatchUp(); err != nil {
 		return nil, fmt.Errorf("handlers: rebuild read models: %w", err)
@@ -91,6 +101,7 @@ func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
 	if !ok {
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
 	}
+	l.creds.RecordLogin(c.ID, l.now())
 	return c, nil
 }
 
@@ -208,4 +219,20 @@ func authorize(role, op string) *Failure {
 		return nil
 	}
 	return failure(&domain.Error{Code: CodeForbidden, Message: fmt.Sprintf("the role %s may not %s", role, op)})
+}
+
+// lastLoginMeta prefixes the metadata keys that keep credentials' last logins.
+const lastLoginMeta = "lastlogin/"
+
+// PersistLastLogins writes the last logins that changed since the previous call. ledgerd calls it
+// once a minute and at shutdown, so a login costs no write of its own; a crash loses at most a
+// minute of last-login times, never an event.
+func (l *Ledger) PersistLastLogins() error {
+	for id, at := range l.creds.LastLogins() {
+		v, _ := at.MarshalText()
+		if err := l.store.SetMeta(lastLoginMeta+id, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -14,6 +14,8 @@ var queries = map[string]func(l *Ledger, body []byte) (any, error){
 	"seat.authenticate": authenticateSeat,
 	"license.details":   licenseDetails,
 	"role.show":         showRole,
+	"credential.get":    getCredential,
+	"credential.list":   listCredentials,
 	"usage.quota": func(l *Ledger, body []byte) (any, error) {
 		var q struct {
 			LicenseID  string `json:"licenseId,omitempty"`
@@ -92,6 +94,45 @@ func licenseDetails(l *Ledger, body []byte) (any, error) {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
 	}
 	items, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now())
+	return struct {
+		Items any    `json:"items"`
+		Next  string `json:"next,omitempty"`
+	}{items, next}, nil
+}
+
+// getCredential answers credential.get.
+func getCredential(l *Ledger, body []byte) (any, error) {
+	var q struct {
+		CredentialID string `json:"credentialId"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	v, ok := l.creds.Get(q.CredentialID)
+	if !ok {
+		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
+	}
+	return v, nil
+}
+
+// listCredentials answers credential.list (the ERP's API user list), one page at a time.
+func listCredentials(l *Ledger, body []byte) (any, error) {
+	var q struct {
+		ResellerID string `json:"resellerId,omitempty"`
+		TenantID   string `json:"tenantId,omitempty"`
+		Limit      int    `json:"limit,omitempty"`
+		After      string `json:"after,omitempty"`
+	}
+	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
+	}
+	items, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit)
 	return struct {
 		Items any    `json:"items"`
 		Next  string `json:"next,omitempty"`

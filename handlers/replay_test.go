@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/domain"
@@ -19,24 +17,8 @@ import (
 // refused) through the ledger, then rebuilds the model from the log alone: it must equal the
 // write model the sequencer built in memory, command by command.
 func TestWriteModelEqualsReplay(t *testing.T) {
-	dir := t.TempDir()
-	store, err := eventstore.Open(dir+"/log", eventstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := l.Bootstrap(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	go l.Run(ctx)
-	tok, _ := os.ReadFile(dir + "/" + BootstrapTokenFile)
-	token := strings.TrimSpace(string(tok))
+	tl := newTestLedger(t)
+	l, store, token, ctx := tl.Ledger, tl.store, tl.token, context.Background()
 
 	// A base world: resellers r0-r2 with tenants t0-t2, plans of tiers 0-2, licenses l0-l5.
 	base := []Request{{Name: "product.create", Body: []byte(`{"id":"p","name":"P"}`)}}

@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 )
@@ -13,20 +15,34 @@ type Credentials struct {
 	mu     sync.RWMutex
 	byID   map[string]*domain.Credential
 	byHash map[string]string // keyed hash of the current token -> credential id
+	times  map[string]*credentialTimes
+}
+
+// credentialTimes are what the ERP's API user list shows besides the credential itself. Issue and
+// rotation times come from the log; the last login is kept in memory (an event per request would
+// double the log) and persisted from time to time by the caller (see LastLogins).
+type credentialTimes struct {
+	IssuedAt, RotatedAt, LastLoginAt time.Time
+	dirty                            bool // last login changed since LastLogins last reported it
 }
 
 // NewCredentials returns an empty read model.
 func NewCredentials() *Credentials {
-	return &Credentials{byID: map[string]*domain.Credential{}, byHash: map[string]string{}}
+	return &Credentials{byID: map[string]*domain.Credential{}, byHash: map[string]string{}, times: map[string]*credentialTimes{}}
 }
 
 // Apply implements Projection.
-func (p *Credentials) Apply(_ Meta, e domain.Event) {
+func (p *Credentials) Apply(m Meta, e domain.Event) {
 	switch e := e.(type) {
 	case domain.CredentialIssued:
 		p.mu.Lock()
 		p.byID[e.ID] = &domain.Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
 		p.byHash[e.TokenHash] = e.ID
+		if t := p.times[e.ID]; t != nil { // a last login restored before the log was read
+			t.IssuedAt = m.Time
+		} else {
+			p.times[e.ID] = &credentialTimes{IssuedAt: m.Time}
+		}
 		p.mu.Unlock()
 	case domain.CredentialDisabled, domain.CredentialEnabled, domain.CredentialRevoked, domain.CredentialRotated, domain.CredentialAccessSet:
 		p.mu.Lock()
@@ -37,6 +53,7 @@ func (p *Credentials) Apply(_ Meta, e domain.Event) {
 		if c.TokenHash != oldHash {
 			delete(p.byHash, oldHash) // the old token stops at once
 			p.byHash[c.TokenHash] = c.ID
+			p.times[c.ID].RotatedAt = m.Time
 		}
 	}
 }
@@ -50,4 +67,106 @@ func (p *Credentials) ByTokenHash(hash string) (domain.Credential, bool) {
 		return domain.Credential{}, false
 	}
 	return *c, true
+}
+
+// RecordLogin notes that credential id authenticated at t. It touches memory only.
+func (p *Credentials) RecordLogin(id string, t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ct := p.times[id]
+	if ct == nil || !t.After(ct.LastLoginAt) {
+		return
+	}
+	ct.LastLoginAt, ct.dirty = t, true
+}
+
+// LastLogins returns the last logins that changed since the previous call, for the caller to
+// persist (licledger does so at most once a minute), and RestoreLastLogin puts one back at start.
+func (p *Credentials) LastLogins() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]time.Time{}
+	for id, t := range p.times {
+		if t.dirty {
+			out[id], t.dirty = t.LastLoginAt, false
+		}
+	}
+	return out
+}
+
+// RestoreLastLogin sets a credential's last login from persisted state.
+func (p *Credentials) RestoreLastLogin(id string, t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ct := p.times[id]
+	if ct == nil {
+		ct = &credentialTimes{}
+		p.times[id] = ct
+	}
+	if t.After(ct.LastLoginAt) {
+		ct.LastLoginAt = t
+	}
+}
+
+// CredentialView is a credential in the ERP's API user list (never its token or hash).
+type CredentialView struct {
+	ID          string            `json:"id"`
+	Role        string            `json:"role"`
+	Scope       domain.Scope      `json:"scope"`
+	Description string            `json:"description,omitempty"`
+	Enabled     bool              `json:"enabled"`
+	Revoked     bool              `json:"revoked"`
+	Access      map[string]string `json:"access,omitempty"`
+	IssuedAt    time.Time         `json:"issuedAt"`
+	RotatedAt   *time.Time        `json:"rotatedAt,omitempty"`
+	LastLoginAt *time.Time        `json:"lastLoginAt,omitempty"`
+}
+
+func (p *Credentials) view(c *domain.Credential) CredentialView {
+	v := CredentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description, Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}
+	if t := p.times[c.ID]; t != nil {
+		v.IssuedAt = t.IssuedAt
+		if !t.RotatedAt.IsZero() {
+			r := t.RotatedAt
+			v.RotatedAt = &r
+		}
+		if !t.LastLoginAt.IsZero() {
+			l := t.LastLoginAt
+			v.LastLoginAt = &l
+		}
+	}
+	return v
+}
+
+// Get returns one credential's view.
+func (p *Credentials) Get(id string) (CredentialView, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	c, ok := p.byID[id]
+	if !ok {
+		return CredentialView{}, false
+	}
+	return p.view(c), true
+}
+
+// List returns credentials in id order, those of a reseller (and tenant) if given, one page at a
+// time; after is the last id of the previous page.
+func (p *Credentials) List(resellerID, tenantID, after string, limit int) (items []CredentialView, next string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	ids := make([]string, 0, len(p.byID))
+	for id, c := range p.byID {
+		if (resellerID == "" || c.Scope.ResellerID == resellerID) && (tenantID == "" || c.Scope.TenantID == tenantID) && id > after {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	items = []CredentialView{}
+	for _, id := range ids {
+		if len(items) == limit {
+			return items, items[len(items)-1].ID
+		}
+		items = append(items, p.view(p.byID[id]))
+	}
+	return items, ""
 }

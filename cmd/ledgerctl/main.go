@@ -47,6 +47,8 @@ Commands:
                     --scope-user U] [--description D]          (prints the token once)
   credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
   credential set-access --credential ID --access licenses=detail,seats=basic
+  credential get    --credential ID            (with last login and last rotation)
+  credential list   [--reseller R] [--tenant T] [--limit N] [--after ID]
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U

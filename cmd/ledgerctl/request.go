@@ -96,6 +96,8 @@ var requests = map[string][]field{
 	"credential.rotate":     {{flag: "credential", json: "credentialId"}},
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
 	"role.show":             {{flag: "role", json: "role"}},
+	"credential.get":        {{flag: "credential", json: "credentialId"}},
+	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
 	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
@@ -107,7 +109,8 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true}
+var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+	"credential.get": true, "credential.list": true}
 
 func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
 	fields, ok := requests[name]

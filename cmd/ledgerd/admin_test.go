@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -131,6 +132,34 @@ func TestCredentialLifecycle(t *testing.T) {
 	r, err := admin.Command(ctx, "credential.set-access", map[string]any{"credentialId": cred.ID, "access": map[string]string{"licenses": "detail"}}, "")
 	if err != nil || !bytes.Contains(r.Raw, []byte(`"licenses":"detail"`)) {
 		t.Fatalf("set-access: %v %s", err, r.Raw)
+	}
+	// The ERP's API user list: last login (kept in memory) and last rotation.
+	raw, err := admin.Query(ctx, "credential.get", map[string]string{"credentialId": cred.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		Description string
+		Enabled     bool
+		LastLoginAt *time.Time
+		RotatedAt   *time.Time
+	}
+	if json.Unmarshal(raw, &view); view.LastLoginAt == nil || view.RotatedAt == nil || view.Description != "helpdesk" || !view.Enabled {
+		t.Fatalf("credential.get: %s", raw)
+	}
+	if _, err := admin.Query(ctx, "credential.get", map[string]string{"credentialId": "nope"}); err == nil {
+		t.Fatal("credential.get of an unknown id")
+	}
+	raw, err = admin.Query(ctx, "credential.list", map[string]any{"limit": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Items []struct{ ID string }
+		Next  string
+	}
+	if json.Unmarshal(raw, &page); len(page.Items) != 1 || page.Next == "" {
+		t.Fatalf("credential.list page: %s", raw)
 	}
 	change("credential.revoke")
 	wantCode(t, works(rotated.Token), 401, "UNAUTHENTICATED")

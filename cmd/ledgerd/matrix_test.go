@@ -34,7 +34,10 @@ func TestPermissionMatrixOverNATS(t *testing.T) {
 		json.Unmarshal(r.Result, &c)
 		tokens[role] = c.Token
 	}
-	queries := map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true}
+	queries := map[string]bool{}
+	for _, q := range domain.Queries {
+		queries[q] = true
+	}
 
 	before := lastSequence(t, admin, ctx)
 	checked := 0

@@ -102,6 +102,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 
+	wg.Add(1)
+	go func() {
+		// Last-login times live in memory; write the changed ones at most once a minute.
+		defer wg.Done()
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			select {
+			case <-workers.Done():
+				return
+			case <-tick.C:
+				if err := ledger.PersistLastLogins(); err != nil {
+					log.Warn("last logins not saved", "err", err)
+				}
+			}
+		}
+	}()
+
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192))
 	if err != nil {
 		return err
@@ -159,6 +177,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	_ = httpSrv.Shutdown(shutdownCtx)
 	stopWorkers()
 	wg.Wait()
+	if err := ledger.PersistLastLogins(); err != nil {
+		log.Warn("last logins not saved", "err", err)
+	}
 	if err := store.Close(); err != nil {
 		return err
 	}

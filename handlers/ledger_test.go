@@ -1,0 +1,45 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/licledger/licledger/eventstore"
+)
+
+// testLedger is a real ledger on a Pebble log in a temp dir, bootstrapped, with its projector
+// running until the test ends.
+type testLedger struct {
+	*Ledger
+	store *eventstore.Store
+	dir   string
+	token string // the bootstrap system-admin's
+}
+
+func newTestLedger(t testing.TB) *testLedger {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := eventstore.Open(dir+"/log", eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if _, err := l.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	go l.Run(ctx)
+	tok, err := os.ReadFile(dir + "/" + BootstrapTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testLedger{Ledger: l, store: store, dir: dir, token: strings.TrimSpace(string(tok))}
+}
