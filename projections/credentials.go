@@ -69,11 +69,22 @@ func (p *Credentials) ByTokenHash(hash string) (domain.Credential, bool) {
 	return *c, true
 }
 
+// loginResolution is how fine last-login times are kept: within it, a login changes nothing and
+// takes no write lock (authentication is on every request's path).
+const loginResolution = time.Second
+
 // RecordLogin notes that credential id authenticated at t. It touches memory only.
 func (p *Credentials) RecordLogin(id string, t time.Time) {
+	p.mu.RLock()
+	ct := p.times[id]
+	fresh := ct != nil && t.Sub(ct.LastLoginAt) < loginResolution
+	p.mu.RUnlock()
+	if fresh {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ct := p.times[id]
+	ct = p.times[id]
 	if ct == nil || !t.After(ct.LastLoginAt) {
 		return
 	}
