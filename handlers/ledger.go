@@ -132,10 +132,14 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if len(id) > 128 {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "commandId", "must be at most 128 bytes"))
 	}
+	// The digest binds a command id to the credential, the command and the body: a retry by the
+	// same caller gets its first reply back, while anyone else reusing the id is refused and never
+	// sees that reply (it may hold a license key or token).
 	digest := sha256.New()
-	digest.Write([]byte(r.Name))
-	digest.Write([]byte{0})
-	digest.Write(r.Body)
+	for _, part := range [][]byte{[]byte(cred.ID), []byte(r.Name), r.Body} {
+		digest.Write(part)
+		digest.Write([]byte{0})
+	}
 	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: l.decision(p)}
 	digest.Sum(cmd.Digest[:0])
 	ctx, cancel := context.WithTimeout(ctx, l.CommandTimeout)

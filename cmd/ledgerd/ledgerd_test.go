@@ -107,6 +107,15 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	}
 	_, err = c.Command(ctx, "license.create", map[string]any{"resellerId": "ar", "tenantId": "at", "planId": "other"}, "create-once")
 	wantCode(t, err, 409, "COMMAND_ID_REUSED")
+	// Another credential repeating the id and body does not get the first reply (and its key).
+	other, err := c.Command(ctx, "credential.issue", map[string]any{"role": "sales-agent"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var otherCred struct{ Token string }
+	json.Unmarshal(other.Result, &otherCred)
+	_, err = client.New(nc, otherCred.Token).Command(ctx, "license.create", map[string]any{"resellerId": "ar", "tenantId": "at", "planId": "aplan"}, "create-once")
+	wantCode(t, err, 409, "COMMAND_ID_REUSED")
 	// The body's commandId works like the header.
 	b1, err := c.Command(ctx, "seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "ann", "commandId": "body-id"}, "")
 	if err != nil {
@@ -150,9 +159,9 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// license.create "create-once" was the last change: re-registering an active user and every
+	// Issuing the second credential was the last change: re-registering an active user and every
 	// refused request after it appended nothing.
-	lastSeq := first.Events[0].Sequence
+	lastSeq := other.Events[0].Sequence
 	waitStreamAt(t, js, lastSeq)
 	msgs := readStream(t, js)
 	if uint64(len(msgs)) != lastSeq || msgs[len(msgs)-1].seq != lastSeq {
