@@ -72,14 +72,14 @@ type (
 func (w *adminCreateWire) password() *string { return w.Password }
 func (w *adminUpdateWire) password() *string { return w.Password }
 
-func (w *adminCreateWire) withHash(h string) (domain.Command, CommandMeta, string) {
+func (w *adminCreateWire) withHash(h string) (domain.Command, CommandMeta) {
 	w.PasswordHash = h
-	return w.AdminCreate, w.CommandMeta, w.Username
+	return w.AdminCreate, w.CommandMeta
 }
 
-func (w *adminUpdateWire) withHash(h string) (domain.Command, CommandMeta, string) {
+func (w *adminUpdateWire) withHash(h string) (domain.Command, CommandMeta) {
 	w.PasswordHash = h
-	return w.AdminUpdate, w.CommandMeta, w.Username
+	return w.AdminUpdate, w.CommandMeta
 }
 
 // adminCommand decodes an admin command whose password (if any) is checked and hashed here, and
@@ -87,7 +87,7 @@ func (w *adminUpdateWire) withHash(h string) (domain.Command, CommandMeta, strin
 func adminCommand[W any, P interface {
 	*W
 	password() *string
-	withHash(hash string) (domain.Command, CommandMeta, string)
+	withHash(hash string) (domain.Command, CommandMeta)
 }](body []byte, env *commandEnv) (*prepared, error) {
 	var w W
 	if err := decodeStrict(body, &w); err != nil {
@@ -97,8 +97,8 @@ func adminCommand[W any, P interface {
 	if err != nil {
 		return nil, err
 	}
-	cmd, meta, username := P(&w).withHash(hash)
-	return &prepared{cmd: cmd, meta: meta, result: adminResult(username)}, nil
+	cmd, meta := P(&w).withHash(hash)
+	return &prepared{cmd: cmd, meta: meta, result: adminResult(cmd)}, nil
 }
 
 func adminDeleteCommand(body []byte, env *commandEnv) (*prepared, error) {
@@ -135,7 +135,9 @@ type adminView struct {
 	HasPassword     bool   `json:"hasPassword"`
 }
 
-func adminResult(username string) func(*domain.State, time.Time) any {
+// adminResult answers with the admin a command acted on, as it stands after it.
+func adminResult(cmd domain.Command) resultFunc {
+	username := aggregateID(cmd)
 	return func(s *domain.State, _ time.Time) any {
 		a := s.Admins[username]
 		return adminView{Username: a.Username, FirstName: a.FirstName, LastName: a.LastName, EmailAddress: a.EmailAddress,
@@ -202,18 +204,6 @@ func (w credSetAccessWire) parts() (domain.Command, CommandMeta) {
 	return w.CredentialSetAccess, w.CommandMeta
 }
 
-// credentialCommand decodes a W and answers with the credential after the command.
-func credentialCommand[W wireCommand]() func([]byte, *commandEnv) (*prepared, error) {
-	return func(body []byte, _ *commandEnv) (*prepared, error) {
-		var w W
-		if err := decodeStrict(body, &w); err != nil {
-			return nil, err
-		}
-		cmd, meta := w.parts()
-		return &prepared{cmd: cmd, meta: meta, result: credentialResult(domain.Target(cmd)[len("credential/"):])}, nil
-	}
-}
-
 func credentialRotateCommand(body []byte, env *commandEnv) (*prepared, error) {
 	var w struct {
 		domain.CredentialRotate
@@ -224,7 +214,7 @@ func credentialRotateCommand(body []byte, env *commandEnv) (*prepared, error) {
 	}
 	token, hash, prefix := env.secrets.NewToken()
 	w.TokenHash, w.TokenPrefix = hash, prefix
-	view := credentialResult(w.CredentialID)
+	view := credentialResult(w.CredentialRotate)
 	return &prepared{cmd: w.CredentialRotate, meta: w.CommandMeta, secret: true, result: func(s *domain.State, now time.Time) any {
 		return struct {
 			credentialView
@@ -244,7 +234,9 @@ type credentialView struct {
 	Access      map[string]string `json:"access,omitempty"`
 }
 
-func credentialResult(id string) func(*domain.State, time.Time) any {
+// credentialResult answers with the credential a command acted on, as it stands after it.
+func credentialResult(cmd domain.Command) resultFunc {
+	id := aggregateID(cmd)
 	return func(s *domain.State, _ time.Time) any {
 		c := s.Credentials[id]
 		return credentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description,

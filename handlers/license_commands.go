@@ -6,12 +6,6 @@ import (
 	"github.com/licledger/licledger/domain"
 )
 
-// wireCommand is a command's wire form: the domain command and the common meta fields, decoded
-// from one JSON object.
-type wireCommand interface {
-	parts() (domain.Command, CommandMeta)
-}
-
 // Wire forms of the license commands that need nothing filled in by the server.
 type (
 	suspendWire struct {
@@ -80,18 +74,6 @@ func (w deactivateWire) parts() (domain.Command, CommandMeta) {
 	return w.MachineDeactivate, w.CommandMeta
 }
 
-// licenseCommand decodes a W and answers with the license as it stands after the command.
-func licenseCommand[W wireCommand]() func([]byte, *commandEnv) (*prepared, error) {
-	return func(body []byte, _ *commandEnv) (*prepared, error) {
-		var w W
-		if err := decodeStrict(body, &w); err != nil {
-			return nil, err
-		}
-		cmd, meta := w.parts()
-		return &prepared{cmd: cmd, meta: meta, result: licenseResult(domain.Target(cmd))}, nil
-	}
-}
-
 func rotateKeyCommand(body []byte, env *commandEnv) (*prepared, error) {
 	var w struct {
 		domain.LicenseRotateKey
@@ -102,7 +84,7 @@ func rotateKeyCommand(body []byte, env *commandEnv) (*prepared, error) {
 	}
 	key, hash, hint := env.secrets.NewLicenseKey()
 	w.KeyHash, w.KeyHint = hash, hint
-	summary := licenseResult(domain.Target(w.LicenseRotateKey))
+	summary := licenseResult(w.LicenseRotateKey)
 	return &prepared{cmd: w.LicenseRotateKey, meta: w.CommandMeta, secret: true,
 		result: func(s *domain.State, now time.Time) any {
 			return struct {
@@ -127,9 +109,9 @@ type licenseSummary struct {
 	ActiveMachines int `json:"activeMachines"`
 }
 
-// licenseResult renders the license of stream "license/<id>" after a command.
-func licenseResult(stream string) func(*domain.State, time.Time) any {
-	id := stream[len("license/"):]
+// licenseResult answers with the license a command acted on, as it stands after it.
+func licenseResult(cmd domain.Command) resultFunc {
+	id := aggregateID(cmd)
 	return func(s *domain.State, now time.Time) any {
 		l := s.Licenses[id]
 		return licenseSummary{ID: l.ID, Status: l.StatusAt(now), PlanID: l.PlanID, Seats: l.Seats, Machines: l.Machines,
