@@ -11,9 +11,16 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// failer is what given needs of a test: *testing.T or rapid's *rapid.T.
+type failer interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // given builds a state from events, round-tripping each through its JSON and DecodeEvent, as
 // replay from the log does.
-func given(t *testing.T, events ...domain.Event) *domain.State {
+func given(t failer, events ...domain.Event) *domain.State {
 	t.Helper()
 	s := domain.NewState()
 	for _, e := range events {

@@ -1,7 +1,6 @@
 package domain_test
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -133,18 +132,7 @@ func TestQuotaInvariants(t *testing.T) {
 				t.Fatalf("unregistering %s lowered consumed: %+v -> %+v", user, before, after)
 			}
 		}
-		replayed := domain.NewState()
-		for _, e := range history {
-			data, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			back, err := domain.DecodeEvent(e.EventType(), data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayed.Evolve(back)
-		}
+		replayed := given(t, history...)
 		if !reflect.DeepEqual(replayed.Licenses["l"], s.Licenses["l"]) {
 			t.Fatalf("replay differs:\n%+v\n%+v", replayed.Licenses["l"], s.Licenses["l"])
 		}

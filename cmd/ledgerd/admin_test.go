@@ -15,10 +15,7 @@ import (
 // TestAdmins: APIO's reseller admins over NATS, with the attribute rules per method, the password
 // rule, and CANNOT_DELETE_YOURSELF for a principal acting as an admin.
 func TestAdmins(t *testing.T) {
-	data := t.TempDir()
-	url, _, _ := startInProcess(t, data)
-	nc := connect(t, url)
-	c := client.New(nc, readToken(t, data))
+	nc, c := startAsAdmin(t)
 	ctx := context.Background()
 	setupLicense(t, c, "a", 1) // reseller "ar", tenant "at"
 
@@ -90,10 +87,7 @@ func TestAdmins(t *testing.T) {
 // TestCredentialLifecycle: a token stops working at once when its credential is disabled,
 // rotated or revoked, and a revoked credential never comes back.
 func TestCredentialLifecycle(t *testing.T) {
-	data := t.TempDir()
-	url, _, _ := startInProcess(t, data)
-	nc := connect(t, url)
-	admin := client.New(nc, readToken(t, data))
+	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
 	lic := setupLicense(t, admin, "c", 1)
 	issued, err := admin.Command(ctx, "credential.issue", map[string]any{"role": "support-agent", "description": "helpdesk"}, "")

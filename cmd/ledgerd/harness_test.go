@@ -137,3 +137,13 @@ func validateEvents(t *testing.T, msgs []streamMsg) map[string]int {
 	}
 	return seen
 }
+
+// startAsAdmin runs a fresh in-process ledger and returns a NATS connection to it and a client
+// holding the bootstrap system-admin token.
+func startAsAdmin(t *testing.T) (*nats.Conn, *client.Client) {
+	t.Helper()
+	data := t.TempDir()
+	url, _, _ := startInProcess(t, data)
+	nc := connect(t, url)
+	return nc, client.New(nc, readToken(t, data))
+}

@@ -14,10 +14,7 @@ import (
 // upgrade, machines up to the plan's limit with fingerprint-scoped validation, suspension (validation says so, seats refused), reinstatement, a key rotation (the old
 // key stops validating), a note, a quota override, and termination (final).
 func TestResellersDay(t *testing.T) {
-	data := t.TempDir()
-	url, _, _ := startInProcess(t, data)
-	nc := connect(t, url)
-	c := client.New(nc, readToken(t, data))
+	nc, c := startAsAdmin(t)
 	anon := client.New(nc, "") // license.validate is open to anonymous callers
 	ctx := context.Background()
 	lic := setupLicense(t, c, "d", 2)

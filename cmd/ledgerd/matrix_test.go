@@ -15,10 +15,7 @@ import (
 // authorization (the empty bodies sent are then refused by validation, so nothing is appended
 // either way, which the test checks too). Scopes come with the rest of the authorization work.
 func TestPermissionMatrixOverNATS(t *testing.T) {
-	data := t.TempDir()
-	url, _, _ := startInProcess(t, data)
-	nc := connect(t, url)
-	admin := client.New(nc, readToken(t, data))
+	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
 
 	tokens := map[string]string{"anonymous": ""}
