@@ -47,13 +47,23 @@ func (tx *Tx) Version(stream string) uint32 {
 	return tx.st.versions[stream]
 }
 
+// Expect returns an error wrapping ErrWrongExpectedVersion unless stream is at version expected
+// (AnyVersion always passes). A decision may check it before deciding, so that a stale writer
+// hears about the version first, even when the command would append nothing.
+func (tx *Tx) Expect(stream string, expected int64) error {
+	if v := tx.Version(stream); expected != AnyVersion && int64(v) != expected {
+		return fmt.Errorf("%w: stream %s is at version %d, expected %d", ErrWrongExpectedVersion, stream, v, expected)
+	}
+	return nil
+}
+
 // Append adds records to stream if its version is expected (or expected is AnyVersion).
 // On a mismatch it appends nothing and returns an error wrapping ErrWrongExpectedVersion.
 func (tx *Tx) Append(stream string, expected int64, recs ...Record) error {
-	v := tx.Version(stream)
-	if expected != AnyVersion && int64(v) != expected {
-		return fmt.Errorf("%w: stream %s is at version %d, expected %d", ErrWrongExpectedVersion, stream, v, expected)
+	if err := tx.Expect(stream, expected); err != nil {
+		return err
 	}
+	v := tx.Version(stream)
 	if tx.local == nil {
 		tx.local = make(map[string]uint32, 1)
 	}

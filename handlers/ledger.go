@@ -132,16 +132,18 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if len(id) > 128 {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "commandId", "must be at most 128 bytes"))
 	}
-	// The digest binds a command id to the credential, the command and the body: a retry by the
-	// same caller gets its first reply back, while anyone else reusing the id is refused and never
-	// sees that reply (it may hold a license key or token).
-	digest := sha256.New()
-	for _, part := range [][]byte{[]byte(cred.ID), []byte(r.Name), r.Body} {
-		digest.Write(part)
-		digest.Write([]byte{0})
-	}
 	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: l.decision(p)}
-	digest.Sum(cmd.Digest[:0])
+	if id != "" {
+		// The digest binds the id to the credential, the command and the body: a retry by the
+		// same caller gets its first reply back, while anyone else reusing the id is refused and
+		// never sees that reply (it may hold a license key or token).
+		digest := sha256.New()
+		for _, part := range [][]byte{[]byte(cred.ID), []byte(r.Name), r.Body} {
+			digest.Write(part)
+			digest.Write([]byte{0})
+		}
+		digest.Sum(cmd.Digest[:0])
+	}
 	ctx, cancel := context.WithTimeout(ctx, l.CommandTimeout)
 	defer cancel()
 	res, err := l.store.Submit(ctx, cmd)
@@ -173,8 +175,10 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 	return func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
 		// A stale writer learns that first, whatever the domain would have said.
 		target := domain.Target(p.cmd)
-		if ev := p.meta.ExpectedVersion; ev != nil && int64(tx.Version(target)) != *ev {
-			return nil, fmt.Errorf("%w: %s is at version %d, not %d", eventstore.ErrWrongExpectedVersion, target, tx.Version(target), *ev)
+		if ev := p.meta.ExpectedVersion; ev != nil {
+			if err := tx.Expect(target, *ev); err != nil {
+				return nil, err
+			}
 		}
 		events, err := domain.Decide(l.state, tx.Now(), p.cmd)
 		if err != nil {
