@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("ledgerd serving", "nats", natsURLOf(cfg, nc), "http", ln.Addr().String())
+	log.Info("ledgerd serving", "nats", nc.ConnectedUrl(), "http", ln.Addr().String())
 
 	var failure error
 	select {
@@ -237,11 +237,4 @@ func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	}, nil
-}
-
-func natsURLOf(cfg config, nc *nats.Conn) string {
-	if cfg.NATSURL != "" {
-		return cfg.NATSURL
-	}
-	return "nats://" + cfg.NATSListen
 }
