@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
@@ -126,6 +127,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		cancel()
 		wg.Wait()
 		p = startProcess(t, bin, data, natsAddr, httpAddr)
+		waitConnected(t, nc)
 		msgs := verifyStream(t, js, acked)
 		verifyReadModel(t, c, lic, msgs)
 	}
@@ -217,5 +219,17 @@ func verifyReadModel(t *testing.T, c *client.Client, lic string, msgs []streamMs
 	}
 	if u := quota(t, c, lic); u.Active != registered || u.Consumed != registered {
 		t.Fatalf("after restart the read model says %+v, the log has %d registrations", u, registered)
+	}
+}
+
+// waitConnected waits until the client has reconnected to the restarted server.
+func waitConnected(t *testing.T, nc *nats.Conn) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !nc.IsConnected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not reconnect within 15s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

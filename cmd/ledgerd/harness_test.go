@@ -58,7 +58,9 @@ func readToken(t *testing.T, dataDir string) string {
 
 func connect(t *testing.T, url string) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	// No reconnect buffer: a request sent while the server is down fails at once instead of
+	// being delivered to the next server long after its caller gave up on it.
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
