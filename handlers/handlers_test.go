@@ -2,12 +2,15 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
 )
 
 func testSecrets(t testing.TB) *Secrets {
@@ -226,5 +229,51 @@ func TestLastLoginsSurviveARestart(t *testing.T) {
 	}
 	if v, _ := again.creds.Get(cred.ID); v.LastLoginAt == nil || !v.LastLoginAt.Equal(at) || v.IssuedAt.IsZero() {
 		t.Fatalf("after a restart: %+v", v)
+	}
+}
+
+// TestAuthenticationSeesAcknowledgedCredentialChanges: authentication answers from the read
+// model, so it must wait for acknowledged credential changes to reach it. With the projector
+// stopped it waits and gives up (503), rather than judging the token on stale state; running,
+// a disable holds from the very next request.
+func TestAuthenticationSeesAcknowledgedCredentialChanges(t *testing.T) {
+	dir := t.TempDir()
+	store, err := eventstore.Open(dir+"/log", eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := l.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := os.ReadFile(dir + "/" + BootstrapTokenFile)
+	admin := strings.TrimSpace(string(tok))
+	l.ReadTimeout = 100 * time.Millisecond
+
+	reply, f := l.Command(ctx, Request{Name: "credential.issue", Body: []byte(`{"id":"c1","role":"developer"}`), Token: admin})
+	if f != nil {
+		t.Fatal(f.Err)
+	}
+	token := string(reply[strings.Index(string(reply), "lic_"):])
+	token = token[:strings.IndexByte(token, '"')]
+	// The projector is not running: the new credential is acknowledged but not yet readable.
+	if _, f := l.Authenticate(token); f == nil || f.Status != 503 {
+		t.Fatalf("authentication on a stale read model: %+v, want 503", f)
+	}
+	go l.Run(ctx)
+	if _, f := l.Authenticate(token); f != nil {
+		t.Fatalf("after the projector caught up: %+v", f.Err)
+	}
+	if _, f := l.Command(ctx, Request{Name: "credential.disable", Body: []byte(`{"credentialId":"c1"}`), Token: admin}); f != nil {
+		t.Fatal(f.Err)
+	}
+	if _, f := l.Authenticate(token); f == nil || f.Status != 401 {
+		t.Fatalf("right after an acknowledged disable: %+v, want 401", f)
 	}
 }

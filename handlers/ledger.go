@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/licledger/licledger/domain"
@@ -31,6 +32,11 @@ type Ledger struct {
 	ReadTimeout time.Duration
 	// CommandTimeout bounds how long a command waits for its group commit. Default 10 s.
 	CommandTimeout time.Duration
+	// credentialSeq is the sequence of the last credential event decided. Authentication waits
+	// until the read models reflect it, so an acknowledged disable, rotate or revoke holds from
+	// the very next request (and costs nothing while no credential change is in flight).
+	credentialSeq atomic.Uint64
+
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -96,6 +102,14 @@ func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "missing header Authorization: Bearer <token>"})
 	case !WellFormedToken(token):
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "malformed token"})
+	}
+	if seq := l.credentialSeq.Load(); seq > l.runner.Position() {
+		ctx, cancel := context.WithTimeout(context.Background(), l.ReadTimeout)
+		err := l.runner.WaitFor(ctx, seq)
+		cancel()
+		if err != nil {
+			return domain.Credential{}, failure(err)
+		}
 	}
 	c, ok := l.creds.ByTokenHash(l.secrets.TokenHash(token))
 	if !ok {
@@ -204,6 +218,9 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version}
 			for i, e := range rc.Events {
 				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
+				if strings.HasPrefix(e.Type, "credential.") {
+					l.noteCredentialChange(e.Sequence)
+				}
 			}
 			b, _ := json.Marshal(reply) // results are plain data
 			return l.secrets.storeReply(b, p.secret)
@@ -243,4 +260,14 @@ func (l *Ledger) PersistLastLogins() error {
 		}
 	}
 	return nil
+}
+
+// noteCredentialChange records that a credential event will be at seq (see credentialSeq).
+func (l *Ledger) noteCredentialChange(seq uint64) {
+	for {
+		cur := l.credentialSeq.Load()
+		if seq <= cur || l.credentialSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
