@@ -17,9 +17,10 @@ test: lint ## The whole suite with the race detector (includes the SIGKILL crash
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
 
-bench: ## Store group-commit benchmark, then durable throughput through NATS from a separate process
+bench: ## Store group-commit benchmark, durable throughput through NATS from a separate process, and the machine's floor for it
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/ ./handlers/
 	scripts/bench-nats.sh 10
+	scripts/bench-floor.sh 10
 
 lint: ## gofmt, go vet, go mod tidy, and the import-direction test
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"cmd/ledgerd":          {"eventstore", "eventstore/jetstream", "handlers", "client"},
 	"cmd/ledgerctl":        {"client"}, // its tests also start a real ledger from eventstore and handlers
 	"internal/archtest":    {},
+	"internal/floorbench":  {},
 	"schemas":              {},
 }
 
