@@ -22,6 +22,9 @@ type prepared struct {
 	meta   CommandMeta
 	secret bool // the result shows a secret once: keep it sealed in the idempotency table
 	result resultFunc
+	// caller is checked against the write model before the decision (scope, no escalation);
+	// nil only for the ledger's own commands (bootstrap).
+	caller *domain.Credential
 }
 
 // resultFunc renders a command's reply "result" from the write model after its events applied.

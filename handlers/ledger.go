@@ -139,6 +139,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err != nil {
 		return nil, failure(err)
 	}
+	p.caller = &cred
 	id := r.CommandID
 	if id == "" {
 		id = p.meta.CommandID
@@ -187,7 +188,13 @@ type commandReply struct {
 // decision is the function the sequencer runs for a prepared command.
 func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
 	return func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
-		// A stale writer learns that first, whatever the domain would have said.
+		// Scope first, so that nobody learns a version outside their reach; then a stale writer
+		// learns that, whatever the domain would have said.
+		if p.caller != nil {
+			if err := l.state.Authorize(*p.caller, p.cmd); err != nil {
+				return nil, err
+			}
+		}
 		target := domain.Target(p.cmd)
 		if ev := p.meta.ExpectedVersion; ev != nil {
 			if err := tx.Expect(target, *ev); err != nil {

@@ -9,14 +9,14 @@ import (
 )
 
 // queries answer from the read models. Each returns the reply's "result".
-var queries = map[string]func(l *Ledger, body []byte) (any, error){
+var queries = map[string]func(l *Ledger, caller domain.Credential, body []byte) (any, error){
 	"license.validate":  validateLicense,
 	"seat.authenticate": authenticateSeat,
 	"license.details":   licenseDetails,
 	"role.show":         showRole,
 	"credential.get":    getCredential,
 	"credential.list":   listCredentials,
-	"usage.quota": func(l *Ledger, body []byte) (any, error) {
+	"usage.quota": func(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 		var q struct {
 			LicenseID  string `json:"licenseId,omitempty"`
 			ResellerID string `json:"resellerId,omitempty"`
@@ -29,20 +29,32 @@ var queries = map[string]func(l *Ledger, body []byte) (any, error){
 		case q.LicenseID != "" && q.ResellerID != "":
 			return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId, not both")
 		case q.LicenseID != "":
-			u, ok := l.licenses.LicenseQuota(q.LicenseID, now)
+			u, ok := l.licenses.LicenseQuota(q.LicenseID, now, licensesIn(caller.Scope))
 			if !ok {
 				return nil, domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
 			}
 			return u, nil
 		case q.ResellerID != "":
 			u, ok := l.licenses.ResellerQuota(q.ResellerID, now)
-			if !ok {
+			if !ok || !caller.Scope.Reaches(domain.Place{ResellerID: q.ResellerID}) {
 				return nil, domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", q.ResellerID)
 			}
 			return u, nil
 		}
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId")
 	},
+}
+
+// licensesIn returns the filter of the licenses a scope reaches. Queries treat a license outside
+// the caller's scope as if it did not exist: a single read answers its not-found code, a list
+// leaves it out.
+func licensesIn(sc domain.Scope) func(*domain.License) bool {
+	return func(l *domain.License) bool { return sc.Reaches(domain.LicensePlace(l)) }
+}
+
+// credentialsIn is licensesIn for credentials, which sit where their own scope points.
+func credentialsIn(sc domain.Scope) func(domain.Scope) bool {
+	return func(c domain.Scope) bool { return sc.Reaches(domain.CredentialPlace(c)) }
 }
 
 // anonymous lists the queries open to callers without a token (Keygen's validate-key).
@@ -55,7 +67,7 @@ const (
 )
 
 // authenticateSeat answers seat.authenticate (DBSync authenticateUser).
-func authenticateSeat(l *Ledger, body []byte) (any, error) {
+func authenticateSeat(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
 		LicenseID      string `json:"licenseId,omitempty"`
 		EndUserCompany string `json:"endUserCompany"`
@@ -70,11 +82,11 @@ func authenticateSeat(l *Ledger, body []byte) (any, error) {
 	if q.EndUserName == "" {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserName", "is required")
 	}
-	return l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now()), nil
+	return l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now(), licensesIn(caller.Scope)), nil
 }
 
 // licenseDetails answers license.details (DBSync licenseDetails), one page at a time.
-func licenseDetails(l *Ledger, body []byte) (any, error) {
+func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
 		EndUserCompany string `json:"endUserCompany,omitempty"`
 		EndUserName    string `json:"endUserName,omitempty"`
@@ -93,7 +105,7 @@ func licenseDetails(l *Ledger, body []byte) (any, error) {
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
 	}
-	items, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now())
+	items, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now(), licensesIn(caller.Scope))
 	return struct {
 		Items any    `json:"items"`
 		Next  string `json:"next,omitempty"`
@@ -101,7 +113,7 @@ func licenseDetails(l *Ledger, body []byte) (any, error) {
 }
 
 // getCredential answers credential.get.
-func getCredential(l *Ledger, body []byte) (any, error) {
+func getCredential(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
 		CredentialID string `json:"credentialId"`
 	}
@@ -109,14 +121,14 @@ func getCredential(l *Ledger, body []byte) (any, error) {
 		return nil, err
 	}
 	v, ok := l.creds.Get(q.CredentialID)
-	if !ok {
+	if !ok || !caller.Scope.Reaches(domain.CredentialPlace(v.Scope)) {
 		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
 	}
 	return v, nil
 }
 
 // listCredentials answers credential.list (the ERP's API user list), one page at a time.
-func listCredentials(l *Ledger, body []byte) (any, error) {
+func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
 		ResellerID string `json:"resellerId,omitempty"`
 		TenantID   string `json:"tenantId,omitempty"`
@@ -132,7 +144,7 @@ func listCredentials(l *Ledger, body []byte) (any, error) {
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
 	}
-	items, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit)
+	items, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
 	return struct {
 		Items any    `json:"items"`
 		Next  string `json:"next,omitempty"`
@@ -140,7 +152,7 @@ func listCredentials(l *Ledger, body []byte) (any, error) {
 }
 
 // showRole answers role.show: the operations a role may perform (Odin's "View" button).
-func showRole(_ *Ledger, body []byte) (any, error) {
+func showRole(_ *Ledger, _ domain.Credential, body []byte) (any, error) {
 	var q struct {
 		Role string `json:"role"`
 	}
@@ -159,7 +171,7 @@ func showRole(_ *Ledger, body []byte) (any, error) {
 
 // validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
 // callers.
-func validateLicense(l *Ledger, body []byte) (any, error) {
+func validateLicense(l *Ledger, _ domain.Credential, body []byte) (any, error) {
 	var q struct {
 		Key         string `json:"key"`
 		Fingerprint string `json:"fingerprint,omitempty"`
@@ -187,15 +199,17 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown query %q", r.Name))
 	}
-	role := "anonymous"
+	// An anonymous caller's zero scope would read as "system": the matrix keeps it to the
+	// queries that look at no scope (license.validate).
+	caller := domain.Credential{Role: "anonymous"}
 	if r.Token != "" || !anonymous[r.Name] {
 		cred, f := l.Authenticate(r.Token)
 		if f != nil {
 			return nil, f
 		}
-		role = cred.Role
+		caller = cred
 	}
-	if f := authorize(role, r.Name); f != nil {
+	if f := authorize(caller.Role, r.Name); f != nil {
 		return nil, f
 	}
 	wctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
@@ -203,7 +217,7 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
 		return nil, failure(err)
 	}
-	res, err := q(l, r.Body)
+	res, err := q(l, caller, r.Body)
 	if err != nil {
 		return nil, failure(err)
 	}

@@ -71,7 +71,8 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat
 // Authenticate answers whether the user holds a seat on a license that may be used at time t.
 // With licenseID empty, every license the user is registered on is considered, and a valid one
 // wins.
-func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time) Authentication {
+// Licenses that visible refuses (outside the caller's scope) are treated as if they did not exist.
+func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time, visible func(*domain.License) bool) Authentication {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	candidates := p.byUser[userKey(company, name)]
@@ -81,7 +82,7 @@ func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time) Au
 	best := Authentication{Code: "NO_SEAT", Detail: "the user holds no seat"}
 	for _, id := range candidates {
 		l, ok := p.state.Licenses[id]
-		if !ok {
+		if !ok || !visible(l) {
 			continue
 		}
 		seat := l.Users[userKey(company, name)]
@@ -101,8 +102,8 @@ func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time) Au
 
 // Details lists licenses with their users (DBSync licenseDetails): all of them, or only those
 // with users of company (and named name, if given). Licenses come in id order; after is the last
-// id of the previous page.
-func (p *Licenses) Details(company, name, after string, limit int, t time.Time) (items []LicenseDetail, next string) {
+// id of the previous page. Only licenses visible accepts are listed (the caller's scope).
+func (p *Licenses) Details(company, name, after string, limit int, t time.Time, visible func(*domain.License) bool) (items []LicenseDetail, next string) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	var ids []string
@@ -119,7 +120,7 @@ func (p *Licenses) Details(company, name, after string, limit int, t time.Time) 
 	}
 	items = []LicenseDetail{}
 	for _, id := range ids {
-		if id <= after {
+		if id <= after || !visible(p.state.Licenses[id]) {
 			continue
 		}
 		d := p.detail(p.state.Licenses[id], t, keep)

@@ -86,11 +86,11 @@ type LicenseUsage struct {
 }
 
 // LicenseQuota returns a license's quota at time t, or false if there is no such license.
-func (p *Licenses) LicenseQuota(id string, t time.Time) (LicenseUsage, bool) {
+func (p *Licenses) LicenseQuota(id string, t time.Time, visible func(*domain.License) bool) (LicenseUsage, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	l, ok := p.state.Licenses[id]
-	if !ok {
+	if !ok || !visible(l) {
 		return LicenseUsage{}, false
 	}
 	return LicenseUsage{LicenseID: id, Usage: l.UsageAt(t)}, true

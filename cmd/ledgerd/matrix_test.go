@@ -13,7 +13,7 @@ import (
 // TestPermissionMatrixOverNATS is generated from the matrix: every role × every command and query,
 // over NATS. A role the matrix refuses gets 403 FORBIDDEN; a role it allows gets past
 // authorization (the empty bodies sent are then refused by validation, so nothing is appended
-// either way, which the test checks too). Scopes come with the rest of the authorization work.
+// either way, which the test checks too). TestScopeMatrixOverNATS adds the scopes.
 func TestPermissionMatrixOverNATS(t *testing.T) {
 	nc, admin := startAsAdmin(t)
 	ctx := context.Background()

@@ -235,6 +235,6 @@ func runLoad(url string, clients, conns int, duration time.Duration) error {
 // quiet drops Pebble's informational log lines, which would mix with the figures.
 type quiet struct{}
 
-func (quiet) Infof(string, ...any) {}
+func (quiet) Infof(string, ...any)              {}
 func (quiet) Errorf(format string, args ...any) { log.Printf(format, args...) }
 func (quiet) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }

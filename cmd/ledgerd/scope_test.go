@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/domain"
+)
+
+// scopeWorld is two copies of one partner's world: A (inside every scoped credential's reach)
+// and B (outside it). Each side has a reseller, a tenant, a product with two plans, a license
+// with a seat held by the side's user, an admin, and a victim credential for the credential
+// commands to act on.
+type scopeSide struct {
+	reseller, tenant, product, plan, bigPlan, license, user, admin, credential string
+}
+
+var (
+	sideA = scopeSide{"sa-r", "sa-t", "sa-p", "sa-plan", "sa-big", "sa-lic", "ann", "sa-admin", "sa-cred"}
+	sideB = scopeSide{"sb-r", "sb-t", "sb-p", "sb-plan", "sb-big", "sb-lic", "zed", "sb-admin", "sb-cred"}
+)
+
+func (s scopeSide) scope() map[string]any {
+	return map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "productId": s.product, "licenseId": s.license, "userId": s.user}
+}
+
+// build creates the side's objects as the system admin.
+func (s scopeSide) build(t *testing.T, ctx context.Context, admin *client.Client) {
+	t.Helper()
+	for _, step := range []struct {
+		cmd  string
+		body map[string]any
+	}{
+		{"reseller.create", map[string]any{"id": s.reseller, "name": s.reseller}},
+		{"tenant.create", map[string]any{"id": s.tenant, "resellerId": s.reseller, "name": s.tenant}},
+		{"product.create", map[string]any{"id": s.product, "name": s.product}},
+		{"plan.create", map[string]any{"id": s.plan, "productId": s.product, "name": "Small", "tier": 1, "seats": 100, "machines": 100}},
+		{"plan.create", map[string]any{"id": s.bigPlan, "productId": s.product, "name": "Big", "tier": 2, "seats": 200, "machines": 200}},
+		{"license.create", map[string]any{"id": s.license, "resellerId": s.reseller, "tenantId": s.tenant, "planId": s.plan}},
+		{"seat.register", map[string]any{"licenseId": s.license, "endUserCompany": "Acme", "endUserName": s.user}},
+		{"admin.create", map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "username": s.admin, "userProfileType": "tenant-admin"}},
+		{"credential.issue", map[string]any{"id": s.credential, "role": "anonymous", "scope": s.scope()}},
+	} {
+		if _, err := admin.Command(ctx, step.cmd, step.body, ""); err != nil {
+			t.Fatalf("build %s %s: %v", s.reseller, step.cmd, err)
+		}
+	}
+}
+
+// body is a request for op aimed at the side's objects. n makes created ids unique.
+func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
+	id := func(kind string) string { return kind + "-" + s.reseller + "-" + itoa(n) }
+	lic := map[string]any{"licenseId": s.license}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{"licenseId": s.license}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	cred := map[string]any{"credentialId": s.credential}
+	switch op {
+	case "reseller.create":
+		return map[string]any{"id": id("r"), "name": "R"}
+	case "tenant.create":
+		return map[string]any{"id": id("t"), "resellerId": s.reseller, "name": "T"}
+	case "tenant.update":
+		return map[string]any{"tenantId": s.tenant, "name": "Renamed"}
+	case "product.create":
+		return map[string]any{"id": id("p"), "name": "P"}
+	case "plan.create":
+		return map[string]any{"id": id("plan"), "productId": s.product, "name": "Plan", "tier": 3 + n, "seats": 5, "machines": 5}
+	case "license.create":
+		return map[string]any{"id": id("lic"), "resellerId": s.reseller, "tenantId": s.tenant, "planId": s.plan}
+	case "license.upgrade":
+		return with(map[string]any{"planId": s.bigPlan})
+	case "license.downgrade":
+		return with(map[string]any{"planId": s.plan})
+	case "license.note":
+		return with(map[string]any{"note": "checked"})
+	case "license.set-quota":
+		return with(map[string]any{"seats": 150})
+	case "seat.register", "seat.unregister":
+		// Another user than the side's own, whose seat a user-scoped credential relies on.
+		return with(map[string]any{"endUserCompany": "Acme", "endUserName": "bob"})
+	case "machine.activate", "machine.deactivate":
+		return with(map[string]any{"fingerprint": "fp-1"})
+	case "admin.create":
+		return map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "username": id("adm"), "userProfileType": "tenant-admin"}
+	case "admin.update":
+		return map[string]any{"username": s.admin, "firstName": "Renamed"}
+	case "admin.delete":
+		return map[string]any{"username": s.admin}
+	case "credential.issue":
+		return map[string]any{"id": id("cred"), "role": "anonymous", "scope": scope}
+	case "credential.set-access":
+		return map[string]any{"credentialId": s.credential, "access": map[string]any{"licenses": "basic"}}
+	case "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.get":
+		return cred
+	case "usage.quota", "license.details":
+		if op == "license.details" {
+			return map[string]any{}
+		}
+		return lic
+	case "seat.authenticate":
+		return with(map[string]any{"endUserCompany": "Acme", "endUserName": s.user})
+	case "credential.list":
+		return map[string]any{}
+	}
+	return with(nil) // license.suspend, reinstate, renew, expire, terminate, rotate-key
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// scopeOf gives each role the scope it typically has: Keygen's product, license and user tokens
+// their own kind, Partner Central's clients and APIO's tenant admins a tenant, the rest a
+// reseller. The system admin keeps the whole system (it has no outside).
+func scopeOf(role string) (scope map[string]any, kind string) {
+	switch role {
+	case "system-admin":
+		return map[string]any{}, "system"
+	case "product":
+		return map[string]any{"productId": sideA.product}, "product"
+	case "license":
+		return map[string]any{"licenseId": sideA.license}, "license"
+	case "user":
+		return map[string]any{"userId": sideA.user}, "user"
+	case "tenant-admin", "client-all", "client-advanced", "client-standard", "client-limited":
+		return map[string]any{"resellerId": sideA.reseller, "tenantId": sideA.tenant}, "tenant"
+	}
+	return map[string]any{"resellerId": sideA.reseller}, "reseller"
+}
+
+// beyondReach lists, per kind of scope, the operations that can never land inside it even when
+// aimed at the scope's own side: creating what sits above or beside the scope (a reseller or a
+// product for anyone but the system; a new tenant for a tenant; anything new for a license).
+var beyondReach = map[string][]string{
+	"system":   nil,
+	"reseller": {"reseller.create", "product.create", "plan.create"},
+	"tenant":   {"reseller.create", "product.create", "plan.create", "tenant.create"},
+	"product":  {"reseller.create", "product.create", "tenant.create", "tenant.update", "admin.create", "admin.update", "admin.delete"},
+	"license": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
+		"admin.create", "admin.update", "admin.delete"},
+	"user": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
+		"admin.create", "admin.update", "admin.delete"},
+}
+
+// TestScopeMatrixOverNATS is generated from the permission matrix: every role × every command and
+// query × aimed inside and outside its scope. The matrix refuses with 403 FORBIDDEN; outside the
+// scope a command is 403 OUT_OF_SCOPE, a single read is the object's 404, and a list leaves the
+// outside out. Every refusal appends nothing.
+func TestScopeMatrixOverNATS(t *testing.T) {
+	nc, admin := startAsAdmin(t)
+	ctx := context.Background()
+	sideA.build(t, ctx, admin)
+	sideB.build(t, ctx, admin)
+
+	queries := map[string]bool{}
+	for _, q := range domain.Queries {
+		queries[q] = true
+	}
+	var checked, refusedOutside int
+	n := 0
+	// The system admin goes last: its whole-system reach would otherwise delete side B's admin
+	// and revoke its credential before the scoped roles are refused them.
+	roles := slices.DeleteFunc(slices.Clone(domain.Roles), func(r string) bool { return r == "system-admin" })
+	for _, role := range append(roles, "system-admin") {
+		if role == "anonymous" {
+			continue // no token, no scope: the permission matrix test covers it
+		}
+		scope, kind := scopeOf(role)
+		r, err := admin.Command(ctx, "credential.issue", map[string]any{"role": role, "scope": scope}, "")
+		if err != nil {
+			t.Fatalf("issue %s: %v", role, err)
+		}
+		var issued struct{ Token string }
+		json.Unmarshal(r.Result, &issued)
+		c := client.New(nc, issued.Token)
+
+		for _, op := range domain.Operations {
+			if op == "license.validate" || op == "role.show" {
+				continue // look at no scope: validation is open to whoever holds the key
+			}
+			for _, side := range []scopeSide{sideA, sideB} {
+				outside := side == sideB && kind != "system"
+				aim := scope // a new credential inside: the caller's own scope
+				if side == sideB {
+					aim = sideB.scope()
+				}
+				n++
+				before := lastSequence(t, admin, ctx)
+				var (
+					reply json.RawMessage
+					err   error
+				)
+				if queries[op] {
+					reply, err = c.Query(ctx, op, side.body(op, aim, n))
+				} else {
+					_, err = c.Command(ctx, op, side.body(op, aim, n), "")
+				}
+				checked++
+				ce, _ := err.(*client.Error)
+				code := ""
+				if ce != nil {
+					code = ce.Code
+				}
+				appended := lastSequence(t, admin, ctx) - before
+				where := role + " " + op + " on " + side.reseller
+				switch {
+				case !domain.Allowed(role, op):
+					if code != "FORBIDDEN" {
+						t.Errorf("%s: %v, want FORBIDDEN", where, err)
+					}
+				case !outside && slices.Contains(beyondReach[kind], op):
+					if code != "OUT_OF_SCOPE" {
+						t.Errorf("%s: %v, want OUT_OF_SCOPE (beyond a %s scope)", where, err, kind)
+					}
+				case !outside:
+					if code == "OUT_OF_SCOPE" || code == "FORBIDDEN" || code == "ROLE_ESCALATION" {
+						t.Errorf("%s: refused inside the scope: %v", where, err)
+					}
+					if queries[op] && err != nil {
+						t.Errorf("%s: query inside the scope failed: %v", where, err)
+					}
+				case queries[op]:
+					refusedOutside++
+					checkOutsideRead(t, where, op, reply, err)
+				default:
+					refusedOutside++
+					if code != "OUT_OF_SCOPE" || ce.Status != 403 {
+						t.Errorf("%s: %v, want 403 OUT_OF_SCOPE", where, err)
+					}
+				}
+				if err != nil && appended != 1 { // 1: lastSequence's own marker event
+					t.Errorf("%s: refused (%v) but appended %d events", where, err, appended-1)
+				}
+			}
+		}
+	}
+	if refusedOutside < 200 {
+		t.Fatalf("only %d outside requests were checked; the generator lost its cases", refusedOutside)
+	}
+	t.Logf("%d role × operation × side requests checked over NATS (%d aimed outside the scope)", checked, refusedOutside)
+}
+
+// checkOutsideRead: a single read outside the scope answers the object's not-found code, a list
+// leaves the outside's objects out, and an authentication finds no seat.
+func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err error) {
+	t.Helper()
+	ce, _ := err.(*client.Error)
+	switch op {
+	case "usage.quota":
+		if ce == nil || ce.Status != 404 || ce.Code != "LICENSE_NOT_FOUND" {
+			t.Errorf("%s: %v, want 404 LICENSE_NOT_FOUND", where, err)
+		}
+	case "credential.get":
+		if ce == nil || ce.Status != 404 || ce.Code != "CREDENTIAL_NOT_FOUND" {
+			t.Errorf("%s: %v, want 404 CREDENTIAL_NOT_FOUND", where, err)
+		}
+	case "seat.authenticate":
+		// As if the license did not exist: no seat, and nothing about the license.
+		var a struct {
+			Authenticated bool
+			Code          string
+			License       any
+		}
+		if err != nil || json.Unmarshal(reply, &a) != nil || a.Authenticated || a.Code != "NO_SEAT" || a.License != nil {
+			t.Errorf("%s: %v %s, want NO_SEAT and no license", where, err, reply)
+		}
+	case "license.details", "credential.list":
+		var page struct {
+			Items []map[string]any
+		}
+		if err != nil || json.Unmarshal(reply, &page) != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		for _, it := range page.Items {
+			if it["licenseId"] == sideB.license || it["id"] == sideB.credential {
+				t.Errorf("%s: the list shows %v, outside the scope", where, it)
+			}
+		}
+	default:
+		t.Errorf("%s: no outside check for this query", where)
+	}
+}

@@ -1,0 +1,237 @@
+package domain
+
+import "strings"
+
+// CodeOutOfScope refuses a command that would act outside the caller's scope (403). Reads of a
+// single object outside the scope answer the object's not-found code instead, so that nobody
+// learns what exists beyond their reach.
+const CodeOutOfScope Code = "OUT_OF_SCOPE"
+
+// CodeRoleEscalation refuses a credential change that would grant more than the caller holds:
+// issuing or managing a credential whose role may do something the caller's role may not (403).
+const CodeRoleEscalation Code = "ROLE_ESCALATION"
+
+// IsSystem reports whether the scope is the whole system (no field set).
+func (sc Scope) IsSystem() bool { return sc == Scope{} }
+
+// userOnly reports whether the scope is a single user's (Keygen's user scope): the user's own
+// admin record and seats, and the licenses the user holds a seat on. With other fields set,
+// userId only names the admin a credential acts for (APIO), and the other fields give the reach.
+func (sc Scope) userOnly() bool {
+	return sc.UserID != "" && sc.ResellerID == "" && sc.TenantID == "" && sc.ProductID == "" && sc.LicenseID == ""
+}
+
+// String describes the scope for error messages.
+func (sc Scope) String() string {
+	if sc.IsSystem() {
+		return "system"
+	}
+	var parts []string
+	for _, f := range []struct{ name, v string }{
+		{"reseller", sc.ResellerID}, {"tenant", sc.TenantID}, {"product", sc.ProductID},
+		{"license", sc.LicenseID}, {"user", sc.UserID},
+	} {
+		if f.v != "" {
+			parts = append(parts, f.name+" "+f.v)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Place is where an object sits in the scope tree (system > reseller > tenant, and product), as
+// far as a scope needs to know.
+type Place struct {
+	System                                     bool // the catalogue and the resellers themselves: only a system scope reaches it
+	ResellerID, TenantID, ProductID, LicenseID string
+	UserID                                     string   // the end user or admin the object is
+	License                                    *License // for a user scope: reached if the user holds a seat on it
+}
+
+// Reaches reports whether an object at place p lies within the scope. Every field the scope sets
+// must match the object's; an object without that field (a product, for a reseller scope) lies
+// outside.
+func (sc Scope) Reaches(p Place) bool {
+	switch {
+	case sc.IsSystem():
+		return true
+	case p.System:
+		return false
+	case sc.ResellerID != "" && sc.ResellerID != p.ResellerID,
+		sc.TenantID != "" && sc.TenantID != p.TenantID,
+		sc.ProductID != "" && sc.ProductID != p.ProductID,
+		sc.LicenseID != "" && sc.LicenseID != p.LicenseID:
+		return false
+	case sc.userOnly():
+		if p.UserID != "" {
+			return p.UserID == sc.UserID
+		}
+		return p.License != nil && p.License.HasSeatHolder(sc.UserID)
+	}
+	return true
+}
+
+// HasSeatHolder reports whether an end user of this name holds a seat on the license now.
+func (l *License) HasSeatHolder(name string) bool {
+	for _, s := range l.Users {
+		if s.Active && s.EndUserName == name {
+			return true
+		}
+	}
+	return false
+}
+
+// LicensePlace is where a license sits.
+func LicensePlace(l *License) Place {
+	return Place{ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID, LicenseID: l.ID, License: l}
+}
+
+// CredentialPlace is where a credential sits: where its own scope points.
+func CredentialPlace(sc Scope) Place {
+	return Place{ResellerID: sc.ResellerID, TenantID: sc.TenantID, ProductID: sc.ProductID, LicenseID: sc.LicenseID, UserID: sc.UserID}
+}
+
+// placeOf returns where a command acts, or false when the object it names does not exist (the
+// decision then reports that, with the object's not-found code).
+func (s *State) placeOf(cmd Command) (Place, bool) {
+	license := func(id string) (Place, bool) {
+		l, ok := s.Licenses[id]
+		if !ok {
+			return Place{}, false
+		}
+		return LicensePlace(l), true
+	}
+	switch c := cmd.(type) {
+	case ResellerCreate, ProductCreate:
+		return Place{System: true}, true
+	case PlanCreate:
+		return Place{ProductID: c.ProductID}, true
+	case TenantCreate:
+		return Place{ResellerID: c.ResellerID, TenantID: c.ID}, true
+	case TenantUpdate:
+		t, ok := s.Tenants[c.TenantID]
+		if !ok {
+			return Place{}, false
+		}
+		return Place{ResellerID: t.ResellerID, TenantID: t.ID}, true
+	case LicenseCreate:
+		plan, ok := s.Plans[c.PlanID]
+		if !ok {
+			return Place{}, false
+		}
+		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, ProductID: plan.ProductID, LicenseID: c.ID}, true
+	case SeatRegister:
+		p, ok := license(c.LicenseID)
+		p.UserID = c.EndUserName
+		return p, ok
+	case SeatUnregister:
+		p, ok := license(c.LicenseID)
+		p.UserID = c.EndUserName
+		return p, ok
+	case AdminCreate:
+		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, UserID: c.Username}, true
+	case AdminUpdate:
+		return s.adminPlace(c.Username)
+	case AdminDelete:
+		return s.adminPlace(c.Username)
+	case CredentialIssue:
+		return CredentialPlace(c.Scope), true
+	}
+	if id := credentialOf(cmd); id != "" {
+		cred, ok := s.Credentials[id]
+		if !ok {
+			return Place{}, false
+		}
+		return CredentialPlace(cred.Scope), true
+	}
+	// Every other command acts on one license, named by the stream it targets.
+	if kind, id, _ := strings.Cut(Target(cmd), "/"); kind == "license" {
+		return license(id)
+	}
+	return Place{System: true}, true // unknown to this table: only the system reaches it
+}
+
+func (s *State) adminPlace(username string) (Place, bool) {
+	a, ok := s.Admins[username]
+	if !ok {
+		return Place{}, false
+	}
+	return Place{ResellerID: a.ResellerID, TenantID: a.TenantID, UserID: a.Username}, true
+}
+
+// credentialOf names the credential a lifecycle command acts on ("" for other commands).
+func credentialOf(cmd Command) string {
+	switch c := cmd.(type) {
+	case CredentialDisable:
+		return c.CredentialID
+	case CredentialEnable:
+		return c.CredentialID
+	case CredentialRevoke:
+		return c.CredentialID
+	case CredentialRotate:
+		return c.CredentialID
+	case CredentialSetAccess:
+		return c.CredentialID
+	}
+	return ""
+}
+
+// Authorize checks, against the write model, that the caller may perform cmd where it acts: the
+// object must lie within the caller's scope (OUT_OF_SCOPE otherwise), and a credential may only
+// be issued or managed by a caller whose role may do everything that credential's role may
+// (ROLE_ESCALATION otherwise). A command naming an object that does not exist passes, so that
+// the decision answers with the object's not-found code. The permission matrix (Allowed) has been
+// checked before.
+func (s *State) Authorize(caller Credential, cmd Command) error {
+	p, exists := s.placeOf(cmd)
+	if exists && !caller.Scope.Reaches(p) {
+		return Errorf(CodeOutOfScope, scopeField(cmd), "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
+	}
+	role := ""
+	if c, ok := cmd.(CredentialIssue); ok {
+		role = c.Role
+	} else if cred, ok := s.Credentials[credentialOf(cmd)]; ok {
+		role = cred.Role
+	}
+	if role != "" {
+		if extra := RoleExcess(role, caller.Role); len(extra) > 0 {
+			return Errorf(CodeRoleEscalation, "role", "the role %s may %s, which the caller's role %s may not",
+				role, strings.Join(extra, ", "), caller.Role)
+		}
+	}
+	return nil
+}
+
+// RoleExcess lists, sorted, the operations role may perform and over may not (nil if role is
+// unknown: the decision refuses unknown roles with their own error).
+func RoleExcess(role, over string) []string {
+	ops, _ := RoleOperations(role)
+	var extra []string
+	for _, op := range ops {
+		if !Allowed(over, op) {
+			extra = append(extra, op)
+		}
+	}
+	return extra
+}
+
+// scopeField names the request field that points outside the scope.
+func scopeField(cmd Command) string {
+	switch cmd.(type) {
+	case ResellerCreate, ProductCreate:
+		return ""
+	case PlanCreate:
+		return "productId"
+	case TenantCreate, LicenseCreate:
+		return "resellerId"
+	case TenantUpdate:
+		return "tenantId"
+	case AdminCreate, AdminUpdate, AdminDelete:
+		return "username"
+	case CredentialIssue:
+		return "scope"
+	}
+	if credentialOf(cmd) != "" {
+		return "credentialId"
+	}
+	return "licenseId"
+}
