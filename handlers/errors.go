@@ -22,6 +22,7 @@ const (
 	CodeOverloaded           domain.Code = "OVERLOADED"
 	CodeUnavailable          domain.Code = "UNAVAILABLE"
 	CodeInternal             domain.Code = "INTERNAL"
+	CodeRateLimited          domain.Code = "RATE_LIMITED"
 )
 
 // statusOf is the one place a code becomes a wire status.
@@ -44,6 +45,8 @@ func statusOf(c domain.Code) int {
 		domain.CodeLicenseTerminated, domain.CodeLicenseNotSuspended, domain.CodeLicensePerpetual,
 		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines, domain.CodeCredentialRevoked:
 		return 422
+	case CodeRateLimited:
+		return 429
 	case CodeOverloaded, CodeUnavailable:
 		return 503
 	}

@@ -213,7 +213,7 @@ func TestLastLoginsSurviveARestart(t *testing.T) {
 	l, store := tl.Ledger, tl.store
 	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	l.now = func() time.Time { return at }
-	cred, f := l.Authenticate(tl.token)
+	cred, f := l.Authenticate(tl.token, "")
 	if f != nil {
 		t.Fatal(f.Err)
 	}
@@ -263,17 +263,17 @@ func TestAuthenticationSeesAcknowledgedCredentialChanges(t *testing.T) {
 	token := string(reply[strings.Index(string(reply), "lic_"):])
 	token = token[:strings.IndexByte(token, '"')]
 	// The projector is not running: the new credential is acknowledged but not yet readable.
-	if _, f := l.Authenticate(token); f == nil || f.Status != 503 {
+	if _, f := l.Authenticate(token, ""); f == nil || f.Status != 503 {
 		t.Fatalf("authentication on a stale read model: %+v, want 503", f)
 	}
 	go l.Run(ctx)
-	if _, f := l.Authenticate(token); f != nil {
+	if _, f := l.Authenticate(token, ""); f != nil {
 		t.Fatalf("after the projector caught up: %+v", f.Err)
 	}
 	if _, f := l.Command(ctx, Request{Name: "credential.disable", Body: []byte(`{"credentialId":"c1"}`), Token: admin}); f != nil {
 		t.Fatal(f.Err)
 	}
-	if _, f := l.Authenticate(token); f == nil || f.Status != 401 {
+	if _, f := l.Authenticate(token, ""); f == nil || f.Status != 401 {
 		t.Fatalf("right after an acknowledged disable: %+v, want 401", f)
 	}
 }

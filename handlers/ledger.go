@@ -37,6 +37,9 @@ type Ledger struct {
 	// the very next request (and costs nothing while no credential change is in flight).
 	credentialSeq atomic.Uint64
 
+	// authFailures limits failed authentications per source and per token.
+	authFailures *authLimiter
+
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -48,6 +51,7 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		store: store, secrets: secrets, log: log, state: domain.NewState(),
 		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
 		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
+		authFailures: newAuthLimiter(20, time.Minute),
 	}
 	if _, err := store.Read(1, 0, func(e eventstore.Event) error {
 		env, err := eventstore.DecodeEnvelope(e.Bytes)
@@ -93,14 +97,35 @@ type Request struct {
 	Token       string // bearer token ("" if none)
 	CommandID   string // Nats-Msg-Id header ("" if none; the body's commandId is used then)
 	TraceParent string // W3C traceparent, kept as the events' correlation id
+	Source      string // where the request came from, for limiting failed authentications ("" unknown)
 }
 
-// Authenticate finds the credential a bearer token belongs to.
-func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
-	switch {
-	case token == "":
+// Authenticate finds the credential a bearer token belongs to. source identifies where the
+// request came from (the requester's NATS inbox prefix; "" if unknown): failed authentications
+// are limited per source and per presented token (FailedAuthLimit), so a guesser is answered 429
+// without the token being looked at.
+func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure) {
+	if token == "" {
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "missing header Authorization: Bearer <token>"})
-	case !WellFormedToken(token):
+	}
+	now := l.now()
+	srcKey, tokKey := "", ""
+	if source != "" {
+		srcKey = "source " + source
+	}
+	wellFormed := WellFormedToken(token)
+	hash := ""
+	if wellFormed {
+		hash = l.secrets.TokenHash(token)
+		tokKey = "token " + hash
+	}
+	if limited, until := l.authFailures.blocked(now, srcKey, tokKey); limited {
+		wait := max(until.Sub(now).Round(time.Second), time.Second)
+		return domain.Credential{}, failure(&domain.Error{Code: CodeRateLimited, Field: "Authorization",
+			Message: fmt.Sprintf("too many failed authentications; retry in %s", wait)})
+	}
+	if !wellFormed {
+		l.authFailures.fail(now, srcKey)
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "malformed token"})
 	}
 	if seq := l.credentialSeq.Load(); seq > l.runner.Position() {
@@ -111,12 +136,19 @@ func (l *Ledger) Authenticate(token string) (domain.Credential, *Failure) {
 			return domain.Credential{}, failure(err)
 		}
 	}
-	c, ok := l.creds.ByTokenHash(l.secrets.TokenHash(token))
+	c, ok := l.creds.ByTokenHash(hash)
 	if !ok {
+		l.authFailures.fail(now, srcKey, tokKey)
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
 	}
-	l.creds.RecordLogin(c.ID, l.now())
+	l.creds.RecordLogin(c.ID, now)
 	return c, nil
+}
+
+// SetFailedAuthLimit sets how many failed authentications a source or a token may have per
+// window before it is answered 429 (limit 0 turns the limit off). Default 20 per minute.
+func (l *Ledger) SetFailedAuthLimit(limit int, window time.Duration) {
+	l.authFailures = newAuthLimiter(limit, window)
 }
 
 // CommandNames lists the commands, for the edges to register.
@@ -128,7 +160,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown command %q", r.Name))
 	}
-	cred, f := l.Authenticate(r.Token)
+	cred, f := l.Authenticate(r.Token, r.Source)
 	if f != nil {
 		return nil, f
 	}

@@ -203,7 +203,7 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	// queries that look at no scope (license.validate).
 	caller := domain.Credential{Role: "anonymous"}
 	if r.Token != "" || !anonymous[r.Name] {
-		cred, f := l.Authenticate(r.Token)
+		cred, f := l.Authenticate(r.Token, r.Source)
 		if f != nil {
 			return nil, f
 		}

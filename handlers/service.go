@@ -120,6 +120,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				Token:       bearer(req.Headers().Get("Authorization")),
 				CommandID:   req.Headers().Get(nats.MsgIdHdr),
 				TraceParent: req.Headers().Get("traceparent"),
+				Source:      inboxPrefix(req.Reply()),
 			}
 			if !s.enqueue(job{reply: req.Reply(), r: r, kind: kind, received: received, run: run}) {
 				respond(nc, req.Reply(), name, kind, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")), o.Metrics)
@@ -197,4 +198,14 @@ func bearer(h string) string {
 		return strings.TrimSpace(h[len(p):])
 	}
 	return ""
+}
+
+// inboxPrefix is a reply subject without its last token: nats.go gives each connection one
+// inbox prefix (_INBOX.<nuid>), so it tells requests from different connections apart. A reply
+// subject of one or two tokens (an old-style per-request inbox) is its own source.
+func inboxPrefix(reply string) string {
+	if strings.Count(reply, ".") < 2 {
+		return reply
+	}
+	return reply[:strings.LastIndexByte(reply, '.')]
 }

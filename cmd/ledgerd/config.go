@@ -19,6 +19,10 @@ type config struct {
 	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
 	// passwords (8+ characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
+	// FailedAuthLimit is --failed-auth-limit, LICLEDGER_FAILED_AUTH_LIMIT: failed
+	// authentications a source or a token may have per minute before it is answered 429 for
+	// the rest of the minute; 0 turns the limit off. Default 20.
+	FailedAuthLimit int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -40,8 +44,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Func("password-rule", "apply APIO's local password rule to admin passwords: true or false (env LICLEDGER_PASSWORD_RULE, default true)", func(s string) error { passwordRule = s; return nil })
 	maxPayload := env("MAX_PAYLOAD", "65536")
 	fs.Func("max-payload", "largest request body in bytes (env LICLEDGER_MAX_PAYLOAD, default 65536)", func(s string) error { maxPayload = s; return nil })
+	failedAuth := env("FAILED_AUTH_LIMIT", "20")
+	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if _, err := fmt.Sscan(failedAuth, &c.FailedAuthLimit); err != nil || c.FailedAuthLimit < 0 {
+		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)
 	}
 	switch passwordRule {
 	case "true":

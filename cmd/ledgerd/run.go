@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ledger.PasswordRule = cfg.PasswordRule
+	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
 	nc, shutdownNATS, err := connectNATS(cfg, log)
