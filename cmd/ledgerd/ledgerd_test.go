@@ -23,12 +23,18 @@ import (
 // data dir and a stop function that waits for a clean shutdown.
 func startInProcess(t *testing.T, dataDir string) (natsURL, httpAddr string, stop func()) {
 	t.Helper()
+	return startLogging(t, dataDir, io.Discard)
+}
+
+// startLogging is startInProcess with ledgerd's log written to logs, and any extra flags.
+func startLogging(t *testing.T, dataDir string, logs io.Writer, flags ...string) (natsURL, httpAddr string, stop func()) {
+	t.Helper()
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs bytes.Buffer
+	args := append([]string{"--data", dataDir, "--nats-listen", natsAddr, "--http-listen", httpAddr}, flags...)
 	go func() {
-		done <- run(ctx, []string{"--data", dataDir, "--nats-listen", natsAddr, "--http-listen", httpAddr}, func(string) string { return "" }, &lockedWriter{w: &logs})
+		done <- run(ctx, args, func(string) string { return "" }, logs)
 	}()
 	waitReady(t, httpAddr, 10*time.Second)
 	stopped := false
