@@ -24,6 +24,9 @@ var queries = map[string]func(l *Ledger, caller domain.Credential, body []byte) 
 		if err := decodeStrict(body, &q); err != nil {
 			return nil, err
 		}
+		if _, err := licensesView.level(caller, "basic"); err != nil {
+			return nil, err
+		}
 		now := l.now()
 		switch {
 		case q.LicenseID != "" && q.ResellerID != "":
@@ -72,6 +75,7 @@ func authenticateSeat(l *Ledger, caller domain.Credential, body []byte) (any, er
 		LicenseID      string `json:"licenseId,omitempty"`
 		EndUserCompany string `json:"endUserCompany"`
 		EndUserName    string `json:"endUserName"`
+		Format         string `json:"format,omitempty"`
 	}
 	if err := decodeStrict(body, &q); err != nil {
 		return nil, err
@@ -82,7 +86,18 @@ func authenticateSeat(l *Ledger, caller domain.Credential, body []byte) (any, er
 	if q.EndUserName == "" {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserName", "is required")
 	}
-	return l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now(), licensesIn(caller.Scope)), nil
+	level, err := licensesView.level(caller, q.Format)
+	if err != nil {
+		return nil, err
+	}
+	a := l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now(), licensesIn(caller.Scope))
+	out := map[string]any{"authenticated": a.Authenticated, "code": a.Code, "detail": a.Detail}
+	if a.License != nil {
+		if out["license"], err = licensesView.render(a.License, level); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // licenseDetails answers license.details (DBSync licenseDetails), one page at a time.
@@ -92,8 +107,13 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 		EndUserName    string `json:"endUserName,omitempty"`
 		Limit          int    `json:"limit,omitempty"`
 		After          string `json:"after,omitempty"`
+		Format         string `json:"format,omitempty"`
 	}
 	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	level, err := licensesView.level(caller, q.Format)
+	if err != nil {
 		return nil, err
 	}
 	if q.EndUserName != "" && q.EndUserCompany == "" {
@@ -105,7 +125,11 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
 	}
-	items, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now(), licensesIn(caller.Scope))
+	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now(), licensesIn(caller.Scope))
+	items, err := renderAll(licensesView, details, level)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		Items any    `json:"items"`
 		Next  string `json:"next,omitempty"`
@@ -116,15 +140,20 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 func getCredential(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
 		CredentialID string `json:"credentialId"`
+		Format       string `json:"format,omitempty"`
 	}
 	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	level, err := credentialsView.level(caller, q.Format)
+	if err != nil {
 		return nil, err
 	}
 	v, ok := l.creds.Get(q.CredentialID)
 	if !ok || !caller.Scope.Reaches(domain.CredentialPlace(v.Scope)) {
 		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
 	}
-	return v, nil
+	return credentialsView.render(v, level)
 }
 
 // listCredentials answers credential.list (the ERP's API user list), one page at a time.
@@ -134,8 +163,13 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 		TenantID   string `json:"tenantId,omitempty"`
 		Limit      int    `json:"limit,omitempty"`
 		After      string `json:"after,omitempty"`
+		Format     string `json:"format,omitempty"`
 	}
 	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	level, err := credentialsView.level(caller, q.Format)
+	if err != nil {
 		return nil, err
 	}
 	if q.Limit == 0 {
@@ -144,7 +178,11 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
 	}
-	items, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
+	views, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
+	items, err := renderAll(credentialsView, views, level)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		Items any    `json:"items"`
 		Next  string `json:"next,omitempty"`

@@ -18,14 +18,29 @@ type SeatHolder struct {
 
 // LicenseDetail is one license with its quota and (some of) its users.
 type LicenseDetail struct {
-	LicenseID string       `json:"licenseId"`
-	TenantID  string       `json:"tenantId"`
-	ProductID string       `json:"productId"`
-	PlanID    string       `json:"planId"`
-	Status    string       `json:"status"`
-	ExpiresAt *time.Time   `json:"expiresAt,omitempty"`
-	Quota     domain.Usage `json:"quota"`
-	Users     []SeatHolder `json:"users"`
+	LicenseID string        `json:"licenseId"`
+	TenantID  string        `json:"tenantId"`
+	ProductID string        `json:"productId"`
+	PlanID    string        `json:"planId"`
+	Status    string        `json:"status"`
+	ExpiresAt *time.Time    `json:"expiresAt,omitempty"`
+	Quota     domain.Usage  `json:"quota"`
+	Users     []SeatHolder  `json:"users"`
+	Machines  []MachineView `json:"machines"`
+	Notes     []NoteView    `json:"notes"`
+}
+
+// MachineView is an activated machine in a license's details.
+type MachineView struct {
+	Fingerprint string    `json:"fingerprint"`
+	Name        string    `json:"name,omitempty"`
+	ActivatedAt time.Time `json:"activatedAt"`
+}
+
+// NoteView is a note in a license's details.
+type NoteView struct {
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
 }
 
 // Authentication answers seat.authenticate (DBSync authenticateUser).
@@ -65,6 +80,15 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat
 		a, b := d.Users[i], d.Users[j]
 		return a.EndUserCompany < b.EndUserCompany || (a.EndUserCompany == b.EndUserCompany && a.EndUserName < b.EndUserName)
 	})
+	d.Machines = make([]MachineView, 0, len(l.Activations))
+	for _, m := range l.Activations {
+		d.Machines = append(d.Machines, MachineView{Fingerprint: m.Fingerprint, Name: m.Name, ActivatedAt: m.ActivatedAt})
+	}
+	sort.Slice(d.Machines, func(i, j int) bool { return d.Machines[i].Fingerprint < d.Machines[j].Fingerprint })
+	d.Notes = make([]NoteView, 0, len(l.Notes))
+	for _, n := range l.Notes {
+		d.Notes = append(d.Notes, NoteView{Text: n.Text, At: n.At})
+	}
 	return d
 }
 

@@ -47,8 +47,8 @@ Commands:
                     --scope-user U] [--description D]          (prints the token once)
   credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
   credential set-access --credential ID --access licenses=detail,seats=basic
-  credential get    --credential ID            (with last login and last rotation)
-  credential list   [--reseller R] [--tenant T] [--limit N] [--after ID]
+  credential get    --credential ID [--format F]   (with last login and last rotation)
+  credential list   [--reseller R] [--tenant T] [--limit N] [--after ID] [--format F]
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U
@@ -56,9 +56,10 @@ Commands:
 Queries:
   usage quota       --license L | --reseller R
   license validate  --key K [--fingerprint F]  (needs no token)
-  seat authenticate --company C --user U [--license L]   (DBSync authenticateUser)
+  seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)
   role show         --role R                   (the commands and queries a role may use)
-  license details   [--company C [--user U]] [--limit N] [--after ID]   (DBSync licenseDetails, paged)
+  license details   [--company C [--user U]] [--limit N] [--after ID] [--format F]   (DBSync licenseDetails, paged)
+                    --format: basic, standard, detail (the default) or expanded, up to the token's grant
 Tools:
   bench             --clients N --duration D   (durable seat.register throughput and latency)
 

@@ -96,12 +96,15 @@ var requests = map[string][]field{
 	"credential.rotate":     {{flag: "credential", json: "credentialId"}},
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
 	"role.show":             {{flag: "role", json: "role"}},
-	"credential.get":        {{flag: "credential", json: "credentialId"}},
-	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
-	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"credential.get":        {{flag: "credential", json: "credentialId"}, viewFormat},
+	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
+	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}, viewFormat},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
-		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
+		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 }
+
+// viewFormat asks a query for a view level (basic, standard, detail, expanded).
+var viewFormat = field{flag: "format", json: "format"}
 
 var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last-name", json: "lastName"},
 	{flag: "email", json: "emailAddress"}, {flag: "language", json: "language"}, {flag: "role", json: "role"},
