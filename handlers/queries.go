@@ -69,6 +69,31 @@ const (
 	DefaultPageSize = 100
 )
 
+// PageQuery is the paging every list query takes: at most Limit items after the cursor After
+// (the last id of the previous page). Exported because decode errors name embedded structs by
+// type, as with CommandMeta.
+type PageQuery struct {
+	Limit int    `json:"limit,omitempty"`
+	After string `json:"after,omitempty"`
+}
+
+// check fills the default page size and refuses one out of range.
+func (p *PageQuery) check() error {
+	if p.Limit == 0 {
+		p.Limit = DefaultPageSize
+	}
+	if p.Limit < 1 || p.Limit > MaxPageSize {
+		return domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
+	}
+	return nil
+}
+
+// page is a list query's result: one page of items and the cursor of the next ("" at the end).
+type page struct {
+	Items any    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
 // authenticateSeat answers seat.authenticate (DBSync authenticateUser).
 func authenticateSeat(l *Ledger, caller domain.Credential, body []byte) (any, error) {
 	var q struct {
@@ -105,9 +130,8 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 	var q struct {
 		EndUserCompany string `json:"endUserCompany,omitempty"`
 		EndUserName    string `json:"endUserName,omitempty"`
-		Limit          int    `json:"limit,omitempty"`
-		After          string `json:"after,omitempty"`
 		Format         string `json:"format,omitempty"`
+		PageQuery
 	}
 	if err := decodeStrict(body, &q); err != nil {
 		return nil, err
@@ -119,21 +143,15 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 	if q.EndUserName != "" && q.EndUserCompany == "" {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required with endUserName")
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	if q.Limit < 1 || q.Limit > MaxPageSize {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
+	if err := q.check(); err != nil {
+		return nil, err
 	}
 	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now(), licensesIn(caller.Scope))
 	items, err := renderAll(licensesView, details, level)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Items any    `json:"items"`
-		Next  string `json:"next,omitempty"`
-	}{items, next}, nil
+	return page{items, next}, nil
 }
 
 // getCredential answers credential.get.
@@ -161,9 +179,8 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 	var q struct {
 		ResellerID string `json:"resellerId,omitempty"`
 		TenantID   string `json:"tenantId,omitempty"`
-		Limit      int    `json:"limit,omitempty"`
-		After      string `json:"after,omitempty"`
 		Format     string `json:"format,omitempty"`
+		PageQuery
 	}
 	if err := decodeStrict(body, &q); err != nil {
 		return nil, err
@@ -172,21 +189,15 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	if q.Limit < 1 || q.Limit > MaxPageSize {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "limit", "must be between 1 and %d", MaxPageSize)
+	if err := q.check(); err != nil {
+		return nil, err
 	}
 	views, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
 	items, err := renderAll(credentialsView, views, level)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Items any    `json:"items"`
-		Next  string `json:"next,omitempty"`
-	}{items, next}, nil
+	return page{items, next}, nil
 }
 
 // showRole answers role.show: the operations a role may perform (Odin's "View" button).
