@@ -109,23 +109,18 @@ func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "missing header Authorization: Bearer <token>"})
 	}
 	now := l.now()
-	srcKey, tokKey := "", ""
-	if source != "" {
-		srcKey = "source " + source
-	}
 	wellFormed := WellFormedToken(token)
 	hash := ""
 	if wellFormed {
 		hash = l.secrets.TokenHash(token)
-		tokKey = "token " + hash
 	}
-	if limited, until := l.authFailures.blocked(now, srcKey, tokKey); limited {
+	if limited, until := l.authFailures.blocked(now, source, hash); limited {
 		wait := max(until.Sub(now).Round(time.Second), time.Second)
 		return domain.Credential{}, failure(&domain.Error{Code: CodeRateLimited, Field: "Authorization",
 			Message: fmt.Sprintf("too many failed authentications; retry in %s", wait)})
 	}
 	if !wellFormed {
-		l.authFailures.fail(now, srcKey)
+		l.authFailures.fail(now, source, "")
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "malformed token"})
 	}
 	if seq := l.credentialSeq.Load(); seq > l.runner.Position() {
@@ -138,7 +133,7 @@ func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure
 	}
 	c, ok := l.creds.ByTokenHash(hash)
 	if !ok {
-		l.authFailures.fail(now, srcKey, tokKey)
+		l.authFailures.fail(now, source, hash)
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
 	}
 	l.creds.RecordLogin(c.ID, now)

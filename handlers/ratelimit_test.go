@@ -10,12 +10,12 @@ func TestAuthLimiter(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	a := newAuthLimiter(3, time.Minute)
 	for i := range 3 {
-		if blocked, _ := a.blocked(t0, "s1"); blocked {
+		if blocked, _ := a.blocked(t0, "s1", ""); blocked {
 			t.Fatalf("blocked after %d failures", i)
 		}
 		a.fail(t0, "s1", "tokA")
 	}
-	if blocked, until := a.blocked(t0.Add(time.Second), "s1"); !blocked || !until.Equal(t0.Add(time.Minute)) {
+	if blocked, until := a.blocked(t0.Add(time.Second), "s1", ""); !blocked || !until.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("after 3 failures: blocked=%v until %v", blocked, until)
 	}
 	if blocked, _ := a.blocked(t0, "s2", "tokA"); !blocked {
@@ -24,10 +24,13 @@ func TestAuthLimiter(t *testing.T) {
 	if blocked, _ := a.blocked(t0, "s2", "tokB"); blocked {
 		t.Fatal("another source with another token is not limited")
 	}
-	if blocked, _ := a.blocked(t0.Add(time.Minute), "s1"); blocked {
+	if blocked, _ := a.blocked(t0.Add(time.Minute), "s1", ""); blocked {
 		t.Fatal("still blocked after the window")
 	}
-	if blocked, _ := newAuthLimiter(0, time.Minute).blocked(t0, "s1"); blocked {
+	if blocked, _ := a.blocked(t0, "", "s1"); blocked {
+		t.Fatal("a source's failures count against a token of the same name")
+	}
+	if blocked, _ := newAuthLimiter(0, time.Minute).blocked(t0, "s1", ""); blocked {
 		t.Fatal("limit 0 is off")
 	}
 }
@@ -37,7 +40,7 @@ func TestAuthLimiterStaysBounded(t *testing.T) {
 	a := newAuthLimiter(3, time.Minute)
 	a.maxKeys = 100
 	for i := range 1000 {
-		a.fail(t0, "source-"+strconv.Itoa(i))
+		a.fail(t0, "source-"+strconv.Itoa(i), "")
 		if len(a.keys) > a.maxKeys {
 			t.Fatalf("%d keys tracked, bound %d", len(a.keys), a.maxKeys)
 		}
