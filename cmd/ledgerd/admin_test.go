@@ -90,12 +90,8 @@ func TestCredentialLifecycle(t *testing.T) {
 	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
 	lic := setupLicense(t, admin, "c", 1)
-	issued, err := admin.Command(ctx, "credential.issue", map[string]any{"role": "support-agent", "description": "helpdesk"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cred struct{ ID, Token string }
-	json.Unmarshal(issued.Result, &cred)
+	cred.ID, cred.Token = issueCredential(t, admin, map[string]any{"role": "support-agent", "description": "helpdesk"})
 	works := func(token string) error {
 		_, err := client.New(nc, token).Query(ctx, "usage.quota", map[string]string{"licenseId": lic})
 		return err

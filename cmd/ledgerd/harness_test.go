@@ -149,3 +149,17 @@ func startAsAdmin(t *testing.T) (*nats.Conn, *client.Client) {
 	nc := connect(t, url)
 	return nc, client.New(nc, readToken(t, data))
 }
+
+// issueCredential issues a credential as c and returns its id and its token (shown once).
+func issueCredential(t *testing.T, c *client.Client, body map[string]any) (id, token string) {
+	t.Helper()
+	r, err := c.Command(context.Background(), "credential.issue", body, "")
+	if err != nil {
+		t.Fatalf("credential.issue %v: %v", body, err)
+	}
+	var cred struct{ ID, Token string }
+	if err := json.Unmarshal(r.Result, &cred); err != nil || cred.Token == "" {
+		t.Fatalf("credential.issue reply: %s", r.Raw)
+	}
+	return cred.ID, cred.Token
+}

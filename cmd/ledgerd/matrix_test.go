@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -23,13 +22,7 @@ func TestPermissionMatrixOverNATS(t *testing.T) {
 		if role == "anonymous" {
 			continue
 		}
-		r, err := admin.Command(ctx, "credential.issue", map[string]any{"role": role}, "")
-		if err != nil {
-			t.Fatalf("issue %s: %v", role, err)
-		}
-		var c struct{ Token string }
-		json.Unmarshal(r.Result, &c)
-		tokens[role] = c.Token
+		_, tokens[role] = issueCredential(t, admin, map[string]any{"role": role})
 	}
 	queries := map[string]bool{}
 	for _, q := range domain.Queries {

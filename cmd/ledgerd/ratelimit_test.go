@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -15,24 +14,19 @@ import (
 func TestFailedAuthenticationIsRateLimited(t *testing.T) {
 	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
-	r, err := admin.Command(ctx, "credential.issue", map[string]any{"role": "reseller-admin"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var good struct{ Token string }
-	json.Unmarshal(r.Result, &good)
+	_, goodToken := issueCredential(t, admin, map[string]any{"role": "reseller-admin"})
 	guesser := connect(t, nc.ConnectedUrl())
 	bad := client.New(guesser, "lic_0000000000000000000000000000000000000000000000000000000000")
 	for range 20 {
 		_, err := bad.Query(ctx, "credential.list", map[string]any{})
 		wantCode(t, err, 401, "UNAUTHENTICATED")
 	}
-	_, err = bad.Query(ctx, "credential.list", map[string]any{})
+	_, err := bad.Query(ctx, "credential.list", map[string]any{})
 	if e := wantCode(t, err, 429, "RATE_LIMITED"); !strings.Contains(e.Message, "retry in") {
 		t.Fatalf("no retry hint: %q", e.Message)
 	}
 	// The limit is on the source: a good token from the same connection waits too.
-	_, err = client.New(guesser, good.Token).Query(ctx, "credential.list", map[string]any{})
+	_, err = client.New(guesser, goodToken).Query(ctx, "credential.list", map[string]any{})
 	wantCode(t, err, 429, "RATE_LIMITED")
 	// Everyone else goes on.
 	if _, err := admin.Query(ctx, "credential.list", map[string]any{}); err != nil {

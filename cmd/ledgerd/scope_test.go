@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/licledger/licledger/client"
@@ -52,7 +53,7 @@ func (s scopeSide) build(t *testing.T, ctx context.Context, admin *client.Client
 
 // body is a request for op aimed at the side's objects. n makes created ids unique.
 func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
-	id := func(kind string) string { return kind + "-" + s.reseller + "-" + itoa(n) }
+	id := func(kind string) string { return kind + "-" + s.reseller + "-" + strconv.Itoa(n) }
 	lic := map[string]any{"licenseId": s.license}
 	with := func(extra map[string]any) map[string]any {
 		out := map[string]any{"licenseId": s.license}
@@ -113,8 +114,6 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 	return with(nil) // license.suspend, reinstate, renew, expire, terminate, rotate-key
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
-
 // scopeOf gives each role the scope it typically has: Keygen's product, license and user tokens
 // their own kind, Partner Central's clients and APIO's tenant admins a tenant, the rest a
 // reseller. The system admin keeps the whole system (it has no outside).
@@ -172,13 +171,8 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 			continue // no token, no scope: the permission matrix test covers it
 		}
 		scope, kind := scopeOf(role)
-		r, err := admin.Command(ctx, "credential.issue", map[string]any{"role": role, "scope": scope}, "")
-		if err != nil {
-			t.Fatalf("issue %s: %v", role, err)
-		}
-		var issued struct{ Token string }
-		json.Unmarshal(r.Result, &issued)
-		c := client.New(nc, issued.Token)
+		_, token := issueCredential(t, admin, map[string]any{"role": role, "scope": scope})
+		c := client.New(nc, token)
 
 		for _, op := range domain.Operations {
 			if op == "license.validate" || op == "role.show" {

@@ -17,17 +17,12 @@ func TestViewLevelsOverNATS(t *testing.T) {
 	if _, err := admin.Command(ctx, "seat.register", seat(lic, "ann"), ""); err != nil {
 		t.Fatal(err)
 	}
-	r, err := admin.Command(ctx, "credential.issue", map[string]any{"role": "support-agent"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cred struct{ ID, Token string }
-	json.Unmarshal(r.Result, &cred)
-	if _, err := admin.Command(ctx, "credential.set-access", map[string]any{"credentialId": cred.ID,
+	credID, token := issueCredential(t, admin, map[string]any{"role": "support-agent"})
+	if _, err := admin.Command(ctx, "credential.set-access", map[string]any{"credentialId": credID,
 		"access": map[string]string{"licenses": "basic", "credentials": "none"}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	agent := client.New(nc, cred.Token)
+	agent := client.New(nc, token)
 
 	firstItem := func(c *client.Client, body map[string]any) map[string]any {
 		t.Helper()
@@ -46,7 +41,7 @@ func TestViewLevelsOverNATS(t *testing.T) {
 	if basic["licenseId"] != lic || basic["status"] != "active" || basic["quota"] != nil || basic["users"] != nil || basic["tenantId"] != nil {
 		t.Fatalf("basic view: %v", basic)
 	}
-	_, err = agent.Query(ctx, "license.details", map[string]any{"format": "standard"})
+	_, err := agent.Query(ctx, "license.details", map[string]any{"format": "standard"})
 	if e := wantCode(t, err, 403, "FORBIDDEN"); e.Field != "format" {
 		t.Fatalf("format above the grant names %q", e.Field)
 	}
