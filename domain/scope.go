@@ -90,72 +90,73 @@ func CredentialPlace(sc Scope) Place {
 	return Place{ResellerID: sc.ResellerID, TenantID: sc.TenantID, ProductID: sc.ProductID, LicenseID: sc.LicenseID, UserID: sc.UserID}
 }
 
-// placeOf returns where a command acts, or false when the object it names does not exist (the
-// decision then reports that, with the object's not-found code).
-func (s *State) placeOf(cmd Command) (Place, bool) {
-	license := func(id string) (Place, bool) {
+// placeOf returns where a command acts and the request field that names it, or exists false
+// when the object it names does not exist (the decision then reports that, with the object's
+// not-found code).
+func (s *State) placeOf(cmd Command) (p Place, field string, exists bool) {
+	license := func(id string) (Place, string, bool) {
 		l, ok := s.Licenses[id]
 		if !ok {
-			return Place{}, false
+			return Place{}, "licenseId", false
 		}
-		return LicensePlace(l), true
+		return LicensePlace(l), "licenseId", true
 	}
 	switch c := cmd.(type) {
 	case ResellerCreate, ProductCreate:
-		return Place{System: true}, true
+		return Place{System: true}, "", true
 	case PlanCreate:
-		return Place{ProductID: c.ProductID}, true
+		return Place{ProductID: c.ProductID}, "productId", true
 	case TenantCreate:
-		return Place{ResellerID: c.ResellerID, TenantID: c.ID}, true
+		return Place{ResellerID: c.ResellerID, TenantID: c.ID}, "resellerId", true
 	case TenantUpdate:
 		t, ok := s.Tenants[c.TenantID]
 		if !ok {
-			return Place{}, false
+			return Place{}, "tenantId", false
 		}
-		return Place{ResellerID: t.ResellerID, TenantID: t.ID}, true
+		return Place{ResellerID: t.ResellerID, TenantID: t.ID}, "tenantId", true
 	case LicenseCreate:
 		plan, ok := s.Plans[c.PlanID]
 		if !ok {
-			return Place{}, false
+			return Place{}, "planId", false
 		}
-		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, ProductID: plan.ProductID, LicenseID: c.ID}, true
+		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, ProductID: plan.ProductID, LicenseID: c.ID}, "resellerId", true
 	case SeatRegister:
-		p, ok := license(c.LicenseID)
+		p, field, ok := license(c.LicenseID)
 		p.UserID = c.EndUserName
-		return p, ok
+		return p, field, ok
 	case SeatUnregister:
-		p, ok := license(c.LicenseID)
+		p, field, ok := license(c.LicenseID)
 		p.UserID = c.EndUserName
-		return p, ok
+		return p, field, ok
 	case AdminCreate:
-		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, UserID: c.Username}, true
+		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, UserID: c.Username}, "username", true
 	case AdminUpdate:
 		return s.adminPlace(c.Username)
 	case AdminDelete:
 		return s.adminPlace(c.Username)
 	case CredentialIssue:
-		return CredentialPlace(c.Scope), true
+		return CredentialPlace(c.Scope), "scope", true
 	}
 	if id := credentialOf(cmd); id != "" {
 		cred, ok := s.Credentials[id]
 		if !ok {
-			return Place{}, false
+			return Place{}, "credentialId", false
 		}
-		return CredentialPlace(cred.Scope), true
+		return CredentialPlace(cred.Scope), "credentialId", true
 	}
 	// Every other command acts on one license, named by the stream it targets.
 	if kind, id, _ := strings.Cut(Target(cmd), "/"); kind == "license" {
 		return license(id)
 	}
-	return Place{System: true}, true // unknown to this table: only the system reaches it
+	return Place{System: true}, "", true // unknown to this table: only the system reaches it
 }
 
-func (s *State) adminPlace(username string) (Place, bool) {
+func (s *State) adminPlace(username string) (Place, string, bool) {
 	a, ok := s.Admins[username]
 	if !ok {
-		return Place{}, false
+		return Place{}, "username", false
 	}
-	return Place{ResellerID: a.ResellerID, TenantID: a.TenantID, UserID: a.Username}, true
+	return Place{ResellerID: a.ResellerID, TenantID: a.TenantID, UserID: a.Username}, "username", true
 }
 
 // credentialOf names the credential a lifecycle command acts on ("" for other commands).
@@ -182,9 +183,9 @@ func credentialOf(cmd Command) string {
 // the decision answers with the object's not-found code. The permission matrix (Allowed) has been
 // checked before.
 func (s *State) Authorize(caller Credential, cmd Command) error {
-	p, exists := s.placeOf(cmd)
+	p, field, exists := s.placeOf(cmd)
 	if exists && !caller.Scope.Reaches(p) {
-		return Errorf(CodeOutOfScope, scopeField(cmd), "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
+		return Errorf(CodeOutOfScope, field, "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
 	}
 	role := ""
 	if c, ok := cmd.(CredentialIssue); ok {
@@ -212,26 +213,4 @@ func RoleExcess(role, over string) []string {
 		}
 	}
 	return extra
-}
-
-// scopeField names the request field that points outside the scope.
-func scopeField(cmd Command) string {
-	switch cmd.(type) {
-	case ResellerCreate, ProductCreate:
-		return ""
-	case PlanCreate:
-		return "productId"
-	case TenantCreate, LicenseCreate:
-		return "resellerId"
-	case TenantUpdate:
-		return "tenantId"
-	case AdminCreate, AdminUpdate, AdminDelete:
-		return "username"
-	case CredentialIssue:
-		return "scope"
-	}
-	if credentialOf(cmd) != "" {
-		return "credentialId"
-	}
-	return "licenseId"
 }
