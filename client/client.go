@@ -27,6 +27,9 @@ func New(nc *nats.Conn, token string) *Client {
 	return &Client{nc: nc, token: token, Timeout: 10 * time.Second}
 }
 
+// Token is the bearer token the client sends ("" for anonymous).
+func (c *Client) Token() string { return c.token }
+
 // Error is a refusal from the ledger: the status of the micro error header and the error body.
 type Error struct {
 	Status  int    `json:"-"`

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 )
 
@@ -165,9 +166,10 @@ func credentialIssueCommand(body []byte, env *commandEnv) (*prepared, error) {
 			ID          string       `json:"id"`
 			Token       string       `json:"token"` // shown once, here
 			TokenPrefix string       `json:"tokenPrefix"`
+			InboxPrefix string       `json:"inboxPrefix"` // the NATS reply prefix this token's connections may read
 			Role        string       `json:"role"`
 			Scope       domain.Scope `json:"scope"`
-		}{c.ID, token, prefix, c.Role, c.Scope}
+		}{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope}
 	}}, nil
 }
 
@@ -218,8 +220,9 @@ func credentialRotateCommand(body []byte, env *commandEnv) (*prepared, error) {
 	return &prepared{cmd: w.CredentialRotate, meta: w.CommandMeta, secret: true, result: func(s *domain.State, now time.Time) any {
 		return struct {
 			credentialView
-			Token string `json:"token"` // shown once, here
-		}{view(s, now).(credentialView), token}
+			Token       string `json:"token"` // shown once, here
+			InboxPrefix string `json:"inboxPrefix"`
+		}{view(s, now).(credentialView), token, client.InboxPrefix(token)}
 	}}, nil
 }
 

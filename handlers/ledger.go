@@ -40,6 +40,10 @@ type Ledger struct {
 	// authFailures limits failed authentications per source and per token.
 	authFailures *authLimiter
 
+	// credentialChanged is told, once the read models reflect it, that a credential was
+	// disabled, revoked or rotated (the NATS authenticator closes its connections).
+	credentialChanged credentialWatch
+
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -77,11 +81,30 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	}); err != nil {
 		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
 	}
-	l.runner = projections.NewRunner(store, l.licenses, l.creds)
+	l.runner = projections.NewRunner(store, l.licenses, l.creds, &l.credentialChanged)
 	if _, err := l.runner.CatchUp(); err != nil {
 		return nil, fmt.Errorf("handlers: rebuild read models: %w", err)
 	}
 	return l, nil
+}
+
+// OnCredentialChange calls fn with a credential's id each time it is disabled, revoked or
+// rotated, after the read models reflect the change. fn runs on a goroutine of its own.
+func (l *Ledger) OnCredentialChange(fn func(id string)) { l.credentialChanged.fn.Store(&fn) }
+
+// credentialWatch is a projection that reports credential changes which must end sessions. It
+// comes after the credentials read model in the runner, so the change is visible when it fires.
+type credentialWatch struct{ fn atomic.Pointer[func(string)] }
+
+func (w *credentialWatch) Apply(_ projections.Meta, e domain.Event) {
+	switch e.(type) {
+	case domain.CredentialDisabled, domain.CredentialRevoked, domain.CredentialRotated:
+		if fn := w.fn.Load(); fn != nil {
+			// Not on the projector: closing connections takes server locks that a connection
+			// being authenticated (waiting for the projector) may hold.
+			go (*fn)(e.AggregateID())
+		}
+	}
 }
 
 // Run keeps the read models up to date until ctx ends.

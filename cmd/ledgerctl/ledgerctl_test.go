@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
 )
@@ -22,14 +23,6 @@ import (
 func startLedger(t *testing.T) (url, tokenFile string) {
 	t.Helper()
 	dir := t.TempDir()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
 	store, err := eventstore.Open(filepath.Join(dir, "log"), eventstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +38,18 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 		t.Fatal(err)
 	}
 	go l.Run(ctx)
-	nc, err := nats.Connect(ns.ClientURL())
+	// The server admits ledger credentials only, as ledgerd's embedded server does.
+	auth := handlers.NewNATSAuth(l, slog.New(slog.DiscardHandler))
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, CustomClientAuthentication: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.Attach(ns)
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(ns.ClientURL(), auth.LedgerOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +130,10 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	}
 	if _, err := ctl("license", "explode"); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+	out, err = ctl("inbox-prefix")
+	if token, _ := os.ReadFile(tokenFile); err != nil || strings.TrimSpace(out) != client.InboxPrefix(strings.TrimSpace(string(token))) {
+		t.Fatalf("inbox-prefix: %v %q", err, out)
 	}
 	os.Remove(tokenFile)
 	if _, err := ctl("usage", "quota", "--license", "l1"); err == nil || !strings.Contains(err.Error(), "hint:") {

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/licledger/licledger/client"
 )
 
 func main() {
@@ -61,6 +63,8 @@ Queries:
   license details   [--company C [--user U]] [--limit N] [--after ID] [--format F]   (DBSync licenseDetails, paged)
                     --format: basic, standard, detail (the default) or expanded, up to the token's grant
 Tools:
+  inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock
+                    nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
   bench             --clients N --duration D   (durable seat.register throughput and latency)
 
 Global flags (before the noun):
@@ -77,6 +81,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
 		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if rest[0] == "inbox-prefix" {
+		if g.token == "" {
+			return fmt.Errorf("inbox-prefix needs a token: pass --token, set LICLEDGER_TOKEN or --token-file")
+		}
+		fmt.Fprintln(stdout, client.InboxPrefix(g.token))
 		return nil
 	}
 	if rest[0] == "bench" {

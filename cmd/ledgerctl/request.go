@@ -162,7 +162,14 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 			body[f.json] = v
 		}
 	}
-	nc, err := nats.Connect(g.natsURL, nats.Name("ledgerctl"))
+	if g.token == "" && name != "license.validate" {
+		// The ledger's NATS server would refuse the publish; say so now rather than time out.
+		return fmt.Errorf("%s needs a token (only license validate works without one)\nhint: pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token", name)
+	}
+	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl"))
+	if errors.Is(err, nats.ErrAuthorization) {
+		return fmt.Errorf("connect %s: %w\nhint: the ledger admits a connection with a usable token (not disabled, revoked or rotated away), or with none for license validate; after 20 failed logins in a minute an address waits for the next minute", g.natsURL, err)
+	}
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", g.natsURL, err)
 	}

@@ -83,7 +83,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	data := filepath.Join(root, "data")
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := startProcess(t, bin, data, natsAddr, httpAddr)
-	nc := connect(t, "nats://"+natsAddr)
+	nc := connect(t, "nats://"+natsAddr, readToken(t, data))
 	c := client.New(nc, readToken(t, data))
 	c.Timeout = 2 * time.Second
 	lic := setupLicense(t, c, "crash", 1_000_000)

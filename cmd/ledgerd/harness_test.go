@@ -56,11 +56,12 @@ func readToken(t *testing.T, dataDir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func connect(t *testing.T, url string) *nats.Conn {
+// connect opens a NATS connection authenticated with token ("" for anonymous).
+func connect(t *testing.T, url, token string) *nats.Conn {
 	t.Helper()
 	// No reconnect buffer: a request sent while the server is down fails at once instead of
 	// being delivered to the next server long after its caller gave up on it.
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(-1))
+	nc, err := client.Connect(url, token, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +147,9 @@ func startAsAdmin(t *testing.T) (*nats.Conn, *client.Client) {
 	t.Helper()
 	data := t.TempDir()
 	url, _, _ := startInProcess(t, data)
-	nc := connect(t, url)
-	return nc, client.New(nc, readToken(t, data))
+	token := readToken(t, data)
+	nc := connect(t, url, token)
+	return nc, client.New(nc, token)
 }
 
 // issueCredential issues a credential as c and returns its id and its token (shown once).
@@ -157,9 +159,13 @@ func issueCredential(t *testing.T, c *client.Client, body map[string]any) (id, t
 	if err != nil {
 		t.Fatalf("credential.issue %v: %v", body, err)
 	}
-	var cred struct{ ID, Token string }
+	var cred struct{ ID, Token, InboxPrefix string }
 	if err := json.Unmarshal(r.Result, &cred); err != nil || cred.Token == "" {
 		t.Fatalf("credential.issue reply: %s", r.Raw)
+	}
+	// What a stock NATS client must pass as its inbox prefix to connect with this token.
+	if cred.InboxPrefix != client.InboxPrefix(cred.Token) || !strings.HasPrefix(cred.InboxPrefix, client.InboxNamespace+".") {
+		t.Fatalf("credential.issue inboxPrefix %q; want %q", cred.InboxPrefix, client.InboxPrefix(cred.Token))
 	}
 	return cred.ID, cred.Token
 }

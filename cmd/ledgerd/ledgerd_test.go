@@ -63,7 +63,7 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(data, "bootstrap-admin.token")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("bootstrap token file: %v %v", st, err)
 	}
-	nc := connect(t, url)
+	nc := connect(t, url, readToken(t, data))
 	c := client.New(nc, readToken(t, data))
 	ctx := context.Background()
 	lic := setupLicense(t, c, "a", 2)
@@ -203,7 +203,7 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	// Restart on the same data: state, idempotency and the stream survive.
 	stop()
 	url, _, _ = startInProcess(t, data)
-	nc2 := connect(t, url)
+	nc2 := connect(t, url, readToken(t, data))
 	c = client.New(nc2, readToken(t, data))
 	if u := quota(t, c, lic); u != (usage{Seats: 2, Active: 2, Consumed: 2, Remaining: 0}) {
 		t.Fatalf("usage after restart: %+v", u)

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
-	nc, shutdownNATS, err := connectNATS(cfg, log)
+	nc, shutdownNATS, err := connectNATS(cfg, log, handlers.NewNATSAuth(ledger, log))
 	if err != nil {
 		return err
 	}
@@ -189,8 +189,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
-// ledger to it. The returned function drains the connection and stops the server.
-func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+// ledger to it. The embedded server admits connections with ledger credentials (auth). The
+// returned function drains the connection and stops the server.
+func connectNATS(cfg config, log *slog.Logger, auth *handlers.NATSAuth) (*nats.Conn, func(), error) {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.NATSURL != "" {
 		nc, err := nats.Connect(cfg.NATSURL, opts...)
@@ -215,16 +216,19 @@ func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 		StoreDir:   filepath.Join(cfg.Data, "nats"),
 		NoSigs:     true,
 		NoLog:      true,
+
+		CustomClientAuthentication: auth,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded NATS: %w", err)
 	}
+	auth.Attach(ns)
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
 		ns.Shutdown()
 		return nil, nil, errors.New("embedded NATS did not start within 10s")
 	}
-	nc, err := nats.Connect(ns.ClientURL(), append(opts, nats.InProcessServer(ns))...)
+	nc, err := nats.Connect(ns.ClientURL(), append(append(opts, nats.InProcessServer(ns)), auth.LedgerOptions()...)...)
 	if err != nil {
 		ns.Shutdown()
 		return nil, nil, err

@@ -27,7 +27,7 @@ func TestNoSecretAtRest(t *testing.T) {
 	var logs bytes.Buffer
 	logw := &lockedWriter{w: &logs}
 	url, httpAddr, stop := startLogging(t, data, logw, "--log-level", "debug")
-	nc := connect(t, url)
+	nc := connect(t, url, readToken(t, data))
 	ctx := context.Background()
 	bootstrap := readToken(t, data)
 	admin := client.New(nc, bootstrap)

@@ -1,0 +1,187 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"sync/atomic"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore/jetstream"
+)
+
+// LedgerNATSUser is the NATS user of ledgerd's own connection, the only identity without
+// limits (it serves the requests and publishes the events). It is not a valid credential id
+// (ids never start with '$'), so no credential can be mistaken for it.
+const LedgerNATSUser = "$ledgerd"
+
+// LedgerInboxPrefix is ledgerd's own reply-subject prefix (JetStream acknowledgements), kept out
+// of "_INBOX.", which anonymous connections may read.
+const LedgerInboxPrefix = client.InboxNamespace + ".ledgerd"
+
+// NATSPermissions is what one NATS connection may publish and subscribe to.
+type NATSPermissions struct {
+	Publish   []string
+	Subscribe []string
+}
+
+// AnonymousNATSPermissions are those of a connection without a token: Keygen's open
+// validate-key and nothing else. Its replies come to nats.go's default "_INBOX.", which all
+// anonymous connections share (the server cannot give a tokenless client a private name), so
+// they are never under a credential's inbox or the ledger's.
+func AnonymousNATSPermissions() NATSPermissions {
+	return NATSPermissions{
+		Publish:   []string{QuerySubjectPrefix + "license.validate"},
+		Subscribe: []string{"_INBOX.>"},
+	}
+}
+
+// CredentialNATSPermissions are those of a connection authenticated with credential c's token:
+// send commands and queries (what each may do is decided per request, from the request's own
+// token) and read replies under the token's inbox prefix only. Operators (a system scope and a
+// role allowed every operation, who may read everything anyway) may also ask the micro service
+// for its info and stats ($SRV) and read the event stream, as auditors do; they may not change
+// it.
+func CredentialNATSPermissions(c domain.Credential, token string) NATSPermissions {
+	p := NATSPermissions{
+		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">"},
+		Subscribe: []string{client.InboxPrefix(token) + ".>"},
+	}
+	if operator(c) {
+		p.Publish = append(p.Publish, "$SRV.>")
+		p.Publish = append(p.Publish, streamReader(jetstream.StreamName)...)
+	}
+	return p
+}
+
+// operator reports whether c sees the whole ledger: a system scope and a role allowed every
+// operation (admin, developer, system-admin).
+func operator(c domain.Credential) bool {
+	ops, _ := domain.RoleOperations(c.Role)
+	return c.Scope.IsSystem() && len(ops) == len(domain.Operations)
+}
+
+// streamReader is the JetStream API a read-only reader of one stream needs: stream info, direct
+// and stored message gets, and consumers of its own (create, info, next, delete, ack). Nothing
+// here can purge, delete, or publish into the stream.
+func streamReader(stream string) []string {
+	return []string{
+		"$JS.API.INFO",
+		"$JS.API.STREAM.INFO." + stream,
+		"$JS.API.STREAM.MSG.GET." + stream,
+		"$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + ".>",
+		"$JS.API.CONSUMER.CREATE." + stream, "$JS.API.CONSUMER.CREATE." + stream + ".>",
+		"$JS.API.CONSUMER.INFO." + stream + ".>",
+		"$JS.API.CONSUMER.DELETE." + stream + ".>",
+		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
+		"$JS.ACK." + stream + ".>",
+	}
+}
+
+func (p NATSPermissions) server() *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: p.Publish},
+		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+	}
+}
+
+// NATSAuth authenticates the embedded NATS server's client connections with ledger
+// credentials (server.Options.CustomClientAuthentication): the token is the NATS token, and
+// each connection gets the permissions above. When a credential is disabled, revoked or rotated
+// it closes that credential's connections; a reconnect with the old token then fails.
+type NATSAuth struct {
+	ledger   *Ledger
+	log      *slog.Logger
+	password []byte // of LedgerNATSUser, new on every start
+	server   atomic.Pointer[server.Server]
+}
+
+// NewNATSAuth returns the authenticator and hooks it to the ledger's credential changes.
+func NewNATSAuth(l *Ledger, log *slog.Logger) *NATSAuth {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
+	a := &NATSAuth{ledger: l, log: log, password: []byte(hex.EncodeToString(secret))}
+	l.OnCredentialChange(a.closeConnections)
+	return a
+}
+
+// Attach gives the authenticator the server whose connections it closes.
+func (a *NATSAuth) Attach(s *server.Server) { a.server.Store(s) }
+
+// LedgerOptions are the NATS options of ledgerd's own connection.
+func (a *NATSAuth) LedgerOptions() []nats.Option {
+	return []nats.Option{nats.UserInfo(LedgerNATSUser, string(a.password)), nats.CustomInboxPrefix(LedgerInboxPrefix)}
+}
+
+// Check implements server.Authentication.
+func (a *NATSAuth) Check(c server.ClientAuthentication) bool {
+	if c.Kind() != server.CLIENT {
+		return false // the embedded server has no routes, gateways or leaf nodes
+	}
+	o := c.GetOpts()
+	switch {
+	case o.Username == LedgerNATSUser:
+		if subtle.ConstantTimeCompare([]byte(o.Password), a.password) != 1 {
+			return false
+		}
+		c.RegisterUser(&server.User{Username: LedgerNATSUser}) // no permissions: everything
+		return true
+	case o.Token != "":
+		cred, fail := a.ledger.Authenticate(o.Token, "nats:"+remoteHost(c.RemoteAddress()))
+		if fail != nil {
+			a.log.Debug("NATS connection refused", "remote", remoteHost(c.RemoteAddress()), "code", fail.Err.Code)
+			return false
+		}
+		c.RegisterUser(&server.User{Username: cred.ID, Permissions: CredentialNATSPermissions(cred, o.Token).server()})
+		return true
+	case o.Username == "" && o.Password == "" && o.Nkey == "" && o.JWT == "":
+		c.RegisterUser(&server.User{Permissions: AnonymousNATSPermissions().server()})
+		return true
+	}
+	return false // a user name, nkey or JWT that is not ours
+}
+
+// closeConnections closes every connection authenticated as credential id. It runs after the
+// read model applied the change, so the reconnect of a closed connection is judged on the new
+// state.
+func (a *NATSAuth) closeConnections(id string) {
+	s := a.server.Load()
+	if s == nil {
+		return
+	}
+	closed := 0
+	for {
+		conns, err := s.Connz(&server.ConnzOptions{User: id, Limit: 1024})
+		if err != nil || len(conns.Conns) == 0 {
+			break
+		}
+		for _, ci := range conns.Conns {
+			if s.DisconnectClientByID(ci.Cid) == nil {
+				closed++
+			}
+		}
+		if len(conns.Conns) < 1024 {
+			break
+		}
+	}
+	if closed > 0 {
+		a.log.Info("closed the NATS connections of a changed credential", "credential", id, "connections", closed)
+	}
+}
+
+func remoteHost(addr net.Addr) string {
+	if addr == nil {
+		return "local"
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}
