@@ -111,6 +111,9 @@ func NewNATSAuth(l *Ledger, log *slog.Logger) *NATSAuth {
 	return a
 }
 
+// Ledger is the ledger whose credentials the authenticator checks.
+func (a *NATSAuth) Ledger() *Ledger { return a.ledger }
+
 // Attach gives the authenticator the server whose connections it closes.
 func (a *NATSAuth) Attach(s *server.Server) { a.server.Store(s) }
 
@@ -125,26 +128,45 @@ func (a *NATSAuth) Check(c server.ClientAuthentication) bool {
 		return false // the embedded server has no routes, gateways or leaf nodes
 	}
 	o := c.GetOpts()
-	switch {
-	case o.Username == LedgerNATSUser:
+	if o.Username == LedgerNATSUser {
 		if subtle.ConstantTimeCompare([]byte(o.Password), a.password) != 1 {
 			return false
 		}
 		c.RegisterUser(&server.User{Username: LedgerNATSUser}) // no permissions: everything
 		return true
-	case o.Token != "":
-		cred, fail := a.ledger.Authenticate(o.Token, "nats:"+remoteHost(c.RemoteAddress()))
-		if fail != nil {
-			a.log.Debug("NATS connection refused", "remote", remoteHost(c.RemoteAddress()), "code", fail.Err.Code)
-			return false
-		}
-		c.RegisterUser(&server.User{Username: cred.ID, Permissions: CredentialNATSPermissions(cred, o.Token).server()})
-		return true
-	case o.Username == "" && o.Password == "" && o.Nkey == "" && o.JWT == "":
-		c.RegisterUser(&server.User{Permissions: AnonymousNATSPermissions().server()})
-		return true
 	}
-	return false // a user name, nkey or JWT that is not ours
+	name, perms, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
+		Nkey: o.Nkey, JWT: o.JWT, Host: remoteHost(c.RemoteAddress())})
+	if ok {
+		c.RegisterUser(&server.User{Username: name, Permissions: perms.server()})
+	}
+	return ok
+}
+
+// natsLogin is what a NATS client presents in its CONNECT, and where it comes from.
+type natsLogin struct {
+	Token, User, Password, Nkey, JWT string
+	Host                             string
+}
+
+// admit decides a partner's NATS login, for the embedded server and for an external cluster's
+// auth callout alike: a usable ledger token gets its credential's permissions and is known by
+// the credential id; no credentials at all get the anonymous permissions; anything else
+// (a wrong token, a user name, an nkey) is refused. Refused tokens count as failed
+// authentications of the remote host.
+func admit(l *Ledger, log *slog.Logger, in natsLogin) (name string, p NATSPermissions, ok bool) {
+	switch {
+	case in.Token != "":
+		cred, fail := l.Authenticate(in.Token, "nats:"+in.Host)
+		if fail != nil {
+			log.Debug("NATS connection refused", "remote", in.Host, "code", fail.Err.Code)
+			return "", NATSPermissions{}, false
+		}
+		return cred.ID, CredentialNATSPermissions(cred, in.Token), true
+	case in.User == "" && in.Password == "" && in.Nkey == "" && in.JWT == "":
+		return "", AnonymousNATSPermissions(), true
+	}
+	return "", NATSPermissions{}, false
 }
 
 // closeConnections closes every connection authenticated as credential id. It runs after the

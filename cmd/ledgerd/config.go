@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // config is ledgerd's configuration: every flag has a LICLEDGER_* environment fallback.
@@ -23,6 +24,14 @@ type config struct {
 	// authentications a source or a token may have per minute before it is answered 429 for
 	// the rest of the minute; 0 turns the limit off. Default 20.
 	FailedAuthLimit int
+	// NATSUser and NATSPassword are ledgerd's login to an external cluster: --nats-user,
+	// LICLEDGER_NATS_USER (default "ledgerd") and LICLEDGER_NATS_PASSWORD (no flag, so that it
+	// never shows in a process list). Unused with the embedded server.
+	NATSUser, NATSPassword string
+	// NATSSession is --nats-session, LICLEDGER_NATS_SESSION: how long a partner admitted by an
+	// external cluster's auth callout stays connected before it must authenticate again (the
+	// ledger cannot close connections there). Default 10m.
+	NATSSession time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -44,6 +53,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Func("password-rule", "apply APIO's local password rule to admin passwords: true or false (env LICLEDGER_PASSWORD_RULE, default true)", func(s string) error { passwordRule = s; return nil })
 	maxPayload := env("MAX_PAYLOAD", "65536")
 	fs.Func("max-payload", "largest request body in bytes (env LICLEDGER_MAX_PAYLOAD, default 65536)", func(s string) error { maxPayload = s; return nil })
+	fs.StringVar(&c.NATSUser, "nats-user", env("NATS_USER", "ledgerd"), "ledgerd's user on an external cluster; its password is LICLEDGER_NATS_PASSWORD (env LICLEDGER_NATS_USER)")
+	c.NATSPassword = getenv("LICLEDGER_NATS_PASSWORD")
+	session := env("NATS_SESSION", "10m")
+	fs.Func("nats-session", "how long a partner admitted by an external cluster's auth callout stays connected before it authenticates again (env LICLEDGER_NATS_SESSION, default 10m)", func(s string) error { session = s; return nil })
 	failedAuth := env("FAILED_AUTH_LIMIT", "20")
 	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +72,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		c.PasswordRule = false
 	default:
 		return config{}, fmt.Errorf("password-rule: %q is neither true nor false", passwordRule)
+	}
+	if d, err := time.ParseDuration(session); err != nil || d < time.Second {
+		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)
+	} else {
+		c.NATSSession = d
 	}
 	if _, err := fmt.Sscan(maxPayload, &c.MaxPayload); err != nil || c.MaxPayload <= 0 {
 		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)

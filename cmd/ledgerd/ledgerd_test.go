@@ -29,12 +29,18 @@ func startInProcess(t *testing.T, dataDir string) (natsURL, httpAddr string, sto
 // startLogging is startInProcess with ledgerd's log written to logs, and any extra flags.
 func startLogging(t *testing.T, dataDir string, logs io.Writer, flags ...string) (natsURL, httpAddr string, stop func()) {
 	t.Helper()
+	return startWithEnv(t, dataDir, logs, func(string) string { return "" }, flags...)
+}
+
+// startWithEnv is startLogging with an environment for ledgerd.
+func startWithEnv(t *testing.T, dataDir string, logs io.Writer, getenv func(string) string, flags ...string) (natsURL, httpAddr string, stop func()) {
+	t.Helper()
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	args := append([]string{"--data", dataDir, "--nats-listen", natsAddr, "--http-listen", httpAddr}, flags...)
 	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, logs)
+		done <- run(ctx, args, getenv, logs)
 	}()
 	waitReady(t, httpAddr, 10*time.Second)
 	stopped := false

@@ -6,11 +6,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/licledger/licledger/handlers"
 )
 
 // minProcs is the fewest Ps ledgerd runs with (see main).
@@ -30,10 +33,40 @@ func main() {
 		// a ledger host has. GOGC in the environment overrides this.
 		debug.SetGCPercent(400)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "nats-callout-key" {
+		if err := printCalloutKey(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "ledgerd:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
 	}
+}
+
+// printCalloutKey is `ledgerd nats-callout-key [--data DIR]`: it creates the auth callout
+// issuer's seed in the data dir if there is none, and prints its public key for the cluster's
+// configuration (deploy/nats-server.conf).
+func printCalloutKey(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return err
+	}
+	kp, err := handlers.LoadCalloutIssuer(cfg.Data, true)
+	if err != nil {
+		return err
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, pub)
+	return err
 }

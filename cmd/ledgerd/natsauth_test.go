@@ -65,7 +65,13 @@ func wantNothing(t *testing.T, sub *nats.Subscription) {
 // one without a token may only validate license keys.
 func TestNATSConnectionsAreAuthenticated(t *testing.T) {
 	nc, admin := startAsAdmin(t)
-	url := nc.ConnectedUrl()
+	checkAdmission(t, nc.ConnectedUrl(), admin)
+}
+
+// checkAdmission checks who a ledger's NATS server admits, and to what (embedded or a cluster
+// with the auth callout).
+func checkAdmission(t *testing.T, url string, admin *client.Client) {
+	t.Helper()
 	ctx := context.Background()
 	lic := setupLicense(t, admin, "n", 5)
 	r, err := admin.Command(ctx, "license.rotate-key", map[string]any{"licenseId": lic}, "")
@@ -118,6 +124,12 @@ func TestNATSConnectionsAreAuthenticated(t *testing.T) {
 // inbox prefix, and nobody but the ledger may publish events or change the stream.
 func TestPartnersCannotReadEachOthersReplies(t *testing.T) {
 	nc, admin := startAsAdmin(t)
+	checkIsolation(t, nc, admin)
+}
+
+// checkIsolation checks that partners' connections are kept apart; nc is admin's connection.
+func checkIsolation(t *testing.T, nc *nats.Conn, admin *client.Client) {
+	t.Helper()
 	url := nc.ConnectedUrl()
 	ctx := context.Background()
 	setupLicense(t, admin, "p", 5)

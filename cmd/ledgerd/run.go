@@ -194,11 +194,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 func connectNATS(cfg config, log *slog.Logger, auth *handlers.NATSAuth) (*nats.Conn, func(), error) {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.NATSURL != "" {
-		nc, err := nats.Connect(cfg.NATSURL, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
-		}
-		return nc, func() { _ = nc.Drain() }, nil
+		return connectCluster(cfg, log, auth.Ledger(), opts)
 	}
 	host, portText, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
@@ -242,4 +238,37 @@ func connectNATS(cfg config, log *slog.Logger, auth *handlers.NATSAuth) (*nats.C
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	}, nil
+}
+
+// connectCluster connects the ledger to an external cluster as cfg.NATSUser, and answers the
+// cluster's auth callout if the data dir holds the callout issuer's seed (see
+// deploy/nats-server.conf).
+func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts []nats.Option) (*nats.Conn, func(), error) {
+	opts = append(opts, nats.CustomInboxPrefix(handlers.LedgerInboxPrefix))
+	if cfg.NATSPassword != "" {
+		opts = append(opts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+	}
+	nc, err := nats.Connect(cfg.NATSURL, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
+	}
+	issuer, err := handlers.LoadCalloutIssuer(cfg.Data, false)
+	if errors.Is(err, os.ErrNotExist) {
+		log.Warn("no auth callout issuer in the data dir: the cluster's own configuration decides who may connect",
+			"want", filepath.Join(cfg.Data, handlers.CalloutIssuerFile))
+		return nc, func() { _ = nc.Drain() }, nil
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	callout := handlers.NewNATSCallout(ledger, issuer, "", log)
+	callout.Session = cfg.NATSSession
+	if _, err := callout.Serve(nc); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	pub, _ := issuer.PublicKey()
+	log.Info("answering the cluster's auth callout", "issuer", pub, "session", cfg.NATSSession)
+	return nc, func() { _ = nc.Drain() }, nil
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/licledger/licledger/client"
+)
+
+// TestDeployNATSConfigAdmitsLikeTheEmbeddedServer runs a real nats-server from
+// deploy/nats-server.conf, exactly as shipped, and ledgerd against it with --nats-url: the
+// cluster asks ledgerd (auth callout) about every connection, and partners get the same
+// admission and isolation as on the embedded server. A revoked credential's connection ends with
+// its session and cannot come back.
+func TestDeployNATSConfigAdmitsLikeTheEmbeddedServer(t *testing.T) {
+	data := t.TempDir()
+	var pub bytes.Buffer
+	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &pub, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	password := hex.EncodeToString(secret)
+	t.Setenv("LICLEDGER_CALLOUT_ISSUER", strings.TrimSpace(pub.String()))
+	t.Setenv("LICLEDGER_NATS_PASSWORD", password)
+	t.Setenv("LICLEDGER_NATS_SERVER_NAME", "deploy-test")
+
+	opts, err := server.ProcessConfigFile("../../deploy/nats-server.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := ns.ClientURL()
+
+	env := map[string]string{"LICLEDGER_NATS_PASSWORD": password}
+	getenv := func(k string) string { return env[k] }
+	_, _, stop := startWithEnv(t, data, io.Discard, getenv, "--nats-url", url)
+	token := readToken(t, data)
+	nc := connect(t, url, token)
+	admin := client.New(nc, token)
+
+	if _, err := nats.Connect(url, nats.UserInfo("ledgerd", "guess")); !errors.Is(err, nats.ErrAuthorization) {
+		t.Errorf("ledgerd's user with a guessed password: got %v", err)
+	}
+	checkAdmission(t, url, admin)
+	checkIsolation(t, nc, admin)
+
+	// The cluster's session ends; the client comes back with its token, unless it was revoked.
+	// (A short session only now: the checks above hold connections that must not expire.)
+	stop()
+	startWithEnv(t, data, io.Discard, getenv, "--nats-url", url, "--nats-session", "2s")
+	id, doomedToken := issueCredential(t, admin, map[string]any{"role": "support-agent"})
+	doomed := connectWatched(t, url, doomedToken)
+	_, keptToken := issueCredential(t, admin, map[string]any{"role": "support-agent"})
+	kept := connect(t, url, keptToken)
+	if _, err := admin.Command(context.Background(), "credential.revoke", map[string]any{"credentialId": id}, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-doomed.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a revoked credential's connection outlived its session")
+	}
+	if _, err := client.Connect(url, doomedToken); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("reconnect with a revoked token: got %v; want %v", err, nats.ErrAuthorization)
+	}
+	time.Sleep(3 * time.Second) // past the kept connection's first session
+	if _, err := client.New(kept, keptToken).Query(context.Background(), "role.show", map[string]any{"role": "support-agent"}); err != nil {
+		t.Fatalf("a kept credential after its session renewed: %v", err)
+	}
+}
