@@ -47,7 +47,7 @@ var Codes = []Code{
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
 	CodeTooManyMachines, CodeMachineNotFound,
 	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
-	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation,
+	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation, CodeProtected,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

@@ -17,8 +17,10 @@ type License struct {
 	StartsAt                                    time.Time
 	ExpiresAt                                   time.Time // zero: perpetual
 	SeatsOverridden                             bool      // license.set-quota was used
-	Notes                                       []Note
-	Activations                                 map[string]*Machine // by fingerprint
+	// Protected (Keygen): only an admin or the owning product may manage its machines.
+	Protected   bool
+	Notes       []Note
+	Activations map[string]*Machine // by fingerprint
 
 	Users    map[string]*Seat // by seatKey(company, name)
 	Period   int              // the quota period Consumed counts
@@ -33,8 +35,10 @@ type LicenseCreate struct {
 	ResellerID string `json:"resellerId"`
 	TenantID   string `json:"tenantId"`
 	PlanID     string `json:"planId"`
-	KeyHash    string `json:"-"`
-	KeyHint    string `json:"-"`
+	// Protected is a protected attribute: only an admin or the plan's product may set it.
+	Protected bool   `json:"protected,omitempty"`
+	KeyHash   string `json:"-"`
+	KeyHint   string `json:"-"`
 }
 
 func (LicenseCreate) CommandName() string { return "license.create" }
@@ -56,6 +60,7 @@ type LicenseCreated struct {
 	Machines   int        `json:"machines"`
 	StartsAt   time.Time  `json:"startsAt"`
 	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	Protected  bool       `json:"protected,omitempty"`
 }
 
 func (LicenseCreated) EventType() string         { return TypeLicenseCreated }
@@ -97,6 +102,7 @@ func (s *State) decideLicenseCreate(now time.Time, c LicenseCreate) ([]Event, er
 	e := LicenseCreated{
 		ID: c.ID, ResellerID: c.ResellerID, TenantID: c.TenantID, ProductID: p.ProductID, PlanID: p.ID,
 		KeyHash: c.KeyHash, KeyHint: c.KeyHint, Seats: p.Seats, Machines: p.Machines, StartsAt: now,
+		Protected: c.Protected,
 	}
 	if p.DurationDays > 0 {
 		exp := now.AddDate(0, 0, p.DurationDays)
@@ -109,7 +115,7 @@ func newLicense(e LicenseCreated) *License {
 	l := &License{
 		ID: e.ID, ResellerID: e.ResellerID, TenantID: e.TenantID, ProductID: e.ProductID, PlanID: e.PlanID,
 		KeyHash: e.KeyHash, KeyHint: e.KeyHint, Status: StatusActive,
-		Seats: e.Seats, Machines: e.Machines, StartsAt: e.StartsAt,
+		Seats: e.Seats, Machines: e.Machines, StartsAt: e.StartsAt, Protected: e.Protected,
 		Users: map[string]*Seat{}, Activations: map[string]*Machine{},
 	}
 	if e.ExpiresAt != nil {

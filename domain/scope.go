@@ -11,6 +11,10 @@ const CodeOutOfScope Code = "OUT_OF_SCOPE"
 // issuing or managing a credential whose role may do something the caller's role may not (403).
 const CodeRoleEscalation Code = "ROLE_ESCALATION"
 
+// CodeProtected refuses a protected attribute (Keygen) set, or a protected license's machines
+// managed, by a caller that is neither an admin nor the owning product (403).
+const CodeProtected Code = "PROTECTED"
+
 // IsSystem reports whether the scope is the whole system (no field set).
 func (sc Scope) IsSystem() bool { return sc == Scope{} }
 
@@ -187,6 +191,9 @@ func (s *State) Authorize(caller Credential, cmd Command) error {
 	if exists && !caller.Scope.Reaches(p) {
 		return Errorf(CodeOutOfScope, field, "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
 	}
+	if err := s.checkProtected(caller, cmd); err != nil {
+		return err
+	}
 	role := ""
 	if c, ok := cmd.(CredentialIssue); ok {
 		role = c.Role
@@ -200,6 +207,39 @@ func (s *State) Authorize(caller Credential, cmd Command) error {
 		}
 	}
 	return nil
+}
+
+// checkProtected applies Keygen's protected attributes: only an admin (a role allowed every
+// operation) or the product that owns the resource may set one. The protected attribute here is
+// a license's "protected"; on a protected license, users and license tokens may not manage
+// machines either.
+func (s *State) checkProtected(caller Credential, cmd Command) error {
+	switch c := cmd.(type) {
+	case LicenseCreate:
+		if plan, ok := s.Plans[c.PlanID]; ok && c.Protected && !adminOrProduct(caller, plan.ProductID) {
+			return Errorf(CodeProtected, "protected", "only an admin or the product %s may create a protected license", plan.ProductID)
+		}
+	case MachineActivate:
+		return s.checkProtectedMachines(caller, c.LicenseID)
+	case MachineDeactivate:
+		return s.checkProtectedMachines(caller, c.LicenseID)
+	}
+	return nil
+}
+
+func (s *State) checkProtectedMachines(caller Credential, licenseID string) error {
+	l, ok := s.Licenses[licenseID]
+	if ok && l.Protected && (caller.Role == "user" || caller.Role == "license") {
+		return Errorf(CodeProtected, "licenseId", "license %s is protected: only an admin or its product manages its machines", l.ID)
+	}
+	return nil
+}
+
+// adminOrProduct reports whether c may set protected attributes of a resource of product: a
+// role allowed every operation (admin, developer, system-admin), or that product's token.
+func adminOrProduct(c Credential, product string) bool {
+	ops, _ := RoleOperations(c.Role)
+	return len(ops) == len(Operations) || (c.Role == "product" && c.Scope.ProductID == product)
 }
 
 // RoleExcess lists, sorted, the operations role may perform and over may not (nil if role is

@@ -8,7 +8,9 @@ import (
 
 func TestAuthorize(t *testing.T) {
 	s := given(t, credWorld(reg("ann", 0),
-		domain.CredentialIssued{ID: "boss", Role: "system-admin", Scope: domain.Scope{ResellerID: "r1"}, TokenHash: "h9", TokenPrefix: "lic_cc"})...)
+		domain.CredentialIssued{ID: "boss", Role: "system-admin", Scope: domain.Scope{ResellerID: "r1"}, TokenHash: "h9", TokenPrefix: "lic_cc"},
+		domain.LicenseCreated{ID: "lp", ResellerID: "r1", TenantID: "t1", ProductID: "p1", PlanID: "plan2", KeyHash: "hp", Seats: 2, Machines: 1, Protected: true},
+		domain.SeatRegistered{LicenseID: "lp", ResellerID: "r1", TenantID: "t1", EndUserCompany: "Acme", EndUserName: "ann"})...)
 	caller := func(role string, sc domain.Scope) domain.Credential {
 		return domain.Credential{ID: "me", Role: role, Scope: sc}
 	}
@@ -50,6 +52,20 @@ func TestAuthorize(t *testing.T) {
 		{"managing a credential with a stronger role", reseller1,
 			domain.CredentialDisable{CredentialID: "boss"}, domain.CodeRoleEscalation, "role"},
 		{"managing a credential of an equal role", reseller1, domain.CredentialRotate{CredentialID: "c1", TokenHash: "x"}, "", ""},
+		{"a protected license by an admin", caller("admin", domain.Scope{}),
+			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2", Protected: true}, "", ""},
+		{"a protected license by its product", caller("product", domain.Scope{ProductID: "p1"}),
+			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2", Protected: true}, "", ""},
+		{"a protected license by a reseller", reseller1,
+			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2", Protected: true}, domain.CodeProtected, "protected"},
+		{"an unprotected license by a reseller", reseller1,
+			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2"}, "", ""},
+		{"a user's machines on a protected license", caller("user", domain.Scope{UserID: "ann"}),
+			domain.MachineActivate{LicenseID: "lp", Fingerprint: "f"}, domain.CodeProtected, "licenseId"},
+		{"a license token's machines on a protected license", caller("license", domain.Scope{LicenseID: "lp"}),
+			domain.MachineDeactivate{LicenseID: "lp", Fingerprint: "f"}, domain.CodeProtected, "licenseId"},
+		{"its product manages a protected license's machines", caller("product", domain.Scope{ProductID: "p1"}),
+			domain.MachineActivate{LicenseID: "lp", Fingerprint: "f"}, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,7 +32,7 @@ func statusOf(c domain.Code) int {
 		return 400
 	case CodeUnauthenticated:
 		return 401
-	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation:
+	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
 		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound:

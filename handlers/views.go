@@ -23,7 +23,7 @@ type view struct {
 var (
 	licensesView = view{resource: "licenses", fields: map[string]string{
 		"licenseId": "basic", "productId": "basic", "planId": "basic", "status": "basic", "expiresAt": "basic",
-		"tenantId": "standard", "quota": "standard",
+		"tenantId": "standard", "quota": "standard", "protected": "standard",
 		"users": "detail", "machines": "detail", "notes": "detail",
 	}, codes: []string{"status"}}
 	credentialsView = view{resource: "credentials", fields: map[string]string{

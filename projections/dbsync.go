@@ -24,6 +24,7 @@ type LicenseDetail struct {
 	PlanID    string        `json:"planId"`
 	Status    string        `json:"status"`
 	ExpiresAt *time.Time    `json:"expiresAt,omitempty"`
+	Protected bool          `json:"protected"`
 	Quota     domain.Usage  `json:"quota"`
 	Users     []SeatHolder  `json:"users"`
 	Machines  []MachineView `json:"machines"`
@@ -66,7 +67,7 @@ func (p *Licenses) noteUser(e domain.SeatRegistered) {
 
 func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat) bool) LicenseDetail {
 	d := LicenseDetail{LicenseID: l.ID, TenantID: l.TenantID, ProductID: l.ProductID, PlanID: l.PlanID,
-		Status: l.StatusAt(t), Quota: l.UsageAt(t), Users: []SeatHolder{}}
+		Status: l.StatusAt(t), Protected: l.Protected, Quota: l.UsageAt(t), Users: []SeatHolder{}}
 	if !l.ExpiresAt.IsZero() {
 		exp := l.ExpiresAt
 		d.ExpiresAt = &exp

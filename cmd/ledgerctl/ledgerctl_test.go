@@ -80,6 +80,7 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 		{"product", "create", "--id", "p1", "--name", "Product"},
 		{"plan", "create", "--id", "one", "--product", "p1", "--name", "One seat", "--tier", "1", "--seats", "1"},
 		{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "one"},
+		{"license", "create", "--id", "l2", "--reseller", "r1", "--tenant", "acme", "--plan", "one", "--protected", "true"},
 		{"seat", "register", "--license", "l1", "--company", "Acme", "--user", "ann"},
 	} {
 		if _, err := ctl(args...); err != nil {
@@ -127,6 +128,9 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	}
 	if _, err := ctl("plan", "create", "--seats", "many"); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Fatalf("bad number: %v", err)
+	}
+	if _, err := ctl("license", "create", "--plan", "one", "--protected", "maybe"); err == nil || !strings.Contains(err.Error(), "neither true nor false") {
+		t.Fatalf("bad boolean: %v", err)
 	}
 	if _, err := ctl("license", "explode"); err == nil {
 		t.Fatal("unknown command accepted")

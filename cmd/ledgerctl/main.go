@@ -35,7 +35,8 @@ Commands:
   tenant update     --tenant T --name N
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
-  license create    --reseller R --tenant T --plan P [--id ID]      (prints the key once)
+  license create    --reseller R --tenant T --plan P [--id ID] [--protected true]   (prints the key once;
+                    protected: only an admin or the product may create it or manage its machines)
   license suspend | reinstate | expire | renew | terminate   --license L [--reason R]
   license upgrade | downgrade   --license L --plan P   (by the plans' tier order)
   license note      --license L --note TEXT

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -54,6 +55,7 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 type field struct {
 	flag, json, help string
 	number           bool
+	boolean          bool // "true" or "false"
 	pairs            bool // "k=v,k=v" becomes a JSON object
 }
 
@@ -66,7 +68,7 @@ var requests = map[string][]field{
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
 		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true}},
-	"license.create":     {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}},
+	"license.create":     {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}, {flag: "protected", json: "protected", boolean: true}},
 	"seat.register":      {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"seat.unregister":    {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"usage.quota":        {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}},
@@ -145,6 +147,12 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 				obj[strings.TrimSpace(k)] = strings.TrimSpace(val)
 			}
 			body[f.json] = obj
+		} else if f.boolean {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("--%s: %q is neither true nor false", f.flag, v)
+			}
+			body[f.json] = b
 		} else if f.number {
 			var n json.Number
 			if err := json.Unmarshal([]byte(v), &n); err != nil {

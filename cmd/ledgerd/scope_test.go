@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/client"
@@ -278,5 +279,39 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		}
 	default:
 		t.Errorf("%s: no outside check for this query", where)
+	}
+}
+
+// TestProtectedLicense: Keygen's protected attribute over NATS. Only an admin or the owning
+// product creates a protected license, and on it users and license tokens cannot manage
+// machines; each refusal is 403 PROTECTED naming the field and appends nothing.
+func TestProtectedLicense(t *testing.T) {
+	nc, admin := startAsAdmin(t)
+	ctx := context.Background()
+	setupLicense(t, admin, "x", 5)
+	body := map[string]any{"id": "xl2", "resellerId": "xr", "tenantId": "xt", "planId": "xplan", "protected": true}
+	_, resellerToken := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "xr"}})
+	before := lastSequence(t, admin, ctx)
+	_, err := client.New(nc, resellerToken).Command(ctx, "license.create", body, "")
+	if e := wantCode(t, err, 403, "PROTECTED"); e.Field != "protected" {
+		t.Fatalf("field %q; want protected", e.Field)
+	}
+	if after := lastSequence(t, admin, ctx); after != before+1 {
+		t.Fatalf("a refused protected license appended: %d -> %d", before, after)
+	}
+	if _, err := admin.Command(ctx, "license.create", body, ""); err != nil {
+		t.Fatalf("an admin's protected license: %v", err)
+	}
+	_, licenseToken := issueCredential(t, admin, map[string]any{"role": "license", "scope": map[string]any{"licenseId": "xl2"}})
+	_, err = client.New(nc, licenseToken).Command(ctx, "machine.activate", map[string]any{"licenseId": "xl2", "fingerprint": "fp"}, "")
+	if e := wantCode(t, err, 403, "PROTECTED"); e.Field != "licenseId" {
+		t.Fatalf("field %q; want licenseId", e.Field)
+	}
+	if _, err := admin.Command(ctx, "machine.activate", map[string]any{"licenseId": "xl2", "fingerprint": "fp"}, ""); err != nil {
+		t.Fatalf("an admin manages a protected license's machines: %v", err)
+	}
+	got, err := admin.Query(ctx, "license.details", map[string]any{"format": "standard"})
+	if err != nil || !strings.Contains(string(got), `"licenseId":"xl2"`) || !strings.Contains(string(got), `"protected":true`) {
+		t.Fatalf("license.details: %s %v", got, err)
 	}
 }
