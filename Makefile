@@ -5,14 +5,22 @@ PKGS := ./...
 # exceeded" and no crasher in Go 1.26 (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 20000x
 
-.PHONY: run test test-short bench lint fuzz build
+# The stock nats CLI, which a test runs to prove README's examples (issue 5 pins this version).
+NATSCLI := github.com/nats-io/natscli/nats@v0.5.1
+
+.PHONY: run test test-short bench lint fuzz build tools
 
 run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data (Ctrl-C stops it cleanly)
 	$(GO) build -o bin/ledgerd ./cmd/ledgerd
 	exec bin/ledgerd
 
-test: lint ## The whole suite with the race detector (includes the SIGKILL crash test)
-	$(GO) test -race -timeout 20m $(PKGS)
+test: lint tools ## The whole suite with the race detector (includes the SIGKILL crash test)
+	PATH="$(CURDIR)/bin:$$PATH" $(GO) test -race -timeout 20m $(PKGS)
+
+tools: bin/nats ## Test tools, into ./bin (the stock nats CLI)
+
+bin/nats:
+	GOBIN="$(CURDIR)/bin" $(GO) install $(NATSCLI)
 
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
