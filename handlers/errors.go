@@ -35,7 +35,7 @@ func statusOf(c domain.Code) int {
 	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
 		return 409

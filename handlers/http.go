@@ -9,9 +9,10 @@ import (
 )
 
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
-// traffic) /metrics and /debug/pprof/.
-func HTTPHandler(gather prometheus.Gatherer, ready func() (bool, string)) http.Handler {
+// traffic) /metrics, /debug/pprof/, and api (the query API) under /v1/.
+func HTTPHandler(gather prometheus.Gatherer, ready func() (bool, string), api http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

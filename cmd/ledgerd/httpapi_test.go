@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/licledger/licledger/client"
+)
+
+// httpResult is one answer of the HTTP query API.
+type httpResult struct {
+	status int
+	body   map[string]any
+}
+
+func (h httpResult) code() string {
+	e, _ := h.body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (h httpResult) field() string {
+	e, _ := h.body["error"].(map[string]any)
+	f, _ := e["field"].(string)
+	return f
+}
+
+// TestHTTPQueryAPI: /v1/<query> answers what the NATS endpoint answers, with the same token,
+// scope, view levels, paging and error bodies.
+func TestHTTPQueryAPI(t *testing.T) {
+	data := t.TempDir()
+	natsURL, httpAddr, _ := startInProcess(t, data)
+	token := readToken(t, data)
+	admin := client.New(connect(t, natsURL, token), token)
+	ctx := context.Background()
+	lic := setupLicense(t, admin, "h", 5)
+	setupLicense(t, admin, "i", 5)
+	r, err := admin.Command(ctx, "license.rotate-key", map[string]any{"licenseId": lic}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rotated struct{ Key string }
+	if err := json.Unmarshal(r.Result, &rotated); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, token string, body []byte) httpResult {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+httpAddr+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("%s %s: Content-Type %q", method, path, ct)
+		}
+		out := httpResult{status: resp.StatusCode}
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, path, err, raw)
+		}
+		return out
+	}
+	get := func(path, token string) httpResult { return call(http.MethodGet, path, token, nil) }
+
+	// The same answer as over NATS.
+	overNATS, err := admin.Query(ctx, "usage.quota", map[string]any{"licenseId": lic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	_ = json.Unmarshal(overNATS, &want)
+	if got := get("/v1/usage.quota?licenseId="+lic, token); got.status != 200 || !reflect.DeepEqual(got.body["result"], want) {
+		t.Fatalf("usage.quota: %d %v; want %v", got.status, got.body, want)
+	}
+
+	// Paging: one license a page, then the next from the cursor.
+	first := get("/v1/license.details?limit=1", token)
+	items, _ := first.body["result"].(map[string]any)["items"].([]any)
+	next, _ := first.body["result"].(map[string]any)["next"].(string)
+	if first.status != 200 || len(items) != 1 || next == "" {
+		t.Fatalf("first page: %d %v", first.status, first.body)
+	}
+	second := get("/v1/license.details?limit=1&after="+url.QueryEscape(next), token)
+	items2, _ := second.body["result"].(map[string]any)["items"].([]any)
+	if second.status != 200 || len(items2) != 1 || reflect.DeepEqual(items, items2) {
+		t.Fatalf("second page: %d %v", second.status, second.body)
+	}
+
+	// Scope and view levels, as over NATS.
+	_, otherReseller := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "ir"}})
+	if got := get("/v1/usage.quota?licenseId="+lic, otherReseller); got.status != 404 || got.code() != "LICENSE_NOT_FOUND" {
+		t.Fatalf("another reseller's license: %d %v", got.status, got.body)
+	}
+	agentID, agent := issueCredential(t, admin, map[string]any{"role": "support-agent"})
+	if _, err := admin.Command(ctx, "credential.set-access", map[string]any{"credentialId": agentID, "access": map[string]string{"licenses": "basic"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("/v1/license.details?format=detail", agent); got.status != 403 || got.code() != "FORBIDDEN" || got.field() != "format" {
+		t.Fatalf("above the grant: %d %v", got.status, got.body)
+	}
+	if got := get("/v1/license.details?format=basic", agent); got.status != 200 {
+		t.Fatalf("at the grant: %d %v", got.status, got.body)
+	}
+
+	// Keys go in a POST body; validation needs no token.
+	if got := call(http.MethodPost, "/v1/license.validate", "", []byte(`{"key":"`+rotated.Key+`"}`)); got.status != 200 || got.body["result"].(map[string]any)["valid"] != true {
+		t.Fatalf("license.validate: %d %v", got.status, got.body)
+	}
+
+	// Refusals, each with the error body.
+	for _, c := range []struct {
+		name, method, path, token string
+		body                      []byte
+		status                    int
+		code, field               string
+	}{
+		{"no token", "GET", "/v1/usage.quota?licenseId=" + lic, "", nil, 401, "UNAUTHENTICATED", "Authorization"},
+		{"a bad token", "GET", "/v1/usage.quota?licenseId=" + lic, unknownToken, nil, 401, "UNAUTHENTICATED", "Authorization"},
+		{"a limit that is no number", "GET", "/v1/license.details?limit=many", token, nil, 400, "INVALID_ARGUMENT", "limit"},
+		{"a limit over the maximum", "GET", "/v1/license.details?limit=5000", token, nil, 400, "INVALID_ARGUMENT", "limit"},
+		{"a parameter given twice", "GET", "/v1/usage.quota?licenseId=a&licenseId=b", token, nil, 400, "INVALID_ARGUMENT", "licenseId"},
+		{"an unknown parameter", "GET", "/v1/usage.quota?licence=" + lic, token, nil, 400, "INVALID_ARGUMENT", "licence"},
+		{"an unknown query", "GET", "/v1/license.steal", token, nil, 404, "QUERY_NOT_FOUND", ""},
+		{"a command is no query", "GET", "/v1/license.terminate?licenseId=" + lic, token, nil, 404, "QUERY_NOT_FOUND", ""},
+		{"another method", "DELETE", "/v1/usage.quota", token, nil, 405, "INVALID_ARGUMENT", ""},
+		{"malformed JSON", "POST", "/v1/usage.quota", token, []byte(`{"licenseId":`), 400, "MALFORMED_JSON", ""},
+		{"an oversized body", "POST", "/v1/usage.quota", token, []byte(`{"licenseId":"` + strings.Repeat("x", 70_000) + `"}`), 413, "PAYLOAD_TOO_LARGE", ""},
+	} {
+		got := call(c.method, c.path, c.token, c.body)
+		if got.status != c.status || got.code() != c.code || got.field() != c.field {
+			t.Errorf("%s: %d %v; want %d %s (field %q)", c.name, got.status, got.body, c.status, c.code, c.field)
+		}
+	}
+}

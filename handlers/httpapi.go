@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// CodeQueryNotFound answers an HTTP path that names no query (404).
+const CodeQueryNotFound domain.Code = "QUERY_NOT_FOUND"
+
+// numericParams are the query fields that are numbers on the wire; every other URL parameter
+// is a string.
+var numericParams = []string{"limit"}
+
+// QueryAPI serves the queries over HTTP under /v1/, answering exactly what the NATS endpoint
+// ledger.v1.q.<name> answers: the same bearer token in the Authorization header, the same view
+// levels, the same {"result"} and {"error"} bodies, with the error's status as the HTTP
+// status. GET /v1/<name>?field=value takes the request's fields as URL parameters; POST
+// /v1/<name> takes the same JSON body as NATS (use it for license keys, which do not belong in
+// URLs and access logs). Bodies over maxPayload are 413 before decoding.
+func QueryAPI(l *Ledger, maxPayload int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		name := strings.TrimPrefix(req.URL.Path, "/v1/")
+		r := Request{Name: name, Token: bearer(req.Header.Get("Authorization")),
+			TraceParent: req.Header.Get("traceparent"), Source: "http:" + httpRemoteHost(req.RemoteAddr)}
+		var f *Failure
+		switch {
+		case !slices.Contains(QueryNames(), name):
+			f = failure(domain.Errorf(CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(QueryNames(), ", ")))
+		case req.Method == http.MethodGet:
+			r.Body, f = paramsBody(req)
+		case req.Method == http.MethodPost:
+			r.Body, f = readBody(req.Body, maxPayload)
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			f = &Failure{Status: http.StatusMethodNotAllowed, Err: &domain.Error{Code: domain.CodeInvalidArgument, Message: "use GET or POST"}}
+		}
+		var reply []byte
+		if f == nil {
+			reply, f = l.Query(req.Context(), r)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if f != nil {
+			w.WriteHeader(f.Status)
+			w.Write(f.Body())
+			return
+		}
+		w.Write(reply)
+	})
+}
+
+// paramsBody turns URL parameters into the query's JSON body; a parameter given twice is
+// refused rather than silently picking one.
+func paramsBody(req *http.Request) ([]byte, *Failure) {
+	body := map[string]any{}
+	for k, vs := range req.URL.Query() {
+		if len(vs) != 1 {
+			return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "is given %d times", len(vs)))
+		}
+		if slices.Contains(numericParams, k) {
+			var n json.Number
+			if json.Unmarshal([]byte(vs[0]), &n) != nil {
+				return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "must be a number, got %q", vs[0]))
+			}
+			body[k] = n
+		} else {
+			body[k] = vs[0]
+		}
+	}
+	b, _ := json.Marshal(body)
+	return b, nil
+}
+
+func readBody(r io.Reader, maxPayload int) ([]byte, *Failure) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(maxPayload)+1))
+	if err != nil {
+		return nil, failure(domain.Errorf(CodeMalformedJSON, "", "reading the body: %v", err))
+	}
+	if len(b) > maxPayload {
+		return nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is over the limit of %d bytes", maxPayload))
+	}
+	return b, nil
+}
+
+func httpRemoteHost(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
