@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 )
@@ -53,6 +54,29 @@ var queries = map[string]func(l *Ledger, caller domain.Credential, body []byte) 
 // leaves it out.
 func licensesIn(sc domain.Scope) func(*domain.License) bool {
 	return func(l *domain.License) bool { return sc.Reaches(domain.LicensePlace(l)) }
+}
+
+// licenseFilter narrows a license list; each field set must match.
+type licenseFilter struct {
+	ResellerID string `json:"resellerId,omitempty"`
+	TenantID   string `json:"tenantId,omitempty"`
+	ProductID  string `json:"productId,omitempty"`
+	PlanID     string `json:"planId,omitempty"`
+	Status     string `json:"status,omitempty"` // as of now: active, suspended, expired, terminated
+}
+
+func (f licenseFilter) check() error {
+	switch f.Status {
+	case "", domain.StatusActive, domain.StatusSuspended, domain.StatusExpired, domain.StatusTerminated:
+		return nil
+	}
+	return domain.Errorf(domain.CodeInvalidArgument, "status", "is %q; want active, suspended, expired or terminated", f.Status)
+}
+
+func (f licenseFilter) matches(l *domain.License, now time.Time) bool {
+	return (f.ResellerID == "" || l.ResellerID == f.ResellerID) && (f.TenantID == "" || l.TenantID == f.TenantID) &&
+		(f.ProductID == "" || l.ProductID == f.ProductID) && (f.PlanID == "" || l.PlanID == f.PlanID) &&
+		(f.Status == "" || l.StatusAt(now) == f.Status)
 }
 
 // credentialsIn is licensesIn for credentials, which sit where their own scope points.
@@ -131,9 +155,13 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 		EndUserCompany string `json:"endUserCompany,omitempty"`
 		EndUserName    string `json:"endUserName,omitempty"`
 		Format         string `json:"format,omitempty"`
+		licenseFilter
 		PageQuery
 	}
 	if err := decodeStrict(body, &q); err != nil {
+		return nil, err
+	}
+	if err := q.licenseFilter.check(); err != nil {
 		return nil, err
 	}
 	level, err := licensesView.level(caller, q.Format)
@@ -143,10 +171,14 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 	if q.EndUserName != "" && q.EndUserCompany == "" {
 		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required with endUserName")
 	}
-	if err := q.check(); err != nil {
+	if err := q.PageQuery.check(); err != nil {
 		return nil, err
 	}
-	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, l.now(), licensesIn(caller.Scope))
+	now := l.now()
+	inScope := licensesIn(caller.Scope)
+	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, now, func(lic *domain.License) bool {
+		return inScope(lic) && q.licenseFilter.matches(lic, now)
+	})
 	items, err := renderAll(licensesView, details, level)
 	if err != nil {
 		return nil, err
@@ -189,7 +221,7 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if err := q.check(); err != nil {
+	if err := q.PageQuery.check(); err != nil {
 		return nil, err
 	}
 	views, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))

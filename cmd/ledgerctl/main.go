@@ -61,7 +61,9 @@ Queries:
   license validate  --key K [--fingerprint F]  (needs no token)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)
   role show         --role R                   (the commands and queries a role may use)
-  license details   [--company C [--user U]] [--limit N] [--after ID] [--format F]   (DBSync licenseDetails, paged)
+  license details   [--company C [--user U]] [--reseller R] [--tenant T] [--product P] [--plan P]
+                    [--status active|suspended|expired|terminated] [--limit N] [--after ID] [--format F]
+                    (DBSync licenseDetails, filtered, paged)
                     --format: basic, standard, detail (the default) or expanded, up to the token's grant
 Tools:
   inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock

@@ -102,6 +102,8 @@ var requests = map[string][]field{
 	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}, viewFormat},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
+		{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
+		{flag: "plan", json: "planId"}, {flag: "status", json: "status"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 }
 

@@ -100,6 +100,39 @@ func TestHTTPQueryAPI(t *testing.T) {
 		t.Fatalf("second page: %d %v", second.status, second.body)
 	}
 
+	// Filters: each narrows the list; status is as of now.
+	if _, err := admin.Command(ctx, "license.suspend", map[string]any{"licenseId": "il"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(path string) []string {
+		t.Helper()
+		got := get(path, token)
+		if got.status != 200 {
+			t.Fatalf("%s: %d %v", path, got.status, got.body)
+		}
+		var out []string
+		for _, it := range got.body["result"].(map[string]any)["items"].([]any) {
+			out = append(out, it.(map[string]any)["licenseId"].(string))
+		}
+		return out
+	}
+	for path, want := range map[string][]string{
+		"/v1/license.details":                                {"hl", "il"},
+		"/v1/license.details?resellerId=hr":                  {"hl"},
+		"/v1/license.details?tenantId=it":                    {"il"},
+		"/v1/license.details?productId=hp":                   {"hl"},
+		"/v1/license.details?planId=iplan":                   {"il"},
+		"/v1/license.details?status=suspended":               {"il"},
+		"/v1/license.details?status=active&resellerId=hr":    {"hl"},
+		"/v1/license.details?status=terminated":              nil,
+		"/v1/license.details?resellerId=hr&planId=iplan":     nil,
+		"/v1/license.details?status=active&limit=1&after=hl": nil,
+	} {
+		if got := ids(path); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v; want %v", path, got, want)
+		}
+	}
+
 	// Scope and view levels, as over NATS.
 	_, otherReseller := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "ir"}})
 	if got := get("/v1/usage.quota?licenseId="+lic, otherReseller); got.status != 404 || got.code() != "LICENSE_NOT_FOUND" {
@@ -131,6 +164,7 @@ func TestHTTPQueryAPI(t *testing.T) {
 		{"no token", "GET", "/v1/usage.quota?licenseId=" + lic, "", nil, 401, "UNAUTHENTICATED", "Authorization"},
 		{"a bad token", "GET", "/v1/usage.quota?licenseId=" + lic, unknownToken, nil, 401, "UNAUTHENTICATED", "Authorization"},
 		{"a limit that is no number", "GET", "/v1/license.details?limit=many", token, nil, 400, "INVALID_ARGUMENT", "limit"},
+		{"an unknown status", "GET", "/v1/license.details?status=lapsed", token, nil, 400, "INVALID_ARGUMENT", "status"},
 		{"a limit over the maximum", "GET", "/v1/license.details?limit=5000", token, nil, 400, "INVALID_ARGUMENT", "limit"},
 		{"a parameter given twice", "GET", "/v1/usage.quota?licenseId=a&licenseId=b", token, nil, 400, "INVALID_ARGUMENT", "licenseId"},
 		{"an unknown parameter", "GET", "/v1/usage.quota?licence=" + lic, token, nil, 400, "INVALID_ARGUMENT", "licence"},
