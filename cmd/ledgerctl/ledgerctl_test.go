@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,25 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	}
 	if _, err := ctl("license", "explode"); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+	out, err = ctl("--output", "table", "license", "details", "--reseller", "r1")
+	if err != nil || !regexp.MustCompile(`(?m)^LICENSEID +PLANID .*\n(l1|l2) +one +`).MatchString(out) {
+		t.Fatalf("license details as a table: %v\n%s", err, out)
+	}
+	out, err = ctl("--output", "table", "license", "details", "--limit", "1")
+	if err != nil || !strings.Contains(out, "more after l1 (pass --after l1)") {
+		t.Fatalf("a table's next page: %v\n%s", err, out)
+	}
+	out, err = ctl("--output", "table", "usage", "quota", "--license", "l1")
+	if err != nil || !regexp.MustCompile(`(?m)^licenseId +l1$`).MatchString(out) || !regexp.MustCompile(`(?m)^seats +\d+$`).MatchString(out) {
+		t.Fatalf("usage quota as a table: %v\n%s", err, out)
+	}
+	out, err = ctl("--output", "table", "license", "note", "--license", "l1", "--note", "called")
+	if err != nil || !regexp.MustCompile(`(?m)^event +license\.noted\.v1 at sequence \d+$`).MatchString(out) {
+		t.Fatalf("a command as a table: %v\n%s", err, out)
+	}
+	if _, err := ctl("--output", "xml", "usage", "quota", "--license", "l1"); err == nil || !strings.Contains(err.Error(), "neither json nor table") {
+		t.Fatalf("--output xml: %v", err)
 	}
 	out, err = ctl("inbox-prefix")
 	if token, _ := os.ReadFile(tokenFile); err != nil || strings.TrimSpace(out) != client.InboxPrefix(strings.TrimSpace(string(token))) {

@@ -75,6 +75,13 @@ Global flags (before the noun):
   --token T          bearer token (env LICLEDGER_TOKEN)
   --token-file F     file holding the token (env LICLEDGER_TOKEN_FILE, default ./data/bootstrap-admin.token)
   --command-id ID    idempotency key for a command: a retry with the same id returns the first reply
+  --output json|table   indented JSON (the default) or a table: a list's items one row each,
+                     anything else field by field (env LICLEDGER_OUTPUT)
+
+Examples:
+  ledgerctl --output table license details --reseller acme-partners --status active
+  ledgerctl --token-file partner.token seat register --license lic-1 --company Globex --user bob
+  ledgerctl --command-id renew-lic-1-2027 license renew --license lic-1
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

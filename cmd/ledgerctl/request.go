@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 type global struct {
 	natsURL, token, commandID string
+	output                    string // json or table
 }
 
 func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (global, []string, error) {
@@ -37,8 +37,12 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 	fs.StringVar(&g.token, "token", env("TOKEN", ""), "bearer token")
 	fs.StringVar(&tokenFile, "token-file", env("TOKEN_FILE", "./data/bootstrap-admin.token"), "file holding the bearer token")
 	fs.StringVar(&g.commandID, "command-id", "", "idempotency key for a command")
+	fs.StringVar(&g.output, "output", env("OUTPUT", "json"), "json or table")
 	if err := fs.Parse(args); err != nil {
 		return g, nil, err
+	}
+	if g.output != "json" && g.output != "table" {
+		return g, nil, fmt.Errorf("--output: %q is neither json nor table", g.output)
 	}
 	if g.token == "" && tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)
@@ -198,11 +202,5 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		}
 		return err
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		out.Write(raw)
-	}
-	out.WriteByte('\n')
-	_, err = stdout.Write(out.Bytes())
-	return err
+	return writeReply(stdout, raw, g.output)
 }
