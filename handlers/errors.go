@@ -25,6 +25,13 @@ const (
 	CodeRateLimited          domain.Code = "RATE_LIMITED"
 )
 
+// Codes lists every code a reply may carry: the domain's and the handlers' own.
+func Codes() []domain.Code {
+	return append([]domain.Code{CodeMalformedJSON, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
+		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeOverloaded, CodeUnavailable,
+		CodeInternal, CodeRateLimited, CodeQueryNotFound}, domain.Codes...)
+}
+
 // statusOf is the one place a code becomes a wire status.
 func statusOf(c domain.Code) int {
 	switch c {

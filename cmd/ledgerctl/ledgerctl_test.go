@@ -133,6 +133,9 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if _, err := ctl("license", "create", "--plan", "one", "--protected", "maybe"); err == nil || !strings.Contains(err.Error(), "neither true nor false") {
 		t.Fatalf("bad boolean: %v", err)
 	}
+	if _, err := ctl("reseller", "create", "--id", "r1", "--name", "Again"); err == nil || !strings.Contains(err.Error(), "409 ALREADY_EXISTS") || !strings.Contains(err.Error(), "hint: "+hints["ALREADY_EXISTS"]) {
+		t.Fatalf("a taken id: %v", err)
+	}
 	if _, err := ctl("license", "explode"); err == nil {
 		t.Fatal("unknown command accepted")
 	}
@@ -162,5 +165,17 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	os.Remove(tokenFile)
 	if _, err := ctl("usage", "quota", "--license", "l1"); err == nil || !strings.Contains(err.Error(), "hint:") {
 		t.Fatalf("missing token: %v", err)
+	}
+}
+
+// TestEveryCodeHasAHint: a new error code must come with advice for the person at the terminal.
+func TestEveryCodeHasAHint(t *testing.T) {
+	for _, c := range handlers.Codes() {
+		if hints[string(c)] == "" {
+			t.Errorf("no hint for %s", c)
+		}
+	}
+	if len(hints) != len(handlers.Codes()) {
+		t.Errorf("%d hints for %d codes: a hint for a code the ledger no longer answers", len(hints), len(handlers.Codes()))
 	}
 }

@@ -197,8 +197,8 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	}
 	if err != nil {
 		var ce *client.Error
-		if errors.As(err, &ce) && ce.Code == "UNAUTHENTICATED" {
-			return fmt.Errorf("%w\nhint: pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token", err)
+		if errors.As(err, &ce) && hints[ce.Code] != "" {
+			return fmt.Errorf("%w\nhint: %s", err, hints[ce.Code])
 		}
 		return err
 	}
