@@ -179,3 +179,40 @@ func TestEveryCodeHasAHint(t *testing.T) {
 		t.Errorf("%d hints for %d codes: a hint for a code the ledger no longer answers", len(hints), len(handlers.Codes()))
 	}
 }
+
+// TestDemoSeedsEveryQuery: ledgerctl demo fills a fresh ledger so that the queries show real
+// numbers, and a second run applies nothing new.
+func TestDemoSeedsEveryQuery(t *testing.T) {
+	url, tokenFile := startLedger(t)
+	ctl := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"--nats-url", url, "--token-file", tokenFile}, args...), func(string) string { return "" }, &out, &errOut)
+		return out.String(), err
+	}
+	for range 2 {
+		if out, err := ctl("demo"); err != nil || !strings.Contains(out, "commands applied") {
+			t.Fatalf("demo: %v\n%s", err, out)
+		}
+	}
+	out, err := ctl("usage", "quota", "--reseller", "demo-partners")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage struct {
+		Result struct{ Licenses, Seats, Active, Consumed int }
+	}
+	if err := json.Unmarshal([]byte(out), &usage); err != nil {
+		t.Fatal(err)
+	}
+	// 5 + 25 + 5 + 5 seats; 5 + 3 + 1 users now; milton also counts as consumed this period.
+	if u := usage.Result; u.Licenses != 4 || u.Seats != 40 || u.Active != 9 || u.Consumed != 10 {
+		t.Fatalf("reseller usage after the demo (run twice): %+v", u)
+	}
+	out, err = ctl("license", "details", "--status", "suspended")
+	if err != nil || !strings.Contains(out, `"demo-initech-2"`) || strings.Contains(out, `"demo-globex-1"`) {
+		t.Fatalf("suspended licenses: %v\n%s", err, out)
+	}
+	if _, err := ctl("seat", "register", "--license", "demo-globex-1", "--company", "Globex Corp", "--user", "frank"); err == nil || !strings.Contains(err.Error(), "QUOTA_EXCEEDED") {
+		t.Fatalf("the demo's full license took another user: %v", err)
+	}
+}

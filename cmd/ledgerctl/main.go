@@ -66,6 +66,8 @@ Queries:
                     (DBSync licenseDetails, filtered, paged)
                     --format: basic, standard, detail (the default) or expanded, up to the token's grant
 Tools:
+  demo              seeds a running ledger with a sample reseller, customers, plans, licenses,
+                    seats and machines (needs an admin token; running it again changes nothing)
   inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock
                     nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
   bench             --clients N --duration D   (durable seat.register throughput and latency)
@@ -99,6 +101,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintln(stdout, client.InboxPrefix(g.token))
 		return nil
+	}
+	if rest[0] == "demo" {
+		return runDemo(ctx, g, stdout)
 	}
 	if rest[0] == "bench" {
 		return runBench(ctx, g, rest[1:], stdout, stderr)
