@@ -68,13 +68,19 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	return ns.ClientURL(), filepath.Join(dir, handlers.BootstrapTokenFile)
 }
 
-func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
-	url, tokenFile := startLedger(t)
-	ctl := func(args ...string) (string, error) {
+// ledgerctlFor runs ledgerctl against the ledger at url with the token in tokenFile, and returns
+// what it printed.
+func ledgerctlFor(url, tokenFile string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), append([]string{"--nats-url", url, "--token-file", tokenFile}, args...), func(string) string { return "" }, &out, &errOut)
 		return out.String(), err
 	}
+}
+
+func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
+	url, tokenFile := startLedger(t)
+	ctl := ledgerctlFor(url, tokenFile)
 	for _, args := range [][]string{
 		{"reseller", "create", "--id", "r1", "--name", "Reseller One"},
 		{"tenant", "create", "--reseller", "r1", "--id", "acme", "--name", "Acme"},
@@ -183,12 +189,7 @@ func TestEveryCodeHasAHint(t *testing.T) {
 // TestDemoSeedsEveryQuery: ledgerctl demo fills a fresh ledger so that the queries show real
 // numbers, and a second run applies nothing new.
 func TestDemoSeedsEveryQuery(t *testing.T) {
-	url, tokenFile := startLedger(t)
-	ctl := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), append([]string{"--nats-url", url, "--token-file", tokenFile}, args...), func(string) string { return "" }, &out, &errOut)
-		return out.String(), err
-	}
+	ctl := ledgerctlFor(startLedger(t))
 	for range 2 {
 		if out, err := ctl("demo"); err != nil || !strings.Contains(out, "commands applied") {
 			t.Fatalf("demo: %v\n%s", err, out)
