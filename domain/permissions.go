@@ -88,6 +88,11 @@ var permissions = map[string]map[string]bool{
 // Allowed reports whether role may perform operation op (before scope is considered).
 func Allowed(role, op string) bool { return permissions[role][op] }
 
+// AllowedEverything reports whether role may perform every operation (admin, developer,
+// system-admin): Keygen's admins, who may set protected attributes and, with a system scope,
+// see the whole ledger.
+func AllowedEverything(role string) bool { return len(permissions[role]) == len(Operations) }
+
 // RoleOperations lists, sorted, the operations a role may perform (Odin's "View" button), or
 // false for an unknown role.
 func RoleOperations(role string) ([]string, bool) {

@@ -235,11 +235,10 @@ func (s *State) checkProtectedMachines(caller Credential, licenseID string) erro
 	return nil
 }
 
-// adminOrProduct reports whether c may set protected attributes of a resource of product: a
-// role allowed every operation (admin, developer, system-admin), or that product's token.
+// adminOrProduct reports whether c may set protected attributes of a resource of product: an
+// admin, or that product's token.
 func adminOrProduct(c Credential, product string) bool {
-	ops, _ := RoleOperations(c.Role)
-	return len(ops) == len(Operations) || (c.Role == "product" && c.Scope.ProductID == product)
+	return AllowedEverything(c.Role) || (c.Role == "product" && c.Scope.ProductID == product)
 }
 
 // RoleExcess lists, sorted, the operations role may perform and over may not (nil if role is

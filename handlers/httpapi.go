@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,7 +27,7 @@ func QueryAPI(l *Ledger, maxPayload int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
 		r := Request{Name: name, Token: bearer(req.Header.Get("Authorization")),
-			TraceParent: req.Header.Get("traceparent"), Source: "http:" + httpRemoteHost(req.RemoteAddr)}
+			TraceParent: req.Header.Get("traceparent"), Source: "http:" + hostOf(req.RemoteAddr)}
 		var f *Failure
 		switch {
 		case !slices.Contains(QueryNames(), name):
@@ -86,12 +85,4 @@ func readBody(r io.Reader, maxPayload int) ([]byte, *Failure) {
 		return nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is over the limit of %d bytes", maxPayload))
 	}
 	return b, nil
-}
-
-func httpRemoteHost(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return host
 }

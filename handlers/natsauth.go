@@ -53,18 +53,11 @@ func CredentialNATSPermissions(c domain.Credential, token string) NATSPermission
 		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">"},
 		Subscribe: []string{client.InboxPrefix(token) + ".>"},
 	}
-	if operator(c) {
+	if c.Scope.IsSystem() && domain.AllowedEverything(c.Role) { // sees the whole ledger anyway
 		p.Publish = append(p.Publish, "$SRV.>")
 		p.Publish = append(p.Publish, streamReader(jetstream.StreamName)...)
 	}
 	return p
-}
-
-// operator reports whether c sees the whole ledger: a system scope and a role allowed every
-// operation (admin, developer, system-admin).
-func operator(c domain.Credential) bool {
-	ops, _ := domain.RoleOperations(c.Role)
-	return c.Scope.IsSystem() && len(ops) == len(domain.Operations)
 }
 
 // streamReader is the JetStream API a read-only reader of one stream needs: stream info, direct
@@ -197,13 +190,20 @@ func (a *NATSAuth) closeConnections(id string) {
 	}
 }
 
+// remoteHost is a connection's remote address without its port, the source failed logins are
+// counted against.
 func remoteHost(addr net.Addr) string {
 	if addr == nil {
 		return "local"
 	}
-	host, _, err := net.SplitHostPort(addr.String())
+	return hostOf(addr.String())
+}
+
+// hostOf drops the port from host:port (or returns addr as it is).
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr.String()
+		return addr
 	}
 	return host
 }
