@@ -104,9 +104,6 @@ func NewNATSAuth(l *Ledger, log *slog.Logger) *NATSAuth {
 	return a
 }
 
-// Ledger is the ledger whose credentials the authenticator checks.
-func (a *NATSAuth) Ledger() *Ledger { return a.ledger }
-
 // Attach gives the authenticator the server whose connections it closes.
 func (a *NATSAuth) Attach(s *server.Server) { a.server.Store(s) }
 

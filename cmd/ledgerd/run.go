@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
-	nc, shutdownNATS, err := connectNATS(cfg, log, handlers.NewNATSAuth(ledger, log))
+	nc, shutdownNATS, err := connectNATS(cfg, log, ledger)
 	if err != nil {
 		return err
 	}
@@ -189,13 +189,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
-// ledger to it. The embedded server admits connections with ledger credentials (auth). The
+// ledger to it. The embedded server admits connections with the ledger's credentials. The
 // returned function drains the connection and stops the server.
-func connectNATS(cfg config, log *slog.Logger, auth *handlers.NATSAuth) (*nats.Conn, func(), error) {
+func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (*nats.Conn, func(), error) {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.NATSURL != "" {
-		return connectCluster(cfg, log, auth.Ledger(), opts)
+		return connectCluster(cfg, log, ledger, opts)
 	}
+	auth := handlers.NewNATSAuth(ledger, log)
 	host, portText, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats-listen: %w", err)
