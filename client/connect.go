@@ -24,18 +24,12 @@ func InboxPrefix(token string) string {
 	return InboxNamespace + "." + hex.EncodeToString(sum[:16])
 }
 
-// ConnectOptions are the NATS options that authenticate a connection with a ledger token: the
-// token as the NATS token and the inbox prefix the ledger allows it. With token "" the
-// connection is anonymous, which the ledger admits to license.validate only.
-func ConnectOptions(token string) []nats.Option {
-	if token == "" {
-		return nil
-	}
-	return []nats.Option{nats.Token(token), nats.CustomInboxPrefix(InboxPrefix(token))}
-}
-
-// Connect connects to the ledger's NATS server authenticated with token ("" for anonymous).
-// opts come after the authentication options.
+// Connect connects to the ledger's NATS server authenticated with token: the token as the NATS
+// token and the inbox prefix the ledger allows it. With token "" the connection is anonymous,
+// which the ledger admits to license.validate only. opts come after the authentication options.
 func Connect(url, token string, opts ...nats.Option) (*nats.Conn, error) {
-	return nats.Connect(url, append(ConnectOptions(token), opts...)...)
+	if token != "" {
+		opts = append([]nats.Option{nats.Token(token), nats.CustomInboxPrefix(InboxPrefix(token))}, opts...)
+	}
+	return nats.Connect(url, opts...)
 }

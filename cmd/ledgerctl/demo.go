@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -60,7 +59,7 @@ func demoScript() []demoStep {
 // fixed command id, so running it again changes nothing and says so.
 func runDemo(ctx context.Context, g global, stdout io.Writer) error {
 	if g.token == "" {
-		return errors.New("demo needs an admin token: pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token")
+		return needsToken("demo (an admin's)")
 	}
 	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl-demo"))
 	if err != nil {

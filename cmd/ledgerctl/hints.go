@@ -1,5 +1,15 @@
 package main
 
+import "fmt"
+
+// tokenHint says where ledgerctl looks for a token.
+const tokenHint = "pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token"
+
+// needsToken is the error for a request made without a token that needs one.
+func needsToken(what string) error {
+	return fmt.Errorf("%s needs a token\nhint: %s", what, tokenHint)
+}
+
 // hints say, per error code, what a person at the terminal can do about it. A test keeps one
 // for every code the ledger answers with.
 var hints = map[string]string{
@@ -7,7 +17,7 @@ var hints = map[string]string{
 	"MALFORMED_JSON":          "the request is not a JSON object; check quoting in --flags and bodies",
 	"FIELD_NOT_ALLOWED":       "that attribute is read-only or not allowed here; leave it out",
 	"CANNOT_DELETE_YOURSELF":  "delete this admin with another admin's credential",
-	"UNAUTHENTICATED":         "pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token; a disabled, revoked or rotated token no longer works",
+	"UNAUTHENTICATED":         tokenHint + "; a disabled, revoked or rotated token no longer works",
 	"FORBIDDEN":               "your role may not do this, or not at this --format; `ledgerctl role show --role <your role>` lists what it may do",
 	"OUT_OF_SCOPE":            "the object lies outside your credential's scope; use a credential whose scope covers it",
 	"ROLE_ESCALATION":         "you may issue and manage only credentials whose role can do no more than yours",

@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if rest[0] == "inbox-prefix" {
 		if g.token == "" {
-			return fmt.Errorf("inbox-prefix needs a token: pass --token, set LICLEDGER_TOKEN or --token-file")
+			return needsToken("inbox-prefix")
 		}
 		fmt.Fprintln(stdout, client.InboxPrefix(g.token))
 		return nil

@@ -178,7 +178,7 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	}
 	if g.token == "" && name != "license.validate" {
 		// The ledger's NATS server would refuse the publish; say so now rather than time out.
-		return fmt.Errorf("%s needs a token (only license validate works without one)\nhint: pass --token, set LICLEDGER_TOKEN, or run from the directory holding data/bootstrap-admin.token", name)
+		return needsToken(name + " (only license validate works without one)")
 	}
 	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl"))
 	if errors.Is(err, nats.ErrAuthorization) {
