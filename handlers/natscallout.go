@@ -31,10 +31,9 @@ const CalloutIssuerFile = "nats-callout.seed"
 // Until then the connection can do nothing with that token anyway: every request is checked
 // against its own Authorization header.
 type NATSCallout struct {
-	ledger  *Ledger
-	log     *slog.Logger
-	issuer  nkeys.KeyPair
-	account string // the account partners are placed in; "$G" for a configuration without accounts
+	ledger *Ledger
+	log    *slog.Logger
+	issuer nkeys.KeyPair
 	// Session is how long an admitted connection lives before it must authenticate again.
 	Session time.Duration
 }
@@ -67,13 +66,13 @@ func LoadCalloutIssuer(dataDir string, create bool) (nkeys.KeyPair, error) {
 	return kp, nil
 }
 
-// NewNATSCallout returns the responder. account is the account partners join ("" for the
-// global account of a configuration without accounts).
-func NewNATSCallout(l *Ledger, issuer nkeys.KeyPair, account string, log *slog.Logger) *NATSCallout {
-	if account == "" {
-		account = "$G"
-	}
-	return &NATSCallout{ledger: l, log: log, issuer: issuer, account: account, Session: 10 * time.Minute}
+// calloutAccount is the account partners join: the global account of deploy/nats-server.conf,
+// which has no accounts, so partners share it with ledgerd and reach its service.
+const calloutAccount = "$G"
+
+// NewNATSCallout returns the responder.
+func NewNATSCallout(l *Ledger, issuer nkeys.KeyPair, log *slog.Logger) *NATSCallout {
+	return &NATSCallout{ledger: l, log: log, issuer: issuer, Session: 10 * time.Minute}
 }
 
 // Serve answers the cluster's auth callout on nc (a connection of one of the configuration's
@@ -104,7 +103,7 @@ func (c *NATSCallout) answer(request []byte, now time.Time) ([]byte, error) {
 		resp.Error = "not a usable ledger token"
 	} else {
 		user := jwt.NewUserClaims(req.UserNkey)
-		user.Audience = c.account
+		user.Audience = calloutAccount
 		user.Name = name
 		user.Expires = now.Add(c.Session).Unix()
 		user.Pub.Allow.Add(perms.Publish...)

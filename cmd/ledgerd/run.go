@@ -263,7 +263,7 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 		nc.Close()
 		return nil, nil, err
 	}
-	callout := handlers.NewNATSCallout(ledger, issuer, "", log)
+	callout := handlers.NewNATSCallout(ledger, issuer, log)
 	callout.Session = cfg.NATSSession
 	if _, err := callout.Serve(nc); err != nil {
 		nc.Close()
