@@ -89,35 +89,32 @@ func adminCommand[W any, P interface {
 	*W
 	password() *string
 	withHash(hash string) (domain.Command, CommandMeta)
-}](body []byte, env *commandEnv) (*prepared, error) {
-	var w W
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+}](w W, env *commandEnv) (*prepared, error) {
 	hash, err := env.hashPassword(P(&w).password())
 	if err != nil {
 		return nil, err
 	}
 	cmd, meta := P(&w).withHash(hash)
-	return &prepared{cmd: cmd, meta: meta, result: adminResult(cmd)}, nil
+	return &prepared{cmd: cmd, meta: meta, result: untyped(adminResult(cmd))}, nil
 }
 
-func adminDeleteCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
-		domain.AdminDelete
-		CommandMeta
-	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+type adminDeleteWire struct {
+	domain.AdminDelete
+	CommandMeta
+}
+
+// adminDeleted is admin.delete's reply.
+type adminDeleted struct {
+	Username string `json:"username"`
+	Deleted  bool   `json:"deleted"`
+}
+
+func adminDeleteCommand(w adminDeleteWire, env *commandEnv) (*prepared, error) {
 	// A credential that acts for an admin names it in its scope's userId.
 	w.By = env.caller.Scope.UserID
 	username := w.Username
 	return &prepared{cmd: w.AdminDelete, meta: w.CommandMeta, result: func(*domain.State, time.Time) any {
-		return struct {
-			Username string `json:"username"`
-			Deleted  bool   `json:"deleted"`
-		}{username, true}
+		return adminDeleted{username, true}
 	}}, nil
 }
 
@@ -137,9 +134,9 @@ type adminView struct {
 }
 
 // adminResult answers with the admin a command acted on, as it stands after it.
-func adminResult(cmd domain.Command) resultFunc {
+func adminResult(cmd domain.Command) func(*domain.State, time.Time) adminView {
 	username := aggregateID(cmd)
-	return func(s *domain.State, _ time.Time) any {
+	return func(s *domain.State, _ time.Time) adminView {
 		a := s.Admins[username]
 		return adminView{Username: a.Username, FirstName: a.FirstName, LastName: a.LastName, EmailAddress: a.EmailAddress,
 			Language: a.Language, UserProfileType: a.ProfileType, ResellerID: a.ResellerID, TenantID: a.TenantID,
@@ -149,27 +146,28 @@ func adminResult(cmd domain.Command) resultFunc {
 
 // credentialIssueCommand issues an API credential. The token is drawn here and shown once, in
 // the reply; the log keeps only its keyed hash and a display prefix.
-func credentialIssueCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
-		domain.CredentialIssue
-		CommandMeta
-	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+type credentialIssueWire struct {
+	domain.CredentialIssue
+	CommandMeta
+}
+
+// credentialIssued is credential.issue's reply.
+type credentialIssued struct {
+	ID          string       `json:"id"`
+	Token       string       `json:"token"` // shown once, here
+	TokenPrefix string       `json:"tokenPrefix"`
+	InboxPrefix string       `json:"inboxPrefix"` // the NATS reply prefix this token's connections may read
+	Role        string       `json:"role"`
+	Scope       domain.Scope `json:"scope"`
+}
+
+func credentialIssueCommand(w credentialIssueWire, env *commandEnv) (*prepared, error) {
 	fillID(&w.ID)
 	token, hash, prefix := env.secrets.NewToken()
 	w.TokenHash, w.TokenPrefix = hash, prefix
 	c := w.CredentialIssue
 	return &prepared{cmd: c, meta: w.CommandMeta, secret: true, result: func(*domain.State, time.Time) any {
-		return struct {
-			ID          string       `json:"id"`
-			Token       string       `json:"token"` // shown once, here
-			TokenPrefix string       `json:"tokenPrefix"`
-			InboxPrefix string       `json:"inboxPrefix"` // the NATS reply prefix this token's connections may read
-			Role        string       `json:"role"`
-			Scope       domain.Scope `json:"scope"`
-		}{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope}
+		return credentialIssued{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope}
 	}}, nil
 }
 
@@ -206,23 +204,24 @@ func (w credSetAccessWire) parts() (domain.Command, CommandMeta) {
 	return w.CredentialSetAccess, w.CommandMeta
 }
 
-func credentialRotateCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
-		domain.CredentialRotate
-		CommandMeta
-	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+type credentialRotateWire struct {
+	domain.CredentialRotate
+	CommandMeta
+}
+
+// credentialRotated is credential.rotate's reply: the credential and its new token.
+type credentialRotated struct {
+	credentialView
+	Token       string `json:"token"` // shown once, here
+	InboxPrefix string `json:"inboxPrefix"`
+}
+
+func credentialRotateCommand(w credentialRotateWire, env *commandEnv) (*prepared, error) {
 	token, hash, prefix := env.secrets.NewToken()
 	w.TokenHash, w.TokenPrefix = hash, prefix
 	view := credentialResult(w.CredentialRotate)
 	return &prepared{cmd: w.CredentialRotate, meta: w.CommandMeta, secret: true, result: func(s *domain.State, now time.Time) any {
-		return struct {
-			credentialView
-			Token       string `json:"token"` // shown once, here
-			InboxPrefix string `json:"inboxPrefix"`
-		}{view(s, now).(credentialView), token, client.InboxPrefix(token)}
+		return credentialRotated{view(s, now), token, client.InboxPrefix(token)}
 	}}, nil
 }
 
@@ -238,9 +237,9 @@ type credentialView struct {
 }
 
 // credentialResult answers with the credential a command acted on, as it stands after it.
-func credentialResult(cmd domain.Command) resultFunc {
+func credentialResult(cmd domain.Command) func(*domain.State, time.Time) credentialView {
 	id := aggregateID(cmd)
-	return func(s *domain.State, _ time.Time) any {
+	return func(s *domain.State, _ time.Time) credentialView {
 		c := s.Credentials[id]
 		return credentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description,
 			Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}

@@ -33,7 +33,7 @@ func (l *Ledger) Bootstrap(ctx context.Context, dataDir string) (string, error) 
 	}
 	issue := domain.CredentialIssue{ID: ulid.Make().String(), Role: domain.RoleSystemAdmin,
 		Description: "bootstrap system administrator", TokenHash: hash, TokenPrefix: prefix}
-	p := &prepared{cmd: issue, result: created(issue)}
+	p := &prepared{cmd: issue, result: untyped(created(issue))}
 	if _, err := l.store.Submit(ctx, eventstore.Command{Actor: "bootstrap", Decide: l.decision(p)}); err != nil {
 		return "", fmt.Errorf("handlers: bootstrap credential: %w", err)
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"reflect"
 	"strings"
 	"time"
 
@@ -30,22 +31,46 @@ type prepared struct {
 // resultFunc renders a command's reply "result" from the write model after its events applied.
 type resultFunc = func(s *domain.State, now time.Time) any
 
+// untyped is a typed result function as a resultFunc.
+func untyped[R any](f func(*domain.State, time.Time) R) resultFunc {
+	return func(s *domain.State, now time.Time) any { return f(s, now) }
+}
+
 // wireCommand is a command's wire form: the domain command and the common meta fields, decoded
 // from one JSON object. parts fills what the server chooses (an id left out).
 type wireCommand interface {
 	parts() (domain.Command, CommandMeta)
 }
 
-// decodeCommand returns the decoder of a command whose wire form is W and whose reply is
-// result(cmd). Commands that draw a secret or need the caller are written out on their own.
-func decodeCommand[W wireCommand](result func(domain.Command) resultFunc) func([]byte, *commandEnv) (*prepared, error) {
-	return func(body []byte, _ *commandEnv) (*prepared, error) {
-		var w W
-		if err := decodeStrict(body, &w); err != nil {
-			return nil, err
-		}
+// commandSpec is one command endpoint: its decoder, and the Go types of its body and of its
+// reply's result, from which its schemas are generated (Endpoints).
+type commandSpec struct {
+	decode  func(body []byte, env *commandEnv) (*prepared, error)
+	request reflect.Type
+	result  reflect.Type
+}
+
+// decodeCommand is the spec of a command whose wire form is W and whose reply is result(cmd).
+func decodeCommand[W wireCommand, R any](result func(domain.Command) func(*domain.State, time.Time) R) commandSpec {
+	return prepareCommand[W, R](func(w W, _ *commandEnv) (*prepared, error) {
 		cmd, meta := w.parts()
-		return &prepared{cmd: cmd, meta: meta, result: result(cmd)}, nil
+		return &prepared{cmd: cmd, meta: meta, result: untyped(result(cmd))}, nil
+	})
+}
+
+// prepareCommand is the spec of a command whose body decodes strictly into W and whose reply's
+// result is an R; prepare does the rest (draws secrets, hashes passwords, looks at the caller).
+func prepareCommand[W, R any](prepare func(w W, env *commandEnv) (*prepared, error)) commandSpec {
+	return commandSpec{
+		decode: func(body []byte, env *commandEnv) (*prepared, error) {
+			var w W
+			if err := decodeStrict(body, &w); err != nil {
+				return nil, err
+			}
+			return prepare(w, env)
+		},
+		request: reflect.TypeFor[W](),
+		result:  reflect.TypeFor[R](),
 	}
 }
 
@@ -57,13 +82,13 @@ func aggregateID(cmd domain.Command) string {
 
 // commands decode each command's body. Server-side fields (ids left out, key and token hashes)
 // are filled here, never taken from the wire.
-var commands = map[string]func(body []byte, env *commandEnv) (*prepared, error){
+var commands = map[string]commandSpec{
 	"reseller.create":       decodeCommand[resellerCreateWire](created),
 	"tenant.create":         decodeCommand[tenantCreateWire](created),
 	"tenant.update":         decodeCommand[tenantUpdateWire](tenantResult),
 	"product.create":        decodeCommand[productCreateWire](created),
 	"plan.create":           decodeCommand[planCreateWire](created),
-	"license.create":        licenseCreateCommand,
+	"license.create":        prepareCommand[licenseCreateWire, licenseCreatedResult](licenseCreateCommand),
 	"license.suspend":       decodeCommand[suspendWire](licenseResult),
 	"license.reinstate":     decodeCommand[reinstateWire](licenseResult),
 	"license.expire":        decodeCommand[expireWire](licenseResult),
@@ -73,20 +98,20 @@ var commands = map[string]func(body []byte, env *commandEnv) (*prepared, error){
 	"license.downgrade":     decodeCommand[downgradeWire](licenseResult),
 	"license.note":          decodeCommand[noteWire](licenseResult),
 	"license.set-quota":     decodeCommand[setQuotaWire](licenseResult),
-	"license.rotate-key":    rotateKeyCommand,
+	"license.rotate-key":    prepareCommand[rotateKeyWire, licenseKeyRotated](rotateKeyCommand),
 	"seat.register":         decodeCommand[seatRegisterWire](seatResult),
 	"seat.unregister":       decodeCommand[seatUnregisterWire](seatResult),
 	"machine.activate":      decodeCommand[activateWire](licenseResult),
 	"machine.deactivate":    decodeCommand[deactivateWire](licenseResult),
-	"admin.create":          adminCommand[adminCreateWire],
-	"admin.update":          adminCommand[adminUpdateWire],
-	"admin.delete":          adminDeleteCommand,
-	"credential.issue":      credentialIssueCommand,
+	"admin.create":          prepareCommand[adminCreateWire, adminView](adminCommand[adminCreateWire]),
+	"admin.update":          prepareCommand[adminUpdateWire, adminView](adminCommand[adminUpdateWire]),
+	"admin.delete":          prepareCommand[adminDeleteWire, adminDeleted](adminDeleteCommand),
+	"credential.issue":      prepareCommand[credentialIssueWire, credentialIssued](credentialIssueCommand),
 	"credential.disable":    decodeCommand[credDisableWire](credentialResult),
 	"credential.enable":     decodeCommand[credEnableWire](credentialResult),
 	"credential.revoke":     decodeCommand[credRevokeWire](credentialResult),
 	"credential.set-access": decodeCommand[credSetAccessWire](credentialResult),
-	"credential.rotate":     credentialRotateCommand,
+	"credential.rotate":     prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
 }
 
 // Wire forms of the catalogue and seat commands.
@@ -107,8 +132,18 @@ type (
 		domain.ProductCreate
 		CommandMeta
 	}
+	// planCreateWire spells out the plan's fields rather than embed domain.PlanCreate, whose
+	// tags (shared with the plan.created event) mark every field as always present: on the wire
+	// only productId and name are required, the id is drawn when left out, and the numbers
+	// default to 0 (tier 0, no seats, no machine limit, perpetual).
 	planCreateWire struct {
-		domain.PlanCreate
+		ID           string `json:"id,omitempty"`
+		ProductID    string `json:"productId"`
+		Name         string `json:"name"`
+		Tier         int    `json:"tier,omitempty"`
+		Seats        int    `json:"seats,omitempty"`
+		Machines     int    `json:"machines,omitempty"`
+		DurationDays int    `json:"durationDays,omitempty"`
 		CommandMeta
 	}
 	seatRegisterWire struct {
@@ -140,7 +175,8 @@ func (w productCreateWire) parts() (domain.Command, CommandMeta) {
 }
 
 func (w planCreateWire) parts() (domain.Command, CommandMeta) {
-	c := w.PlanCreate
+	c := domain.PlanCreate{ID: w.ID, ProductID: w.ProductID, Name: w.Name, Tier: w.Tier, Seats: w.Seats,
+		Machines: w.Machines, DurationDays: w.DurationDays}
 	fillID(&c.ID)
 	return c, w.CommandMeta
 }
@@ -151,14 +187,12 @@ func (w seatUnregisterWire) parts() (domain.Command, CommandMeta) {
 	return w.SeatUnregister, w.CommandMeta
 }
 
-func licenseCreateCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
-		domain.LicenseCreate
-		CommandMeta
-	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+type licenseCreateWire struct {
+	domain.LicenseCreate
+	CommandMeta
+}
+
+func licenseCreateCommand(w licenseCreateWire, env *commandEnv) (*prepared, error) {
 	fillID(&w.ID)
 	key, hash, hint := env.secrets.NewLicenseKey()
 	w.KeyHash, w.KeyHint = hash, hint
@@ -175,26 +209,30 @@ func fillID(id *string) {
 	}
 }
 
+// idResult is a create's reply: the new aggregate's id.
+type idResult struct {
+	ID string `json:"id"`
+}
+
 // created answers a create with the new aggregate's id.
-func created(cmd domain.Command) resultFunc {
+func created(cmd domain.Command) func(*domain.State, time.Time) idResult {
 	id := aggregateID(cmd)
-	return func(*domain.State, time.Time) any {
-		return struct {
-			ID string `json:"id"`
-		}{id}
-	}
+	return func(*domain.State, time.Time) idResult { return idResult{id} }
+}
+
+// tenantView is a tenant as replies show it.
+type tenantView struct {
+	ID         string `json:"id"`
+	ResellerID string `json:"resellerId"`
+	Name       string `json:"name"`
 }
 
 // tenantResult answers with the tenant after the command.
-func tenantResult(cmd domain.Command) resultFunc {
+func tenantResult(cmd domain.Command) func(*domain.State, time.Time) tenantView {
 	id := aggregateID(cmd)
-	return func(s *domain.State, _ time.Time) any {
+	return func(s *domain.State, _ time.Time) tenantView {
 		t := s.Tenants[id]
-		return struct {
-			ID         string `json:"id"`
-			ResellerID string `json:"resellerId"`
-			Name       string `json:"name"`
-		}{t.ID, t.ResellerID, t.Name}
+		return tenantView{t.ID, t.ResellerID, t.Name}
 	}
 }
 
@@ -217,7 +255,7 @@ type seatResultBody struct {
 }
 
 // seatResult answers a seat command with the user's state and the license's quota after it.
-func seatResult(cmd domain.Command) resultFunc {
+func seatResult(cmd domain.Command) func(*domain.State, time.Time) seatResultBody {
 	var c domain.SeatRegister
 	switch cmd := cmd.(type) {
 	case domain.SeatRegister:
@@ -225,7 +263,7 @@ func seatResult(cmd domain.Command) resultFunc {
 	case domain.SeatUnregister:
 		c = domain.SeatRegister(cmd)
 	}
-	return func(s *domain.State, now time.Time) any {
+	return func(s *domain.State, now time.Time) seatResultBody {
 		l := s.Licenses[c.LicenseID]
 		seat := l.Users[c.EndUserCompany+"\x00"+c.EndUserName]
 		return seatResultBody{LicenseID: c.LicenseID, EndUserCompany: c.EndUserCompany, EndUserName: c.EndUserName,

@@ -12,10 +12,13 @@ import (
 	"unicode"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/schemas"
 )
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown fields, wrong types and
-// trailing data, and names the field at fault.
+// trailing data, and names the field at fault. A body of the wrong shape is SCHEMA_VIOLATION
+// (explainRefusal then lets the endpoint's schema say exactly what is wrong), one that is not
+// JSON MALFORMED_JSON.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -31,6 +34,40 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
+// requestSchemas explains refused request bodies. It compiles an endpoint's schema the first
+// time one of its requests is refused.
+var requestSchemas = schemas.NewValidator()
+
+// explainRefusal replaces the decoder's account of a body of the wrong shape with the endpoint
+// schema's: the JSON pointer of the value at fault and what the schema wants there. Strict
+// decoding into the Go types is the check on the hot path (a general validator costs as much as
+// the rest of a command); only a refused body pays for the validator. If the schema finds no
+// fault (the two disagree, say on an integer too large for Go), the decoder's account stands.
+func explainRefusal(kind, name string, body []byte, err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != CodeSchemaViolation {
+		return err
+	}
+	path := schemas.RequestPath(kind, name)
+	faults := requestSchemas.Faults(path, body)
+	if len(faults) == 0 {
+		return err
+	}
+	// The fault the decoder stopped at, if the schema sees it too; else the schema's first.
+	f := faults[0]
+	for _, g := range faults {
+		if strings.Join(g.Location, ".") == de.Field {
+			f = g
+			break
+		}
+	}
+	msg := fmt.Sprintf("%s (schema %s)", f.Message, path)
+	if len(faults) > 1 {
+		msg = fmt.Sprintf("%s (schema %s, which finds %d faults in all)", f.Message, path, len(faults))
+	}
+	return &domain.Error{Code: CodeSchemaViolation, Field: strings.Join(f.Location, "."), Message: msg}
+}
+
 func decodeError(err error) *domain.Error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -38,14 +75,14 @@ func decodeError(err error) *domain.Error {
 	case errors.As(err, &typeErr):
 		field := wireField(typeErr.Field)
 		if field == "" {
-			return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("expected a JSON object, got %s", typeErr.Value)}
+			return &domain.Error{Code: CodeSchemaViolation, Message: fmt.Sprintf("expected a JSON object, got %s", typeErr.Value)}
 		}
-		return &domain.Error{Code: domain.CodeInvalidArgument, Field: field, Message: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type), typeErr.Value)}
+		return &domain.Error{Code: CodeSchemaViolation, Field: field, Message: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type), typeErr.Value)}
 	case errors.As(err, &syntaxErr):
 		return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("invalid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &domain.Error{Code: domain.CodeInvalidArgument, Field: field, Message: "unknown field"}
+		return &domain.Error{Code: CodeSchemaViolation, Field: field, Message: "unknown field"}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &domain.Error{Code: CodeMalformedJSON, Message: "truncated JSON"}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
@@ -13,6 +14,7 @@ import (
 // Codes the handlers add to the domain's.
 const (
 	CodeMalformedJSON        domain.Code = "MALFORMED_JSON"
+	CodeSchemaViolation      domain.Code = "SCHEMA_VIOLATION"
 	CodeUnauthenticated      domain.Code = "UNAUTHENTICATED"
 	CodeForbidden            domain.Code = "FORBIDDEN"
 	CodeRoleNotFound         domain.Code = "ROLE_NOT_FOUND"
@@ -27,7 +29,7 @@ const (
 
 // Codes lists every code a reply may carry: the domain's and the handlers' own.
 func Codes() []domain.Code {
-	return append([]domain.Code{CodeMalformedJSON, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
+	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
 		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeOverloaded, CodeUnavailable,
 		CodeInternal, CodeRateLimited, CodeQueryNotFound}, domain.Codes...)
 }
@@ -35,7 +37,7 @@ func Codes() []domain.Code {
 // statusOf is the one place a code becomes a wire status.
 func statusOf(c domain.Code) int {
 	switch c {
-	case domain.CodeInvalidArgument, CodeMalformedJSON, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself:
+	case domain.CodeInvalidArgument, CodeMalformedJSON, CodeSchemaViolation, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself:
 		return 400
 	case CodeUnauthenticated:
 		return 401
@@ -81,20 +83,36 @@ func asCoded(err error) *domain.Error {
 	return &domain.Error{Code: CodeInternal, Message: "internal error"}
 }
 
-// errorBody is the wire error: {"error": {"code", "message", "field"}}.
+// wireError is the wire error: {"error": {"code", "message", "field", "pointer"}}. field is the
+// dotted wire name of the value at fault ("quota.seats"), pointer the same as a JSON pointer
+// (RFC 6901, "/quota/seats"); both are left out when no one field is at fault.
+type wireError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+		Pointer string `json:"pointer,omitempty"`
+	} `json:"error"`
+}
+
 func errorBody(e *domain.Error) []byte {
-	b, _ := json.Marshal(struct {
-		Error struct {
-			Code    domain.Code `json:"code"`
-			Message string      `json:"message"`
-			Field   string      `json:"field,omitempty"`
-		} `json:"error"`
-	}{Error: struct {
-		Code    domain.Code `json:"code"`
-		Message string      `json:"message"`
-		Field   string      `json:"field,omitempty"`
-	}{e.Code, e.Message, e.Field}})
+	var w wireError
+	w.Error.Code, w.Error.Message, w.Error.Field, w.Error.Pointer = string(e.Code), e.Message, e.Field, pointerOf(e.Field)
+	b, _ := json.Marshal(w)
 	return b
+}
+
+// pointerOf is the JSON pointer of a dotted wire field name ("" for none).
+func pointerOf(field string) string {
+	if field == "" || field == "Authorization" { // a header, not in the body
+		return ""
+	}
+	var b strings.Builder
+	for _, token := range strings.Split(field, ".") {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(token))
+	}
+	return b.String()
 }
 
 // Failure is a refused request: the status for the micro error headers and the body.

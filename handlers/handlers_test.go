@@ -11,6 +11,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/schemas"
 )
 
 func testSecrets(t testing.TB) *Secrets {
@@ -83,25 +84,29 @@ func TestStoredRepliesKeepSecretsSealed(t *testing.T) {
 	}
 }
 
+// TestDecodeErrorsNameTheField: a body of the wrong shape is SCHEMA_VIOLATION naming the field
+// at fault, as the endpoint's schema explains it; one that is not JSON is MALFORMED_JSON.
 func TestDecodeErrorsNameTheField(t *testing.T) {
-	for body, want := range map[string]struct {
-		code  domain.Code
-		field string
+	for _, c := range []struct {
+		command, body string
+		code          domain.Code
+		field, says   string
 	}{
-		`{"licenseId":1}`:             {domain.CodeInvalidArgument, "licenseId"},
-		`{"nope":1}`:                  {domain.CodeInvalidArgument, "nope"},
-		`{"licenseId":"a"} {}`:        {CodeMalformedJSON, ""},
-		`[1]`:                         {CodeMalformedJSON, ""},
-		`{"licenseId":"a"`:            {CodeMalformedJSON, ""},
-		`{"expectedVersion":"three"}`: {domain.CodeInvalidArgument, "expectedVersion"},
+		{"seat.register", `{"licenseId":1}`, CodeSchemaViolation, "licenseId", "got number, want string"},
+		{"seat.register", `{"nope":1}`, CodeSchemaViolation, "nope", "unknown field"},
+		{"seat.register", `{"licenseId":"a"} {}`, CodeMalformedJSON, "", "after the JSON object"},
+		{"seat.register", `[1]`, CodeSchemaViolation, "", "got array, want object"},
+		{"seat.register", `{"licenseId":"a"`, CodeMalformedJSON, "", "truncated"},
+		{"seat.register", `{"expectedVersion":"three"}`, CodeSchemaViolation, "expectedVersion", "want integer"},
+		{"credential.issue", `{"role":"user","scope":{"resellerId":5}}`, CodeSchemaViolation, "scope.resellerId", "want string"},
+		{"credential.issue", `{"role":"user","scope":{"reseller":"r"}}`, CodeSchemaViolation, "scope.reseller", "unknown field"},
+		{"plan.create", `{"productId":"p","name":"n","tier":"high","seats":"many"}`, CodeSchemaViolation, "tier", "2 faults in all"},
 	} {
-		_, err := commands["seat.register"]([]byte(body), &commandEnv{})
+		_, err := commands[c.command].decode([]byte(c.body), &commandEnv{})
+		err = explainRefusal(schemas.Command, c.command, []byte(c.body), err)
 		e, ok := err.(*domain.Error)
-		if !ok || e.Code != want.code || e.Field != want.field {
-			t.Errorf("%s: got %v, want %s (%s)", body, err, want.code, want.field)
-		}
-		if ok && e.Field == "expectedVersion" && !strings.Contains(e.Message, "must be an integer") {
-			t.Errorf("%s: message %q does not say an integer is expected", body, e.Message)
+		if !ok || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.says) {
+			t.Errorf("%s %s: got %v, want %s (%s) saying %q", c.command, c.body, err, c.code, c.field, c.says)
 		}
 	}
 }
@@ -115,7 +120,7 @@ func FuzzCommandDecoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		for _, n := range names {
 			if n == name || len(name) == 0 {
-				p, err := commands[n](body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
+				p, err := commands[n].decode(body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
 				if err == nil && p.cmd == nil {
 					t.Fatal("decoded to no command")
 				}
@@ -152,7 +157,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 
 func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
 	env := &commandEnv{secrets: testSecrets(t), passwordRule: true}
-	p, err := commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`), env)
+	p, err := commands["admin.create"].decode([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +165,15 @@ func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(hash, "Secret12") {
 		t.Fatalf("stored form %q", hash)
 	}
-	_, err = commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env)
+	_, err = commands["admin.create"].decode([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env)
 	if e, _ := err.(*domain.Error); e == nil || e.Field != "password" {
 		t.Fatalf("weak password: %v", err)
 	}
 	env.passwordRule = false // the rule is the deployment's choice
-	if _, err := commands["admin.create"]([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env); err != nil {
+	if _, err := commands["admin.create"].decode([]byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env); err != nil {
 		t.Fatalf("weak password with the rule off: %v", err)
 	}
-	_, err = commands["admin.update"]([]byte(`{"username":"ann","readOnly":true}`), env)
+	_, err = commands["admin.update"].decode([]byte(`{"username":"ann","readOnly":true}`), env)
 	if err != nil {
 		t.Fatalf("decode: %v", err) // the domain refuses it, naming the field; decoding must not
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/projections"
+	"github.com/licledger/licledger/schemas"
 )
 
 // Ledger is the transport-free core every edge calls: it owns the write model (touched only by
@@ -185,9 +186,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	p, err := spec(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
+	p, err := spec.decode(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
 	if err != nil {
-		return nil, failure(err)
+		return nil, failure(explainRefusal(schemas.Command, r.Name, r.Body, err))
 	}
 	p.caller = &cred
 	id := r.CommandID

@@ -74,23 +74,24 @@ func (w deactivateWire) parts() (domain.Command, CommandMeta) {
 	return w.MachineDeactivate, w.CommandMeta
 }
 
-func rotateKeyCommand(body []byte, env *commandEnv) (*prepared, error) {
-	var w struct {
-		domain.LicenseRotateKey
-		CommandMeta
-	}
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, err
-	}
+type rotateKeyWire struct {
+	domain.LicenseRotateKey
+	CommandMeta
+}
+
+// licenseKeyRotated is license.rotate-key's reply: the license and its new key.
+type licenseKeyRotated struct {
+	licenseSummary
+	Key string `json:"key"` // shown once, here
+}
+
+func rotateKeyCommand(w rotateKeyWire, env *commandEnv) (*prepared, error) {
 	key, hash, hint := env.secrets.NewLicenseKey()
 	w.KeyHash, w.KeyHint = hash, hint
 	summary := licenseResult(w.LicenseRotateKey)
 	return &prepared{cmd: w.LicenseRotateKey, meta: w.CommandMeta, secret: true,
 		result: func(s *domain.State, now time.Time) any {
-			return struct {
-				licenseSummary
-				Key string `json:"key"` // shown once, here
-			}{summary(s, now).(licenseSummary), key}
+			return licenseKeyRotated{summary(s, now), key}
 		}}, nil
 }
 
@@ -110,9 +111,9 @@ type licenseSummary struct {
 }
 
 // licenseResult answers with the license a command acted on, as it stands after it.
-func licenseResult(cmd domain.Command) resultFunc {
+func licenseResult(cmd domain.Command) func(*domain.State, time.Time) licenseSummary {
 	id := aggregateID(cmd)
-	return func(s *domain.State, now time.Time) any {
+	return func(s *domain.State, now time.Time) licenseSummary {
 		l := s.Licenses[id]
 		return licenseSummary{ID: l.ID, Status: l.StatusAt(now), PlanID: l.PlanID, Seats: l.Seats, Machines: l.Machines,
 			KeyHint: l.KeyHint, StartsAt: l.StartsAt, ExpiresAt: optionalTime(l.ExpiresAt), Notes: len(l.Notes),

@@ -4,49 +4,89 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
+	"github.com/licledger/licledger/schemas"
 )
 
+// querySpec is one query endpoint: its answer, and the Go types of its body and of its reply's
+// result, from which its schemas are generated (Endpoints).
+type querySpec struct {
+	run     func(l *Ledger, caller domain.Credential, body []byte) (any, error)
+	request reflect.Type
+	result  reflect.Type
+}
+
+// query is the spec of a query whose body decodes strictly into Q and whose result is an R.
+func query[Q, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
+	return querySpec{
+		run: func(l *Ledger, caller domain.Credential, body []byte) (any, error) {
+			var q Q
+			if err := decodeStrict(body, &q); err != nil {
+				return nil, err
+			}
+			return answer(l, caller, q)
+		},
+		request: reflect.TypeFor[Q](),
+		result:  reflect.TypeFor[R](),
+	}
+}
+
 // queries answer from the read models. Each returns the reply's "result".
-var queries = map[string]func(l *Ledger, caller domain.Credential, body []byte) (any, error){
-	"license.validate":  validateLicense,
-	"seat.authenticate": authenticateSeat,
-	"license.details":   licenseDetails,
-	"role.show":         showRole,
-	"credential.get":    getCredential,
-	"credential.list":   listCredentials,
-	"usage.quota": func(l *Ledger, caller domain.Credential, body []byte) (any, error) {
-		var q struct {
-			LicenseID  string `json:"licenseId,omitempty"`
-			ResellerID string `json:"resellerId,omitempty"`
+var queries = map[string]querySpec{
+	"license.validate":  query(validateLicense),
+	"seat.authenticate": query(authenticateSeat),
+	"license.details":   query(licenseDetails),
+	"role.show":         query(showRole),
+	"credential.get":    query(getCredential),
+	"credential.list":   query(listCredentials),
+	"usage.quota":       query(usageQuota),
+}
+
+type usageQuotaQuery struct {
+	LicenseID  string `json:"licenseId,omitempty"`
+	ResellerID string `json:"resellerId,omitempty"`
+}
+
+// quotaUsage is usage.quota's result: one license's quota (projections.LicenseUsage), or the
+// sum over a reseller's (projections.ResellerUsage).
+type quotaUsage struct{ usage any }
+
+func (q quotaUsage) MarshalJSON() ([]byte, error) { return json.Marshal(q.usage) }
+
+func (quotaUsage) JSONSchema() map[string]any {
+	return map[string]any{"oneOf": []any{
+		schemas.Of(reflect.TypeFor[projections.LicenseUsage]()),
+		schemas.Of(reflect.TypeFor[projections.ResellerUsage]()),
+	}}
+}
+
+// usageQuota answers usage.quota for a license or a reseller.
+func usageQuota(l *Ledger, caller domain.Credential, q usageQuotaQuery) (quotaUsage, error) {
+	if _, err := licensesView.level(caller, "basic"); err != nil {
+		return quotaUsage{}, err
+	}
+	now := l.now()
+	switch {
+	case q.LicenseID != "" && q.ResellerID != "":
+		return quotaUsage{}, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId, not both")
+	case q.LicenseID != "":
+		u, ok := l.licenses.LicenseQuota(q.LicenseID, now, licensesIn(caller.Scope))
+		if !ok {
+			return quotaUsage{}, domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
 		}
-		if err := decodeStrict(body, &q); err != nil {
-			return nil, err
+		return quotaUsage{u}, nil
+	case q.ResellerID != "":
+		u, ok := l.licenses.ResellerQuota(q.ResellerID, now)
+		if !ok || !caller.Scope.Reaches(domain.Place{ResellerID: q.ResellerID}) {
+			return quotaUsage{}, domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", q.ResellerID)
 		}
-		if _, err := licensesView.level(caller, "basic"); err != nil {
-			return nil, err
-		}
-		now := l.now()
-		switch {
-		case q.LicenseID != "" && q.ResellerID != "":
-			return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId, not both")
-		case q.LicenseID != "":
-			u, ok := l.licenses.LicenseQuota(q.LicenseID, now, licensesIn(caller.Scope))
-			if !ok {
-				return nil, domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
-			}
-			return u, nil
-		case q.ResellerID != "":
-			u, ok := l.licenses.ResellerQuota(q.ResellerID, now)
-			if !ok || !caller.Scope.Reaches(domain.Place{ResellerID: q.ResellerID}) {
-				return nil, domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", q.ResellerID)
-			}
-			return u, nil
-		}
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId")
-	},
+		return quotaUsage{u}, nil
+	}
+	return quotaUsage{}, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId")
 }
 
 // licensesIn returns the filter of the licenses a scope reaches. Queries treat a license outside
@@ -113,54 +153,58 @@ func (p *PageQuery) check() error {
 }
 
 // page is a list query's result: one page of items and the cursor of the next ("" at the end).
-type page struct {
-	Items any    `json:"items"`
+type page[T any] struct {
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 
+type seatAuthenticateQuery struct {
+	LicenseID      string `json:"licenseId,omitempty"`
+	EndUserCompany string `json:"endUserCompany"`
+	EndUserName    string `json:"endUserName"`
+	Format         string `json:"format,omitempty"`
+}
+
+// seatAuthentication is seat.authenticate's result; the license is shown at the query's level.
+type seatAuthentication struct {
+	Authenticated bool        `json:"authenticated"`
+	Code          string      `json:"code"` // VALID, NO_SEAT, or the license's validation code
+	Detail        string      `json:"detail"`
+	License       licenseItem `json:"license,omitempty"`
+}
+
 // authenticateSeat answers seat.authenticate (DBSync authenticateUser).
-func authenticateSeat(l *Ledger, caller domain.Credential, body []byte) (any, error) {
-	var q struct {
-		LicenseID      string `json:"licenseId,omitempty"`
-		EndUserCompany string `json:"endUserCompany"`
-		EndUserName    string `json:"endUserName"`
-		Format         string `json:"format,omitempty"`
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func authenticateSeat(l *Ledger, caller domain.Credential, q seatAuthenticateQuery) (seatAuthentication, error) {
 	if q.EndUserCompany == "" {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required")
+		return seatAuthentication{}, domain.Errorf(domain.CodeInvalidArgument, "endUserCompany", "is required")
 	}
 	if q.EndUserName == "" {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "endUserName", "is required")
+		return seatAuthentication{}, domain.Errorf(domain.CodeInvalidArgument, "endUserName", "is required")
 	}
 	level, err := licensesView.level(caller, q.Format)
 	if err != nil {
-		return nil, err
+		return seatAuthentication{}, err
 	}
 	a := l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now(), licensesIn(caller.Scope))
-	out := map[string]any{"authenticated": a.Authenticated, "code": a.Code, "detail": a.Detail}
+	out := seatAuthentication{Authenticated: a.Authenticated, Code: a.Code, Detail: a.Detail}
 	if a.License != nil {
-		if out["license"], err = licensesView.render(a.License, level); err != nil {
-			return nil, err
+		if out.License, err = licensesView.render(a.License, level); err != nil {
+			return seatAuthentication{}, err
 		}
 	}
 	return out, nil
 }
 
+type licenseDetailsQuery struct {
+	EndUserCompany string `json:"endUserCompany,omitempty"`
+	EndUserName    string `json:"endUserName,omitempty"`
+	Format         string `json:"format,omitempty"`
+	licenseFilter
+	PageQuery
+}
+
 // licenseDetails answers license.details (DBSync licenseDetails), one page at a time.
-func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, error) {
-	var q struct {
-		EndUserCompany string `json:"endUserCompany,omitempty"`
-		EndUserName    string `json:"endUserName,omitempty"`
-		Format         string `json:"format,omitempty"`
-		licenseFilter
-		PageQuery
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func licenseDetails(l *Ledger, caller domain.Credential, q licenseDetailsQuery) (*page[licenseItem], error) {
 	if err := q.licenseFilter.check(); err != nil {
 		return nil, err
 	}
@@ -179,22 +223,20 @@ func licenseDetails(l *Ledger, caller domain.Credential, body []byte) (any, erro
 	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, now, func(lic *domain.License) bool {
 		return inScope(lic) && q.licenseFilter.matches(lic, now)
 	})
-	items, err := renderAll(licensesView, details, level)
+	items, err := renderAll[licenseItem](licensesView, details, level)
 	if err != nil {
 		return nil, err
 	}
-	return page{items, next}, nil
+	return &page[licenseItem]{items, next}, nil
+}
+
+type credentialGetQuery struct {
+	CredentialID string `json:"credentialId"`
+	Format       string `json:"format,omitempty"`
 }
 
 // getCredential answers credential.get.
-func getCredential(l *Ledger, caller domain.Credential, body []byte) (any, error) {
-	var q struct {
-		CredentialID string `json:"credentialId"`
-		Format       string `json:"format,omitempty"`
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (credentialItem, error) {
 	level, err := credentialsView.level(caller, q.Format)
 	if err != nil {
 		return nil, err
@@ -206,17 +248,15 @@ func getCredential(l *Ledger, caller domain.Credential, body []byte) (any, error
 	return credentialsView.render(v, level)
 }
 
+type credentialListQuery struct {
+	ResellerID string `json:"resellerId,omitempty"`
+	TenantID   string `json:"tenantId,omitempty"`
+	Format     string `json:"format,omitempty"`
+	PageQuery
+}
+
 // listCredentials answers credential.list (the ERP's API user list), one page at a time.
-func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, error) {
-	var q struct {
-		ResellerID string `json:"resellerId,omitempty"`
-		TenantID   string `json:"tenantId,omitempty"`
-		Format     string `json:"format,omitempty"`
-		PageQuery
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func listCredentials(l *Ledger, caller domain.Credential, q credentialListQuery) (*page[credentialItem], error) {
 	level, err := credentialsView.level(caller, q.Format)
 	if err != nil {
 		return nil, err
@@ -225,48 +265,52 @@ func listCredentials(l *Ledger, caller domain.Credential, body []byte) (any, err
 		return nil, err
 	}
 	views, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
-	items, err := renderAll(credentialsView, views, level)
+	items, err := renderAll[credentialItem](credentialsView, views, level)
 	if err != nil {
 		return nil, err
 	}
-	return page{items, next}, nil
+	return &page[credentialItem]{items, next}, nil
+}
+
+type roleQuery struct {
+	Role string `json:"role"`
+}
+
+// roleOperations is role.show's result.
+type roleOperations struct {
+	Role       string   `json:"role"`
+	Operations []string `json:"operations"`
 }
 
 // showRole answers role.show: the operations a role may perform (Odin's "View" button).
-func showRole(_ *Ledger, _ domain.Credential, body []byte) (any, error) {
-	var q struct {
-		Role string `json:"role"`
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func showRole(_ *Ledger, _ domain.Credential, q roleQuery) (roleOperations, error) {
 	ops, ok := domain.RoleOperations(q.Role)
 	if !ok {
-		return nil, &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", q.Role)}
+		return roleOperations{}, &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", q.Role)}
 	}
-	return struct {
-		Role       string   `json:"role"`
-		Operations []string `json:"operations"`
-	}{q.Role, ops}, nil
+	return roleOperations{q.Role, ops}, nil
+}
+
+type validateQuery struct {
+	Key         string `json:"key"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
 // callers.
-func validateLicense(l *Ledger, _ domain.Credential, body []byte) (any, error) {
-	var q struct {
-		Key         string `json:"key"`
-		Fingerprint string `json:"fingerprint,omitempty"`
-	}
-	if err := decodeStrict(body, &q); err != nil {
-		return nil, err
-	}
+func validateLicense(l *Ledger, _ domain.Credential, q validateQuery) (projections.Validation, error) {
 	if q.Key == "" || len(q.Key) > 256 {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "key", "is required (at most 256 characters)")
+		return projections.Validation{}, domain.Errorf(domain.CodeInvalidArgument, "key", "is required (at most 256 characters)")
 	}
 	if len(q.Fingerprint) > 256 {
-		return nil, domain.Errorf(domain.CodeInvalidArgument, "fingerprint", "must be at most 256 characters")
+		return projections.Validation{}, domain.Errorf(domain.CodeInvalidArgument, "fingerprint", "must be at most 256 characters")
 	}
 	return l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, l.now()), nil
+}
+
+// queryReply is a query's successful reply.
+type queryReply struct {
+	Result any `json:"result"`
 }
 
 // QueryNames lists the queries, for the edges to register.
@@ -298,13 +342,11 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
 		return nil, failure(err)
 	}
-	res, err := q(l, caller, r.Body)
+	res, err := q.run(l, caller, r.Body)
 	if err != nil {
-		return nil, failure(err)
+		return nil, failure(explainRefusal(schemas.Query, r.Name, r.Body, err))
 	}
-	b, err := json.Marshal(struct {
-		Result any `json:"result"`
-	}{res})
+	b, err := json.Marshal(queryReply{res})
 	if err != nil {
 		return nil, failure(err)
 	}

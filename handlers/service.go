@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/schemas"
 )
 
 // Subjects of the wire contract.
@@ -127,16 +128,19 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			}
 		}), micro.WithEndpointSubject(prefix+name), micro.WithEndpointMetadata(map[string]string{
 			"kind": kind, "name": name,
+			"request_schema":  schemas.RequestURL(kind, name),
+			"response_schema": schemas.ReplyURL(kind, name),
+			"error_schema":    schemas.ErrorURL,
 		}))
 	}
 	for _, name := range CommandNames() {
-		if err := add(CommandSubjectPrefix, "command", name, l.Command); err != nil {
+		if err := add(CommandSubjectPrefix, schemas.Command, name, l.Command); err != nil {
 			s.Stop()
 			return nil, err
 		}
 	}
 	for _, name := range QueryNames() {
-		if err := add(QuerySubjectPrefix, "query", name, l.Query); err != nil {
+		if err := add(QuerySubjectPrefix, schemas.Query, name, l.Query); err != nil {
 			s.Stop()
 			return nil, err
 		}

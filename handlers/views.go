@@ -3,10 +3,13 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
+	"github.com/licledger/licledger/schemas"
 )
 
 // A view says, for one resource, which fields each view level shows. Levels are
@@ -16,17 +19,18 @@ import (
 // {"code", "displayAs"} objects.
 type view struct {
 	resource string            // the key of a credential's access map
+	item     reflect.Type      // the read model's type, which render cuts down
 	fields   map[string]string // wire field -> the lowest level that shows it
 	codes    []string          // fields that expanded shows as {"code", "displayAs"}
 }
 
 var (
-	licensesView = view{resource: "licenses", fields: map[string]string{
+	licensesView = view{resource: "licenses", item: reflect.TypeFor[projections.LicenseDetail](), fields: map[string]string{
 		"licenseId": "basic", "productId": "basic", "planId": "basic", "status": "basic", "expiresAt": "basic",
 		"tenantId": "standard", "quota": "standard", "protected": "standard",
 		"users": "detail", "machines": "detail", "notes": "detail",
 	}, codes: []string{"status"}}
-	credentialsView = view{resource: "credentials", fields: map[string]string{
+	credentialsView = view{resource: "credentials", item: reflect.TypeFor[projections.CredentialView](), fields: map[string]string{
 		"id": "basic", "role": "basic", "enabled": "basic",
 		"scope": "standard", "description": "standard", "revoked": "standard", "access": "standard",
 		"issuedAt": "standard", "rotatedAt": "standard", "lastLoginAt": "standard",
@@ -65,6 +69,34 @@ func (v view) level(caller domain.Credential, format string) (string, error) {
 	return format, nil
 }
 
+// licenseItem and credentialItem are a license and a credential as a view shows them.
+type (
+	licenseItem    map[string]any
+	credentialItem map[string]any
+)
+
+func (licenseItem) JSONSchema() map[string]any    { return licensesView.schema() }
+func (credentialItem) JSONSchema() map[string]any { return credentialsView.schema() }
+
+// schema describes what render may show: the read model's fields this view places, none of them
+// required (a level hides some), code fields as a code or, expanded, as {code, displayAs}.
+func (v view) schema() map[string]any {
+	all := schemas.Of(v.item)["properties"].(map[string]any)
+	props := map[string]any{}
+	for field := range v.fields {
+		props[field] = all[field]
+		if slices.Contains(v.codes, field) {
+			props[field] = map[string]any{"anyOf": []any{all[field], map[string]any{
+				"type":                 "object",
+				"properties":           map[string]any{"code": map[string]any{"type": "string"}, "displayAs": map[string]any{"type": "string"}},
+				"required":             []string{"code", "displayAs"},
+				"additionalProperties": false,
+			}}}
+		}
+	}
+	return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+}
+
 // render returns item as a JSON object with only the fields level shows.
 func (v view) render(item any, level string) (map[string]any, error) {
 	b, err := json.Marshal(item)
@@ -91,8 +123,8 @@ func (v view) render(item any, level string) (map[string]any, error) {
 }
 
 // renderAll renders each item of a list.
-func renderAll[T any](v view, items []T, level string) ([]map[string]any, error) {
-	out := make([]map[string]any, len(items))
+func renderAll[M ~map[string]any, T any](v view, items []T, level string) ([]M, error) {
+	out := make([]M, len(items))
 	for i, it := range items {
 		m, err := v.render(it, level)
 		if err != nil {

@@ -5,29 +5,63 @@ import (
 	"fmt"
 )
 
-//go:embed envelope.v1.json events/*.json
+//go:embed envelope.v1.json error.json events/*.json commands/*.json queries/*.json
 var files embed.FS
+
+// Files is every schema, by its path under BaseURL ("commands/seat.register.request.json"), for
+// serving them.
+var Files = files
 
 // BaseURL is the $id prefix of every schema.
 const BaseURL = "https://licledger.dev/schemas/"
 
-// EventURL is the $id of an event type's data schema.
-func EventURL(eventType string) string { return BaseURL + "events/" + eventType + ".json" }
+// The two kinds of endpoint, as the schemas' folders and the micro endpoints' metadata name them.
+const (
+	Command = "command"
+	Query   = "query"
+)
 
-// EnvelopeURL is the $id of the envelope schema.
-const EnvelopeURL = BaseURL + "envelope.v1.json"
+// EventURL is the $id of an event type's data schema.
+func EventURL(eventType string) string { return BaseURL + EventPath(eventType) }
+
+// EnvelopeURL is the $id of the envelope schema; ErrorURL that of every refusal's body.
+const (
+	EnvelopeURL = BaseURL + "envelope.v1.json"
+	ErrorURL    = BaseURL + "error.json"
+)
+
+// RequestPath and ReplyPath are where an endpoint's schemas live, relative to BaseURL.
+func RequestPath(kind, name string) string { return folder(kind) + name + ".request.json" }
+func ReplyPath(kind, name string) string   { return folder(kind) + name + ".reply.json" }
+
+// RequestURL and ReplyURL are the $ids of an endpoint's schemas.
+func RequestURL(kind, name string) string { return BaseURL + RequestPath(kind, name) }
+func ReplyURL(kind, name string) string   { return BaseURL + ReplyPath(kind, name) }
+
+func folder(kind string) string {
+	if kind == Command {
+		return "commands/"
+	}
+	return "queries/"
+}
 
 // Event returns the schema of an event type's data.
-func Event(eventType string) ([]byte, error) {
-	b, err := files.ReadFile("events/" + eventType + ".json")
-	if err != nil {
-		return nil, fmt.Errorf("schemas: no schema for event type %q", eventType)
-	}
-	return b, nil
-}
+func Event(eventType string) ([]byte, error) { return Read(EventPath(eventType)) }
+
+// EventPath is where an event type's data schema lives, relative to BaseURL.
+func EventPath(eventType string) string { return "events/" + eventType + ".json" }
 
 // Envelope returns the schema of the event envelope.
 func Envelope() []byte {
 	b, _ := files.ReadFile("envelope.v1.json") // embedded: always present
 	return b
+}
+
+// Read returns the schema at a path relative to BaseURL.
+func Read(path string) ([]byte, error) {
+	b, err := files.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("schemas: no schema %s", path)
+	}
+	return b, nil
 }

@@ -5,71 +5,62 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/schemas"
 )
 
-var rewrite = flag.Bool("rewrite", false, "regenerate events/*.json from the Go event types")
+var rewrite = flag.Bool("rewrite", false, "regenerate the schemas from the Go types")
 
-// schemaOf derives a JSON Schema from a Go type the way encoding/json encodes it: json tags name
-// properties, fields without omitempty are required, and nothing else is allowed.
-func schemaOf(t reflect.Type) map[string]any {
-	if t == reflect.TypeOf(time.Time{}) {
-		return map[string]any{"type": "string", "format": "date-time"}
+// encode is a schema file's bytes.
+func encode(t *testing.T, s map[string]any) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if t == reflect.TypeOf(json.RawMessage{}) {
-		return map[string]any{}
+	return append(b, '\n')
+}
+
+// matchOrRewrite compares the schema file at path with want, or with -rewrite writes it.
+func matchOrRewrite(t *testing.T, path string, want []byte) {
+	t.Helper()
+	if *rewrite {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return schemaOf(t.Elem())
-	case reflect.String:
-		return map[string]any{"type": "string"}
-	case reflect.Bool:
-		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}
-	case reflect.Slice:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
-	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
-	case reflect.Struct:
-		props, required := map[string]any{}, []string{}
-		var walk func(t reflect.Type)
-		walk = func(t reflect.Type) {
-			for i := range t.NumField() {
-				f := t.Field(i)
-				tag := f.Tag.Get("json")
-				if f.Anonymous && tag == "" {
-					walk(f.Type)
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if name == "-" || !f.IsExported() {
-					continue
-				}
-				if name == "" {
-					name = f.Name
-				}
-				props[name] = schemaOf(f.Type)
-				if !strings.Contains(opts, "omitempty") {
-					required = append(required, name)
-				}
+	got, err := schemas.Read(path)
+	if err != nil {
+		t.Errorf("%v (run go test ./schemas -rewrite)", err)
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s does not match its Go type (run go test ./schemas -rewrite and review the diff)", path)
+	}
+}
+
+// TestEndpointSchemasMatchGoTypes: every endpoint's request and reply schema, and the error
+// body's, is the one its Go types imply. After a deliberate change, go test ./schemas -rewrite.
+func TestEndpointSchemasMatchGoTypes(t *testing.T) {
+	if *rewrite {
+		for _, dir := range []string{"commands", "queries"} {
+			old, _ := filepath.Glob(dir + "/*.json")
+			for _, f := range old {
+				os.Remove(f)
 			}
 		}
-		walk(t)
-		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-		if len(required) > 0 {
-			s["required"] = required
-		}
-		return s
 	}
-	panic("schemas: no JSON Schema mapping for " + t.String())
+	for _, e := range handlers.Endpoints() {
+		matchOrRewrite(t, schemas.RequestPath(e.Kind, e.Name), encode(t, e.RequestSchema()))
+		matchOrRewrite(t, schemas.ReplyPath(e.Kind, e.Name), encode(t, e.ReplySchema()))
+	}
+	matchOrRewrite(t, "error.json", encode(t, handlers.ErrorSchema()))
 }
 
 func generated(t *testing.T, typ string) []byte {
@@ -78,35 +69,18 @@ func generated(t *testing.T, typ string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := schemaOf(reflect.TypeOf(e))
-	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s := schemas.Of(reflect.TypeOf(e))
+	s["$schema"] = schemas.Draft
 	s["$id"] = schemas.EventURL(typ)
 	s["title"] = typ
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
+	return encode(t, s)
 }
 
 // TestEventSchemasMatchGoTypes: every event type has a schema, and it is the one its Go type
 // implies. After a deliberate change to an event, run go test ./schemas -rewrite.
 func TestEventSchemasMatchGoTypes(t *testing.T) {
 	for _, typ := range domain.EventTypes {
-		want := generated(t, typ)
-		if *rewrite {
-			if err := os.WriteFile("events/"+typ+".json", want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := schemas.Event(typ)
-		if err != nil {
-			t.Fatalf("%v (run go test ./schemas -rewrite)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("events/%s.json does not match the Go type (run go test ./schemas -rewrite and review the diff)", typ)
-		}
+		matchOrRewrite(t, schemas.EventPath(typ), generated(t, typ))
 	}
 }
 

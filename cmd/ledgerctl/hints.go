@@ -14,7 +14,8 @@ func needsToken(what string) error {
 // for every code the ledger answers with.
 var hints = map[string]string{
 	"INVALID_ARGUMENT":        "fix the value of the field named (ledgerctl help lists each command's flags)",
-	"MALFORMED_JSON":          "the request is not a JSON object; check quoting in --flags and bodies",
+	"MALFORMED_JSON":          "the request is not JSON; check quoting in --flags and bodies",
+	"SCHEMA_VIOLATION":        "the body has a field the endpoint does not know, or a value of the wrong type; the endpoint's schema (ledgerd serves it at /schemas/) lists each field",
 	"FIELD_NOT_ALLOWED":       "that attribute is read-only or not allowed here; leave it out",
 	"CANNOT_DELETE_YOURSELF":  "delete this admin with another admin's credential",
 	"UNAUTHENTICATED":         tokenHint + "; a disabled, revoked or rotated token no longer works",

@@ -167,7 +167,7 @@ func TestHTTPQueryAPI(t *testing.T) {
 		{"an unknown status", "GET", "/v1/license.details?status=lapsed", token, nil, 400, "INVALID_ARGUMENT", "status"},
 		{"a limit over the maximum", "GET", "/v1/license.details?limit=5000", token, nil, 400, "INVALID_ARGUMENT", "limit"},
 		{"a parameter given twice", "GET", "/v1/usage.quota?licenseId=a&licenseId=b", token, nil, 400, "INVALID_ARGUMENT", "licenseId"},
-		{"an unknown parameter", "GET", "/v1/usage.quota?licence=" + lic, token, nil, 400, "INVALID_ARGUMENT", "licence"},
+		{"an unknown parameter", "GET", "/v1/usage.quota?licence=" + lic, token, nil, 400, "SCHEMA_VIOLATION", "licence"},
 		{"an unknown query", "GET", "/v1/license.steal", token, nil, 404, "QUERY_NOT_FOUND", ""},
 		{"a command is no query", "GET", "/v1/license.terminate?licenseId=" + lic, token, nil, 404, "QUERY_NOT_FOUND", ""},
 		{"another method", "DELETE", "/v1/usage.quota", token, nil, 405, "INVALID_ARGUMENT", ""},

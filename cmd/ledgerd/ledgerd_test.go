@@ -148,14 +148,14 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	e := wantCode(t, func() error {
 		_, err := c.Command(ctx, "seat.register", []byte(`{"licenseId":"x","endUserCompany":"A","endUserName":"b","color":"red"}`), "")
 		return err
-	}(), 400, "INVALID_ARGUMENT")
+	}(), 400, "SCHEMA_VIOLATION")
 	if e.Field != "color" {
 		t.Fatalf("unknown field error names %q", e.Field)
 	}
 	e = wantCode(t, func() error {
 		_, err := c.Command(ctx, "plan.create", []byte(`{"productId":"ap","name":"x","seats":"many"}`), "")
 		return err
-	}(), 400, "INVALID_ARGUMENT")
+	}(), 400, "SCHEMA_VIOLATION")
 	if e.Field != "seats" {
 		t.Fatalf("type error names %q", e.Field)
 	}

@@ -16,7 +16,7 @@ var allowed = map[string][]string{
 	"eventstore":           {},
 	"eventstore/jetstream": {"eventstore"},
 	"projections":          {"domain", "eventstore"},
-	"handlers":             {"domain", "eventstore", "eventstore/jetstream", "projections", "client"},
+	"handlers":             {"domain", "eventstore", "eventstore/jetstream", "projections", "client", "schemas"},
 	"client":               {},
 	"cmd/ledgerd":          {"eventstore", "eventstore/jetstream", "handlers", "client"},
 	"cmd/ledgerctl":        {"client"}, // its tests also start a real ledger from eventstore and handlers

@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"reflect"
+
+	"github.com/licledger/licledger/schemas"
+)
+
+// Endpoint is one endpoint of the wire contract as the outside sees it: its name and subject,
+// and the Go types its body decodes into and its reply's result encodes from. Its schemas are
+// generated from those types (RequestSchema, ReplySchema) and kept in package schemas, where a
+// test holds them equal.
+type Endpoint struct {
+	Name    string // "seat.register"
+	Kind    string // schemas.Command or schemas.Query
+	Subject string
+	Request reflect.Type
+	Result  reflect.Type
+}
+
+// Endpoints lists every command, then every query, each in name order.
+func Endpoints() []Endpoint {
+	var out []Endpoint
+	for _, name := range CommandNames() {
+		s := commands[name]
+		out = append(out, Endpoint{name, schemas.Command, CommandSubjectPrefix + name, s.request, s.result})
+	}
+	for _, name := range QueryNames() {
+		s := queries[name]
+		out = append(out, Endpoint{name, schemas.Query, QuerySubjectPrefix + name, s.request, s.result})
+	}
+	return out
+}
+
+// RequestSchema is the JSON Schema of the endpoint's request body.
+func (e Endpoint) RequestSchema() map[string]any {
+	s := schemas.Of(e.Request)
+	s["$schema"], s["$id"], s["title"] = schemas.Draft, schemas.RequestURL(e.Kind, e.Name), e.Name+" request"
+	return s
+}
+
+// ReplySchema is the JSON Schema of the endpoint's successful reply: a command's
+// {result, events, version}, a query's {result}.
+func (e Endpoint) ReplySchema() map[string]any {
+	var s map[string]any
+	if e.Kind == schemas.Command {
+		s = schemas.Of(reflect.TypeFor[commandReply]())
+	} else {
+		s = schemas.Of(reflect.TypeFor[queryReply]())
+	}
+	s["properties"].(map[string]any)["result"] = schemas.Of(e.Result)
+	s["$schema"], s["$id"], s["title"] = schemas.Draft, schemas.ReplyURL(e.Kind, e.Name), e.Name+" reply"
+	return s
+}
+
+// ErrorSchema is the JSON Schema of every refusal's body.
+func ErrorSchema() map[string]any {
+	s := schemas.Of(reflect.TypeFor[wireError]())
+	s["$schema"], s["$id"], s["title"] = schemas.Draft, schemas.ErrorURL, "error reply"
+	return s
+}
