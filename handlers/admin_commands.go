@@ -148,6 +148,9 @@ func adminResult(cmd domain.Command) func(*domain.State, time.Time) adminView {
 // the reply; the log keeps only its keyed hash and a display prefix.
 type credentialIssueWire struct {
 	domain.CredentialIssue
+	// Scope shadows CredentialIssue.Scope: a credential whose scope was left out must not get
+	// the zero scope, which is the whole system.
+	Scope *domain.Scope `json:"scope"`
 	CommandMeta
 }
 
@@ -162,6 +165,10 @@ type credentialIssued struct {
 }
 
 func credentialIssueCommand(w credentialIssueWire, env *commandEnv) (*prepared, error) {
+	if w.Scope == nil {
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "scope", "is required ({} is the whole system)")
+	}
+	w.CredentialIssue.Scope = *w.Scope
 	fillID(&w.ID)
 	token, hash, prefix := env.secrets.NewToken()
 	w.TokenHash, w.TokenPrefix = hash, prefix
@@ -200,6 +207,13 @@ func (w credEnableWire) parts() (domain.Command, CommandMeta) {
 func (w credRevokeWire) parts() (domain.Command, CommandMeta) {
 	return w.CredentialRevoke, w.CommandMeta
 }
+func (w credSetAccessWire) missing() error {
+	if w.Access == nil {
+		return domain.Errorf(domain.CodeInvalidArgument, "access", "is required ({} lifts every limit)")
+	}
+	return nil
+}
+
 func (w credSetAccessWire) parts() (domain.Command, CommandMeta) {
 	return w.CredentialSetAccess, w.CommandMeta
 }

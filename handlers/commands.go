@@ -42,6 +42,13 @@ type wireCommand interface {
 	parts() (domain.Command, CommandMeta)
 }
 
+// checksPresence is a wire form with a required field whose zero value Go cannot tell from its
+// absence (a number, a map, an object): missing refuses the body without it, which would
+// otherwise read as 0 seats, no access limits, or the whole system.
+type checksPresence interface {
+	missing() error
+}
+
 // commandSpec is one command endpoint: its decoder, and the Go types of its body and of its
 // reply's result, from which its schemas are generated (Endpoints).
 type commandSpec struct {
@@ -53,6 +60,11 @@ type commandSpec struct {
 // decodeCommand is the spec of a command whose wire form is W and whose reply is result(cmd).
 func decodeCommand[W wireCommand, R any](result func(domain.Command) func(*domain.State, time.Time) R) commandSpec {
 	return prepareCommand[W, R](func(w W, _ *commandEnv) (*prepared, error) {
+		if p, ok := any(w).(checksPresence); ok {
+			if err := p.missing(); err != nil {
+				return nil, err
+			}
+		}
 		cmd, meta := w.parts()
 		return &prepared{cmd: cmd, meta: meta, result: untyped(result(cmd))}, nil
 	})

@@ -42,21 +42,39 @@ var requestSchemas = schemas.NewValidator()
 // schema's: the JSON pointer of the value at fault and what the schema wants there. Strict
 // decoding into the Go types is the check on the hot path (a general validator costs as much as
 // the rest of a command); only a refused body pays for the validator. If the schema finds no
-// fault (the two disagree, say on an integer too large for Go), the decoder's account stands.
+// fault (the two disagree, say on 1.0 or 1e30 for an integer), the decoder's account stands.
 func explainRefusal(kind, name string, body []byte, err error) error {
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != CodeSchemaViolation {
 		return err
 	}
+	if se := schemaRefusal(kind, name, body, de.Field); se != nil {
+		return se
+	}
+	return err
+}
+
+// refuseNulls refuses a null the schema does not allow. encoding/json reads null as "leave the
+// field alone", so the decoder alone would take {"licenseId": null} for a body without one. Only
+// bodies with the four letters somewhere (a value or inside a string) pay for the validator.
+func refuseNulls(kind, name string, body []byte) error {
+	if !bytes.Contains(body, []byte("null")) {
+		return nil
+	}
+	return schemaRefusal(kind, name, body, "")
+}
+
+// schemaRefusal is the endpoint schema's refusal of body as a SCHEMA_VIOLATION, naming the fault
+// at field if the schema sees one there, else its first; nil if the schema finds nothing wrong.
+func schemaRefusal(kind, name string, body []byte, field string) error {
 	path := schemas.RequestPath(kind, name)
 	faults := requestSchemas.Faults(path, body)
 	if len(faults) == 0 {
-		return err
+		return nil
 	}
-	// The fault the decoder stopped at, if the schema sees it too; else the schema's first.
 	f := faults[0]
 	for _, g := range faults {
-		if strings.Join(g.Location, ".") == de.Field {
+		if strings.Join(g.Location, ".") == field {
 			f = g
 			break
 		}
@@ -66,6 +84,16 @@ func explainRefusal(kind, name string, body []byte, err error) error {
 		msg = fmt.Sprintf("%s (schema %s, which finds %d faults in all)", f.Message, path, len(faults))
 	}
 	return &domain.Error{Code: CodeSchemaViolation, Field: strings.Join(f.Location, "."), Message: msg}
+}
+
+// Check decodes body the way the endpoint does, without acting on it: nil if the ledger takes
+// its shape, else the refusal the ledger would answer (SCHEMA_VIOLATION or MALFORMED_JSON).
+// Values are not looked at (that an id exists, a number is in range): the domain does that.
+func (e Endpoint) Check(body []byte) error {
+	if err := refuseNulls(e.Kind, e.Name, body); err != nil {
+		return err
+	}
+	return explainRefusal(e.Kind, e.Name, body, decodeStrict(body, reflect.New(e.Request).Interface()))
 }
 
 func decodeError(err error) *domain.Error {

@@ -261,7 +261,7 @@ func TestAuthenticationSeesAcknowledgedCredentialChanges(t *testing.T) {
 	admin := strings.TrimSpace(string(tok))
 	l.ReadTimeout = 100 * time.Millisecond
 
-	reply, f := l.Command(ctx, Request{Name: "credential.issue", Body: []byte(`{"id":"c1","role":"developer"}`), Token: admin})
+	reply, f := l.Command(ctx, Request{Name: "credential.issue", Body: []byte(`{"id":"c1","role":"developer","scope":{}}`), Token: admin})
 	if f != nil {
 		t.Fatal(f.Err)
 	}

@@ -186,6 +186,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
+	if err := refuseNulls(schemas.Command, r.Name, r.Body); err != nil {
+		return nil, failure(err)
+	}
 	p, err := spec.decode(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
 	if err != nil {
 		return nil, failure(explainRefusal(schemas.Command, r.Name, r.Body, err))

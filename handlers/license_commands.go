@@ -42,6 +42,7 @@ type (
 	}
 	setQuotaWire struct {
 		domain.LicenseSetQuota
+		Seats *int `json:"seats"` // shadows LicenseSetQuota.Seats: left out is refused, not 0
 		CommandMeta
 	}
 	activateWire struct {
@@ -67,8 +68,19 @@ func (w upgradeWire) parts() (domain.Command, CommandMeta) { return w.LicenseUpg
 func (w downgradeWire) parts() (domain.Command, CommandMeta) {
 	return w.LicenseDowngrade, w.CommandMeta
 }
-func (w noteWire) parts() (domain.Command, CommandMeta)     { return w.LicenseNote, w.CommandMeta }
-func (w setQuotaWire) parts() (domain.Command, CommandMeta) { return w.LicenseSetQuota, w.CommandMeta }
+func (w noteWire) parts() (domain.Command, CommandMeta) { return w.LicenseNote, w.CommandMeta }
+func (w setQuotaWire) parts() (domain.Command, CommandMeta) {
+	c := w.LicenseSetQuota
+	c.Seats = *w.Seats
+	return c, w.CommandMeta
+}
+
+func (w setQuotaWire) missing() error {
+	if w.Seats == nil {
+		return domain.Errorf(domain.CodeInvalidArgument, "seats", "is required")
+	}
+	return nil
+}
 func (w activateWire) parts() (domain.Command, CommandMeta) { return w.MachineActivate, w.CommandMeta }
 func (w deactivateWire) parts() (domain.Command, CommandMeta) {
 	return w.MachineDeactivate, w.CommandMeta

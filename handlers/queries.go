@@ -342,6 +342,9 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
 		return nil, failure(err)
 	}
+	if err := refuseNulls(schemas.Query, r.Name, r.Body); err != nil {
+		return nil, failure(err)
+	}
 	res, err := q.run(l, caller, r.Body)
 	if err != nil {
 		return nil, failure(explainRefusal(schemas.Query, r.Name, r.Body, err))

@@ -76,7 +76,7 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 		case op < 82:
 			name, body = "tenant.update", fmt.Sprintf(`{"tenantId":%q,"name":%q}`, ids("t"), pick("A", "B"))
 		case op < 85:
-			name, body = "credential.issue", fmt.Sprintf(`{"id":%q,"role":"developer"}`, ids("c"))
+			name, body = "credential.issue", fmt.Sprintf(`{"id":%q,"role":"developer","scope":{}}`, ids("c"))
 		case op < 97:
 			name, body = pick("credential.disable", "credential.enable", "credential.rotate"), fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
 			if rng.IntN(4) == 0 {

@@ -44,14 +44,22 @@ func Of(t reflect.Type) map[string]any {
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": Of(t.Elem())}
 	case reflect.Struct:
-		props, required := map[string]any{}, []string{}
-		var walk func(t reflect.Type)
-		walk = func(t reflect.Type) {
+		// Embedded structs' fields are promoted; as in encoding/json, a field nearer the top
+		// shadows a deeper one of the same name (a wire form redeclaring a domain field).
+		type field struct {
+			depth    int
+			schema   map[string]any
+			required bool
+		}
+		fields := map[string]field{}
+		var order []string
+		var walk func(t reflect.Type, depth int)
+		walk = func(t reflect.Type, depth int) {
 			for i := range t.NumField() {
 				f := t.Field(i)
 				tag := f.Tag.Get("json")
 				if f.Anonymous && tag == "" {
-					walk(f.Type)
+					walk(f.Type, depth+1)
 					continue
 				}
 				name, opts, _ := strings.Cut(tag, ",")
@@ -61,13 +69,22 @@ func Of(t reflect.Type) map[string]any {
 				if name == "" {
 					name = f.Name
 				}
-				props[name] = Of(f.Type)
-				if !strings.Contains(opts, "omitempty") {
-					required = append(required, name)
+				if old, seen := fields[name]; seen && old.depth <= depth {
+					continue
+				} else if !seen {
+					order = append(order, name)
 				}
+				fields[name] = field{depth, Of(f.Type), !strings.Contains(opts, "omitempty")}
 			}
 		}
-		walk(t)
+		walk(t, 0)
+		props, required := map[string]any{}, []string{}
+		for _, name := range order {
+			props[name] = fields[name].schema
+			if fields[name].required {
+				required = append(required, name)
+			}
+		}
 		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 		if len(required) > 0 {
 			s["required"] = required

@@ -3,7 +3,9 @@ package schemas_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,5 +118,92 @@ func TestSchemasValidate(t *testing.T) {
 	}
 	if v.Envelope(bytes.Replace(good, []byte(`2026-11-23T08`), []byte(`yesterday`), 1)) == nil {
 		t.Error("a malformed time validated")
+	}
+}
+
+// example reads an endpoint's good example from testdata.
+func example(t *testing.T, e handlers.Endpoint) []byte {
+	t.Helper()
+	dir := map[string]string{schemas.Command: "commands", schemas.Query: "queries"}[e.Kind]
+	b, err := os.ReadFile(filepath.Join("testdata", dir, e.Name+".json"))
+	if err != nil {
+		t.Fatalf("%s %s has no example: %v", e.Kind, e.Name, err)
+	}
+	return b
+}
+
+// wrongType returns a JSON value of another type than v.
+func wrongType(v any) any {
+	switch v.(type) {
+	case string:
+		return 12345
+	case float64, bool, nil:
+		return "twelve"
+	}
+	return "an object or array was expected"
+}
+
+// TestExamplesAgreeWithSchemasAndGoTypes: every endpoint has a good example in testdata that its
+// schema validates and its Go type decodes strictly; and what one refuses, the other refuses:
+// the example with an unknown field, with each field of the wrong type or null, and each of
+// testdata/bad.json, are refused by the schema and by the ledger's decoding, which names the
+// same field.
+func TestExamplesAgreeWithSchemasAndGoTypes(t *testing.T) {
+	v := schemas.NewValidator()
+	both := func(e handlers.Endpoint, body []byte, why, field string) {
+		t.Helper()
+		if v.Request(e.Kind, e.Name, body) == nil {
+			t.Errorf("%s %s, %s: the schema took %s", e.Kind, e.Name, why, body)
+		}
+		err := e.Check(body)
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != "SCHEMA_VIOLATION" || de.Field != field {
+			t.Errorf("%s %s, %s: the ledger answered %v; want SCHEMA_VIOLATION naming %q", e.Kind, e.Name, why, err, field)
+		}
+	}
+	endpoints := map[string]handlers.Endpoint{}
+	for _, e := range handlers.Endpoints() {
+		endpoints[e.Kind+" "+e.Name] = e
+		good := example(t, e)
+		if err := v.Request(e.Kind, e.Name, good); err != nil {
+			t.Errorf("%s %s: the schema refused the example: %v", e.Kind, e.Name, err)
+		}
+		if err := e.Check(good); err != nil {
+			t.Errorf("%s %s: the ledger refused the example: %v", e.Kind, e.Name, err)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(good, &fields); err != nil {
+			t.Fatal(err)
+		}
+		fields["surplus"] = true
+		b, _ := json.Marshal(fields)
+		both(e, b, "an unknown field", "surplus")
+		delete(fields, "surplus")
+		for name, value := range fields {
+			for _, bad := range []any{wrongType(value), nil} {
+				fields[name] = bad
+				b, _ := json.Marshal(fields)
+				both(e, b, fmt.Sprintf("%s = %v", name, bad), name)
+			}
+			fields[name] = value
+		}
+	}
+	var bad []struct {
+		Why, Kind, Name, Field string
+		Body                   json.RawMessage
+	}
+	raw, err := os.ReadFile("testdata/bad.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &bad); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range bad {
+		e, ok := endpoints[c.Kind+" "+c.Name]
+		if !ok {
+			t.Fatalf("bad.json names no endpoint %s %s", c.Kind, c.Name)
+		}
+		both(e, c.Body, c.Why, c.Field)
 	}
 }

@@ -123,6 +123,13 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"token": "lic_`) || !strings.Contains(out, `"userId": "boss"`) {
 		t.Fatalf("credential issue: %v\n%s", err, out)
 	}
+	// A credential for the whole system is said outright; a forgotten scope is refused.
+	if out, err := ctl("credential", "issue", "--role", "developer", "--scope-system", "true"); err != nil || !strings.Contains(out, `"scope": {}`) {
+		t.Fatalf("credential issue --scope-system: %v\n%s", err, out)
+	}
+	if out, err := ctl("credential", "issue", "--role", "developer"); err == nil || !strings.Contains(err.Error(), "scope") {
+		t.Fatalf("credential issue without a scope: %v\n%s", err, out)
+	}
 	var issued struct{ Result struct{ ID string } }
 	json.Unmarshal([]byte(out), &issued)
 	out, err = ctl("credential", "set-access", "--credential", issued.Result.ID, "--access", "licenses=detail, seats=basic")

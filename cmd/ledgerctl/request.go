@@ -61,6 +61,7 @@ type field struct {
 	number           bool
 	boolean          bool // "true" or "false"
 	pairs            bool // "k=v,k=v" becomes a JSON object
+	emptyObject      bool // "true" sends {} unless nested flags filled it (--scope-system)
 }
 
 // requests lists every command and query ledgerctl sends, with its flags.
@@ -95,7 +96,7 @@ var requests = map[string][]field{
 	"credential.issue": {{flag: "role", json: "role"}, {flag: "description", json: "description"},
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
-		{flag: "scope-user", json: "scope.userId"}},
+		{flag: "scope-user", json: "scope.userId"}, {flag: "scope-system", json: "scope", emptyObject: true}},
 	"credential.disable":    {{flag: "credential", json: "credentialId"}},
 	"credential.enable":     {{flag: "credential", json: "credentialId"}},
 	"credential.revoke":     {{flag: "credential", json: "credentialId"}},
@@ -143,7 +144,15 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		if v == "" {
 			continue
 		}
-		if f.pairs {
+		if f.emptyObject {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("--%s: %q is neither true nor false", f.flag, v)
+			}
+			if _, set := body[f.json]; b && !set {
+				body[f.json] = map[string]any{}
+			}
+		} else if f.pairs {
 			obj := map[string]string{}
 			for _, kv := range strings.Split(v, ",") {
 				k, val, ok := strings.Cut(kv, "=")

@@ -153,8 +153,12 @@ func startAsAdmin(t *testing.T) (*nats.Conn, *client.Client) {
 }
 
 // issueCredential issues a credential as c and returns its id and its token (shown once).
+// A body without a scope gets the whole system ({}), which the ledger wants said outright.
 func issueCredential(t *testing.T, c *client.Client, body map[string]any) (id, token string) {
 	t.Helper()
+	if _, ok := body["scope"]; !ok {
+		body["scope"] = map[string]any{}
+	}
 	r, err := c.Command(context.Background(), "credential.issue", body, "")
 	if err != nil {
 		t.Fatalf("credential.issue %v: %v", body, err)

@@ -120,7 +120,7 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	_, err = c.Command(ctx, "license.create", map[string]any{"resellerId": "ar", "tenantId": "at", "planId": "other"}, "create-once")
 	wantCode(t, err, 409, "COMMAND_ID_REUSED")
 	// Another credential repeating the id and body does not get the first reply (and its key).
-	other, err := c.Command(ctx, "credential.issue", map[string]any{"role": "sales-agent"}, "")
+	other, err := c.Command(ctx, "credential.issue", map[string]any{"role": "sales-agent", "scope": map[string]any{}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
