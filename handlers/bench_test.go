@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/licledger/licledger/schemas"
 )
 
 // BenchmarkCommandSeatRegister drives Ledger.Command directly, without NATS: decode,
@@ -38,4 +40,49 @@ func BenchmarkCommandSeatRegister(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
+}
+
+// BenchmarkRequestCheck compares the ways to check a seat.register body: strict decoding into
+// the Go type (what every request pays), the null scan in front of it, the general JSON Schema
+// validator (what the ledger runs only to explain a refusal), and a refusal explained.
+func BenchmarkRequestCheck(b *testing.B) {
+	good := []byte(`{"licenseId":"01JD8Z3V5Q7W9X1Y2Z3A4B5C6D","endUserCompany":"Acme Corporation","endUserName":"ann.example","commandId":"c-000042"}`)
+	bad := []byte(`{"licenseId":"01JD8Z3V5Q7W9X1Y2Z3A4B5C6D","endUserCompany":"Acme Corporation","endUserName":7}`)
+	if err := requestSchemas.Request(schemas.Command, "seat.register", good); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode-strict", func(b *testing.B) {
+		for b.Loop() {
+			var w seatRegisterWire
+			if err := decodeStrict(good, &w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("null-scan+decode-strict", func(b *testing.B) {
+		for b.Loop() {
+			var w seatRegisterWire
+			if err := refuseNulls(schemas.Command, "seat.register", good); err != nil {
+				b.Fatal(err)
+			}
+			if err := decodeStrict(good, &w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("schema-validate", func(b *testing.B) {
+		for b.Loop() {
+			if err := requestSchemas.Request(schemas.Command, "seat.register", good); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("refusal-explained", func(b *testing.B) {
+		for b.Loop() {
+			var w seatRegisterWire
+			if explainRefusal(schemas.Command, "seat.register", bad, decodeStrict(bad, &w)) == nil {
+				b.Fatal("took a bad body")
+			}
+		}
+	})
 }
