@@ -249,10 +249,42 @@ func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (c
 }
 
 type credentialListQuery struct {
+	Format string `json:"format,omitempty"`
+	credentialFilter
+	PageQuery
+}
+
+// credentialFilter narrows a credential list; each field set must match.
+type credentialFilter struct {
 	ResellerID string `json:"resellerId,omitempty"`
 	TenantID   string `json:"tenantId,omitempty"`
-	Format     string `json:"format,omitempty"`
-	PageQuery
+	Role       string `json:"role,omitempty"`
+	Status     string `json:"status,omitempty"` // enabled, disabled or revoked
+}
+
+func (f credentialFilter) check() error {
+	if f.Role != "" {
+		if _, ok := domain.RoleOperations(f.Role); !ok {
+			return &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", f.Role)}
+		}
+	}
+	switch f.Status {
+	case "", "enabled", "disabled", "revoked":
+		return nil
+	}
+	return domain.Errorf(domain.CodeInvalidArgument, "status", "is %q; want enabled, disabled or revoked", f.Status)
+}
+
+func (f credentialFilter) matches(c *domain.Credential) bool {
+	status := "disabled"
+	switch {
+	case c.Revoked:
+		status = "revoked"
+	case c.Enabled:
+		status = "enabled"
+	}
+	return (f.ResellerID == "" || c.Scope.ResellerID == f.ResellerID) && (f.TenantID == "" || c.Scope.TenantID == f.TenantID) &&
+		(f.Role == "" || c.Role == f.Role) && (f.Status == "" || status == f.Status)
 }
 
 // listCredentials answers credential.list (the ERP's API user list), one page at a time.
@@ -264,7 +296,13 @@ func listCredentials(l *Ledger, caller domain.Credential, q credentialListQuery)
 	if err := q.PageQuery.check(); err != nil {
 		return nil, err
 	}
-	views, next := l.creds.List(q.ResellerID, q.TenantID, q.After, q.Limit, credentialsIn(caller.Scope))
+	if err := q.credentialFilter.check(); err != nil {
+		return nil, err
+	}
+	inScope := credentialsIn(caller.Scope)
+	views, next := l.creds.List(q.After, q.Limit, func(c *domain.Credential) bool {
+		return inScope(c.Scope) && q.credentialFilter.matches(c)
+	})
 	items, err := renderAll[credentialItem](credentialsView, views, level)
 	if err != nil {
 		return nil, err

@@ -160,15 +160,14 @@ func (p *Credentials) Get(id string) (CredentialView, bool) {
 	return p.view(c), true
 }
 
-// List returns credentials in id order, those of a reseller (and tenant) if given, one page at a
-// time; after is the last id of the previous page. Only credentials whose scope visible accepts
-// are listed (the caller's scope).
-func (p *Credentials) List(resellerID, tenantID, after string, limit int, visible func(domain.Scope) bool) (items []CredentialView, next string) {
+// List returns the credentials keep accepts (the caller's filters and scope), in id order, one
+// page at a time; after is the last id of the previous page.
+func (p *Credentials) List(after string, limit int, keep func(*domain.Credential) bool) (items []CredentialView, next string) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	ids := make([]string, 0, len(p.byID))
 	for id, c := range p.byID {
-		if (resellerID == "" || c.Scope.ResellerID == resellerID) && (tenantID == "" || c.Scope.TenantID == tenantID) && id > after && visible(c.Scope) {
+		if id > after && keep(c) {
 			ids = append(ids, id)
 		}
 	}

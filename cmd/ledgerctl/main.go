@@ -51,7 +51,8 @@ Commands:
   credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
   credential set-access --credential ID --access licenses=detail,seats=basic
   credential get    --credential ID [--format F]   (with last login and last rotation)
-  credential list   [--reseller R] [--tenant T] [--limit N] [--after ID] [--format F]
+  credential list   [--reseller R] [--tenant T] [--role ROLE] [--status enabled|disabled|revoked]
+                    [--limit N] [--after ID] [--format F]
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   seat register     --license L --company C --user U

@@ -104,7 +104,7 @@ var requests = map[string][]field{
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
 	"role.show":             {{flag: "role", json: "role"}},
 	"credential.get":        {{flag: "credential", json: "credentialId"}, viewFormat},
-	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
+	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "role", json: "role"}, {flag: "status", json: "status"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}, viewFormat},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},

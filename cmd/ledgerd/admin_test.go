@@ -156,6 +156,39 @@ func TestCredentialLifecycle(t *testing.T) {
 	_, err = admin.Command(ctx, "credential.enable", map[string]string{"credentialId": cred.ID}, "")
 	wantCode(t, err, 422, "CREDENTIAL_REVOKED")
 
+	// Filters: by role and by status; an unknown role or status is refused, naming the field.
+	ids := func(filter map[string]any) []string {
+		t.Helper()
+		raw, err := admin.Query(ctx, "credential.list", filter)
+		if err != nil {
+			t.Fatalf("credential.list %v: %v", filter, err)
+		}
+		var page struct{ Items []struct{ ID string } }
+		json.Unmarshal(raw, &page)
+		var out []string
+		for _, it := range page.Items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	if got := ids(map[string]any{"status": "revoked"}); len(got) != 1 || got[0] != cred.ID {
+		t.Errorf("revoked credentials: %v; want [%s]", got, cred.ID)
+	}
+	if got := ids(map[string]any{"role": "support-agent", "status": "enabled"}); len(got) != 0 {
+		t.Errorf("enabled support agents: %v; want none (the only one is revoked)", got)
+	}
+	if got := ids(map[string]any{"role": "system-admin", "status": "enabled"}); len(got) != 1 || got[0] == cred.ID {
+		t.Errorf("enabled system admins: %v; want the bootstrap credential", got)
+	}
+	_, err = admin.Query(ctx, "credential.list", map[string]any{"status": "asleep"})
+	if e := wantCode(t, err, 400, "INVALID_ARGUMENT"); e.Field != "status" {
+		t.Errorf("a bad status names %q", e.Field)
+	}
+	_, err = admin.Query(ctx, "credential.list", map[string]any{"role": "emperor"})
+	if e := wantCode(t, err, 404, "ROLE_NOT_FOUND"); e.Field != "role" {
+		t.Errorf("an unknown role names %q", e.Field)
+	}
+
 	js, _ := jetstream.New(nc)
 	waitStreamAt(t, js, lastSequence(t, admin, ctx))
 	seen := validateEvents(t, readStream(t, js))
