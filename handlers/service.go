@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -39,11 +40,11 @@ type ServiceOptions struct {
 
 // Service is the running micro service "ledger".
 type Service struct {
-	svc     micro.Service
+	subs    []*nats.Subscription // endpoints and discovery
 	jobs    chan job
 	workers sync.WaitGroup
-	// mu guards closed and the closing of jobs: micro drains subscriptions asynchronously, so a
-	// callback may still run after svc.Stop returned.
+	// mu guards closed and the closing of jobs: a subscription's callback already running when
+	// it is unsubscribed still finishes.
 	mu     sync.RWMutex
 	closed bool
 }
@@ -51,15 +52,20 @@ type Service struct {
 // job is one received request waiting for a worker.
 type job struct {
 	reply    string // the requester's reply subject
+	e        Endpoint
 	r        Request
-	kind     string
 	received time.Time
 	run      func(context.Context, Request) ([]byte, *Failure)
 }
 
 // Stop stops taking requests and waits for those in flight to be answered.
 func (s *Service) Stop() error {
-	err := s.svc.Stop()
+	var err error
+	for _, sub := range s.subs {
+		if e := sub.Unsubscribe(); e != nil && err == nil && !errors.Is(e, nats.ErrConnectionClosed) {
+			err = e
+		}
+	}
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
@@ -89,61 +95,67 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	if o.Backlog <= 0 {
 		o.Backlog = 8192
 	}
-	svc, err := micro.AddService(nc, micro.Config{
-		Name:        "ledger",
-		Version:     o.Version,
-		Description: "licledger: event-sourced software-license ledger",
-	})
-	if err != nil {
-		return nil, err
+	d := newDiscovery("ledger", o.Version, "licledger: event-sourced software-license ledger")
+	s := &Service{jobs: make(chan job, o.Backlog)}
+	answer := func(to string, e Endpoint, received time.Time, reply []byte, f *Failure) {
+		respond(nc, to, e, received, reply, f, o.Metrics, d)
 	}
-	s := &Service{svc: svc, jobs: make(chan job, o.Backlog)}
 	for range o.Workers {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
 			for j := range s.jobs {
 				reply, f := j.run(ctx, j.r)
-				respond(nc, j.reply, j.r.Name, j.kind, j.received, reply, f, o.Metrics)
+				answer(j.reply, j.e, j.received, reply, f)
 			}
 		}()
 	}
-	add := func(prefix, kind, name string, run func(context.Context, Request) ([]byte, *Failure)) error {
-		return svc.AddEndpoint(strings.ReplaceAll(kind+"-"+name, ".", "-"), micro.HandlerFunc(func(req micro.Request) {
+	add := func(e Endpoint, run func(context.Context, Request) ([]byte, *Failure)) error {
+		d.add(micro.EndpointInfo{Name: strings.ReplaceAll(e.Kind+"-"+e.Name, ".", "-"), Subject: e.Subject, QueueGroup: micro.DefaultQueueGroup, Metadata: map[string]string{
+			"kind": e.Kind, "name": e.Name,
+			"request_schema":  schemas.RequestURL(e.Kind, e.Name),
+			"response_schema": schemas.ReplyURL(e.Kind, e.Name),
+			"error_schema":    schemas.ErrorURL,
+		}})
+		sub, err := nc.QueueSubscribe(e.Subject, micro.DefaultQueueGroup, func(m *nats.Msg) {
 			received := time.Now()
-			if len(req.Data()) > o.MaxPayload {
-				respond(nc, req.Reply(), name, kind, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(req.Data()), o.MaxPayload)), o.Metrics)
+			if len(m.Data) > o.MaxPayload {
+				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
 				return
 			}
 			r := Request{
-				Name:        name,
-				Body:        req.Data(),
-				Token:       bearer(req.Headers().Get("Authorization")),
-				CommandID:   req.Headers().Get(nats.MsgIdHdr),
-				TraceParent: req.Headers().Get("traceparent"),
-				Source:      inboxPrefix(req.Reply()),
+				Name:        e.Name,
+				Body:        m.Data,
+				Token:       bearer(m.Header.Get("Authorization")),
+				CommandID:   m.Header.Get(nats.MsgIdHdr),
+				TraceParent: m.Header.Get("traceparent"),
+				Source:      inboxPrefix(m.Reply),
 			}
-			if !s.enqueue(job{reply: req.Reply(), r: r, kind: kind, received: received, run: run}) {
-				respond(nc, req.Reply(), name, kind, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")), o.Metrics)
+			if !s.enqueue(job{reply: m.Reply, e: e, r: r, received: received, run: run}) {
+				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
 			}
-		}), micro.WithEndpointSubject(prefix+name), micro.WithEndpointMetadata(map[string]string{
-			"kind": kind, "name": name,
-			"request_schema":  schemas.RequestURL(kind, name),
-			"response_schema": schemas.ReplyURL(kind, name),
-			"error_schema":    schemas.ErrorURL,
-		}))
+		})
+		if err != nil {
+			return err
+		}
+		s.subs = append(s.subs, sub)
+		return nil
 	}
-	for _, name := range CommandNames() {
-		if err := add(CommandSubjectPrefix, schemas.Command, name, l.Command); err != nil {
+	for _, e := range Endpoints() {
+		run := l.Query
+		if e.Kind == schemas.Command {
+			run = l.Command
+		}
+		if err := add(e, run); err != nil {
 			s.Stop()
 			return nil, err
 		}
 	}
-	for _, name := range QueryNames() {
-		if err := add(QuerySubjectPrefix, schemas.Query, name, l.Query); err != nil {
-			s.Stop()
-			return nil, err
-		}
+	subs, err := d.subscribe(nc)
+	s.subs = append(s.subs, subs...)
+	if err != nil {
+		s.Stop()
+		return nil, err
 	}
 	// Subscriptions are sent asynchronously: make sure the server has them before anyone is told
 	// the service is up, or an early request finds no responders.
@@ -170,19 +182,17 @@ func (s *Service) enqueue(j job) bool {
 	}
 }
 
-// respond publishes a reply, or an error with the micro error headers, to the requester.
-// It publishes on the connection itself rather than through micro.Request: the reply is sent from a
-// worker after the endpoint's handler has returned, and micro's request object belongs to its
-// handler call (micro reads it for its stats when the handler returns). So `nats micro stats`
-// counts requests but not errors or time; licledger_requests_total and
-// licledger_request_duration_seconds in /metrics have both.
-func respond(nc *nats.Conn, to, endpoint, kind string, received time.Time, reply []byte, f *Failure, m *Metrics) {
+// respond publishes a reply, or an error with the micro error headers, to the requester, and
+// counts it in /metrics and in `nats micro stats`.
+func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []byte, f *Failure, m *Metrics, d *discovery) {
 	if to == "" {
 		return // a publish without a reply subject: nobody to answer
 	}
 	msg := &nats.Msg{Subject: to, Data: reply}
 	if f != nil {
-		m.request(endpoint, kind, f.Status, time.Since(received))
+		elapsed := time.Since(received)
+		m.request(e.Name, e.Kind, f.Status, elapsed)
+		d.record(e.Subject, elapsed, f.StatusText()+" "+string(f.Err.Code)+": "+f.Err.Message)
 		msg.Data = f.Body()
 		msg.Header = nats.Header{
 			micro.ErrorCodeHeader: []string{f.StatusText()},
@@ -190,7 +200,9 @@ func respond(nc *nats.Conn, to, endpoint, kind string, received time.Time, reply
 			"Content-Type":        []string{"application/json"},
 		}
 	} else {
-		m.request(endpoint, kind, 200, time.Since(received))
+		elapsed := time.Since(received)
+		m.request(e.Name, e.Kind, 200, elapsed)
+		d.record(e.Subject, elapsed, "")
 	}
 	_ = nc.PublishMsg(msg)
 }

@@ -213,6 +213,28 @@ func TestEveryEndpointOverNATS(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	// STATS counts what was answered: seat.register had its three required fields left out in
+	// turn, an unknown field, and the example; four refusals, with the time until each reply.
+	msg, err = nc.Request("$SRV.STATS.ledger", nil, 5*time.Second)
+	if err != nil {
+		t.Fatalf("micro STATS: %v", err)
+	}
+	var stats micro.Stats
+	if err := json.Unmarshal(msg.Data, &stats); err != nil || stats.ID != info.ID || stats.Type != micro.StatsResponseType {
+		t.Fatalf("micro STATS: %v %s", err, msg.Data)
+	}
+	for _, es := range stats.Endpoints {
+		if es.Subject != "ledger.v1.cmd.seat.register" {
+			continue
+		}
+		if es.NumRequests != 5 || es.NumErrors != 4 || !strings.Contains(es.LastError, "SCHEMA_VIOLATION") ||
+			es.ProcessingTime <= 0 || es.AverageProcessingTime != es.ProcessingTime/5 {
+			t.Errorf("seat.register stats: %+v; want 5 requests, 4 errors, the last a SCHEMA_VIOLATION, and their time", es)
+		}
+	}
+	if msg, err = nc.Request("$SRV.PING.ledger."+info.ID, nil, 5*time.Second); err != nil || !strings.Contains(string(msg.Data), micro.PingResponseType) {
+		t.Errorf("micro PING by id: %v", err)
+	}
 	// The queries saw the examples' data: the run did more than answer empty pages.
 	out, err := admin.Query(ctx, "credential.list", map[string]any{"resellerId": "ex-reseller"})
 	if err != nil || !strings.Contains(string(out), "ex-credential") {

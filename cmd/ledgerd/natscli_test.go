@@ -50,6 +50,15 @@ func TestStockNATSCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ledger.v1.cmd.seat.register") {
 		t.Fatalf("micro info: %v\n%s", err, out)
 	}
+	for _, verb := range []string{"ls", "stats"} {
+		out, err = natsCLI("micro", verb, "ledger", "--user", token, "--inbox-prefix", inbox)
+		if err != nil || !strings.Contains(out, "ledger") {
+			t.Fatalf("micro %s: %v\n%s", verb, err, out)
+		}
+	}
+	if !strings.Contains(out, "command-seat-register") || !strings.Contains(out, "Errors") {
+		t.Fatalf("micro stats lists no seat.register with its errors:\n%s", out)
+	}
 	out, err = natsCLI("req", "ledger.v1.q.license.validate", `{"key":"`+rotated.Key+`"}`)
 	if err != nil || !strings.Contains(out, `"valid":true`) {
 		t.Fatalf("anonymous license.validate: %v\n%s", err, out)
