@@ -36,6 +36,7 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	Pointer string `json:"pointer,omitempty"` // Field as a JSON pointer into the request body
 }
 
 func (e *Error) Error() string {

@@ -111,18 +111,27 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// FuzzCommandDecoding: whatever the body, every command's decoding (null check, strict decoding,
+// the schema's explanation of a refusal) answers a decoded command or a coded error, never a panic.
 func FuzzCommandDecoding(f *testing.F) {
 	f.Add("seat.register", []byte(`{"licenseId":"l","endUserCompany":"A","endUserName":"b"}`))
 	f.Add("plan.create", []byte(`{"productId":"p","name":"x","seats":1e99}`))
 	f.Add("license.create", []byte(`{"resellerId":{"a":[[[[]]]]}}`))
+	f.Add("credential.set-access", []byte(`{"credentialId":null,"access":{"licenses":null}}`))
 	s := testSecrets(f)
 	names := CommandNames()
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		for _, n := range names {
 			if n == name || len(name) == 0 {
-				p, err := commands[n].decode(body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
-				if err == nil && p.cmd == nil {
-					t.Fatal("decoded to no command")
+				err := refuseNulls(schemas.Command, n, body)
+				if err == nil {
+					var p *prepared
+					p, err = commands[n].decode(body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
+					if err == nil && p.cmd == nil {
+						t.Fatal("decoded to no command")
+					}
+					// A refusal is explained by the schema (which must not panic on anything).
+					err = explainRefusal(schemas.Command, n, body, err)
 				}
 				if err != nil {
 					if _, ok := err.(*domain.Error); !ok {

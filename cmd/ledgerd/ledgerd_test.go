@@ -156,8 +156,8 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 		_, err := c.Command(ctx, "plan.create", []byte(`{"productId":"ap","name":"x","seats":"many"}`), "")
 		return err
 	}(), 400, "SCHEMA_VIOLATION")
-	if e.Field != "seats" {
-		t.Fatalf("type error names %q", e.Field)
+	if e.Field != "seats" || e.Pointer != "/seats" {
+		t.Fatalf("type error names %q at %q", e.Field, e.Pointer)
 	}
 	_, err = c.Command(ctx, "seat.register", bytes.Repeat([]byte(" "), 70_000), "")
 	wantCode(t, err, 413, "PAYLOAD_TOO_LARGE")
