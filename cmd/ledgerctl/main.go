@@ -46,7 +46,7 @@ Commands:
                     [--first-name --last-name --email --language --role --password]
   admin update      --username U [--profile --first-name --last-name --email --language --role --password]
   admin delete      --username U
-  credential issue  --role ROLE (--scope-reseller R [--scope-tenant T --scope-product P --scope-license L
+  credential issue  [--id ID] --role ROLE (--scope-reseller R [--scope-tenant T --scope-product P --scope-license L
                     --scope-user U] | --scope-system true) [--description D]   (prints the token once)
   credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
   credential set-access --credential ID --access licenses=detail,seats=basic
