@@ -8,6 +8,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/schemas"
 )
 
 // CommandMeta are the fields every command body may carry beside its own. (Exported so that
@@ -52,7 +53,7 @@ type checksPresence interface {
 // commandSpec is one command endpoint: its decoder, and the Go types of its body and of its
 // reply's result, from which its schemas are generated (Endpoints).
 type commandSpec struct {
-	decode  func(body []byte, env *commandEnv) (*prepared, error)
+	decode  func(name string, body []byte, env *commandEnv) (*prepared, error)
 	request reflect.Type
 	result  reflect.Type
 }
@@ -74,9 +75,9 @@ func decodeCommand[W wireCommand, R any](result func(domain.Command) func(*domai
 // result is an R; prepare does the rest (draws secrets, hashes passwords, looks at the caller).
 func prepareCommand[W, R any](prepare func(w W, env *commandEnv) (*prepared, error)) commandSpec {
 	return commandSpec{
-		decode: func(body []byte, env *commandEnv) (*prepared, error) {
+		decode: func(name string, body []byte, env *commandEnv) (*prepared, error) {
 			var w W
-			if err := decodeStrict(body, &w); err != nil {
+			if err := decodeRequest(schemas.Command, name, body, &w); err != nil {
 				return nil, err
 			}
 			return prepare(w, env)

@@ -86,14 +86,22 @@ func schemaRefusal(kind, name string, body []byte, field string) error {
 	return &domain.Error{Code: CodeSchemaViolation, Field: strings.Join(f.Location, "."), Message: msg}
 }
 
+// decodeRequest decodes an endpoint's body into v, the one way every command, query and
+// Endpoint.Check does: a null the schema refuses is refused first (the decoder would read it as
+// absent), then the body is decoded strictly, and a body of the wrong shape is explained by the
+// endpoint's schema.
+func decodeRequest(kind, name string, body []byte, v any) error {
+	if err := refuseNulls(kind, name, body); err != nil {
+		return err
+	}
+	return explainRefusal(kind, name, body, decodeStrict(body, v))
+}
+
 // Check decodes body the way the endpoint does, without acting on it: nil if the ledger takes
 // its shape, else the refusal the ledger would answer (SCHEMA_VIOLATION or MALFORMED_JSON).
 // Values are not looked at (that an id exists, a number is in range): the domain does that.
 func (e Endpoint) Check(body []byte) error {
-	if err := refuseNulls(e.Kind, e.Name, body); err != nil {
-		return err
-	}
-	return explainRefusal(e.Kind, e.Name, body, decodeStrict(body, reflect.New(e.Request).Interface()))
+	return decodeRequest(e.Kind, e.Name, body, reflect.New(e.Request).Interface())
 }
 
 func decodeError(err error) *domain.Error {

@@ -85,8 +85,11 @@ func (d *discovery) statistics() any {
 func (d *discovery) subscribe(nc *nats.Conn) ([]*nats.Subscription, error) {
 	var subs []*nats.Subscription
 	for verb, answer := range map[micro.Verb]func() any{micro.PingVerb: d.ping, micro.InfoVerb: d.info, micro.StatsVerb: d.statistics} {
-		for _, subject := range []string{"$SRV." + verb.String(), "$SRV." + verb.String() + "." + d.identity.Name,
-			"$SRV." + verb.String() + "." + d.identity.Name + "." + d.identity.ID} {
+		for _, at := range [][2]string{{"", ""}, {d.identity.Name, ""}, {d.identity.Name, d.identity.ID}} {
+			subject, err := micro.ControlSubject(verb, at[0], at[1])
+			if err != nil {
+				return subs, err
+			}
 			sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 				b, _ := json.Marshal(answer()) // plain data
 				_ = m.Respond(b)

@@ -13,7 +13,6 @@ import (
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/projections"
-	"github.com/licledger/licledger/schemas"
 )
 
 // Ledger is the transport-free core every edge calls: it owns the write model (touched only by
@@ -186,12 +185,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	if err := refuseNulls(schemas.Command, r.Name, r.Body); err != nil {
-		return nil, failure(err)
-	}
-	p, err := spec.decode(r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
+	p, err := spec.decode(r.Name, r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
 	if err != nil {
-		return nil, failure(explainRefusal(schemas.Command, r.Name, r.Body, err))
+		return nil, failure(err)
 	}
 	p.caller = &cred
 	id := r.CommandID

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 // querySpec is one query endpoint: its answer, and the Go types of its body and of its reply's
 // result, from which its schemas are generated (Endpoints).
 type querySpec struct {
-	run     func(l *Ledger, caller domain.Credential, body []byte) (any, error)
+	run     func(l *Ledger, caller domain.Credential, name string, body []byte) (any, error)
 	request reflect.Type
 	result  reflect.Type
 }
@@ -23,9 +22,9 @@ type querySpec struct {
 // query is the spec of a query whose body decodes strictly into Q and whose result is an R.
 func query[Q, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
 	return querySpec{
-		run: func(l *Ledger, caller domain.Credential, body []byte) (any, error) {
+		run: func(l *Ledger, caller domain.Credential, name string, body []byte) (any, error) {
 			var q Q
-			if err := decodeStrict(body, &q); err != nil {
+			if err := decodeRequest(schemas.Query, name, body, &q); err != nil {
 				return nil, err
 			}
 			return answer(l, caller, q)
@@ -265,7 +264,7 @@ type credentialFilter struct {
 func (f credentialFilter) check() error {
 	if f.Role != "" {
 		if _, ok := domain.RoleOperations(f.Role); !ok {
-			return &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", f.Role)}
+			return noSuchRole(f.Role)
 		}
 	}
 	switch f.Status {
@@ -320,11 +319,16 @@ type roleOperations struct {
 	Operations []string `json:"operations"`
 }
 
+// noSuchRole refuses a role name the permission matrix does not know.
+func noSuchRole(role string) error {
+	return domain.Errorf(CodeRoleNotFound, "role", "there is no role %q", role)
+}
+
 // showRole answers role.show: the operations a role may perform (Odin's "View" button).
 func showRole(_ *Ledger, _ domain.Credential, q roleQuery) (roleOperations, error) {
 	ops, ok := domain.RoleOperations(q.Role)
 	if !ok {
-		return roleOperations{}, &domain.Error{Code: CodeRoleNotFound, Field: "role", Message: fmt.Sprintf("there is no role %q", q.Role)}
+		return roleOperations{}, noSuchRole(q.Role)
 	}
 	return roleOperations{q.Role, ops}, nil
 }
@@ -380,12 +384,9 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
 		return nil, failure(err)
 	}
-	if err := refuseNulls(schemas.Query, r.Name, r.Body); err != nil {
-		return nil, failure(err)
-	}
-	res, err := q.run(l, caller, r.Body)
+	res, err := q.run(l, caller, r.Name, r.Body)
 	if err != nil {
-		return nil, failure(explainRefusal(schemas.Query, r.Name, r.Body, err))
+		return nil, failure(err)
 	}
 	b, err := json.Marshal(queryReply{res})
 	if err != nil {
