@@ -25,8 +25,9 @@ bin/nats:
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
 
-bench: ## Store group-commit benchmark, durable throughput through NATS from a separate process, and the machine's floor for it
+bench: ## Store group-commit benchmark, read-model rebuild speed on a generated log, durable throughput through NATS from a separate process, and the machine's floor for it
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/ ./handlers/
+	$(GO) test -run '^$$' -bench Rebuild -benchtime 3x -timeout 60m ./projections/
 	scripts/bench-nats.sh 10
 	scripts/bench-floor.sh 10
 
@@ -39,6 +40,7 @@ lint: ## gofmt, go vet, go mod tidy, and the import-direction test
 
 fuzz: ## Each fuzz target for FUZZTIME executions (default 20000x)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./eventstore/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzCommandDecoding$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzWellFormedToken$$' -fuzztime $(FUZZTIME) ./handlers/
 

@@ -61,6 +61,9 @@ var EventTypes = []string{
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
 // type are upcast here when there are any; events are never rewritten.
 func DecodeEvent(typ string, data []byte) (Event, error) {
+	if e, ok := decodeFlat(typ, data); ok {
+		return e, nil
+	}
 	var e Event
 	switch typ {
 	case TypeResellerCreated:

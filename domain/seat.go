@@ -1,17 +1,27 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
-// Seat is one end user registered against a license (DBSync registerUser).
+// Seat is one end user registered against a license (DBSync registerUser). Seats are the bulk of
+// the model (millions of them), so a seat is 8 bytes held by value, and the user's company and
+// name live only in its key (see SeatKey).
 type Seat struct {
-	EndUserCompany string
-	EndUserName    string
-	Active         bool
+	Active bool
 	// CountedIn is the last quota period in which this user consumed a seat (-1: never).
-	CountedIn int
+	CountedIn int32
 }
 
-func seatKey(company, name string) string { return company + "\x00" + name }
+// SeatKey is the key of a user's seat in License.Users.
+func SeatKey(company, name string) string { return company + "\x00" + name }
+
+// SeatHolder splits a seat key into the user's company and name.
+func SeatHolder(key string) (company, name string) {
+	company, name, _ = strings.Cut(key, "\x00")
+	return company, name
+}
 
 // SeatRegister registers an end user on a license (DBSync registerUser).
 type SeatRegister struct {
@@ -131,12 +141,12 @@ func (s *State) decideSeatRegister(now time.Time, c SeatRegister) ([]Event, erro
 	default:
 		return nil, Errorf(CodeLicenseNotActive, "licenseId", "license %q is %s", l.ID, status)
 	}
-	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
-	if seat != nil && seat.Active {
+	seat, held := l.Users[SeatKey(c.EndUserCompany, c.EndUserName)]
+	if seat.Active {
 		return nil, nil // already registered: nothing changes
 	}
 	p := max(QuotaPeriod(l.StartsAt, now), l.Period)
-	counted := seat != nil && p == l.Period && seat.CountedIn == p
+	counted := held && p == l.Period && int(seat.CountedIn) == p
 	if used := l.consumedIn(p); !counted && used >= l.Seats {
 		return nil, Errorf(CodeQuotaExceeded, "endUserName",
 			"license %q has used all %d seats of its quota period %s to %s; unregistering a user does not free a seat before the period ends",
@@ -156,8 +166,7 @@ func (s *State) decideSeatUnregister(now time.Time, c SeatUnregister) ([]Event, 
 	if l.Status == StatusTerminated {
 		return nil, Errorf(CodeLicenseTerminated, "licenseId", "license %q is terminated; it cannot change any more", l.ID)
 	}
-	seat := l.Users[seatKey(c.EndUserCompany, c.EndUserName)]
-	if seat == nil || !seat.Active {
+	if !l.Users[SeatKey(c.EndUserCompany, c.EndUserName)].Active {
 		return nil, Errorf(CodeSeatNotFound, "endUserName", "%q of %q holds no seat on license %q", c.EndUserName, c.EndUserCompany, l.ID)
 	}
 	return []Event{SeatUnregistered{
@@ -173,9 +182,10 @@ func (l *License) rollTo(p int) {
 		return
 	}
 	l.Period, l.Consumed = p, 0
-	for _, s := range l.Users {
+	for k, s := range l.Users {
 		if s.Active {
-			s.CountedIn = p
+			s.CountedIn = int32(p)
+			l.Users[k] = s
 			l.Consumed++
 		}
 	}
@@ -183,23 +193,25 @@ func (l *License) rollTo(p int) {
 
 func (l *License) applySeatRegistered(e SeatRegistered) {
 	l.rollTo(e.Period)
-	k := seatKey(e.EndUserCompany, e.EndUserName)
-	s := l.Users[k]
-	if s == nil {
-		s = &Seat{EndUserCompany: e.EndUserCompany, EndUserName: e.EndUserName, CountedIn: -1}
-		l.Users[k] = s
+	k := SeatKey(e.EndUserCompany, e.EndUserName)
+	s, held := l.Users[k]
+	if !held {
+		s.CountedIn = -1
 	}
 	s.Active = true
 	l.Active++
-	if s.CountedIn != e.Period {
-		s.CountedIn = e.Period
+	if int(s.CountedIn) != e.Period {
+		s.CountedIn = int32(e.Period)
 		l.Consumed++
 	}
+	l.Users[k] = s
 }
 
 func (l *License) applySeatUnregistered(e SeatUnregistered) {
 	l.rollTo(e.Period)
-	s := l.Users[seatKey(e.EndUserCompany, e.EndUserName)]
+	k := SeatKey(e.EndUserCompany, e.EndUserName)
+	s := l.Users[k]
 	s.Active = false
+	l.Users[k] = s
 	l.Active--
 }

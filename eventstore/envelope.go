@@ -33,8 +33,11 @@ type Envelope struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-// DecodeEnvelope parses one stored event.
+// DecodeEnvelope parses one stored event. The returned Data may alias b.
 func DecodeEnvelope(b []byte) (Envelope, error) {
+	if e, ok := decodeCanonical(b); ok && e.ID != "" && e.Type != "" && e.Sequence != 0 {
+		return e, nil
+	}
 	var e Envelope
 	if err := json.Unmarshal(b, &e); err != nil {
 		return Envelope{}, fmt.Errorf("eventstore: decode event: %w", err)

@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -12,12 +14,18 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"01J","type":"t.v1","sequence":1,"data":{}}`), "r\"1", "cmd\n")
 	f.Add([]byte(`{}`), "", "")
 	f.Add([]byte(`[`), "é", "\x00")
+	f.Add([]byte(`{"specversion":"1.0","id":"01J","source":"s","type":"t.v1","subject":"x","time":"2026-01-02T03:04:05.000006Z","sequence":7,"stream":"a/x","version":2,"data":{"a":"}"}}`), "", "")
 	f.Fuzz(func(t *testing.T, raw []byte, reseller, commandID string) {
 		_, _ = DecodeEnvelope(raw)
+		checkCanonicalAgrees(t, raw)
 		at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 		e := Envelope{ID: "01JABC", Source: "s", Type: "t.v1", Subject: "x", Sequence: 7, Stream: "a/x", Version: 2,
 			Reseller: reseller, CommandID: commandID, Data: []byte(`{"a":1}`)}
 		enc := appendEnvelope(nil, &e, at.AppendFormat(nil, TimeFormat))
+		checkCanonicalAgrees(t, enc)
+		if _, ok := decodeCanonical(enc); !ok && plainASCII(reseller) && plainASCII(commandID) {
+			t.Fatalf("the fast path refuses the sequencer's own encoding: %s", enc)
+		}
 		back, err := DecodeEnvelope(enc)
 		if err != nil {
 			t.Fatalf("own encoding does not decode: %v\n%s", err, enc)
@@ -30,6 +38,39 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatalf("reseller %q came back as %q", reseller, back.Reseller)
 		}
 	})
+}
+
+// checkCanonicalAgrees: whatever the fast path takes, encoding/json reads the same way, or refuses
+// only because the payload is not JSON (which the payload's decoder then refuses).
+func checkCanonicalAgrees(t *testing.T, raw []byte) {
+	t.Helper()
+	fast, ok := decodeCanonical(raw)
+	if !ok {
+		return
+	}
+	var slow Envelope
+	if err := json.Unmarshal(raw, &slow); err != nil {
+		if json.Valid(fast.Data) {
+			t.Fatalf("fast path took what encoding/json refuses (%v): %s", err, raw)
+		}
+		return
+	}
+	if !bytes.Equal(fast.Data, slow.Data) || !fast.Time.Equal(slow.Time) {
+		t.Fatalf("data or time differ:\nfast %+v\nslow %+v", fast, slow)
+	}
+	fast.Data, slow.Data, fast.Time, slow.Time = nil, nil, time.Time{}, time.Time{}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("fast and slow decoding differ:\nfast %+v\nslow %+v", fast, slow)
+	}
+}
+
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func validUTF8(s string) bool {

@@ -278,9 +278,8 @@ func seatResult(cmd domain.Command) func(*domain.State, time.Time) seatResultBod
 	}
 	return func(s *domain.State, now time.Time) seatResultBody {
 		l := s.Licenses[c.LicenseID]
-		seat := l.Users[c.EndUserCompany+"\x00"+c.EndUserName]
 		return seatResultBody{LicenseID: c.LicenseID, EndUserCompany: c.EndUserCompany, EndUserName: c.EndUserName,
-			Registered: seat != nil && seat.Active, Usage: l.UsageAt(now)}
+			Registered: l.Users[domain.SeatKey(c.EndUserCompany, c.EndUserName)].Active, Usage: l.UsageAt(now)}
 	}
 }
 

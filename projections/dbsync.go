@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -52,29 +53,44 @@ type Authentication struct {
 	License       *LicenseDetail `json:"license,omitempty"`
 }
 
-func userKey(company, name string) string { return company + "\x00" + name }
-
-// noteUser indexes the licenses a user ever registered on. Called with the lock held.
-func (p *Licenses) noteUser(e domain.SeatRegistered) {
-	k := userKey(e.EndUserCompany, e.EndUserName)
-	for _, id := range p.byUser[k] {
-		if id == e.LicenseID {
-			return
-		}
+// noteCompany indexes the licenses an end-user company ever had users on. Called with the lock
+// held.
+//
+// The index is by company, not by user: a company has a handful of licenses but may have
+// thousands of users, and a per-user index would cost a map entry per seat (the bulk of the
+// model) where this one costs a map entry per company. A user is then looked up in each of their
+// company's licenses.
+func (p *Licenses) noteCompany(e domain.SeatRegistered, licenseID string) {
+	ids := p.byCompany[e.EndUserCompany]
+	if n := len(ids); n > 0 && ids[n-1] == licenseID || slices.Contains(ids, licenseID) {
+		return
 	}
-	p.byUser[k] = append(p.byUser[k], e.LicenseID)
+	p.byCompany[e.EndUserCompany] = append(ids, licenseID)
 }
 
-func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat) bool) LicenseDetail {
+// licensesOf returns the licenses a user ever registered on, in id order.
+func (p *Licenses) licensesOf(company, name string) []string {
+	k := domain.SeatKey(company, name)
+	var out []string
+	for _, id := range p.byCompany[company] {
+		if _, ok := p.state.Licenses[id].Users[k]; ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *Licenses) detail(l *domain.License, t time.Time, keep func(company, name string) bool) LicenseDetail {
 	d := LicenseDetail{LicenseID: l.ID, TenantID: l.TenantID, ProductID: l.ProductID, PlanID: l.PlanID,
 		Status: l.StatusAt(t), Protected: l.Protected, Quota: l.UsageAt(t), Users: []SeatHolder{}}
 	if !l.ExpiresAt.IsZero() {
 		exp := l.ExpiresAt
 		d.ExpiresAt = &exp
 	}
-	for _, s := range l.Users {
-		if keep(s) {
-			d.Users = append(d.Users, SeatHolder{EndUserCompany: s.EndUserCompany, EndUserName: s.EndUserName, Active: s.Active})
+	for k, s := range l.Users {
+		if company, name := domain.SeatHolder(k); keep(company, name) {
+			d.Users = append(d.Users, SeatHolder{EndUserCompany: company, EndUserName: name, Active: s.Active})
 		}
 	}
 	sort.Slice(d.Users, func(i, j int) bool {
@@ -100,7 +116,7 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(*domain.Seat
 func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time, visible func(*domain.License) bool) Authentication {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	candidates := p.byUser[userKey(company, name)]
+	candidates := p.licensesOf(company, name)
 	if licenseID != "" {
 		candidates = []string{licenseID}
 	}
@@ -110,12 +126,11 @@ func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time, vi
 		if !ok || !visible(l) {
 			continue
 		}
-		seat := l.Users[userKey(company, name)]
-		if seat == nil || !seat.Active {
+		if !l.Users[domain.SeatKey(company, name)].Active {
 			continue
 		}
 		code, detail := l.ValidateAt(t, "")
-		d := p.detail(l, t, func(s *domain.Seat) bool { return s == seat })
+		d := p.detail(l, t, func(c, n string) bool { return c == company && n == name })
 		a := Authentication{Authenticated: code == domain.ValidationValid, Code: code, Detail: detail, License: &d}
 		if a.Authenticated {
 			return a
@@ -133,15 +148,15 @@ func (p *Licenses) Details(company, name, after string, limit int, t time.Time, 
 	defer p.mu.RUnlock()
 	var ids []string
 	if company != "" && name != "" {
-		ids = append(ids, p.byUser[userKey(company, name)]...)
+		ids = p.licensesOf(company, name)
 	} else {
 		for id := range p.state.Licenses {
 			ids = append(ids, id)
 		}
 	}
 	sort.Strings(ids)
-	keep := func(s *domain.Seat) bool {
-		return (company == "" || s.EndUserCompany == company) && (name == "" || s.EndUserName == name)
+	keep := func(c, n string) bool {
+		return (company == "" || c == company) && (name == "" || n == name)
 	}
 	items = []LicenseDetail{}
 	for _, id := range ids {

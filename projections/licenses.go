@@ -15,12 +15,12 @@ type Licenses struct {
 	state      *domain.State
 	byReseller map[string][]string // reseller id -> license ids, in creation order
 	byKeyHash  map[string]string   // keyed hash of the current key -> license id
-	byUser     map[string][]string // end user (company, name) -> licenses they registered on
+	byCompany  map[string][]string // end-user company -> licenses it ever had users on
 }
 
 // NewLicenses returns an empty read model.
 func NewLicenses() *Licenses {
-	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}, byUser: map[string][]string{}}
+	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}, byCompany: map[string][]string{}}
 }
 
 // Apply implements Projection.
@@ -37,7 +37,7 @@ func (p *Licenses) Apply(_ Meta, e domain.Event) {
 		p.byReseller[e.ResellerID] = append(p.byReseller[e.ResellerID], e.ID)
 		p.byKeyHash[e.KeyHash] = e.ID
 	case domain.SeatRegistered:
-		p.noteUser(e)
+		p.noteCompany(e, p.state.Licenses[e.LicenseID].ID)
 	}
 }
 
@@ -124,4 +124,15 @@ func (p *Licenses) ResellerQuota(id string, t time.Time) (ResellerUsage, bool) {
 		u.Remaining += lu.Remaining
 	}
 	return u, true
+}
+
+// Seats counts the seats ever registered on any license (held or since released).
+func (p *Licenses) Seats() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	n := 0
+	for _, l := range p.state.Licenses {
+		n += len(l.Users)
+	}
+	return n
 }

@@ -43,13 +43,50 @@ func (r *Runner) Position() uint64 { return r.position.Load() }
 
 // CatchUp applies every durable event not applied yet and returns the new position. Call it before
 // Run to have the read models ready at start.
+//
+// Reading and decoding run on one goroutine and applying on another, so a rebuild uses two cores:
+// the decoder hands over batches of decoded events, and the applier feeds them to the
+// projections in order.
 func (r *Runner) CatchUp() (uint64, error) {
-	last, err := r.store.Read(r.position.Load()+1, 0, r.apply)
-	if err != nil {
-		return r.position.Load(), err
+	batches := make(chan []decoded, 8)
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for b := range batches {
+			for _, d := range b {
+				for _, p := range r.projections {
+					p.Apply(d.meta, d.event)
+				}
+			}
+			r.moved(b[len(b)-1].meta.Sequence)
+		}
+	}()
+	batch := make([]decoded, 0, catchUpBatch)
+	_, err := r.store.Read(r.position.Load()+1, 0, func(e eventstore.Event) error {
+		m, ev, err := decode(e)
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, decoded{m, ev}); len(batch) == catchUpBatch {
+			batches <- batch
+			batch = make([]decoded, 0, catchUpBatch)
+		}
+		return nil
+	})
+	if len(batch) > 0 {
+		batches <- batch
 	}
-	r.moved(last)
-	return last, nil
+	close(batches)
+	<-applied
+	return r.position.Load(), err
+}
+
+// catchUpBatch is how many decoded events the decoder hands to the applier at a time.
+const catchUpBatch = 512
+
+type decoded struct {
+	meta  Meta
+	event domain.Event
 }
 
 // Run applies events as they become durable until ctx ends.

@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"cmd/ledgerctl":        {"client"}, // its tests also start a real ledger from eventstore and handlers
 	"internal/archtest":    {},
 	"internal/floorbench":  {},
+	"internal/loggen":      {"domain", "eventstore"},
 	"schemas":              {},
 }
 

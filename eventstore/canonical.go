@@ -1,0 +1,195 @@
+package eventstore
+
+import (
+	"bytes"
+	"time"
+)
+
+// decodeCanonical parses an envelope in exactly the form appendEnvelope writes: fields in their
+// fixed order, plain ASCII strings without escapes, data last. It is the fast path of replays
+// (rebuilding read models reads every event); anything else, including every envelope written by
+// another tool, reports ok == false and goes through encoding/json. Data aliases b.
+//
+// It does not validate data: whoever decodes the payload does.
+func decodeCanonical(b []byte) (e Envelope, ok bool) {
+	r := canonicalReader{b: b}
+	if !r.literal(`{"specversion":"1.0","id":`) {
+		return e, false
+	}
+	e.SpecVersion = SpecVersion
+	e.ID = r.str()
+	e.Source = r.field(`,"source":`)
+	e.Type = r.field(`,"type":`)
+	e.Subject = r.field(`,"subject":`)
+	if !r.literal(`,"time":`) {
+		return e, false
+	}
+	e.Time = r.time()
+	if !r.literal(`,"sequence":`) {
+		return e, false
+	}
+	e.Sequence = r.uint()
+	if !r.literal(`,"stream":`) {
+		return e, false
+	}
+	e.Stream = r.str()
+	if !r.literal(`,"version":`) {
+		return e, false
+	}
+	v := r.uint()
+	if v > 1<<32-1 {
+		return e, false
+	}
+	e.Version = uint32(v)
+	e.Reseller = r.optional(`,"reseller":`)
+	e.Tenant = r.optional(`,"tenant":`)
+	e.Actor = r.optional(`,"actor":`)
+	e.CommandID = r.optional(`,"commandid":`)
+	e.CorrelationID = r.optional(`,"correlationid":`)
+	if !r.literal(`,"data":`) || r.bad {
+		return e, false
+	}
+	end := objectEnd(b, r.i)
+	if end != len(b)-1 || b[end] != '}' {
+		return e, false
+	}
+	e.Data = b[r.i:end]
+	return e, true
+}
+
+// objectEnd returns the index just past the JSON object that starts at b[i], or -1. It only
+// matches braces outside strings: the payload's decoder validates the rest.
+func objectEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '{' {
+		return -1
+	}
+	depth, inString := 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// canonicalReader walks a canonical envelope. Any surprise sets bad; the caller then falls back.
+type canonicalReader struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (r *canonicalReader) literal(s string) bool {
+	if r.bad || !bytes.HasPrefix(r.b[r.i:], []byte(s)) {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// str reads a string of printable ASCII without escapes.
+func (r *canonicalReader) str() string {
+	if r.bad || r.i >= len(r.b) || r.b[r.i] != '"' {
+		r.bad = true
+		return ""
+	}
+	start := r.i + 1
+	for j := start; j < len(r.b); j++ {
+		switch c := r.b[j]; {
+		case c == '"':
+			r.i = j + 1
+			return string(r.b[start:j])
+		case c < 0x20 || c > 0x7e || c == '\\':
+			r.bad = true
+			return ""
+		}
+	}
+	r.bad = true
+	return ""
+}
+
+func (r *canonicalReader) field(name string) string {
+	if !r.literal(name) {
+		r.bad = true
+		return ""
+	}
+	return r.str()
+}
+
+func (r *canonicalReader) optional(name string) string {
+	if !r.literal(name) {
+		return ""
+	}
+	return r.str()
+}
+
+// uint reads a decimal without sign or leading zeros.
+func (r *canonicalReader) uint() uint64 {
+	start, n := r.i, uint64(0)
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+		if n > (1<<64-1)/10-1 {
+			r.bad = true
+			return 0
+		}
+		n = n*10 + uint64(r.b[r.i]-'0')
+		r.i++
+	}
+	if r.i == start || (r.b[start] == '0' && r.i-start > 1) {
+		r.bad = true
+	}
+	return n
+}
+
+// time reads "2006-01-02T15:04:05.000000Z" (TimeFormat in UTC).
+func (r *canonicalReader) time() time.Time {
+	const layout = `"0000-00-00T00:00:00.000000Z"`
+	if r.bad || len(r.b)-r.i < len(layout) {
+		r.bad = true
+		return time.Time{}
+	}
+	s := r.b[r.i : r.i+len(layout)]
+	var n [7]int
+	part := 0
+	for j := 1; j < len(layout)-2; j++ {
+		if layout[j] != '0' {
+			if s[j] != layout[j] {
+				r.bad = true
+				return time.Time{}
+			}
+			part++
+			continue
+		}
+		c := s[j]
+		if c < '0' || c > '9' {
+			r.bad = true
+			return time.Time{}
+		}
+		n[part] = n[part]*10 + int(c-'0')
+	}
+	if s[len(layout)-2] != 'Z' || s[len(layout)-1] != '"' {
+		r.bad = true
+		return time.Time{}
+	}
+	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], n[6]*1000, time.UTC)
+	// time.Date normalises out-of-range fields (month 13, second 61); encoding/json refuses them.
+	if t.Year() != n[0] || int(t.Month()) != n[1] || t.Day() != n[2] || t.Hour() != n[3] || t.Minute() != n[4] || t.Second() != n[5] {
+		r.bad = true
+		return time.Time{}
+	}
+	r.i += len(layout)
+	return t
+}

@@ -1,0 +1,58 @@
+package projections_test
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"testing"
+
+	"github.com/licledger/licledger/internal/loggen"
+	"github.com/licledger/licledger/projections"
+)
+
+// BenchmarkRebuild rebuilds the read models from a generated log (LICLEDGER_BENCH_EVENTS events,
+// default 5 million, generated once into the temporary directory and reused) and reports events/s
+// and the heap the read models hold per registered seat.
+func BenchmarkRebuild(b *testing.B) {
+	events := 5_000_000
+	if s := os.Getenv("LICLEDGER_BENCH_EVENTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("LICLEDGER_BENCH_EVENTS: %v", err)
+		}
+		events = n
+	}
+	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	var heapPerSeat float64
+	for b.Loop() {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		licenses := projections.NewLicenses()
+		r := projections.NewRunner(store, licenses, projections.NewCredentials())
+		last, err := r.CatchUp()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if last != store.Durable() {
+			b.Fatalf("rebuilt to %d of %d", last, store.Durable())
+		}
+		b.StopTimer()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		seats := licenses.Seats()
+		heapPerSeat = float64(after.HeapAlloc-before.HeapAlloc) / float64(seats)
+		runtime.KeepAlive(licenses)
+		b.ReportMetric(float64(seats), "seats")
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(store.Durable())*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(heapPerSeat, "heap-B/seat")
+	debug.FreeOSMemory()
+}
