@@ -18,11 +18,11 @@ type Event interface {
 }
 
 // Stream names per aggregate kind.
-func resellerStream(id string) string   { return "reseller/" + id }
+func ResellerStream(id string) string   { return "reseller/" + id }
 func tenantStream(id string) string     { return "tenant/" + id }
 func productStream(id string) string    { return "product/" + id }
 func planStream(id string) string       { return "plan/" + id }
-func licenseStream(id string) string    { return "license/" + id }
+func LicenseStream(id string) string    { return "license/" + id }
 func credentialStream(id string) string { return "credential/" + id }
 
 // EventTypes lists every event type, so that schemas and tests can cover each one.

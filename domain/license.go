@@ -65,7 +65,7 @@ type LicenseCreated struct {
 
 func (LicenseCreated) EventType() string         { return TypeLicenseCreated }
 func (e LicenseCreated) AggregateID() string     { return e.ID }
-func (e LicenseCreated) Stream() string          { return licenseStream(e.ID) }
+func (e LicenseCreated) Stream() string          { return LicenseStream(e.ID) }
 func (e LicenseCreated) Owner() (string, string) { return e.ResellerID, e.TenantID }
 
 func (s *State) decideLicenseCreate(now time.Time, c LicenseCreate) ([]Event, error) {

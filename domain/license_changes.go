@@ -114,11 +114,11 @@ func (e LicenseNoted) AggregateID() string      { return e.LicenseID }
 func (e LicenseQuotaSet) AggregateID() string   { return e.LicenseID }
 func (e LicenseKeyRotated) AggregateID() string { return e.LicenseID }
 
-func (e LicenseUpgraded) Stream() string   { return licenseStream(e.LicenseID) }
-func (e LicenseDowngraded) Stream() string { return licenseStream(e.LicenseID) }
-func (e LicenseNoted) Stream() string      { return licenseStream(e.LicenseID) }
-func (e LicenseQuotaSet) Stream() string   { return licenseStream(e.LicenseID) }
-func (e LicenseKeyRotated) Stream() string { return licenseStream(e.LicenseID) }
+func (e LicenseUpgraded) Stream() string   { return LicenseStream(e.LicenseID) }
+func (e LicenseDowngraded) Stream() string { return LicenseStream(e.LicenseID) }
+func (e LicenseNoted) Stream() string      { return LicenseStream(e.LicenseID) }
+func (e LicenseQuotaSet) Stream() string   { return LicenseStream(e.LicenseID) }
+func (e LicenseKeyRotated) Stream() string { return LicenseStream(e.LicenseID) }
 
 func (e LicenseUpgraded) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 func (e LicenseDowngraded) Owner() (string, string) { return e.ResellerID, e.TenantID }

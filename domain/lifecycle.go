@@ -71,11 +71,11 @@ func (e LicenseExpired) AggregateID() string    { return e.LicenseID }
 func (e LicenseRenewed) AggregateID() string    { return e.LicenseID }
 func (e LicenseTerminated) AggregateID() string { return e.LicenseID }
 
-func (e LicenseSuspended) Stream() string  { return licenseStream(e.LicenseID) }
-func (e LicenseReinstated) Stream() string { return licenseStream(e.LicenseID) }
-func (e LicenseExpired) Stream() string    { return licenseStream(e.LicenseID) }
-func (e LicenseRenewed) Stream() string    { return licenseStream(e.LicenseID) }
-func (e LicenseTerminated) Stream() string { return licenseStream(e.LicenseID) }
+func (e LicenseSuspended) Stream() string  { return LicenseStream(e.LicenseID) }
+func (e LicenseReinstated) Stream() string { return LicenseStream(e.LicenseID) }
+func (e LicenseExpired) Stream() string    { return LicenseStream(e.LicenseID) }
+func (e LicenseRenewed) Stream() string    { return LicenseStream(e.LicenseID) }
+func (e LicenseTerminated) Stream() string { return LicenseStream(e.LicenseID) }
 
 func (e LicenseSuspended) Owner() (string, string)  { return e.ResellerID, e.TenantID }
 func (e LicenseReinstated) Owner() (string, string) { return e.ResellerID, e.TenantID }

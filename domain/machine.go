@@ -61,8 +61,8 @@ func (MachineActivated) EventType() string           { return TypeMachineActivat
 func (MachineDeactivated) EventType() string         { return TypeMachineDeactivated }
 func (e MachineActivated) AggregateID() string       { return e.LicenseID }
 func (e MachineDeactivated) AggregateID() string     { return e.LicenseID }
-func (e MachineActivated) Stream() string            { return licenseStream(e.LicenseID) }
-func (e MachineDeactivated) Stream() string          { return licenseStream(e.LicenseID) }
+func (e MachineActivated) Stream() string            { return LicenseStream(e.LicenseID) }
+func (e MachineDeactivated) Stream() string          { return LicenseStream(e.LicenseID) }
 func (e MachineActivated) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 func (e MachineDeactivated) Owner() (string, string) { return e.ResellerID, e.TenantID }
 

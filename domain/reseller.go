@@ -25,7 +25,7 @@ type ResellerCreated struct {
 
 func (ResellerCreated) EventType() string         { return TypeResellerCreated }
 func (e ResellerCreated) AggregateID() string     { return e.ID }
-func (e ResellerCreated) Stream() string          { return resellerStream(e.ID) }
+func (e ResellerCreated) Stream() string          { return ResellerStream(e.ID) }
 func (e ResellerCreated) Owner() (string, string) { return e.ID, "" }
 
 func (s *State) decideResellerCreate(c ResellerCreate) ([]Event, error) {

@@ -56,7 +56,7 @@ type SeatRegistered struct {
 
 func (SeatRegistered) EventType() string         { return TypeSeatRegistered }
 func (e SeatRegistered) AggregateID() string     { return e.LicenseID }
-func (e SeatRegistered) Stream() string          { return licenseStream(e.LicenseID) }
+func (e SeatRegistered) Stream() string          { return LicenseStream(e.LicenseID) }
 func (e SeatRegistered) Owner() (string, string) { return e.ResellerID, e.TenantID }
 
 // SeatUnregistered records an unregistration in quota period Period.
@@ -64,7 +64,7 @@ type SeatUnregistered SeatRegistered
 
 func (SeatUnregistered) EventType() string         { return TypeSeatUnregistered }
 func (e SeatUnregistered) AggregateID() string     { return e.LicenseID }
-func (e SeatUnregistered) Stream() string          { return licenseStream(e.LicenseID) }
+func (e SeatUnregistered) Stream() string          { return LicenseStream(e.LicenseID) }
 func (e SeatUnregistered) Owner() (string, string) { return e.ResellerID, e.TenantID }
 
 // QuotaPeriod returns which annual quota period t falls in for a license that started at start:

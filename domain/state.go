@@ -141,7 +141,7 @@ func (s *State) mustLicense(id string) *License {
 func Target(cmd Command) string {
 	switch c := cmd.(type) {
 	case ResellerCreate:
-		return resellerStream(c.ID)
+		return ResellerStream(c.ID)
 	case TenantCreate:
 		return tenantStream(c.ID)
 	case TenantUpdate:
@@ -151,37 +151,37 @@ func Target(cmd Command) string {
 	case PlanCreate:
 		return planStream(c.ID)
 	case LicenseCreate:
-		return licenseStream(c.ID)
+		return LicenseStream(c.ID)
 	case SeatRegister:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case SeatUnregister:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case CredentialIssue:
 		return credentialStream(c.ID)
 	case LicenseSuspend:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseReinstate:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseExpire:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseRenew:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseTerminate:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseUpgrade:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseDowngrade:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseNote:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseSetQuota:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case LicenseRotateKey:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case MachineActivate:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case MachineDeactivate:
-		return licenseStream(c.LicenseID)
+		return LicenseStream(c.LicenseID)
 	case AdminCreate:
 		return adminStream(c.Username)
 	case AdminUpdate:

@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -33,9 +34,10 @@ type Envelope struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-// DecodeEnvelope parses one stored event. The returned Data may alias b.
+// DecodeEnvelope parses one stored event. Data is a copy: b may be reused.
 func DecodeEnvelope(b []byte) (Envelope, error) {
 	if e, ok := decodeCanonical(b); ok && e.ID != "" && e.Type != "" && e.Sequence != 0 {
+		e.Data = bytes.Clone(e.Data)
 		return e, nil
 	}
 	var e Envelope

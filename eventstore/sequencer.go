@@ -50,6 +50,10 @@ type Command struct {
 type Receipt struct {
 	Time   time.Time
 	Events []Committed
+	// Sequence is the last sequence of the log once the command is applied: its last event's,
+	// or, if it appended none, the one its decision saw. A reader that reflects it sees the
+	// command's effect.
+	Sequence uint64
 }
 
 // Committed describes one appended event.
@@ -263,6 +267,7 @@ func (s *Store) process(b *batch, r *request) {
 		st.versions[rec.stream] = rec.version
 		receipt.Events[i] = Committed{ID: id, Type: rec.Type, Sequence: st.lastSeq, Stream: rec.stream, Version: rec.version}
 	}
+	receipt.Sequence = st.lastSeq
 	b.events += len(tx.records)
 	b.lastSeq = st.lastSeq
 	if r.cmd.ID == "" {

@@ -434,3 +434,33 @@ func TestReadAcrossTailAndDisk(t *testing.T) {
 	s = open(t, dir, eventstore.Options{TailSize: 4, ReadOnly: true})
 	check(s, 18, false) // a reopened store starts with an empty ring
 }
+
+func TestSequenceAt(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return at }
+	s := open(t, t.TempDir(), eventstore.Options{Clock: func() time.Time { return clock() }})
+	if seq, err := s.SequenceAt(at); err != nil || seq != 0 {
+		t.Fatalf("empty log: %d, %v", seq, err)
+	}
+	// Three commands an hour apart: sequences 1-2, 3-4, 5-6.
+	for range 3 {
+		submit(t, s, appendTo("a", eventstore.AnyVersion, 2))
+		at = at.Add(time.Hour)
+	}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		t    time.Time
+		want uint64
+	}{
+		{start.Add(-time.Second), 0},
+		{start, 2},
+		{start.Add(59 * time.Minute), 2},
+		{start.Add(time.Hour), 4},
+		{start.Add(2 * time.Hour), 6},
+		{start.Add(100 * time.Hour), 6},
+	} {
+		if got, err := s.SequenceAt(c.t); err != nil || got != c.want {
+			t.Errorf("SequenceAt(%s) = %d, %v; want %d", c.t.Format(time.TimeOnly), got, err, c.want)
+		}
+	}
+}

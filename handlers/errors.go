@@ -31,7 +31,7 @@ const (
 func Codes() []domain.Code {
 	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
 		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeOverloaded, CodeUnavailable,
-		CodeInternal, CodeRateLimited, CodeQueryNotFound}, domain.Codes...)
+		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected}, domain.Codes...)
 }
 
 // statusOf is the one place a code becomes a wire status.
@@ -56,7 +56,7 @@ func statusOf(c domain.Code) int {
 		return 422
 	case CodeRateLimited:
 		return 429
-	case CodeOverloaded, CodeUnavailable:
+	case CodeOverloaded, CodeUnavailable, CodeSequenceNotReflected:
 		return 503
 	}
 	return 500

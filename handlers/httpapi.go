@@ -13,9 +13,21 @@ import (
 // CodeQueryNotFound answers an HTTP path that names no query (404).
 const CodeQueryNotFound domain.Code = "QUERY_NOT_FOUND"
 
-// numericParams are the query fields that are numbers on the wire; every other URL parameter
-// is a string.
-var numericParams = []string{"limit"}
+// numericParams are, per query, the fields that are numbers on the wire (read from the request
+// schemas, so a new numeric field needs no list kept by hand); every other URL parameter is a
+// string.
+var numericParams = func() map[string][]string {
+	out := map[string][]string{}
+	for _, e := range Endpoints() {
+		props, _ := e.RequestSchema()["properties"].(map[string]any)
+		for name, p := range props {
+			if t, _ := p.(map[string]any)["type"].(string); e.Kind == "query" && (t == "integer" || t == "number") {
+				out[e.Name] = append(out[e.Name], name)
+			}
+		}
+	}
+	return out
+}()
 
 // QueryAPI serves the queries over HTTP under /v1/, answering exactly what the NATS endpoint
 // ledger.v1.q.<name> answers: the same bearer token in the Authorization header, the same view
@@ -34,7 +46,7 @@ func QueryAPI(l *Ledger, maxPayload int) http.Handler {
 		case !known:
 			f = failure(domain.Errorf(CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(QueryNames(), ", ")))
 		case req.Method == http.MethodGet:
-			r.Body, f = paramsBody(req)
+			r.Body, f = paramsBody(req, numericParams[name])
 		case req.Method == http.MethodPost:
 			r.Body, f = readBody(req.Body, maxPayload)
 		default:
@@ -57,13 +69,13 @@ func QueryAPI(l *Ledger, maxPayload int) http.Handler {
 
 // paramsBody turns URL parameters into the query's JSON body; a parameter given twice is
 // refused rather than silently picking one.
-func paramsBody(req *http.Request) ([]byte, *Failure) {
+func paramsBody(req *http.Request, numeric []string) ([]byte, *Failure) {
 	body := map[string]any{}
 	for k, vs := range req.URL.Query() {
 		if len(vs) != 1 {
 			return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "is given %d times", len(vs)))
 		}
-		if slices.Contains(numericParams, k) {
+		if slices.Contains(numeric, k) {
 			var n json.Number
 			if json.Unmarshal([]byte(vs[0]), &n) != nil {
 				return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "must be a number, got %q", vs[0]))

@@ -233,6 +233,9 @@ type commandReply struct {
 	Result  any        `json:"result"`
 	Events  []eventRef `json:"events"`
 	Version uint32     `json:"version"`
+	// Sequence is the log's last sequence once the command is applied. A query with
+	// minSequence set to it reads the command's effect.
+	Sequence uint64 `json:"sequence"`
 }
 
 // decision is the function the sequencer runs for a prepared command.
@@ -272,7 +275,7 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 		result := p.result(l.state, tx.Now())
 		version := tx.Version(target)
 		return func(rc eventstore.Receipt) []byte {
-			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version}
+			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version, Sequence: rc.Sequence}
 			for i, e := range rc.Events {
 				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
 				if strings.HasPrefix(e.Type, "credential.") {

@@ -12,22 +12,99 @@ import (
 )
 
 // querySpec is one query endpoint: its answer, and the Go types of its body and of its reply's
-// result, from which its schemas are generated (Endpoints).
+// result, from which its schemas are generated (Endpoints). run returns the result and the
+// sequence it reflects; arrived is the durable mark when the query arrived, which the read
+// models must reflect before it is answered (read-your-writes).
 type querySpec struct {
-	run     func(l *Ledger, caller domain.Credential, name string, body []byte) (any, error)
+	run     func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error)
 	request reflect.Type
 	result  reflect.Type
 }
 
-// query is the spec of a query whose body decodes strictly into Q and whose result is an R.
-func query[Q, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
+// readable is what every query body embeds: ReadOptions.
+type readable interface{ readOptions() ReadOptions }
+
+// ReadOptions are the fields every query takes. Exported because decode errors name embedded
+// structs by type, as with CommandMeta.
+type ReadOptions struct {
+	// MinSequence makes the query wait (at most the ledger's read timeout) until the read models
+	// reflect this sequence: pass a command reply's sequence to read that command's effect from
+	// any ledger process. Without it a query still reflects every command acknowledged before it
+	// arrived.
+	MinSequence uint64 `json:"minSequence,omitempty"`
+}
+
+func (o ReadOptions) readOptions() ReadOptions { return o }
+
+// query is the spec of a query whose body decodes strictly into Q and whose result is an R,
+// answered from the live read models.
+func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
 	return querySpec{
-		run: func(l *Ledger, caller domain.Credential, name string, body []byte) (any, error) {
-			var q Q
-			if err := decodeRequest(schemas.Query, name, body, &q); err != nil {
-				return nil, err
+		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
+			q, err := decodeQuery[Q](ctx, l, name, body, arrived)
+			if err != nil {
+				return nil, 0, err
 			}
-			return answer(l, caller, q)
+			position := l.runner.Position() // read first: the answer reflects at least this
+			r, err := answer(l, caller, q)
+			return r, position, err
+		},
+		request: reflect.TypeFor[Q](),
+		result:  reflect.TypeFor[R](),
+	}
+}
+
+// decodeQuery decodes a query's body and waits until the read models reflect what it must see:
+// every command acknowledged before it arrived, and its minSequence.
+func decodeQuery[Q readable](ctx context.Context, l *Ledger, name string, body []byte, arrived uint64) (Q, error) {
+	var q Q
+	if err := decodeRequest(schemas.Query, name, body, &q); err != nil {
+		return q, err
+	}
+	return q, l.waitReflected(ctx, max(arrived, q.readOptions().MinSequence))
+}
+
+// historical is a query that may be answered as of an earlier point of the log (asOf).
+type historical interface {
+	readable
+	asOf() string
+	// history names the streams the answer needs when it is rebuilt from the log.
+	history(l *Ledger) (resellers, licenses []string)
+}
+
+// AsOf is the field of the queries that can answer from the past. Exported like ReadOptions.
+type AsOf struct {
+	// AsOf is an RFC 3339 instant or a log sequence number: the answer is the one the ledger
+	// would have given then, rebuilt from the log.
+	AsOf string `json:"asOf,omitempty"`
+}
+
+func (a AsOf) asOf() string { return a.AsOf }
+
+// readView is what a historical query answers from: the live read models now, or a model rebuilt
+// as of an earlier point.
+type readView struct {
+	licenses *projections.Licenses
+	now      time.Time // the time the answer is computed for (quota periods, expiry)
+	sequence uint64    // the last sequence the view reflects
+}
+
+// queryAt is query for a historical query: answer receives the view to read.
+func queryAt[Q historical, R any](answer func(l *Ledger, caller domain.Credential, q Q, v readView) (R, error)) querySpec {
+	return querySpec{
+		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
+			q, err := decodeQuery[Q](ctx, l, name, body, arrived)
+			if err != nil {
+				return nil, 0, err
+			}
+			v := readView{licenses: l.licenses, now: l.now(), sequence: l.runner.Position()}
+			if q.asOf() != "" {
+				if v, err = l.viewAsOf(q.asOf(), q); err != nil {
+					return nil, 0, err
+				}
+			}
+			r, err := answer(l, caller, q, v)
+			return r, v.sequence, err
 		},
 		request: reflect.TypeFor[Q](),
 		result:  reflect.TypeFor[R](),
@@ -42,12 +119,21 @@ var queries = map[string]querySpec{
 	"role.show":         query(showRole),
 	"credential.get":    query(getCredential),
 	"credential.list":   query(listCredentials),
-	"usage.quota":       query(usageQuota),
+	"usage.quota":       queryAt(usageQuota),
 }
 
 type usageQuotaQuery struct {
 	LicenseID  string `json:"licenseId,omitempty"`
 	ResellerID string `json:"resellerId,omitempty"`
+	AsOf
+	ReadOptions
+}
+
+func (q usageQuotaQuery) history(l *Ledger) (resellers, licenses []string) {
+	if q.ResellerID != "" {
+		return []string{q.ResellerID}, l.licenses.LicensesOf(q.ResellerID)
+	}
+	return nil, []string{q.LicenseID}
 }
 
 // quotaUsage is usage.quota's result: one license's quota (projections.LicenseUsage), or the
@@ -64,22 +150,22 @@ func (quotaUsage) JSONSchema() map[string]any {
 }
 
 // usageQuota answers usage.quota for a license or a reseller.
-func usageQuota(l *Ledger, caller domain.Credential, q usageQuotaQuery) (quotaUsage, error) {
+func usageQuota(_ *Ledger, caller domain.Credential, q usageQuotaQuery, v readView) (quotaUsage, error) {
 	if _, err := licensesView.level(caller, "basic"); err != nil {
 		return quotaUsage{}, err
 	}
-	now := l.now()
+	now := v.now
 	switch {
 	case q.LicenseID != "" && q.ResellerID != "":
 		return quotaUsage{}, domain.Errorf(domain.CodeInvalidArgument, "licenseId", "give licenseId or resellerId, not both")
 	case q.LicenseID != "":
-		u, ok := l.licenses.LicenseQuota(q.LicenseID, now, licensesIn(caller.Scope))
+		u, ok := v.licenses.LicenseQuota(q.LicenseID, now, licensesIn(caller.Scope))
 		if !ok {
 			return quotaUsage{}, domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
 		}
 		return quotaUsage{u}, nil
 	case q.ResellerID != "":
-		u, ok := l.licenses.ResellerQuota(q.ResellerID, now)
+		u, ok := v.licenses.ResellerQuota(q.ResellerID, now)
 		if !ok || !caller.Scope.Reaches(domain.Place{ResellerID: q.ResellerID}) {
 			return quotaUsage{}, domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", q.ResellerID)
 		}
@@ -162,6 +248,7 @@ type seatAuthenticateQuery struct {
 	EndUserCompany string `json:"endUserCompany"`
 	EndUserName    string `json:"endUserName"`
 	Format         string `json:"format,omitempty"`
+	ReadOptions
 }
 
 // seatAuthentication is seat.authenticate's result; the license is shown at the query's level.
@@ -200,6 +287,7 @@ type licenseDetailsQuery struct {
 	Format         string `json:"format,omitempty"`
 	licenseFilter
 	PageQuery
+	ReadOptions
 }
 
 // licenseDetails answers license.details (DBSync licenseDetails), one page at a time.
@@ -232,6 +320,7 @@ func licenseDetails(l *Ledger, caller domain.Credential, q licenseDetailsQuery) 
 type credentialGetQuery struct {
 	CredentialID string `json:"credentialId"`
 	Format       string `json:"format,omitempty"`
+	ReadOptions
 }
 
 // getCredential answers credential.get.
@@ -251,6 +340,7 @@ type credentialListQuery struct {
 	Format string `json:"format,omitempty"`
 	credentialFilter
 	PageQuery
+	ReadOptions
 }
 
 // credentialFilter narrows a credential list; each field set must match.
@@ -311,6 +401,7 @@ func listCredentials(l *Ledger, caller domain.Credential, q credentialListQuery)
 
 type roleQuery struct {
 	Role string `json:"role"`
+	ReadOptions
 }
 
 // roleOperations is role.show's result.
@@ -336,6 +427,7 @@ func showRole(_ *Ledger, _ domain.Credential, q roleQuery) (roleOperations, erro
 type validateQuery struct {
 	Key         string `json:"key"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	ReadOptions
 }
 
 // validateLicense answers license.validate: {valid, code, detail} for a key, open to anonymous
@@ -353,6 +445,8 @@ func validateLicense(l *Ledger, _ domain.Credential, q validateQuery) (projectio
 // queryReply is a query's successful reply.
 type queryReply struct {
 	Result any `json:"result"`
+	// Sequence is the last sequence of the log the answer reflects (at least).
+	Sequence uint64 `json:"sequence"`
 }
 
 // QueryNames lists the queries, for the edges to register.
@@ -379,16 +473,11 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(caller.Role, r.Name); f != nil {
 		return nil, f
 	}
-	wctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
-	defer cancel()
-	if err := l.runner.WaitFor(wctx, l.store.Durable()); err != nil {
-		return nil, failure(err)
-	}
-	res, err := q.run(l, caller, r.Name, r.Body)
+	res, seq, err := q.run(ctx, l, caller, r.Name, r.Body, l.store.Durable())
 	if err != nil {
 		return nil, failure(err)
 	}
-	b, err := json.Marshal(queryReply{res})
+	b, err := json.Marshal(queryReply{res, seq})
 	if err != nil {
 		return nil, failure(err)
 	}

@@ -15,6 +15,7 @@ func needsToken(what string) error {
 var hints = map[string]string{
 	"INVALID_ARGUMENT":        "fix the value of the field named (ledgerctl help lists each command's flags)",
 	"MALFORMED_JSON":          "the request is not JSON; check quoting in --flags and bodies",
+	"SEQUENCE_NOT_REFLECTED":  "the ledger has not reached that sequence yet: retry, or check that --min-sequence is a sequence this ledger wrote",
 	"SCHEMA_VIOLATION":        "the body has a field the endpoint does not know, or a value of the wrong type; the endpoint's schema (ledgerd serves it at /schemas/) lists each field",
 	"FIELD_NOT_ALLOWED":       "that attribute is read-only or not allowed here; leave it out",
 	"CANNOT_DELETE_YOURSELF":  "delete this admin with another admin's credential",

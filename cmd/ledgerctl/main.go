@@ -58,7 +58,8 @@ Commands:
   seat register     --license L --company C --user U
   seat unregister   --license L --company C --user U
 Queries:
-  usage quota       --license L | --reseller R
+  usage quota       --license L | --reseller R [--as-of 2026-01-31T12:00:00Z | --as-of SEQUENCE]
+                    (--as-of: the quota as it stood then, rebuilt from the log)
   license validate  --key K [--fingerprint F]  (needs no token)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)
   role show         --role R                   (the commands and queries a role may use)
@@ -66,6 +67,8 @@ Queries:
                     [--status active|suspended|expired|terminated] [--limit N] [--after ID] [--format F]
                     (DBSync licenseDetails, filtered, paged)
                     --format: basic, standard, detail (the default) or expanded, up to the token's grant
+                    Every query takes --min-sequence N: wait until the ledger reflects sequence N
+                    (a command's reply says its sequence), for reading your writes anywhere.
 Tools:
   demo              seeds a running ledger with a sample reseller, customers, plans, licenses,
                     seats and machines (needs an admin token; running it again changes nothing)

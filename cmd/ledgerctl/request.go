@@ -76,7 +76,7 @@ var requests = map[string][]field{
 	"license.create":     {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}, {flag: "protected", json: "protected", boolean: true}},
 	"seat.register":      {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"seat.unregister":    {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
-	"usage.quota":        {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}},
+	"usage.quota":        {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
 	"license.suspend":    licenseReason,
 	"license.reinstate":  licenseReason,
 	"license.expire":     licenseReason,
@@ -123,6 +123,13 @@ var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason
 
 var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
+
+// Every query takes --min-sequence: wait until the ledger reflects a command's sequence.
+func init() {
+	for name := range isQuery {
+		requests[name] = append(requests[name], field{flag: "min-sequence", json: "minSequence", number: true})
+	}
+}
 
 func runRequest(ctx context.Context, g global, name string, args []string, stdout, stderr io.Writer) error {
 	fields, ok := requests[name]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -85,6 +86,12 @@ func TestHTTPQueryAPI(t *testing.T) {
 	_ = json.Unmarshal(overNATS, &want)
 	if got := get("/v1/usage.quota?licenseId="+lic, token); got.status != 200 || !reflect.DeepEqual(got.body["result"], want) {
 		t.Fatalf("usage.quota: %d %v; want %v", got.status, got.body, want)
+	}
+	// Numeric parameters (read from the schemas) go as numbers; the reply says its sequence.
+	at := get("/v1/usage.quota?licenseId="+lic, token).body["sequence"].(float64)
+	if got := get(fmt.Sprintf("/v1/usage.quota?licenseId=%s&minSequence=%d&asOf=%d", lic, int(at), int(at)), token); got.status != 200 ||
+		got.body["sequence"] != at || !reflect.DeepEqual(got.body["result"], want) {
+		t.Fatalf("usage.quota with minSequence and asOf %v: %d %v", at, got.status, got.body)
 	}
 
 	// Paging: one license a page, then the next from the cursor.

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
+)
+
+// CodeSequenceNotReflected answers a query whose minSequence the read models did not reach within
+// the read timeout (503: retry).
+const CodeSequenceNotReflected domain.Code = "SEQUENCE_NOT_REFLECTED"
+
+// waitReflected waits, at most ReadTimeout, until the read models reflect seq.
+func (l *Ledger) waitReflected(ctx context.Context, seq uint64) error {
+	if l.runner.Position() >= seq {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
+	defer cancel()
+	if err := l.runner.WaitFor(ctx, seq); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return domain.Errorf(CodeSequenceNotReflected, "minSequence",
+				"the read models reflect sequence %d; %d was not reached within %s (the log's last durable sequence is %d)",
+				l.runner.Position(), seq, l.ReadTimeout, l.store.Durable())
+		}
+		return err
+	}
+	return nil
+}
+
+// viewAsOf rebuilds, from the log, the part of the read model q needs as it stood at asOf: an
+// RFC 3339 instant, or a sequence number. Only the streams q names are read (a license's or a
+// reseller's history), never the whole log.
+func (l *Ledger) viewAsOf(asOf string, q historical) (readView, error) {
+	durable := l.store.Durable()
+	var v readView
+	if n, err := strconv.ParseUint(asOf, 10, 64); err == nil {
+		if n > durable {
+			return v, domain.Errorf(domain.CodeInvalidArgument, "asOf", "sequence %d is past the end of the log (%d)", n, durable)
+		}
+		v.sequence = n
+		if n > 0 {
+			if v.now, err = l.store.TimeOf(n); err != nil {
+				return v, err
+			}
+		}
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, asOf)
+		if err != nil {
+			return v, domain.Errorf(domain.CodeInvalidArgument, "asOf", "is %q; want an RFC 3339 instant (2026-01-31T12:00:00Z) or a sequence number", asOf)
+		}
+		if t.After(l.now()) {
+			return v, domain.Errorf(domain.CodeInvalidArgument, "asOf", "%s is in the future", asOf)
+		}
+		if v.sequence, err = l.store.SequenceAt(t); err != nil {
+			return v, err
+		}
+		v.now = t
+	}
+	resellers, licenses := q.history(l)
+	m, err := projections.LicensesAt(l.store, v.sequence, resellers, licenses)
+	if err != nil {
+		return v, err
+	}
+	v.licenses = m
+	return v, nil
+}
