@@ -15,8 +15,12 @@ func decodeFlat(typ string, data []byte) (Event, bool) {
 		var e SeatRegistered
 		ok := eachFlatField(data, func(key, str string, num int, isNum bool) bool {
 			switch key {
-			case "licenseId", "resellerId", "tenantId":
-				licenseField(key, str, &e.LicenseID, &e.ResellerID, &e.TenantID)
+			case "licenseId":
+				e.LicenseID = str
+			case "resellerId":
+				e.ResellerID = str
+			case "tenantId":
+				e.TenantID = str
 			case "endUserCompany":
 				e.EndUserCompany = str
 			case "endUserName":
@@ -40,8 +44,12 @@ func decodeFlat(typ string, data []byte) (Event, bool) {
 		var e MachineDeactivated
 		ok := eachFlatField(data, func(key, str string, _ int, isNum bool) bool {
 			switch key {
-			case "licenseId", "resellerId", "tenantId":
-				licenseField(key, str, &e.LicenseID, &e.ResellerID, &e.TenantID)
+			case "licenseId":
+				e.LicenseID = str
+			case "resellerId":
+				e.ResellerID = str
+			case "tenantId":
+				e.TenantID = str
 			case "fingerprint":
 				e.Fingerprint = str
 			default:
@@ -52,18 +60,6 @@ func decodeFlat(typ string, data []byte) (Event, bool) {
 		return e, ok
 	}
 	return nil, false
-}
-
-// licenseField sets the field of a license event's owner that key names.
-func licenseField(key, value string, license, reseller, tenant *string) {
-	switch key {
-	case "licenseId":
-		*license = value
-	case "resellerId":
-		*reseller = value
-	case "tenantId":
-		*tenant = value
-	}
 }
 
 // eachFlatField calls field for each member of a flat JSON object whose values are plain strings

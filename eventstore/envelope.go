@@ -36,13 +36,14 @@ type Envelope struct {
 
 // DecodeEnvelope parses one stored event. Data is a copy: b may be reused.
 func DecodeEnvelope(b []byte) (Envelope, error) {
-	if e, ok := decodeCanonical(b); ok && e.ID != "" && e.Type != "" && e.Sequence != 0 {
+	e, ok := decodeCanonical(b)
+	if ok {
 		e.Data = bytes.Clone(e.Data)
-		return e, nil
-	}
-	var e Envelope
-	if err := json.Unmarshal(b, &e); err != nil {
-		return Envelope{}, fmt.Errorf("eventstore: decode event: %w", err)
+	} else {
+		e = Envelope{} // drop what the fast path read before it gave up
+		if err := json.Unmarshal(b, &e); err != nil {
+			return Envelope{}, fmt.Errorf("eventstore: decode event: %w", err)
+		}
 	}
 	if e.SpecVersion != SpecVersion || e.ID == "" || e.Type == "" || e.Sequence == 0 {
 		return Envelope{}, fmt.Errorf("eventstore: decode event: not a ledger event envelope")

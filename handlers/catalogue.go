@@ -40,7 +40,7 @@ func (e Endpoint) RequestSchema() map[string]any {
 }
 
 // ReplySchema is the JSON Schema of the endpoint's successful reply: a command's
-// {result, events, version}, a query's {result}.
+// {result, events, version, sequence}, a query's {result, sequence}.
 func (e Endpoint) ReplySchema() map[string]any {
 	var s map[string]any
 	if e.Kind == schemas.Command {

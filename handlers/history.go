@@ -14,8 +14,9 @@ import (
 // the read timeout (503: retry).
 const CodeSequenceNotReflected domain.Code = "SEQUENCE_NOT_REFLECTED"
 
-// waitReflected waits, at most ReadTimeout, until the read models reflect seq.
-func (l *Ledger) waitReflected(ctx context.Context, seq uint64) error {
+// waitReflected waits, at most ReadTimeout, until the read models reflect seq. field names the
+// request field that asked for seq ("" when it is only what the query must see anyway).
+func (l *Ledger) waitReflected(ctx context.Context, seq uint64, field string) error {
 	if l.runner.Position() >= seq {
 		return nil
 	}
@@ -23,7 +24,7 @@ func (l *Ledger) waitReflected(ctx context.Context, seq uint64) error {
 	defer cancel()
 	if err := l.runner.WaitFor(ctx, seq); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return domain.Errorf(CodeSequenceNotReflected, "minSequence",
+			return domain.Errorf(CodeSequenceNotReflected, field,
 				"the read models reflect sequence %d; %d was not reached within %s (the log's last durable sequence is %d)",
 				l.runner.Position(), seq, l.ReadTimeout, l.store.Durable())
 		}

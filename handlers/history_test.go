@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,38 +15,16 @@ import (
 
 // clockedLedger is a real ledger whose store and queries read one settable clock.
 type clockedLedger struct {
-	*Ledger
-	store *eventstore.Store
-	token string
-	now   atomic.Pointer[time.Time]
+	*testLedger
+	now atomic.Pointer[time.Time]
 }
 
 func newClockedLedger(t *testing.T, start time.Time) *clockedLedger {
 	t.Helper()
 	c := &clockedLedger{}
 	c.set(start)
-	dir := t.TempDir()
-	store, err := eventstore.Open(dir+"/log", eventstore.Options{Clock: c.time})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.now = c.time
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if _, err := l.Bootstrap(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	go l.Run(ctx)
-	tok, err := os.ReadFile(dir + "/" + BootstrapTokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Ledger, c.store, c.token = l, store, strings.TrimSpace(string(tok))
+	c.testLedger = newTestLedgerWith(t, eventstore.Options{Clock: c.time})
+	c.Ledger.now = c.time
 	return c
 }
 

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/schemas"
 )
 
 // CodeQueryNotFound answers an HTTP path that names no query (404).
@@ -16,18 +18,21 @@ const CodeQueryNotFound domain.Code = "QUERY_NOT_FOUND"
 // numericParams are, per query, the fields that are numbers on the wire (read from the request
 // schemas, so a new numeric field needs no list kept by hand); every other URL parameter is a
 // string.
-var numericParams = func() map[string][]string {
+var numericParams = sync.OnceValue(func() map[string][]string {
 	out := map[string][]string{}
 	for _, e := range Endpoints() {
+		if e.Kind != schemas.Query {
+			continue
+		}
 		props, _ := e.RequestSchema()["properties"].(map[string]any)
 		for name, p := range props {
-			if t, _ := p.(map[string]any)["type"].(string); e.Kind == "query" && (t == "integer" || t == "number") {
+			if t, _ := p.(map[string]any)["type"].(string); t == "integer" || t == "number" {
 				out[e.Name] = append(out[e.Name], name)
 			}
 		}
 	}
 	return out
-}()
+})
 
 // QueryAPI serves the queries over HTTP under /v1/, answering exactly what the NATS endpoint
 // ledger.v1.q.<name> answers: the same bearer token in the Authorization header, the same view
@@ -46,7 +51,7 @@ func QueryAPI(l *Ledger, maxPayload int) http.Handler {
 		case !known:
 			f = failure(domain.Errorf(CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(QueryNames(), ", ")))
 		case req.Method == http.MethodGet:
-			r.Body, f = paramsBody(req, numericParams[name])
+			r.Body, f = paramsBody(req, numericParams()[name])
 		case req.Method == http.MethodPost:
 			r.Body, f = readBody(req.Body, maxPayload)
 		default:

@@ -19,10 +19,13 @@ type testLedger struct {
 	token string // the bootstrap system-admin's
 }
 
-func newTestLedger(t testing.TB) *testLedger {
+func newTestLedger(t testing.TB) *testLedger { return newTestLedgerWith(t, eventstore.Options{}) }
+
+// newTestLedgerWith is newTestLedger with the store's options (a test's clock).
+func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := eventstore.Open(dir+"/log", eventstore.Options{})
+	store, err := eventstore.Open(dir+"/log", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,10 @@ func decodeQuery[Q readable](ctx context.Context, l *Ledger, name string, body [
 	if err := decodeRequest(schemas.Query, name, body, &q); err != nil {
 		return q, err
 	}
-	return q, l.waitReflected(ctx, max(arrived, q.readOptions().MinSequence))
+	if asked := q.readOptions().MinSequence; asked > arrived {
+		return q, l.waitReflected(ctx, asked, "minSequence")
+	}
+	return q, l.waitReflected(ctx, arrived, "")
 }
 
 // historical is a query that may be answered as of an earlier point of the log (asOf).
@@ -131,7 +134,7 @@ type usageQuotaQuery struct {
 
 func (q usageQuotaQuery) history(l *Ledger) (resellers, licenses []string) {
 	if q.ResellerID != "" {
-		return []string{q.ResellerID}, l.licenses.LicensesOf(q.ResellerID)
+		return []string{q.ResellerID}, l.licenses.ResellerLicenses(q.ResellerID)
 	}
 	return nil, []string{q.LicenseID}
 }

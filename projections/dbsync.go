@@ -60,16 +60,17 @@ type Authentication struct {
 // thousands of users, and a per-user index would cost a map entry per seat (the bulk of the
 // model) where this one costs a map entry per company. A user is then looked up in each of their
 // company's licenses.
+//
+// licenseID is the license's own id string, not the event's copy, so the index keeps no string
+// of its own per entry.
 func (p *Licenses) noteCompany(e domain.SeatRegistered, licenseID string) {
-	ids := p.byCompany[e.EndUserCompany]
-	if n := len(ids); n > 0 && ids[n-1] == licenseID || slices.Contains(ids, licenseID) {
-		return
+	if ids := p.byCompany[e.EndUserCompany]; !slices.Contains(ids, licenseID) {
+		p.byCompany[e.EndUserCompany] = append(ids, licenseID)
 	}
-	p.byCompany[e.EndUserCompany] = append(ids, licenseID)
 }
 
-// licensesOf returns the licenses a user ever registered on, in id order.
-func (p *Licenses) licensesOf(company, name string) []string {
+// userLicenses returns the licenses a user ever registered on, in id order.
+func (p *Licenses) userLicenses(company, name string) []string {
 	k := domain.SeatKey(company, name)
 	var out []string
 	for _, id := range p.byCompany[company] {
@@ -116,7 +117,7 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(company, nam
 func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time, visible func(*domain.License) bool) Authentication {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	candidates := p.licensesOf(company, name)
+	candidates := p.userLicenses(company, name)
 	if licenseID != "" {
 		candidates = []string{licenseID}
 	}
@@ -148,13 +149,13 @@ func (p *Licenses) Details(company, name, after string, limit int, t time.Time, 
 	defer p.mu.RUnlock()
 	var ids []string
 	if company != "" && name != "" {
-		ids = p.licensesOf(company, name)
+		ids = p.userLicenses(company, name)
 	} else {
 		for id := range p.state.Licenses {
 			ids = append(ids, id)
 		}
+		sort.Strings(ids)
 	}
-	sort.Strings(ids)
 	keep := func(c, n string) bool {
 		return (company == "" || c == company) && (name == "" || n == name)
 	}

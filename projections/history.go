@@ -37,8 +37,8 @@ func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []strin
 	return p, nil
 }
 
-// LicensesOf lists a reseller's licenses, in creation order.
-func (p *Licenses) LicensesOf(resellerID string) []string {
+// ResellerLicenses lists a reseller's licenses, in creation order.
+func (p *Licenses) ResellerLicenses(resellerID string) []string {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return append([]string(nil), p.byReseller[resellerID]...)
