@@ -33,5 +33,8 @@
 //	s/<stream> 0x00 <version u32 BE>        -> seq u64 BE
 //	c/<command id>                          -> sha256 digest of the request (32 bytes) ++ reply
 //	m/<name>                                small metadata values (e.g. m/outbox, the relay cursor)
-//	p/<projection>/…                        reserved for projections
+//
+// State derived from the log (the projections' records and checkpoints: DerivedBatch,
+// ScanDerived) is kept in a second Pebble database in the derived/ subdirectory, written without
+// fsync and recomputable from the log at any time.
 package eventstore

@@ -21,6 +21,7 @@ var (
 	ErrFailed               = errors.New("eventstore: failed (a commit did not reach disk)")
 	ErrCommandIDReused      = errors.New("eventstore: command id reused with a different request")
 	ErrWrongExpectedVersion = errors.New("eventstore: wrong expected version")
+	ErrReadOnly             = errors.New("eventstore: opened read-only")
 )
 
 // Options configure a Store. The zero value works.
@@ -92,6 +93,12 @@ type Store struct {
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced whenever durable moves
 
+	derived *pebble.DB // derived state (see derived.go); nil for a read-only store without any
+	// dbMu keeps Close from closing Pebble under a derived-state write or scan, which run on
+	// their callers' goroutines (Pebble panics on a closed DB).
+	dbMu     sync.RWMutex
+	dbClosed bool
+
 	seq  *sequencerState // owned by the sequencer goroutine after Open
 	tail *tailRing
 }
@@ -125,9 +132,16 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
 	}
 	s.db = db
+	if s.derived, err = openDerived(dir, fs, opts.ReadOnly, pebbleLogger{s}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	st, err := s.recover()
 	if err != nil {
 		db.Close()
+		if s.derived != nil {
+			s.derived.Close()
+		}
 		return nil, err
 	}
 	s.seq = st
@@ -243,14 +257,23 @@ func (s *Store) Close() error {
 			close(s.quit)
 		}
 		<-s.stopped
+		s.dbMu.Lock()
+		defer s.dbMu.Unlock()
+		s.dbClosed = true
 		err = s.db.Close()
+		if s.derived != nil {
+			err = errors.Join(err, s.derived.Close())
+		}
 	})
 	return err
 }
 
 // GetMeta reads a metadata value (nil if absent).
-func (s *Store) GetMeta(name string) ([]byte, error) {
-	v, closer, err := s.db.Get(metaKey(name))
+func (s *Store) GetMeta(name string) ([]byte, error) { return getCopy(s.db, metaKey(name)) }
+
+// getCopy reads one value from db and copies it out (nil if absent).
+func getCopy(db *pebble.DB, key []byte) ([]byte, error) {
+	v, closer, err := db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,7 +51,8 @@ type Ledger struct {
 	PasswordRule bool
 }
 
-// NewLedger rebuilds the write model and the read models from the log.
+// NewLedger restores the read models from their checkpoints, brings them up to the log's end, and
+// starts the write model from the state they stored.
 func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Ledger, error) {
 	l := &Ledger{
 		store: store, secrets: secrets, log: log, state: domain.NewState(),
@@ -57,7 +60,34 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
 		authFailures: newAuthLimiter(20, time.Minute),
 	}
-	if _, err := store.Read(1, 0, func(e eventstore.Event) error {
+	// The read models resume from their stored checkpoints and catch up with the log (the first
+	// start, or a version change, builds them from sequence 0).
+	l.runner = projections.NewRunner(store, l.licenses, l.creds, &l.credentialChanged)
+	l.runner.Log = log
+	if err := l.runner.Restore(); err != nil {
+		return nil, fmt.Errorf("handlers: restore read models: %w", err)
+	}
+	if _, err := l.runner.CatchUp(); err != nil {
+		return nil, fmt.Errorf("handlers: rebuild read models: %w", err)
+	}
+	if err := store.ScanMeta(lastLoginMeta, func(name string, v []byte) error {
+		var at time.Time
+		if err := at.UnmarshalText(v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		l.creds.RestoreLastLogin(name[len(lastLoginMeta):], at)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
+	}
+	// The write model is the same domain model: it starts from the state the licenses read model
+	// just stored, and evolves the events after it (none, unless the log grew meanwhile).
+	state, from, err := projections.LoadState(store)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: load write model: %w", err)
+	}
+	l.state = state
+	if _, err := store.Read(from+1, 0, func(e eventstore.Event) error {
 		env, err := eventstore.DecodeEnvelope(e.Bytes)
 		if err != nil {
 			return err
@@ -70,20 +100,6 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("handlers: rebuild write model: %w", err)
-	}
-	if err := store.ScanMeta(lastLoginMeta, func(name string, v []byte) error {
-		var at time.Time
-		if err := at.UnmarshalText(v); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		l.creds.RestoreLastLogin(name[len(lastLoginMeta):], at)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
-	}
-	l.runner = projections.NewRunner(store, l.licenses, l.creds, &l.credentialChanged)
-	if _, err := l.runner.CatchUp(); err != nil {
-		return nil, fmt.Errorf("handlers: rebuild read models: %w", err)
 	}
 	return l, nil
 }
@@ -105,6 +121,35 @@ func (w *credentialWatch) Apply(_ projections.Meta, e domain.Event) {
 			go (*fn)(e.AggregateID())
 		}
 	}
+}
+
+// SetProjectionFlush sets how often the read models store their changed records and checkpoint
+// while running (default 1 s). Call it before Run.
+func (l *Ledger) SetProjectionFlush(every time.Duration) { l.runner.FlushInterval = every }
+
+// ProjectionNames lists the stored read models, for `ledgerd rebuild`.
+func ProjectionNames() []string {
+	return []string{projections.NewLicenses().Name(), projections.NewCredentials().Name()}
+}
+
+// RebuildLedger drops the named read models' stored state (all of them if names is empty) and
+// opens the ledger, which rebuilds them from sequence 0 and stores them.
+func RebuildLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger, names []string) (*Ledger, error) {
+	known := ProjectionNames()
+	if len(names) == 0 {
+		names = known
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("no read model %q (there are: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	for _, n := range names {
+		if err := projections.Drop(store, n); err != nil {
+			return nil, err
+		}
+	}
+	return NewLedger(store, secrets, log)
 }
 
 // Run keeps the read models up to date until ctx ends.
@@ -330,4 +375,49 @@ func (l *Ledger) noteCredentialChange(seq uint64) {
 			return
 		}
 	}
+}
+
+// CheckReadModels compares the read models as a restart would restore them (stored records
+// caught up with the log) with read models rebuilt from sequence 0, and names the first record
+// that differs. It writes nothing, so it may run on a read-only store of a stopped ledger. It
+// returns the sequence the stored state reflected (where the restore started).
+func CheckReadModels(store *eventstore.Store) (restoredAt uint64, err error) {
+	stored, storedCreds := projections.NewLicenses(), projections.NewCredentials()
+	r := projections.NewRunner(store, stored, storedCreds)
+	if err := r.Inspect(); err != nil {
+		return 0, err
+	}
+	restoredAt = r.Position()
+	if _, err := r.CatchUp(); err != nil {
+		return restoredAt, err
+	}
+	fresh, freshCreds := projections.NewLicenses(), projections.NewCredentials()
+	if _, err := projections.NewRunner(store, fresh, freshCreds).CatchUp(); err != nil {
+		return restoredAt, err
+	}
+	for _, c := range []struct {
+		name          string
+		stored, fresh func() (map[string]string, error)
+	}{{stored.Name(), stored.Dump, fresh.Dump}, {storedCreds.Name(), storedCreds.Dump, freshCreds.Dump}} {
+		s, err := c.stored()
+		if err != nil {
+			return restoredAt, err
+		}
+		f, err := c.fresh()
+		if err != nil {
+			return restoredAt, err
+		}
+		keys := slices.Sorted(maps.Keys(f))
+		for k := range s {
+			if _, ok := f[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			if s[k] != f[k] {
+				return restoredAt, fmt.Errorf("read model %s, record %q: stored %q, rebuilt %q", c.name, k, s[k], f[k])
+			}
+		}
+	}
+	return restoredAt, nil
 }

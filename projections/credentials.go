@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ type Credentials struct {
 	byID   map[string]*domain.Credential
 	byHash map[string]string // keyed hash of the current token -> credential id
 	times  map[string]*credentialTimes
+	dirty  map[string]struct{} // credentials changed since the last Save; nil until Load
 }
 
 // credentialTimes are what the ERP's API user list shows besides the credential itself. Issue and
@@ -38,6 +41,7 @@ func (p *Credentials) Apply(m Meta, e domain.Event) {
 		p.mu.Lock()
 		p.byID[e.ID] = &domain.Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
 		p.byHash[e.TokenHash] = e.ID
+		p.markDirty(e.ID)
 		if t := p.times[e.ID]; t != nil { // a last login restored before the log was read
 			t.IssuedAt = m.Time
 		} else {
@@ -48,6 +52,7 @@ func (p *Credentials) Apply(m Meta, e domain.Event) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		c := p.byID[e.AggregateID()]
+		p.markDirty(c.ID)
 		oldHash := c.TokenHash
 		c.Apply(e)
 		if c.TokenHash != oldHash {
@@ -55,6 +60,12 @@ func (p *Credentials) Apply(m Meta, e domain.Event) {
 			p.byHash[c.TokenHash] = c.ID
 			p.times[c.ID].RotatedAt = m.Time
 		}
+	}
+}
+
+func (p *Credentials) markDirty(id string) {
+	if p.dirty != nil {
+		p.dirty[id] = struct{}{}
 	}
 }
 
@@ -180,4 +191,82 @@ func (p *Credentials) List(after string, limit int, keep func(*domain.Credential
 		items = append(items, p.view(p.byID[id]))
 	}
 	return items, ""
+}
+
+// Credentials are stored as one record per credential (under p/credentials/r/<id>): the
+// credential and its issue and rotation times. Last logins are not: they are not in the log, and
+// the caller persists them itself (see LastLogins).
+
+// credentialsVersion is the record layout and rules version; change it whenever either changes.
+const credentialsVersion = 1
+
+type credentialStored struct {
+	domain.Credential
+	IssuedAt, RotatedAt time.Time
+}
+
+// Name implements Persistent.
+func (p *Credentials) Name() string { return "credentials" }
+
+// Version implements Persistent.
+func (p *Credentials) Version() int { return credentialsVersion }
+
+// Save implements Persistent.
+func (p *Credentials) Save(w RecordWriter) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id := range p.dirty {
+		b, err := p.record(id)
+		if err != nil {
+			return err
+		}
+		w.Set([]byte(id), b)
+	}
+	clear(p.dirty)
+	return nil
+}
+
+func (p *Credentials) record(id string) ([]byte, error) {
+	r := credentialStored{Credential: *p.byID[id]}
+	if t := p.times[id]; t != nil {
+		r.IssuedAt, r.RotatedAt = t.IssuedAt, t.RotatedAt
+	}
+	return json.Marshal(r)
+}
+
+// Load implements Persistent. Call RestoreLastLogin after it.
+func (p *Credentials) Load(scan func(fn func(key, value []byte) error) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.byID, p.byHash, p.times, p.dirty = map[string]*domain.Credential{}, map[string]string{}, map[string]*credentialTimes{}, map[string]struct{}{}
+	return scan(func(key, value []byte) error {
+		var r credentialStored
+		if err := json.Unmarshal(value, &r); err != nil {
+			return fmt.Errorf("credential record %q: %w", key, err)
+		}
+		c := r.Credential
+		p.byID[c.ID] = &c
+		p.byHash[c.TokenHash] = c.ID
+		p.times[c.ID] = &credentialTimes{IssuedAt: r.IssuedAt, RotatedAt: r.RotatedAt}
+		return nil
+	})
+}
+
+// Dump returns every credential's record and the token index, keyed by record key (see
+// Licenses.Dump).
+func (p *Credentials) Dump() (map[string]string, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := map[string]string{}
+	for id := range p.byID {
+		b, err := p.record(id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = string(b)
+	}
+	for h, id := range p.byHash {
+		out["index/token/"+h] = id
+	}
+	return out, nil
 }

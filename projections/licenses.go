@@ -16,15 +16,33 @@ type Licenses struct {
 	byReseller map[string][]string // reseller id -> license ids, in creation order
 	byKeyHash  map[string]string   // keyed hash of the current key -> license id
 	byCompany  map[string][]string // end-user company -> licenses it ever had users on
+	created    map[string]uint64   // license id -> the sequence that created it
+
+	// What changed since the last Save (see licenses_records.go); tracked once Load has made the
+	// read model persistent, so in-memory uses (LicensesAt, benchmarks) pay nothing for it.
+	tracking      bool
+	dirtyStreams  map[string]struct{} // aggregates other than licenses, by stream
+	dirtyLicenses map[*domain.License]struct{}
+	dirtySeats    []seatRef
 }
 
 // NewLicenses returns an empty read model.
 func NewLicenses() *Licenses {
-	return &Licenses{state: domain.NewState(), byReseller: map[string][]string{}, byKeyHash: map[string]string{}, byCompany: map[string][]string{}}
+	p := &Licenses{}
+	p.reset()
+	return p
+}
+
+// reset empties the read model.
+func (p *Licenses) reset() {
+	p.state = domain.NewState()
+	p.byReseller, p.byKeyHash, p.byCompany = map[string][]string{}, map[string]string{}, map[string][]string{}
+	p.created = map[string]uint64{}
+	p.dirtyStreams, p.dirtyLicenses, p.dirtySeats = map[string]struct{}{}, map[*domain.License]struct{}{}, nil
 }
 
 // Apply implements Projection.
-func (p *Licenses) Apply(_ Meta, e domain.Event) {
+func (p *Licenses) Apply(m Meta, e domain.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r, ok := e.(domain.LicenseKeyRotated); ok {
@@ -36,9 +54,11 @@ func (p *Licenses) Apply(_ Meta, e domain.Event) {
 	case domain.LicenseCreated:
 		p.byReseller[e.ResellerID] = append(p.byReseller[e.ResellerID], e.ID)
 		p.byKeyHash[e.KeyHash] = e.ID
+		p.created[e.ID] = m.Sequence
 	case domain.SeatRegistered:
 		p.noteCompany(e, p.state.Licenses[e.LicenseID].ID)
 	}
+	p.markDirty(e)
 }
 
 // Validation is the answer to license.validate (Keygen's validate-key).

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/internal/loggen"
 	"github.com/licledger/licledger/projections"
 )
@@ -15,14 +16,7 @@ import (
 // default 5 million, generated once into the temporary directory and reused) and reports events/s
 // and the heap the read models hold per registered seat.
 func BenchmarkRebuild(b *testing.B) {
-	events := 5_000_000
-	if s := os.Getenv("LICLEDGER_BENCH_EVENTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("LICLEDGER_BENCH_EVENTS: %v", err)
-		}
-		events = n
-	}
+	events := benchEvents(b)
 	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -55,4 +49,54 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(float64(store.Durable())*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(heapPerSeat, "heap-B/seat")
 	debug.FreeOSMemory()
+}
+
+// benchEvents is LICLEDGER_BENCH_EVENTS, default 5 million.
+func benchEvents(b *testing.B) int {
+	s := os.Getenv("LICLEDGER_BENCH_EVENTS")
+	if s == "" {
+		return 5_000_000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("LICLEDGER_BENCH_EVENTS: %v", err)
+	}
+	return n
+}
+
+// BenchmarkRebuildStored is BenchmarkRebuild as `ledgerd rebuild` does it: the read models are
+// also written to the store (records and checkpoint, flushed every 1,000,000 events) on a writable
+// copy of the generated log.
+func BenchmarkRebuildStored(b *testing.B) {
+	events := benchEvents(b)
+	src, err := loggen.CachedDir(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		if err := loggen.Clone(src, dir); err != nil {
+			b.Fatal(err)
+		}
+		store, err := eventstore.Open(dir, eventstore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		r := projections.NewRunner(store, projections.NewLicenses(), projections.NewCredentials())
+		if err := r.Restore(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.CatchUp(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if c, _, _ := projections.ReadCheckpoint(store, "licenses"); c.Sequence != store.Durable() {
+			b.Fatalf("stored checkpoint %d, log %d", c.Sequence, store.Durable())
+		}
+		store.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -2,7 +2,9 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,9 +26,27 @@ type Projection interface {
 }
 
 // Runner feeds projections from the log and tracks the sequence they reflect.
+//
+// After Restore, the runner also keeps the Persistent projections on disk: every FlushInterval
+// or FlushEvents events it writes each one's changed records and its checkpoint in one batch.
+// Projections that are not Persistent must not hold state built from the log (they are fed only
+// the events after the restored checkpoints); watchers that react to events are fine.
 type Runner struct {
 	store       *eventstore.Store
 	projections []Projection
+	from        []uint64 // projection i is fed events after from[i] (its restored checkpoint)
+
+	// FlushInterval and FlushEvents bound how much applied work a restart may have to redo: a
+	// flush happens when either is reached. Defaults 1 s and 1,000,000 events (the count
+	// matters in a rebuild, where fewer, larger flushes write each busy license fewer times).
+	FlushInterval time.Duration
+	FlushEvents   int
+	// Log receives notes on restoring and rebuilding. Default: discarded.
+	Log *slog.Logger
+
+	persist   bool       // Restore was called: flush Persistent projections
+	applyMu   sync.Mutex // serializes applying and flushing
+	unflushed int        // events applied since the last flush
 
 	position atomic.Uint64
 	mu       sync.Mutex
@@ -35,7 +55,63 @@ type Runner struct {
 
 // NewRunner returns a runner for projections over store.
 func NewRunner(store *eventstore.Store, ps ...Projection) *Runner {
-	return &Runner{store: store, projections: ps, advance: make(chan struct{})}
+	return &Runner{store: store, projections: ps, from: make([]uint64, len(ps)), advance: make(chan struct{}),
+		FlushInterval: time.Second, FlushEvents: 1_000_000, Log: slog.New(slog.DiscardHandler)}
+}
+
+// Restore loads each Persistent projection from its stored records and checkpoint, and turns
+// flushing on. A projection stored by another version, or ahead of the log (a data dir whose log
+// was replaced), is dropped and rebuilt from sequence 0. Call it before CatchUp.
+func (r *Runner) Restore() error { return r.restore(true) }
+
+// Inspect loads the Persistent projections as Restore does but never writes: a projection
+// whose stored state is unusable starts empty at sequence 0, nothing is dropped, and nothing is
+// flushed. For checking a stopped ledger's stored state (on a read-only store, too).
+func (r *Runner) Inspect() error { return r.restore(false) }
+
+func (r *Runner) restore(write bool) error {
+	start := ^uint64(0)
+	durable := r.store.Durable()
+	for i, p := range r.projections {
+		pp, ok := p.(Persistent)
+		if !ok {
+			continue
+		}
+		c, found, err := ReadCheckpoint(r.store, pp.Name())
+		if err != nil {
+			return err
+		}
+		if found && c.Version == pp.Version() && c.Sequence <= durable {
+			r.from[i] = c.Sequence
+			r.Log.Info("projection restored", "name", pp.Name(), "checkpoint", c.Sequence, "log", durable)
+		} else {
+			if found {
+				r.Log.Warn("projection rebuilt from sequence 0", "name", pp.Name(),
+					"storedVersion", c.Version, "version", pp.Version(), "checkpoint", c.Sequence, "log", durable)
+			} else {
+				r.Log.Info("projection built from sequence 0", "name", pp.Name(), "log", durable)
+			}
+			if write {
+				if err := Drop(r.store, pp.Name()); err != nil {
+					return err
+				}
+			}
+		}
+		scan := loadRecords
+		if r.from[i] == 0 {
+			scan = loadNothing // starting over (Inspect leaves unusable records in place: skip them)
+		}
+		if err := scan(r.store, pp); err != nil {
+			return fmt.Errorf("projections: load %s: %w", pp.Name(), err)
+		}
+		start = min(start, r.from[i])
+	}
+	if start == ^uint64(0) {
+		start = 0
+	}
+	r.position.Store(start)
+	r.persist = write
+	return nil
 }
 
 // Position is the last sequence every projection reflects.
@@ -50,15 +126,22 @@ func (r *Runner) Position() uint64 { return r.position.Load() }
 func (r *Runner) CatchUp() (uint64, error) {
 	batches := make(chan []decoded, 8)
 	applied := make(chan struct{})
+	var flushErr error
 	go func() {
 		defer close(applied)
 		for b := range batches {
+			if flushErr != nil {
+				continue // drain: the reader stops at the next batch
+			}
+			r.applyMu.Lock()
 			for _, d := range b {
-				for _, p := range r.projections {
-					p.Apply(d.meta, d.event)
-				}
+				r.applyOne(d.meta, d.event)
 			}
 			r.moved(b[len(b)-1].meta.Sequence)
+			if r.unflushed >= r.FlushEvents {
+				flushErr = r.flush()
+			}
+			r.applyMu.Unlock()
 		}
 	}()
 	batch := make([]decoded, 0, catchUpBatch)
@@ -78,6 +161,14 @@ func (r *Runner) CatchUp() (uint64, error) {
 	}
 	close(batches)
 	<-applied
+	if err == nil {
+		err = flushErr
+	}
+	if err == nil {
+		r.applyMu.Lock()
+		err = r.flush()
+		r.applyMu.Unlock()
+	}
 	return r.position.Load(), err
 }
 
@@ -89,25 +180,97 @@ type decoded struct {
 	event domain.Event
 }
 
-// Run applies events as they become durable until ctx ends.
+// Run applies events as they become durable until ctx ends, flushing the Persistent
+// projections on the way (and once more when ctx ends).
 func (r *Runner) Run(ctx context.Context) error {
-	return r.store.Subscribe(ctx, r.position.Load()+1, func(e eventstore.Event) error {
-		if err := r.apply(e); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var tickErr error // a failed timed flush; written and read under applyMu
+	ticking := make(chan struct{})
+	go func() {
+		defer close(ticking)
+		if !r.persist {
+			return
+		}
+		tick := time.NewTicker(r.FlushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.applyMu.Lock()
+				tickErr = r.flush()
+				r.applyMu.Unlock()
+				if tickErr != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err := r.store.Subscribe(ctx, r.position.Load()+1, func(e eventstore.Event) error {
+		m, ev, err := decode(e)
+		if err != nil {
 			return err
 		}
+		r.applyMu.Lock()
+		defer r.applyMu.Unlock()
+		r.applyOne(m, ev)
 		r.moved(e.Sequence)
+		if r.unflushed >= r.FlushEvents {
+			return r.flush()
+		}
 		return nil
 	})
+	cancel()
+	<-ticking
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	if tickErr != nil {
+		return tickErr
+	}
+	if ferr := r.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	return err
 }
 
-func (r *Runner) apply(e eventstore.Event) error {
-	m, ev, err := decode(e)
-	if err != nil {
-		return err
+// applyOne feeds one event to every projection not already past it. Called with applyMu held.
+func (r *Runner) applyOne(m Meta, ev domain.Event) {
+	for i, p := range r.projections {
+		if m.Sequence > r.from[i] {
+			p.Apply(m, ev)
+		}
 	}
-	for _, p := range r.projections {
-		p.Apply(m, ev)
+	r.unflushed++
+}
+
+// flush writes every Persistent projection's changed records and its checkpoint in one batch.
+// Called with applyMu held; does nothing before Restore or when nothing was applied since the
+// last flush.
+func (r *Runner) flush() error {
+	if !r.persist || r.unflushed == 0 {
+		return nil
 	}
+	seq := r.position.Load()
+	b := r.store.NewDerivedBatch()
+	for i, p := range r.projections {
+		pp, ok := p.(Persistent)
+		if !ok {
+			continue
+		}
+		if err := pp.Save(&prefixedWriter{b: b, prefix: recordsPrefix(pp.Name())}); err != nil {
+			b.Discard()
+			return fmt.Errorf("projections: save %s: %w", pp.Name(), err)
+		}
+		c, _ := json.Marshal(Checkpoint{Version: pp.Version(), Sequence: max(seq, r.from[i])})
+		b.Set(checkpointKey(pp.Name()), c)
+	}
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("projections: flush at %d: %w", seq, err)
+	}
+	r.unflushed = 0
 	return nil
 }
 

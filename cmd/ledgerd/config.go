@@ -32,6 +32,12 @@ type config struct {
 	// external cluster's auth callout stays connected before it must authenticate again (the
 	// ledger cannot close connections there). Default 10m.
 	NATSSession time.Duration
+	// ProjectionFlush is --projection-flush, LICLEDGER_PROJECTION_FLUSH: how often the read
+	// models write their changed records and checkpoint to the data dir (also every 1,000,000
+	// events). A restart replays at most this much of the log. Default 1s.
+	ProjectionFlush time.Duration
+	// Args are the arguments after the flags (the projection names of `ledgerd rebuild`).
+	Args []string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -59,8 +65,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Func("nats-session", "how long a partner admitted by an external cluster's auth callout stays connected before it authenticates again (env LICLEDGER_NATS_SESSION, default 10m)", func(s string) error { session = s; return nil })
 	failedAuth := env("FAILED_AUTH_LIMIT", "20")
 	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
+	flush := env("PROJECTION_FLUSH", "1s")
+	fs.Func("projection-flush", "how often the read models store their changes and checkpoint (env LICLEDGER_PROJECTION_FLUSH, default 1s)", func(s string) error { flush = s; return nil })
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	c.Args = fs.Args()
+	if d, err := time.ParseDuration(flush); err != nil || d < time.Millisecond {
+		return config{}, fmt.Errorf("projection-flush: %q is not a duration of at least 1ms", flush)
+	} else {
+		c.ProjectionFlush = d
 	}
 	if _, err := fmt.Sscan(failedAuth, &c.FailedAuthLimit); err != nil || c.FailedAuthLimit < 0 {
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)

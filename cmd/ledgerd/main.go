@@ -9,10 +9,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
+	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
 )
 
@@ -35,6 +39,13 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "nats-callout-key" {
 		if err := printCalloutKey(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "ledgerd:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "rebuild" {
+		if err := rebuild(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "ledgerd:", err)
 			os.Exit(1)
 		}
@@ -69,4 +80,56 @@ func printCalloutKey(args []string, getenv func(string) string, stdout, stderr i
 	}
 	_, err = fmt.Fprintln(stdout, pub)
 	return err
+}
+
+// rebuild is `ledgerd rebuild [--data DIR] [name ...]`: it drops the named read models' stored
+// state (all of them if none is named) and rebuilds it from sequence 0. ledgerd must not be
+// running on the data dir (the log's lock says so if it is). A read model whose version changed
+// is rebuilt at start without this; the command is for a suspected corruption, or to pay the
+// rebuild before a planned start.
+func rebuild(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logDir := filepath.Join(cfg.Data, "log")
+	if _, err := os.Stat(logDir); err != nil {
+		return fmt.Errorf("rebuild: no ledger in %s: %w", cfg.Data, err)
+	}
+	secrets, err := loadSecrets(cfg.Data)
+	if err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	store, err := eventstore.Open(logDir, eventstore.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("%w (is ledgerd running on %s?)", err, cfg.Data)
+	}
+	defer store.Close()
+	names := cfg.Args
+	if len(names) == 0 {
+		names = handlers.ProjectionNames()
+	}
+	began := time.Now()
+	if _, err := handlers.RebuildLedger(store, secrets, log, names); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	took := time.Since(began)
+	events := store.Durable()
+	fmt.Fprintf(stdout, "rebuilt %s from %d events in %s (%.0f events/s)\n",
+		strings.Join(names, ", "), events, took.Round(time.Millisecond), float64(events)/max(took.Seconds(), 1e-9))
+	return store.Close()
+}
+
+// loadSecrets reads the data dir's server key (creating it on first start) and derives the
+// ledger's secrets from it.
+func loadSecrets(dataDir string) (*handlers.Secrets, error) {
+	key, err := handlers.LoadServerKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return handlers.NewSecrets(key)
 }

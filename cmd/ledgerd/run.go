@@ -40,11 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return err
 	}
-	key, err := handlers.LoadServerKey(cfg.Data)
-	if err != nil {
-		return err
-	}
-	secrets, err := handlers.NewSecrets(key)
+	secrets, err := loadSecrets(cfg.Data)
 	if err != nil {
 		return err
 	}
@@ -74,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ledger.PasswordRule = cfg.PasswordRule
+	ledger.SetProjectionFlush(cfg.ProjectionFlush)
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 

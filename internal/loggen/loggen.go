@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/licledger/licledger/domain"
@@ -35,23 +36,66 @@ const Span = 2 * 365 * 24 * time.Hour
 // chunk is how many commands one sequencer submission decides.
 const chunk = 2000
 
-// Cached returns a store holding the ledger spec describes, generating it under dir the first time
-// (the directory is named after the spec and reused while its generation had completed).
+// Cached returns a read-only store holding the ledger spec describes, generating it under dir the
+// first time (the directory is named after the spec and reused while its generation had
+// completed).
 func Cached(dir string, spec Spec) (*eventstore.Store, error) {
+	path, err := CachedDir(dir, spec)
+	if err != nil {
+		return nil, err
+	}
+	return eventstore.Open(path, eventstore.Options{ReadOnly: true})
+}
+
+// CachedDir is Cached's directory, for a caller that wants a writable copy (see Clone).
+func CachedDir(dir string, spec Spec) (string, error) {
 	path := filepath.Join(dir, fmt.Sprintf("licledger-loggen-%d-%d-%d-%d", spec.Events, spec.Resellers, spec.LicensesPerTenant, spec.Seed))
 	done := filepath.Join(path, "complete")
 	if _, err := os.Stat(done); err != nil {
 		if err := os.RemoveAll(path); err != nil {
-			return nil, err
+			return "", err
 		}
 		if err := Generate(path, spec); err != nil {
-			return nil, err
+			return "", err
 		}
 		if err := os.WriteFile(done, nil, 0o644); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
-	return eventstore.Open(path, eventstore.Options{ReadOnly: true})
+	return path, nil
+}
+
+// Clone makes dst a copy of the store in src that may be written without touching src: Pebble's
+// table files never change once written, so they are hard-linked; the rest (manifest, WAL,
+// options) is copied.
+func Clone(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		if e.IsDir() || e.Name() == "LOCK" {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), ".sst") {
+			if err := os.Link(from, to); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Generate writes the ledger spec describes into a new store in dir.

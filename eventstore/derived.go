@@ -1,0 +1,151 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Derived state (the projections' records and checkpoints) lives in a Pebble database of its
+// own, in the log's directory under derived/, not in the log's: its writes are many, large and
+// never synced, and in the log's database they would ride along in the write-ahead log that
+// every group commit fsyncs, and in the log's compactions. Pebble ignores the subdirectory.
+const derivedDir = "derived"
+
+// openDerived opens the derived-state database in the log's directory. A read-only store without
+// one has no derived state (nil).
+func openDerived(dir string, fs vfs.FS, readOnly bool, logger pebble.Logger) (*pebble.DB, error) {
+	path := filepath.Join(dir, derivedDir)
+	if readOnly {
+		if fs == nil {
+			fs = vfs.Default
+		}
+		if _, err := fs.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	db, err := pebble.Open(path, &pebble.Options{
+		FS: fs, ReadOnly: readOnly, Logger: logger,
+		// A rebuild writes millions of seat records: larger memtables mean fewer, larger flushes.
+		MemTableSize: 32 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: open derived state %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// DerivedBatch is a set of writes to derived state that commits atomically: a projection writes
+// its changed records and its checkpoint in one batch, so what is on disk is always the state as
+// of some sequence, never half of two.
+type DerivedBatch struct {
+	s  *Store
+	pb *pebble.Batch
+	n  int
+}
+
+// NewDerivedBatch starts a batch of derived-state writes.
+func (s *Store) NewDerivedBatch() *DerivedBatch {
+	b := &DerivedBatch{s: s}
+	if s.derived != nil {
+		b.pb = s.derived.NewBatch()
+	}
+	return b
+}
+
+// Set writes key = value. Both are copied.
+func (b *DerivedBatch) Set(key, value []byte) {
+	b.n++
+	if b.pb != nil {
+		_ = b.pb.Set(key, value, nil) // a batch Set fails only on a closed batch
+	}
+}
+
+// Delete removes key.
+func (b *DerivedBatch) Delete(key []byte) {
+	b.n++
+	if b.pb != nil {
+		_ = b.pb.Delete(key, nil)
+	}
+}
+
+// DeletePrefix removes every key that starts with prefix.
+func (b *DerivedBatch) DeletePrefix(prefix []byte) {
+	b.n++
+	if b.pb != nil {
+		_ = b.pb.DeleteRange(prefix, upperBound(prefix), nil)
+	}
+}
+
+// Len is the number of writes in the batch.
+func (b *DerivedBatch) Len() int { return b.n }
+
+// Commit applies the batch atomically without waiting for fsync: derived state can always be
+// recomputed from the log, and Pebble's WAL keeps batches in order, so a crash loses at most the
+// last few batches whole, leaving an older but consistent checkpoint. The batch is unusable
+// afterwards.
+// Commit is ErrClosed once the store is closed, and ErrReadOnly on a read-only store.
+func (b *DerivedBatch) Commit() error {
+	if b.pb == nil {
+		return ErrReadOnly
+	}
+	defer b.pb.Close()
+	b.s.dbMu.RLock()
+	defer b.s.dbMu.RUnlock()
+	if b.s.dbClosed {
+		return ErrClosed
+	}
+	return b.pb.Commit(pebble.NoSync)
+}
+
+// Discard drops a batch without writing it.
+func (b *DerivedBatch) Discard() {
+	if b.pb != nil {
+		_ = b.pb.Close()
+	}
+}
+
+// GetDerived reads one derived value (nil if absent).
+func (s *Store) GetDerived(key []byte) ([]byte, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	if s.dbClosed {
+		return nil, ErrClosed
+	}
+	if s.derived == nil {
+		return nil, nil
+	}
+	return getCopy(s.derived, key)
+}
+
+// ScanDerived calls fn for every derived key starting with prefix, in key order, with the key
+// and value; both are valid only during the call.
+func (s *Store) ScanDerived(prefix []byte, fn func(key, value []byte) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	if s.dbClosed {
+		return ErrClosed
+	}
+	if s.derived == nil {
+		return nil
+	}
+	it, err := s.derived.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upperBound(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

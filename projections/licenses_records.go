@@ -1,0 +1,293 @@
+package projections
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// How the Licenses read model is stored (under p/licenses/r/):
+//
+//	a/<stream>                             one aggregate as JSON ("a/license/L1", "a/admin/jo", …);
+//	                                       a license's record holds everything but its seats
+//	s/<license id> 0x00 <seat key>         one seat: active (1 byte), counted-in period (int32 BE)
+//
+// Seats are records of their own because they are the bulk of the model: registering one user on
+// a license with ten thousand rewrites five bytes, not the license. Ids never contain 0x00 (they
+// are letters, digits, '_' and '-'), and neither do end-user names (no control characters).
+//
+// The indexes (by reseller, by key hash, by company) are not stored: Load derives them.
+
+// licensesVersion is the Licenses record layout and rules version; change it whenever either
+// changes, and stored state is rebuilt at the next start.
+const licensesVersion = 1
+
+// Name implements Persistent.
+func (p *Licenses) Name() string { return "licenses" }
+
+// Version implements Persistent.
+func (p *Licenses) Version() int { return licensesVersion }
+
+// seatRef names a seat changed since the last Save.
+type seatRef struct {
+	license       *domain.License
+	company, name string
+}
+
+// markDirty notes what an applied event changed, once Load has made the read model persistent.
+// Called with the lock held.
+func (p *Licenses) markDirty(e domain.Event) {
+	if !p.tracking {
+		return
+	}
+	switch e := e.(type) {
+	case domain.SeatRegistered:
+		l := p.state.Licenses[e.LicenseID]
+		p.dirtyLicenses[l] = struct{}{}
+		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+	case domain.SeatUnregistered:
+		l := p.state.Licenses[e.LicenseID]
+		p.dirtyLicenses[l] = struct{}{}
+		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+	default:
+		stream := e.Stream()
+		if strings.HasPrefix(stream, "license/") {
+			p.dirtyLicenses[p.state.Licenses[e.AggregateID()]] = struct{}{}
+			return
+		}
+		p.dirtyStreams[stream] = struct{}{}
+	}
+}
+
+// Save implements Persistent.
+func (p *Licenses) Save(w RecordWriter) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var key []byte
+	for stream := range p.dirtyStreams {
+		v, ok, err := p.aggregateRecord(stream)
+		if err != nil {
+			return err
+		}
+		key = append(append(key[:0], "a/"...), stream...)
+		if ok {
+			w.Set(key, v)
+		} else {
+			w.Delete(key) // a deleted admin
+		}
+	}
+	for l := range p.dirtyLicenses {
+		v, err := p.licenseRecord(l)
+		if err != nil {
+			return err
+		}
+		key = append(append(append(key[:0], "a/"...), "license/"...), l.ID...)
+		w.Set(key, v)
+	}
+	var seat [5]byte
+	for _, s := range p.dirtySeats {
+		k := domain.SeatKey(s.company, s.name)
+		key = appendSeatRecordKey(key[:0], s.license.ID, k)
+		w.Set(key, encodeSeat(seat[:0], s.license.Users[k]))
+	}
+	clear(p.dirtyStreams)
+	clear(p.dirtyLicenses)
+	p.dirtySeats = p.dirtySeats[:0]
+	return nil
+}
+
+func appendSeatRecordKey(dst []byte, licenseID, seatKey string) []byte {
+	dst = append(dst, "s/"...)
+	dst = append(dst, licenseID...)
+	dst = append(dst, 0)
+	return append(dst, seatKey...)
+}
+
+func encodeSeat(dst []byte, s domain.Seat) []byte {
+	active := byte(0)
+	if s.Active {
+		active = 1
+	}
+	return binary.BigEndian.AppendUint32(append(dst, active), uint32(s.CountedIn))
+}
+
+// licenseStored is a license's record: the license without its seats, and the sequence that
+// created it (the by-reseller index lists licenses in creation order).
+type licenseStored struct {
+	domain.License
+	Created uint64
+}
+
+func (p *Licenses) licenseRecord(l *domain.License) ([]byte, error) {
+	r := licenseStored{License: *l, Created: p.created[l.ID]}
+	r.Users = nil
+	return json.Marshal(r)
+}
+
+// aggregateKind stores one kind of aggregate other than licenses (which carry their seats
+// apart): how to list, encode and decode the aggregates of that kind in a domain.State.
+type aggregateKind struct {
+	ids    func(*domain.State) []string
+	encode func(s *domain.State, id string) ([]byte, bool, error) // false: no such aggregate
+	decode func(s *domain.State, id string, value []byte) error
+}
+
+// kindOf returns the stored form of map field m of domain.State, whose values are JSON records.
+func kindOf[T any](m func(*domain.State) map[string]*T) aggregateKind {
+	return aggregateKind{
+		ids: func(s *domain.State) []string { return slices.Collect(maps.Keys(m(s))) },
+		encode: func(s *domain.State, id string) ([]byte, bool, error) {
+			v, ok := m(s)[id]
+			if !ok {
+				return nil, false, nil
+			}
+			b, err := json.Marshal(v)
+			return b, true, err
+		},
+		decode: func(s *domain.State, id string, value []byte) error {
+			v := new(T)
+			if err := json.Unmarshal(value, v); err != nil {
+				return err
+			}
+			m(s)[id] = v
+			return nil
+		},
+	}
+}
+
+// aggregateKinds are the stored kinds by stream prefix ("reseller" for "reseller/R1").
+var aggregateKinds = map[string]aggregateKind{
+	"reseller":   kindOf(func(s *domain.State) map[string]*domain.Reseller { return s.Resellers }),
+	"tenant":     kindOf(func(s *domain.State) map[string]*domain.Tenant { return s.Tenants }),
+	"product":    kindOf(func(s *domain.State) map[string]*domain.Product { return s.Products }),
+	"plan":       kindOf(func(s *domain.State) map[string]*domain.Plan { return s.Plans }),
+	"credential": kindOf(func(s *domain.State) map[string]*domain.Credential { return s.Credentials }),
+	"admin":      kindOf(func(s *domain.State) map[string]*domain.Admin { return s.Admins }),
+}
+
+// aggregateRecord encodes the aggregate a stream names; false if it no longer exists.
+func (p *Licenses) aggregateRecord(stream string) ([]byte, bool, error) {
+	kind, id, _ := strings.Cut(stream, "/")
+	if kind == "license" {
+		if l, ok := p.state.Licenses[id]; ok {
+			v, err := p.licenseRecord(l)
+			return v, true, err
+		}
+		return nil, false, nil
+	}
+	k, ok := aggregateKinds[kind]
+	if !ok {
+		return nil, false, fmt.Errorf("projections: no record kind for stream %q", stream)
+	}
+	return k.encode(p.state, id)
+}
+
+// Load implements Persistent.
+func (p *Licenses) Load(scan func(fn func(key, value []byte) error) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reset()
+	p.tracking = true
+	err := scan(func(key, value []byte) error {
+		k := string(key)
+		switch {
+		case strings.HasPrefix(k, "a/"):
+			return p.loadAggregate(k[2:], value)
+		case strings.HasPrefix(k, "s/"):
+			licenseID, seatKey, ok := strings.Cut(k[2:], "\x00")
+			l := p.state.Licenses[licenseID]
+			if !ok || l == nil || len(value) != 5 {
+				return fmt.Errorf("malformed seat record %q", k)
+			}
+			l.Users[seatKey] = domain.Seat{Active: value[0] == 1, CountedIn: int32(binary.BigEndian.Uint32(value[1:]))}
+			company, _ := domain.SeatHolder(seatKey)
+			if ids := p.byCompany[company]; !slices.Contains(ids, l.ID) {
+				p.byCompany[company] = append(ids, l.ID)
+			}
+			return nil
+		}
+		return fmt.Errorf("unknown record %q", k)
+	})
+	if err != nil {
+		return err
+	}
+	for _, l := range p.state.Licenses {
+		p.byReseller[l.ResellerID] = append(p.byReseller[l.ResellerID], l.ID)
+		p.byKeyHash[l.KeyHash] = l.ID
+	}
+	for _, ids := range p.byReseller {
+		sort.Slice(ids, func(i, j int) bool { return p.created[ids[i]] < p.created[ids[j]] })
+	}
+	return nil
+}
+
+func (p *Licenses) loadAggregate(stream string, value []byte) error {
+	kind, id, _ := strings.Cut(stream, "/")
+	var err error
+	if kind == "license" {
+		var r licenseStored
+		if err = json.Unmarshal(value, &r); err == nil {
+			l := r.License
+			l.Users = map[string]domain.Seat{}
+			if l.Activations == nil {
+				l.Activations = map[string]*domain.Machine{}
+			}
+			p.state.Licenses[id] = &l
+			p.created[id] = r.Created
+		}
+	} else if k, ok := aggregateKinds[kind]; ok {
+		err = k.decode(p.state, id, value)
+	} else {
+		err = fmt.Errorf("unknown record kind")
+	}
+	if err != nil {
+		return fmt.Errorf("record %q: %w", stream, err)
+	}
+	return nil
+}
+
+// Dump returns the whole read model as its records would be stored, plus its indexes, keyed by
+// record key: two read models hold the same state exactly when their dumps are equal. Tests use
+// it to compare a resumed read model with one rebuilt from sequence 0.
+func (p *Licenses) Dump() (map[string]string, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := map[string]string{}
+	set := func(k string, v []byte) { out[k] = string(v) }
+	for kind, k := range aggregateKinds {
+		for _, id := range k.ids(p.state) {
+			v, _, err := k.encode(p.state, id)
+			if err != nil {
+				return nil, err
+			}
+			set("a/"+kind+"/"+id, v)
+		}
+	}
+	for _, l := range p.state.Licenses {
+		v, err := p.licenseRecord(l)
+		if err != nil {
+			return nil, err
+		}
+		set("a/license/"+l.ID, v)
+		for k, s := range l.Users {
+			set(string(appendSeatRecordKey(nil, l.ID, k)), encodeSeat(nil, s))
+		}
+	}
+	for r, ids := range p.byReseller {
+		out["index/reseller/"+r] = strings.Join(ids, ",")
+	}
+	for h, id := range p.byKeyHash {
+		out["index/key/"+h] = id
+	}
+	for c, ids := range p.byCompany {
+		sorted := slices.Sorted(slices.Values(ids))
+		out["index/company/"+c] = strings.Join(sorted, ",")
+	}
+	return out, nil
+}
