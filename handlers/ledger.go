@@ -46,6 +46,9 @@ type Ledger struct {
 	// disabled, revoked or rotated (the NATS authenticator closes its connections).
 	credentialChanged credentialWatch
 
+	// views notes what events touched, for ExportViews.
+	views viewWatch
+
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -62,7 +65,7 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	}
 	// The read models resume from their stored checkpoints and catch up with the log (the first
 	// start, or a version change, builds them from sequence 0).
-	l.runner = projections.NewRunner(store, l.licenses, l.creds, &l.credentialChanged)
+	l.runner = projections.NewRunner(store, l.licenses, l.creds, &l.credentialChanged, &l.views)
 	l.runner.Log = log
 	if err := l.runner.Restore(); err != nil {
 		return nil, fmt.Errorf("handlers: restore read models: %w", err)

@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
 )
 
 // Metrics are the ledger's Prometheus series. Labels stay bounded: endpoint names and status
@@ -97,4 +100,50 @@ func codeLabel(code int) string {
 		return "503"
 	}
 	return "500"
+}
+
+// usageCollector exports quota usage and license counts per reseller, computed from the read
+// models when Prometheus scrapes. Labels are the reseller id (and the license status, one of four)
+// at most: never a license, tenant or user, whose numbers would grow without bound.
+type usageCollector struct {
+	ledger                                                 *Ledger
+	licenses, seats, active, consumed, remaining, machines *prometheus.Desc
+}
+
+// RegisterUsageMetrics registers the per-reseller usage gauges on reg.
+func (l *Ledger) RegisterUsageMetrics(reg prometheus.Registerer) {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("licledger_reseller_"+name, help, append([]string{"reseller"}, labels...), nil)
+	}
+	reg.MustRegister(&usageCollector{
+		ledger:    l,
+		licenses:  desc("licenses", "Licenses of a reseller, by status.", "status"),
+		seats:     desc("seats", "Seats (quota) of a reseller's licenses."),
+		active:    desc("active_users", "End users holding a seat on a reseller's licenses."),
+		consumed:  desc("consumed_seats", "Seats consumed in the current quota period on a reseller's licenses."),
+		remaining: desc("remaining_seats", "Seats left in the current quota period on a reseller's licenses."),
+		machines:  desc("machines", "Machines activated on a reseller's licenses."),
+	})
+}
+
+func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.licenses, c.seats, c.active, c.consumed, c.remaining, c.machines} {
+		ch <- d
+	}
+}
+
+func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
+	sums := c.ledger.licenses.Summarize(c.ledger.now(), func(*domain.License) bool { return true })
+	for _, id := range c.ledger.licenses.ResellerIDs() {
+		s := sums.ByReseller[id]
+		if s == nil {
+			s = &projections.Summary{}
+		}
+		for _, st := range projections.Statuses {
+			ch <- prometheus.MustNewConstMetric(c.licenses, prometheus.GaugeValue, float64(s.ByStatus[st]), id, st)
+		}
+		for d, v := range map[*prometheus.Desc]int{c.seats: s.Seats, c.active: s.Active, c.consumed: s.Consumed, c.remaining: s.Remaining, c.machines: s.Machines} {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), id)
+		}
+	}
 }

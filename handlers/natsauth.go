@@ -56,6 +56,7 @@ func CredentialNATSPermissions(c domain.Credential, token string) NATSPermission
 	if c.Scope.IsSystem() && domain.AllowedEverything(c.Role) { // sees the whole ledger anyway
 		p.Publish = append(p.Publish, "$SRV.>")
 		p.Publish = append(p.Publish, streamReader(jetstream.StreamName)...)
+		p.Publish = append(p.Publish, streamReader(ViewsStream)...) // nats kv watch/get ledger-views
 	}
 	return p
 }

@@ -123,6 +123,48 @@ var queries = map[string]querySpec{
 	"credential.get":    query(getCredential),
 	"credential.list":   query(listCredentials),
 	"usage.quota":       queryAt(usageQuota),
+	"usage.summary":     queryAt(usageSummary),
+}
+
+// usageSummaryQuery narrows the licenses summed to those matching every field given, within
+// the caller's scope.
+type usageSummaryQuery struct {
+	ResellerID string `json:"resellerId,omitempty"`
+	TenantID   string `json:"tenantId,omitempty"`
+	ProductID  string `json:"productId,omitempty"`
+	PlanID     string `json:"planId,omitempty"`
+	AsOf
+	ReadOptions
+}
+
+// history names the streams a past summary needs: the reseller's licenses if one is named,
+// otherwise every license (a system-wide summary in the past reads every license's stream).
+func (q usageSummaryQuery) history(l *Ledger) (resellers, licenses []string) {
+	if q.ResellerID != "" {
+		return []string{q.ResellerID}, l.licenses.ResellerLicenses(q.ResellerID)
+	}
+	_, _, licenses = l.licenses.ScopeIDs()
+	return nil, licenses
+}
+
+// usageSummary answers usage.summary: the totals of the licenses the caller's scope reaches
+// (narrowed by the query), overall and by reseller, tenant, product and plan. It is each role's
+// view of its scope: a system admin's covers every reseller, a reseller admin's its own
+// customers, a tenant admin's its tenant, a product credential's its product.
+func usageSummary(_ *Ledger, caller domain.Credential, q usageSummaryQuery, v readView) (projections.Summaries, error) {
+	if _, err := licensesView.level(caller, "basic"); err != nil {
+		return projections.Summaries{}, err
+	}
+	for _, f := range []struct{ field, id string }{{"resellerId", q.ResellerID}, {"tenantId", q.TenantID}, {"productId", q.ProductID}, {"planId", q.PlanID}} {
+		if f.id != "" && !domain.ValidID(f.id) {
+			return projections.Summaries{}, domain.Errorf(domain.CodeInvalidArgument, f.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
+		}
+	}
+	inScope := licensesIn(caller.Scope)
+	return v.licenses.Summarize(v.now, func(l *domain.License) bool {
+		return inScope(l) && (q.ResellerID == "" || l.ResellerID == q.ResellerID) && (q.TenantID == "" || l.TenantID == q.TenantID) &&
+			(q.ProductID == "" || l.ProductID == q.ProductID) && (q.PlanID == "" || l.PlanID == q.PlanID)
+	}), nil
 }
 
 type usageQuotaQuery struct {

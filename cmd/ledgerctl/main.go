@@ -60,6 +60,9 @@ Commands:
 Queries:
   usage quota       --license L | --reseller R [--as-of 2026-01-31T12:00:00Z | --as-of SEQUENCE]
                     (--as-of: the quota as it stood then, rebuilt from the log)
+  usage summary     [--reseller R] [--tenant T] [--product P] [--plan P] [--as-of …]
+                    (totals of the licenses the token's scope reaches: by status, seats, active,
+                    consumed, remaining, machines; overall and by reseller, tenant, product, plan)
   license validate  --key K [--fingerprint F]  (needs no token)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)
   role show         --role R                   (the commands and queries a role may use)

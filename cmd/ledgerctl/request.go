@@ -73,10 +73,12 @@ var requests = map[string][]field{
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
 		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true}},
-	"license.create":     {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}, {flag: "protected", json: "protected", boolean: true}},
-	"seat.register":      {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
-	"seat.unregister":    {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
-	"usage.quota":        {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
+	"license.create":  {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}, {flag: "protected", json: "protected", boolean: true}},
+	"seat.register":   {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"seat.unregister": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
+	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
+	"usage.summary": {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
+		{flag: "plan", json: "planId"}, {flag: "as-of", json: "asOf"}},
 	"license.suspend":    licenseReason,
 	"license.reinstate":  licenseReason,
 	"license.expire":     licenseReason,
@@ -121,7 +123,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"usage.quota": true, "usage.summary": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -51,6 +51,7 @@ var contractOrder = []struct {
 	{"query", "credential.get", nil},
 	{"query", "credential.list", nil},
 	{"query", "usage.quota", nil},
+	{"query", "usage.summary", nil},
 	{"command", "credential.disable", nil},
 	{"command", "credential.enable", nil},
 	{"command", "credential.rotate", nil},

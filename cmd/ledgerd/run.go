@@ -122,6 +122,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	// The read models, exported to the ledger-views bucket for dashboards (debounced: a scope is
+	// written at most once a second).
+	views, err := js.CreateOrUpdateKeyValue(ctx, handlers.ViewsBucketConfig())
+	if err != nil {
+		return fmt.Errorf("key-value bucket %s: %w", handlers.ViewsBucket, err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = ledger.ExportViews(workers, views, time.Second, 5*time.Minute) // logs its own failures
+	}()
+
 	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js}, Logger: log}
 	wg.Add(1)
 	go func() {
@@ -132,6 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 
 	metrics = handlers.NewMetrics(reg, store.Durable, relay.Published, ledger.Projected)
+	ledger.RegisterUsageMetrics(reg)
 	startMark := store.Durable()
 	ready := func() (bool, string) {
 		switch {

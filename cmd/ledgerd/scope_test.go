@@ -109,6 +109,8 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return lic
 	case "seat.authenticate":
 		return with(map[string]any{"endUserCompany": "Acme", "endUserName": s.user})
+	case "usage.summary":
+		return map[string]any{"resellerId": s.reseller}
 	case "credential.list":
 		return map[string]any{}
 	}
@@ -264,6 +266,15 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		}
 		if err != nil || json.Unmarshal(reply, &a) != nil || a.Authenticated || a.Code != "NO_SEAT" || a.License != nil {
 			t.Errorf("%s: %v %s, want NO_SEAT and no license", where, err, reply)
+		}
+	case "usage.summary":
+		// A summary of another reseller sums nothing: its licenses are not in the caller's view.
+		var sum struct {
+			Total      struct{ Licenses, Seats int }
+			ByReseller map[string]any
+		}
+		if err != nil || json.Unmarshal(reply, &sum) != nil || sum.Total.Licenses != 0 || sum.Total.Seats != 0 || len(sum.ByReseller) != 0 {
+			t.Errorf("%s: %v %s, want an empty summary", where, err, reply)
 		}
 	case "license.details", "credential.list":
 		var page struct {

@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
+)
+
+// ViewsBucket is the JetStream key-value bucket the read models are exported to, for dashboards
+// and anything else that wants to watch usage live (`nats kv watch ledger-views`). Keys:
+//
+//	reseller.<id>   {"resellerId", "summary": projections.Summary, "sequence"}
+//	tenant.<id>     {"tenantId", "summary", "sequence"}
+//	license.<id>    {"license": projections.LicenseSummary, "sequence"}
+//
+// sequence is the last sequence the read models reflected when the value was computed.
+const ViewsBucket = "ledger-views"
+
+// ViewsStream is the stream that holds ViewsBucket.
+const ViewsStream = "KV_" + ViewsBucket
+
+// viewWatch is a projection that notes which resellers, tenants and licenses events touched, for
+// the export. It notes nothing until an export runs.
+type viewWatch struct {
+	on                           atomic.Bool
+	mu                           sync.Mutex
+	resellers, tenants, licenses map[string]struct{}
+}
+
+func (w *viewWatch) Apply(m projections.Meta, e domain.Event) {
+	if !w.on.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m.Reseller != "" {
+		w.resellers[m.Reseller] = struct{}{}
+	}
+	if m.Tenant != "" {
+		w.tenants[m.Tenant] = struct{}{}
+	}
+	if strings.HasPrefix(e.Stream(), "license/") {
+		w.licenses[e.AggregateID()] = struct{}{}
+	}
+}
+
+// start turns noting on and clears what was noted.
+func (w *viewWatch) start() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.resellers, w.tenants, w.licenses = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	w.on.Store(true)
+}
+
+// take returns what was noted since the last take, and clears it.
+func (w *viewWatch) take() (resellers, tenants, licenses map[string]struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	resellers, tenants, licenses = w.resellers, w.tenants, w.licenses
+	w.resellers, w.tenants, w.licenses = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	return resellers, tenants, licenses
+}
+
+// ViewsBucketConfig is the bucket's configuration: the latest value of each key only.
+func ViewsBucketConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: ViewsBucket, History: 1, Storage: jetstream.FileStorage,
+		Description: "licledger read models: usage per reseller, tenant and license"}
+}
+
+// ExportViews keeps kv (ViewsBucket) up to date with the read models until ctx ends. It writes
+// every key once at start, then, at most once per interval, the keys of the scopes events touched
+// (so a burst of registrations on one license is one write), and every key again each refresh,
+// because quota periods and expiries change with time alone. A value that did not change is not
+// written again.
+func (l *Ledger) ExportViews(ctx context.Context, kv jetstream.KeyValue, interval, refresh time.Duration) error {
+	l.views.start()
+	x := &viewExport{ledger: l, kv: kv, written: map[string]uint64{}}
+	if err := x.all(ctx); err != nil {
+		return err
+	}
+	tick, full := time.NewTicker(interval), time.NewTicker(refresh)
+	defer tick.Stop()
+	defer full.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			r, t, lic := l.views.take()
+			err = x.write(ctx, r, t, lic)
+		case <-full.C:
+			err = x.all(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			l.log.Warn("exporting views", "err", err) // the next tick or refresh tries again
+		}
+	}
+}
+
+type viewExport struct {
+	ledger  *Ledger
+	kv      jetstream.KeyValue
+	written map[string]uint64 // key -> hash of the value last written
+}
+
+func (x *viewExport) all(ctx context.Context) error {
+	r, t, lic := x.ledger.licenses.ScopeIDs()
+	return x.write(ctx, idSet(r), idSet(t), idSet(lic))
+}
+
+func idSet(ids []string) map[string]struct{} {
+	s := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		s[id] = struct{}{}
+	}
+	return s
+}
+
+// write exports the given scopes' values. Totals come from one pass over the licenses.
+func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map[string]struct{}) error {
+	if len(resellers)+len(tenants)+len(licenses) == 0 {
+		return nil
+	}
+	l := x.ledger
+	seq, now := l.runner.Position(), l.now()
+	var sums projections.Summaries
+	if len(resellers)+len(tenants) > 0 {
+		sums = l.licenses.Summarize(now, func(*domain.License) bool { return true })
+	}
+	summary := func(m map[string]*projections.Summary, id string) projections.Summary {
+		if s := m[id]; s != nil {
+			return *s
+		}
+		zero := projections.Summary{ByStatus: map[string]int{}}
+		for _, st := range projections.Statuses {
+			zero.ByStatus[st] = 0
+		}
+		return zero
+	}
+	for id := range resellers {
+		if err := x.put(ctx, "reseller."+id, struct {
+			ResellerID string              `json:"resellerId"`
+			Summary    projections.Summary `json:"summary"`
+		}{id, summary(sums.ByReseller, id)}, seq); err != nil {
+			return err
+		}
+	}
+	for id := range tenants {
+		if err := x.put(ctx, "tenant."+id, struct {
+			TenantID string              `json:"tenantId"`
+			Summary  projections.Summary `json:"summary"`
+		}{id, summary(sums.ByTenant, id)}, seq); err != nil {
+			return err
+		}
+	}
+	for id := range licenses {
+		s, ok := l.licenses.LicenseSummary(id, now)
+		if !ok {
+			continue
+		}
+		if err := x.put(ctx, "license."+id, struct {
+			License projections.LicenseSummary `json:"license"`
+		}{s}, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put writes value under key with the sequence it reflects, unless the value is what was
+// written last (the sequence alone changing is no news).
+func (x *viewExport) put(ctx context.Context, key string, value any, seq uint64) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	sum := h.Sum64()
+	if last, ok := x.written[key]; ok && last == sum {
+		return nil
+	}
+	// Append ,"sequence":N to the object: the value's fields first, then what it reflects.
+	out := append(b[:len(b)-1:len(b)-1], `,"sequence":`...)
+	out = append(strconv.AppendUint(out, seq, 10), '}')
+	if _, err := x.kv.Put(ctx, key, out); err != nil {
+		return err
+	}
+	x.written[key] = sum
+	return nil
+}

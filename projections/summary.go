@@ -1,0 +1,122 @@
+package projections
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+)
+
+// Summary totals a set of licenses: how many there are in each status, and their seats, active
+// users, seats consumed this quota period, seats remaining and activated machines. It is what a
+// dashboard shows for a reseller, a tenant, a product or a plan, and what each role sees of its
+// scope.
+type Summary struct {
+	Licenses  int            `json:"licenses"`
+	ByStatus  map[string]int `json:"byStatus"` // active, suspended, expired, terminated
+	Seats     int            `json:"seats"`
+	Active    int            `json:"active"`
+	Consumed  int            `json:"consumed"`
+	Remaining int            `json:"remaining"`
+	Machines  int            `json:"machines"`
+}
+
+// Statuses are the license statuses a Summary counts, in display order.
+var Statuses = []string{domain.StatusActive, domain.StatusSuspended, domain.StatusExpired, domain.StatusTerminated}
+
+func newSummary() *Summary {
+	s := &Summary{ByStatus: make(map[string]int, len(Statuses))}
+	for _, st := range Statuses {
+		s.ByStatus[st] = 0
+	}
+	return s
+}
+
+// add counts one license with its quota and status.
+func (s *Summary) add(u domain.Usage, status string, machines int) {
+	s.Licenses++
+	s.ByStatus[status]++
+	s.Seats += u.Seats
+	s.Active += u.Active
+	s.Consumed += u.Consumed
+	s.Remaining += u.Remaining
+	s.Machines += machines
+}
+
+// Summaries are the totals of the licenses a caller may see, at one time, overall and broken
+// down by reseller, tenant, product and plan.
+type Summaries struct {
+	At         time.Time           `json:"at"`
+	Total      Summary             `json:"total"`
+	ByReseller map[string]*Summary `json:"byReseller"`
+	ByTenant   map[string]*Summary `json:"byTenant"`
+	ByProduct  map[string]*Summary `json:"byProduct"`
+	ByPlan     map[string]*Summary `json:"byPlan"`
+}
+
+// Summarize totals the licenses visible accepts at time t. Quota periods roll with time, so the
+// totals are computed when asked, from the licenses themselves: one pass over them.
+func (p *Licenses) Summarize(t time.Time, visible func(*domain.License) bool) Summaries {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := Summaries{At: t, Total: *newSummary(), ByReseller: map[string]*Summary{}, ByTenant: map[string]*Summary{},
+		ByProduct: map[string]*Summary{}, ByPlan: map[string]*Summary{}}
+	group := func(m map[string]*Summary, key string) *Summary {
+		s := m[key]
+		if s == nil {
+			s = newSummary()
+			m[key] = s
+		}
+		return s
+	}
+	for _, l := range p.state.Licenses {
+		if !visible(l) {
+			continue
+		}
+		u, status, machines := l.UsageAt(t), l.StatusAt(t), len(l.Activations)
+		for _, s := range []*Summary{&out.Total, group(out.ByReseller, l.ResellerID), group(out.ByTenant, l.TenantID),
+			group(out.ByProduct, l.ProductID), group(out.ByPlan, l.PlanID)} {
+			s.add(u, status, machines)
+		}
+	}
+	return out
+}
+
+// ResellerIDs lists every reseller, licensed or not.
+func (p *Licenses) ResellerIDs() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Collect(maps.Keys(p.state.Resellers))
+}
+
+// ScopeIDs lists every reseller, tenant and license.
+func (p *Licenses) ScopeIDs() (resellers, tenants, licenses []string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Collect(maps.Keys(p.state.Resellers)), slices.Collect(maps.Keys(p.state.Tenants)), slices.Collect(maps.Keys(p.state.Licenses))
+}
+
+// LicenseSummary is one license on a dashboard: whose it is, its status, quota and machines.
+type LicenseSummary struct {
+	LicenseID  string       `json:"licenseId"`
+	ResellerID string       `json:"resellerId"`
+	TenantID   string       `json:"tenantId"`
+	ProductID  string       `json:"productId"`
+	PlanID     string       `json:"planId"`
+	Status     string       `json:"status"`
+	Quota      domain.Usage `json:"quota"`
+	Machines   int          `json:"machines"`
+}
+
+// LicenseSummary returns one license's summary at time t (false if there is no such license).
+func (p *Licenses) LicenseSummary(id string, t time.Time) (LicenseSummary, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	l, ok := p.state.Licenses[id]
+	if !ok {
+		return LicenseSummary{}, false
+	}
+	return LicenseSummary{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID,
+		PlanID: l.PlanID, Status: l.StatusAt(t), Quota: l.UsageAt(t), Machines: len(l.Activations)}, true
+}
