@@ -16,6 +16,7 @@ import (
 func HTTPHandler(gather prometheus.Gatherer, ready func() (bool, string), api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
+	mux.Handle("GET /dashboard", DashboardPage())
 	// The wire contract's JSON Schemas, at the paths the micro endpoints' metadata names below
 	// https://licledger.dev/schemas/ (commands/seat.register.request.json, error.json, …).
 	mux.Handle("GET /schemas/", http.StripPrefix("/schemas/", http.FileServerFS(schemas.Files)))

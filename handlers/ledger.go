@@ -48,6 +48,9 @@ type Ledger struct {
 
 	// views notes what events touched, for ExportViews.
 	views viewWatch
+	// activity and published feed the dashboard (SampleActivity, SetPublished).
+	activity  activity
+	published atomic.Pointer[func() uint64]
 
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.

@@ -135,6 +135,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 
 	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js}, Logger: log}
+	ledger.SetPublished(relay.Published)
+	wg.Add(1)
+	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
