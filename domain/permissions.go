@@ -4,7 +4,7 @@ import "sort"
 
 // Queries lists every query the ledger serves, by wire name.
 var Queries = []string{
-	"usage.quota", "usage.summary", "usage.dashboard", "license.validate", "seat.authenticate",
+	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate",
 	"license.details", "role.show", "credential.get", "credential.list",
 }
 
@@ -22,7 +22,7 @@ var Operations = append([]string{
 
 // Capability sets the seeds speak in. Each role below is a union of these.
 var (
-	searchLicenses = []string{"usage.quota", "usage.summary", "usage.dashboard", "license.validate", "seat.authenticate", "license.details", "role.show"}
+	searchLicenses = []string{"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate", "license.details", "role.show"}
 	// Partner Central: "modify existing licenses" (activation, notes, retrieval, terminating, …);
 	// the limited roles may not "assign a product configuration" (the seat quota).
 	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",

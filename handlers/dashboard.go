@@ -13,14 +13,14 @@ import (
 )
 
 // The built-in dashboard: GET /dashboard serves one self-contained page (no scripts or styles
-// from elsewhere) that asks usage.dashboard every second with the token it is given and draws
+// from elsewhere) that asks dashboard.show every second with the token it is given and draws
 // quota usage per reseller, active users over the last hour, the recent events and the lags.
 
 //go:embed dashboard.html
 var dashboardPage []byte
 
 // DashboardPage serves the dashboard's page. It holds no data: the page fetches
-// /v1/usage.dashboard with the token typed into it (or given after # in its URL, which browsers
+// /v1/dashboard.show with the token typed into it (or given after # in its URL, which browsers
 // do not send to servers), so it shows exactly what that token may see.
 func DashboardPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -32,14 +32,14 @@ func DashboardPage() http.Handler {
 	})
 }
 
-// usageDashboardQuery asks for the dashboard's data.
-type usageDashboardQuery struct {
+// dashboardQuery asks for the dashboard's data.
+type dashboardQuery struct {
 	// Recent is how many recent events to list (default 20, at most 100).
 	Recent int `json:"recent,omitempty"`
 	ReadOptions
 }
 
-// Dashboard is usage.dashboard's result: what the dashboard page draws, limited to the caller's
+// Dashboard is dashboard.show's result: what the dashboard page draws, limited to the caller's
 // scope.
 type Dashboard struct {
 	Summary projections.Summaries `json:"summary"`
@@ -74,7 +74,7 @@ type RecentEvent struct {
 // recentScan bounds how far back the dashboard looks for events the caller may see.
 const recentScan = 2000
 
-func usageDashboard(l *Ledger, caller domain.Credential, q usageDashboardQuery) (Dashboard, error) {
+func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashboard, error) {
 	if _, err := licensesView.level(caller, "basic"); err != nil {
 		return Dashboard{}, err
 	}

@@ -124,7 +124,7 @@ var queries = map[string]querySpec{
 	"credential.list":   query(listCredentials),
 	"usage.quota":       queryAt(usageQuota),
 	"usage.summary":     queryAt(usageSummary),
-	"usage.dashboard":   query(usageDashboard),
+	"dashboard.show":    query(showDashboard),
 }
 
 // usageSummaryQuery narrows the licenses summed to those matching every field given, within

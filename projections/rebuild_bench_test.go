@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/eventstore"
@@ -14,7 +15,7 @@ import (
 
 // BenchmarkRebuild rebuilds the read models from a generated log (LICLEDGER_BENCH_EVENTS events,
 // default 5 million, generated once into the temporary directory and reused) and reports events/s
-// and the heap the read models hold per registered seat.
+// and the heap and resident memory the read models hold per registered seat.
 func BenchmarkRebuild(b *testing.B) {
 	events := benchEvents(b)
 	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
@@ -22,11 +23,12 @@ func BenchmarkRebuild(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	var heapPerSeat float64
+	var heapPerSeat, rssPerSeat float64
 	for b.Loop() {
-		runtime.GC()
+		debug.FreeOSMemory()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
+		rssBefore := residentBytes(b)
 		licenses := projections.NewLicenses()
 		r := projections.NewRunner(store, licenses, projections.NewCredentials())
 		last, err := r.CatchUp()
@@ -42,13 +44,34 @@ func BenchmarkRebuild(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		seats := licenses.Seats()
 		heapPerSeat = float64(after.HeapAlloc-before.HeapAlloc) / float64(seats)
+		debug.FreeOSMemory() // what stays resident once the rebuild's garbage is returned
+		rssPerSeat = float64(residentBytes(b)-rssBefore) / float64(seats)
 		runtime.KeepAlive(licenses)
 		b.ReportMetric(float64(seats), "seats")
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(store.Durable())*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(heapPerSeat, "heap-B/seat")
+	b.ReportMetric(rssPerSeat, "rss-B/seat")
 	debug.FreeOSMemory()
+}
+
+// residentBytes is the process's resident set (VmRSS), or 0 where /proc is missing.
+func residentBytes(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS %q: %v", kb, err)
+			}
+			return n << 10
+		}
+	}
+	return 0
 }
 
 // benchEvents is LICLEDGER_BENCH_EVENTS, default 5 million.

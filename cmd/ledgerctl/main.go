@@ -63,7 +63,7 @@ Queries:
   usage summary     [--reseller R] [--tenant T] [--product P] [--plan P] [--as-of …]
                     (totals of the licenses the token's scope reaches: by status, seats, active,
                     consumed, remaining, machines; overall and by reseller, tenant, product, plan)
-  usage dashboard   [--recent N]   (what the /dashboard page shows: the summary, active users over
+  dashboard show    [--recent N]   (what the /dashboard page shows: the summary, active users over
                     the last hour, the N most recent events in scope, publication and projection lag)
   license validate  --key K [--fingerprint F]  (needs no token)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)

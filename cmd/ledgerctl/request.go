@@ -79,7 +79,7 @@ var requests = map[string][]field{
 	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
 	"usage.summary": {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
 		{flag: "plan", json: "planId"}, {flag: "as-of", json: "asOf"}},
-	"usage.dashboard":    {{flag: "recent", json: "recent", number: true}},
+	"dashboard.show":     {{flag: "recent", json: "recent", number: true}},
 	"license.suspend":    licenseReason,
 	"license.reinstate":  licenseReason,
 	"license.expire":     licenseReason,
@@ -124,7 +124,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "usage.summary": true, "usage.dashboard": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -52,7 +52,7 @@ var contractOrder = []struct {
 	{"query", "credential.list", nil},
 	{"query", "usage.quota", nil},
 	{"query", "usage.summary", nil},
-	{"query", "usage.dashboard", nil},
+	{"query", "dashboard.show", nil},
 	{"command", "credential.disable", nil},
 	{"command", "credential.enable", nil},
 	{"command", "credential.rotate", nil},

@@ -111,7 +111,7 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return with(map[string]any{"endUserCompany": "Acme", "endUserName": s.user})
 	case "usage.summary":
 		return map[string]any{"resellerId": s.reseller}
-	case "usage.dashboard":
+	case "dashboard.show":
 		return map[string]any{"recent": 100}
 	case "credential.list":
 		return map[string]any{}
@@ -278,7 +278,7 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		if err != nil || json.Unmarshal(reply, &sum) != nil || sum.Total.Licenses != 0 || sum.Total.Seats != 0 || len(sum.ByReseller) != 0 {
 			t.Errorf("%s: %v %s, want an empty summary", where, err, reply)
 		}
-	case "usage.dashboard":
+	case "dashboard.show":
 		// The same request inside and outside: the outside's licenses and events are not in it.
 		if err != nil || strings.Contains(string(reply), `"`+sideB.reseller+`"`) || strings.Contains(string(reply), sideB.license) {
 			t.Errorf("%s: %v; the dashboard shows the other reseller: %s", where, err, reply)
