@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -200,4 +202,37 @@ func Target(cmd Command) string {
 		return credentialStream(c.CredentialID)
 	}
 	return ""
+}
+
+// Clone returns a deep copy of the model: nothing the copy's Evolve changes is shared with s.
+// (Strings are shared; they never change.)
+func (s *State) Clone() *State {
+	c := &State{
+		Resellers:   cloneEach(s.Resellers, nil),
+		Tenants:     cloneEach(s.Tenants, nil),
+		Products:    cloneEach(s.Products, nil),
+		Plans:       cloneEach(s.Plans, nil),
+		Admins:      cloneEach(s.Admins, nil),
+		Credentials: cloneEach(s.Credentials, func(c *Credential) { c.Access = maps.Clone(c.Access) }),
+		Licenses: cloneEach(s.Licenses, func(l *License) {
+			l.Notes = slices.Clone(l.Notes)
+			l.Users = maps.Clone(l.Users) // seats are values
+			l.Activations = cloneEach(l.Activations, nil)
+		}),
+	}
+	return c
+}
+
+// cloneEach copies a map of pointers, pointing at copies of the values; deepen, if given, then
+// copies what the value itself refers to.
+func cloneEach[T any](m map[string]*T, deepen func(*T)) map[string]*T {
+	out := make(map[string]*T, len(m))
+	for k, v := range m {
+		c := *v
+		if deepen != nil {
+			deepen(&c)
+		}
+		out[k] = &c
+	}
+	return out
 }

@@ -49,8 +49,15 @@ func (w *viewWatch) Apply(m projections.Meta, e domain.Event) {
 	if m.Tenant != "" {
 		w.tenants[m.Tenant] = struct{}{}
 	}
-	if strings.HasPrefix(e.Stream(), "license/") {
-		w.licenses[e.AggregateID()] = struct{}{}
+	switch e := e.(type) {
+	case domain.SeatRegistered: // most events: no Stream() string to build
+		w.licenses[e.LicenseID] = struct{}{}
+	case domain.SeatUnregistered:
+		w.licenses[e.LicenseID] = struct{}{}
+	default:
+		if strings.HasPrefix(e.Stream(), "license/") {
+			w.licenses[e.AggregateID()] = struct{}{}
+		}
 	}
 }
 

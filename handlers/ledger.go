@@ -58,7 +58,7 @@ type Ledger struct {
 }
 
 // NewLedger restores the read models from their checkpoints, brings them up to the log's end, and
-// starts the write model from the state they stored.
+// starts the write model as a copy of their state.
 func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Ledger, error) {
 	l := &Ledger{
 		store: store, secrets: secrets, log: log, state: domain.NewState(),
@@ -86,13 +86,10 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	}); err != nil {
 		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
 	}
-	// The write model is the same domain model: it starts from the state the licenses read model
-	// just stored, and evolves the events after it (none, unless the log grew meanwhile).
-	state, from, err := projections.LoadState(store)
-	if err != nil {
-		return nil, fmt.Errorf("handlers: load write model: %w", err)
-	}
-	l.state = state
+	// The write model is the same domain model: it starts as a copy of the licenses read model,
+	// just caught up, and evolves the events after it (none, unless the log grew meanwhile).
+	l.state = l.licenses.CopyState()
+	from := l.runner.Position()
 	if _, err := store.Read(from+1, 0, func(e eventstore.Event) error {
 		env, err := eventstore.DecodeEnvelope(e.Bytes)
 		if err != nil {

@@ -61,6 +61,15 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 	p.markDirty(e)
 }
 
+// CopyState returns a deep copy of the domain model the read model holds, and the sequence it
+// reflects is the runner's position: a starting point for the write model, which then needs only
+// the events after it.
+func (p *Licenses) CopyState() *domain.State {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.state.Clone()
+}
+
 // Validation is the answer to license.validate (Keygen's validate-key).
 type Validation struct {
 	Valid  bool   `json:"valid"`

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 )
 
@@ -93,19 +92,4 @@ func (w *prefixedWriter) Set(key, value []byte) {
 func (w *prefixedWriter) Delete(key []byte) {
 	w.key = append(append(w.key[:0], w.prefix...), key...)
 	w.b.Delete(w.key)
-}
-
-// LoadState returns the domain model as the Licenses projection last stored it, and the sequence
-// it reflects: a starting point for the write model, which then only needs the events after it.
-// Without usable stored state it is an empty model at sequence 0.
-func LoadState(store *eventstore.Store) (*domain.State, uint64, error) {
-	p := NewLicenses()
-	c, found, err := ReadCheckpoint(store, p.Name())
-	if err != nil || !found || c.Version != p.Version() || c.Sequence > store.Durable() {
-		return domain.NewState(), 0, err
-	}
-	if err := loadRecords(store, p); err != nil {
-		return nil, 0, fmt.Errorf("projections: load %s: %w", p.Name(), err)
-	}
-	return p.state, c.Sequence, nil
 }

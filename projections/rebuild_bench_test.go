@@ -87,25 +87,31 @@ func benchEvents(b *testing.B) int {
 	return n
 }
 
+// writableLog opens a writable copy of the generated log of that many events.
+func writableLog(b *testing.B, events int) *eventstore.Store {
+	src, err := loggen.CachedDir(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if err := loggen.Clone(src, dir); err != nil {
+		b.Fatal(err)
+	}
+	store, err := eventstore.Open(dir, eventstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store
+}
+
 // BenchmarkRebuildStored is BenchmarkRebuild as `ledgerd rebuild` does it: the read models are
 // also written to the store (records and checkpoint, flushed every 1,000,000 events) on a writable
 // copy of the generated log.
 func BenchmarkRebuildStored(b *testing.B) {
 	events := benchEvents(b)
-	src, err := loggen.CachedDir(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
 	for b.Loop() {
 		b.StopTimer()
-		dir := b.TempDir()
-		if err := loggen.Clone(src, dir); err != nil {
-			b.Fatal(err)
-		}
-		store, err := eventstore.Open(dir, eventstore.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		store := writableLog(b, events)
 		b.StartTimer()
 		r := projections.NewRunner(store, projections.NewLicenses(), projections.NewCredentials())
 		if err := r.Restore(); err != nil {
@@ -122,4 +128,33 @@ func BenchmarkRebuildStored(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkRestore is a restart: the read models stored by a rebuild of the generated log are
+// loaded from the store (the caught-up checkpoint leaves nothing to apply), and the write model is
+// copied from them, as ledgerd does at start.
+func BenchmarkRestore(b *testing.B) {
+	store := writableLog(b, benchEvents(b))
+	defer store.Close()
+	r := projections.NewRunner(store, projections.NewLicenses(), projections.NewCredentials())
+	if err := r.Restore(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.CatchUp(); err != nil {
+		b.Fatal(err)
+	}
+	var seats int
+	for b.Loop() {
+		licenses := projections.NewLicenses()
+		r := projections.NewRunner(store, licenses, projections.NewCredentials())
+		if err := r.Restore(); err != nil {
+			b.Fatal(err)
+		}
+		if r.Position() != store.Durable() {
+			b.Fatalf("restored at %d of %d", r.Position(), store.Durable())
+		}
+		_ = licenses.CopyState()
+		seats = licenses.Seats()
+	}
+	b.ReportMetric(float64(seats)*float64(b.N)/b.Elapsed().Seconds(), "seats/s")
 }
