@@ -27,7 +27,7 @@ test-short: ## Skip the slow end-to-end crash test
 
 bench: ## Store group-commit benchmark, read-model rebuild (in memory and stored) and restart speed on a generated log, durable throughput through NATS from a separate process, and the machine's floor for it
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./eventstore/ ./handlers/
-	$(GO) test -run '^$$' -bench 'Rebuild|Restore' -benchtime 3x -timeout 60m ./projections/
+	$(GO) test -run '^$$' -bench 'Rebuild|Restore|AsOf' -benchtime 3x -timeout 60m ./projections/
 	scripts/bench-nats.sh 10
 	scripts/bench-floor.sh 10
 

@@ -149,3 +149,29 @@ func (s *Store) ScanDerived(prefix []byte, fn func(key, value []byte) error) err
 	}
 	return it.Error()
 }
+
+// LastDerived returns the derived key and value with the greatest key that starts with prefix
+// and sorts before before (nil, nil if there is none). Copies.
+func (s *Store) LastDerived(prefix, before []byte) (key, value []byte, err error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	if s.dbClosed {
+		return nil, nil, ErrClosed
+	}
+	if s.derived == nil {
+		return nil, nil, nil
+	}
+	it, err := s.derived.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: before})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return nil, nil, it.Error()
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append([]byte(nil), it.Key()...), append([]byte(nil), v...), nil
+}

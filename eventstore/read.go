@@ -74,6 +74,16 @@ func (s *Store) Read(from uint64, limit int, fn func(Event) error) (uint64, erro
 // ReadStream calls fn for each event of stream from version from (inclusive), in version order,
 // up to the durable mark.
 func (s *Store) ReadStream(stream string, from uint32, fn func(Event) error) error {
+	return s.readStream(stream, from, 0, fn)
+}
+
+// ReadStreamAfter calls fn for each event of stream whose sequence is after seq, in order, up to
+// the durable mark. The events before are skipped in the stream's index without being read.
+func (s *Store) ReadStreamAfter(stream string, seq uint64, fn func(Event) error) error {
+	return s.readStream(stream, 1, seq, fn)
+}
+
+func (s *Store) readStream(stream string, from uint32, after uint64, fn func(Event) error) error {
 	if from == 0 {
 		from = 1
 	}
@@ -84,11 +94,14 @@ func (s *Store) ReadStream(stream string, from uint32, fn func(Event) error) err
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
-		seqKey := append([]byte(prefixEvent), it.Value()...)
 		seq := decodeSeq(it.Value())
+		if seq <= after {
+			continue
+		}
 		if seq > mark {
 			return nil
 		}
+		seqKey := append([]byte(prefixEvent), it.Value()...)
 		v, closer, err := s.db.Get(seqKey)
 		if err != nil {
 			return fmt.Errorf("eventstore: stream %s points at missing event %d: %w", stream, seq, err)

@@ -66,10 +66,18 @@ func (c *clockedLedger) must(t *testing.T, name, body string) (json.RawMessage, 
 // TestAsOfAnswersWhatWasTrueThen: a random history of seat, quota and lifecycle changes over two
 // years (so quota periods roll); at several moments the license's and the reseller's usage is
 // recorded. Afterwards usage.quota with asOf, given as that instant or as that sequence, answers
-// exactly what was recorded then.
+// exactly what was recorded then: replaying the streams from their start, and starting from
+// license snapshots taken every few events.
 func TestAsOfAnswersWhatWasTrueThen(t *testing.T) {
+	t.Run("from the streams' start", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 1_000_000) })
+	t.Run("from snapshots", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3) })
+}
+
+func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	c := newClockedLedger(t, start)
+	c.licenses.SnapshotEvents = snapshotEvents
+	c.runner.FlushEvents = 2 // flush (and so snapshot) often
 	for _, step := range [][2]string{
 		{"reseller.create", `{"id":"r1","name":"R"}`},
 		{"tenant.create", `{"resellerId":"r1","id":"t1","name":"T"}`},
@@ -128,6 +136,14 @@ func TestAsOfAnswersWhatWasTrueThen(t *testing.T) {
 	if len(records) != 8 {
 		t.Fatalf("%d records", len(records))
 	}
+	snapshots := 0
+	if err := c.store.ScanDerived([]byte("licenses/h/"), func(_, _ []byte) error { snapshots++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if wantSome := snapshotEvents < 10; wantSome != (snapshots >= 5) {
+		t.Errorf("%d license snapshots stored with a snapshot every %d events", snapshots, snapshotEvents)
+	}
+	t.Logf("%d license snapshots", snapshots)
 	// Before the license existed it is not found; a sequence past the log, a future instant and
 	// a malformed asOf are refused by name.
 	if _, _, f := c.do("usage.quota", fmt.Sprintf(`{"licenseId":"la","asOf":%q}`, start.Add(-time.Hour).Format(time.RFC3339))); f == nil || f.Err.Code != "LICENSE_NOT_FOUND" {

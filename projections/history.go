@@ -6,13 +6,15 @@ import (
 )
 
 // LicensesAt rebuilds a Licenses read model as it stood at sequence seq, holding only the given
-// resellers and licenses: each one's stream is read from its start up to seq. An aggregate created
-// after seq is simply absent. It costs the events of those streams, not the whole log, so a
-// license's or a reseller's past is an interactive question.
+// resellers and licenses. A license starts from its last snapshot at or before seq (none: its
+// stream's start) and applies its stream's events after that, up to seq; a reseller reads its
+// (short) stream from the start. An aggregate created after seq is simply absent. It costs at most
+// a snapshot and a few thousand events per license, not the whole log, so a license's or a
+// reseller's past is an interactive question.
 func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []string) (*Licenses, error) {
 	p := NewLicenses()
-	read := func(stream string) error {
-		return store.ReadStream(stream, 1, func(e eventstore.Event) error {
+	read := func(stream string, after uint64) error {
+		return store.ReadStreamAfter(stream, after, func(e eventstore.Event) error {
 			if e.Sequence > seq {
 				return eventstore.ErrStop
 			}
@@ -25,12 +27,16 @@ func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []strin
 		})
 	}
 	for _, id := range resellers {
-		if err := read(domain.ResellerStream(id)); err != nil {
+		if err := read(domain.ResellerStream(id), 0); err != nil {
 			return nil, err
 		}
 	}
 	for _, id := range licenses {
-		if err := read(domain.LicenseStream(id)); err != nil {
+		from, err := p.loadSnapshot(store, id, seq)
+		if err != nil {
+			return nil, err
+		}
+		if err := read(domain.LicenseStream(id), from); err != nil {
 			return nil, err
 		}
 	}

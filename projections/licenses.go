@@ -21,9 +21,14 @@ type Licenses struct {
 	// What changed since the last Save (see licenses_records.go); tracked once Load has made the
 	// read model persistent, so in-memory uses (LicensesAt, benchmarks) pay nothing for it.
 	tracking      bool
-	dirtyStreams  map[string]struct{} // aggregates other than licenses, by stream
-	dirtyLicenses map[*domain.License]struct{}
-	dirtySeats    []seatRef
+	lastSeq       uint64 // the last sequence applied
+	sinceSnapshot map[*domain.License]int
+	// SnapshotEvents is the fewest events between two snapshots of a license (see
+	// snapshots.go). Default 1000.
+	SnapshotEvents int
+	dirtyStreams   map[string]struct{} // aggregates other than licenses, by stream
+	dirtyLicenses  map[*domain.License]struct{}
+	dirtySeats     []seatRef
 }
 
 // NewLicenses returns an empty read model.
@@ -39,6 +44,10 @@ func (p *Licenses) reset() {
 	p.byReseller, p.byKeyHash, p.byCompany = map[string][]string{}, map[string]string{}, map[string][]string{}
 	p.created = map[string]uint64{}
 	p.dirtyStreams, p.dirtyLicenses, p.dirtySeats = map[string]struct{}{}, map[*domain.License]struct{}{}, nil
+	p.sinceSnapshot = map[*domain.License]int{}
+	if p.SnapshotEvents == 0 {
+		p.SnapshotEvents = defaultSnapshotEvents
+	}
 }
 
 // Apply implements Projection.
@@ -50,6 +59,7 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 		p.byKeyHash[r.KeyHash] = r.LicenseID
 	}
 	p.state.Evolve(e)
+	p.lastSeq = m.Sequence
 	switch e := e.(type) {
 	case domain.LicenseCreated:
 		p.byReseller[e.ResellerID] = append(p.byReseller[e.ResellerID], e.ID)

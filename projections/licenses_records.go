@@ -50,15 +50,19 @@ func (p *Licenses) markDirty(e domain.Event) {
 	case domain.SeatRegistered:
 		l := p.state.Licenses[e.LicenseID]
 		p.dirtyLicenses[l] = struct{}{}
+		p.sinceSnapshot[l]++
 		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
 	case domain.SeatUnregistered:
 		l := p.state.Licenses[e.LicenseID]
 		p.dirtyLicenses[l] = struct{}{}
+		p.sinceSnapshot[l]++
 		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
 	default:
 		stream := e.Stream()
 		if strings.HasPrefix(stream, "license/") {
-			p.dirtyLicenses[p.state.Licenses[e.AggregateID()]] = struct{}{}
+			l := p.state.Licenses[e.AggregateID()]
+			p.dirtyLicenses[l] = struct{}{}
+			p.sinceSnapshot[l]++
 			return
 		}
 		p.dirtyStreams[stream] = struct{}{}
@@ -95,6 +99,9 @@ func (p *Licenses) Save(w RecordWriter) error {
 		k := domain.SeatKey(s.company, s.name)
 		key = appendSeatRecordKey(key[:0], s.license.ID, k)
 		w.Set(key, encodeSeat(seat[:0], s.license.Users[k]))
+	}
+	if err := p.saveSnapshots(w); err != nil {
+		return err
 	}
 	clear(p.dirtyStreams)
 	clear(p.dirtyLicenses)

@@ -28,10 +28,13 @@ type Persistent interface {
 }
 
 // RecordWriter takes a projection's changed records. Keys are the projection's own (the runner
-// puts them under p/<name>/r/); keys and values are copied.
+// puts them under <name>/r/); keys and values are copied.
 type RecordWriter interface {
 	Set(key, value []byte)
 	Delete(key []byte)
+	// History writes a record that Load does not read back (under <name>/h/): a snapshot of the
+	// past for time travel.
+	History(key, value []byte)
 }
 
 // Checkpoint is what a projection's records on disk reflect.
@@ -42,6 +45,7 @@ type Checkpoint struct {
 
 func checkpointKey(name string) []byte { return []byte(name + "/checkpoint") }
 func recordsPrefix(name string) []byte { return []byte(name + "/r/") }
+func historyPrefix(name string) []byte { return []byte(name + "/h/") }
 
 // ReadCheckpoint returns a projection's stored checkpoint (false if it has none).
 func ReadCheckpoint(store *eventstore.Store, name string) (Checkpoint, bool, error) {
@@ -77,11 +81,12 @@ func loadNothing(_ *eventstore.Store, p Persistent) error {
 	return p.Load(func(func(key, value []byte) error) error { return nil })
 }
 
-// prefixedWriter puts a projection's records under p/<name>/r/ in a derived batch.
+// prefixedWriter puts a projection's records under <name>/r/ and its history under <name>/h/
+// in a derived batch.
 type prefixedWriter struct {
-	b      *eventstore.DerivedBatch
-	prefix []byte
-	key    []byte
+	b               *eventstore.DerivedBatch
+	prefix, history []byte
+	key             []byte
 }
 
 func (w *prefixedWriter) Set(key, value []byte) {
@@ -92,4 +97,9 @@ func (w *prefixedWriter) Set(key, value []byte) {
 func (w *prefixedWriter) Delete(key []byte) {
 	w.key = append(append(w.key[:0], w.prefix...), key...)
 	w.b.Delete(w.key)
+}
+
+func (w *prefixedWriter) History(key, value []byte) {
+	w.key = append(append(w.key[:0], w.history...), key...)
+	w.b.Set(w.key, value)
 }

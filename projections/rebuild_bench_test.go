@@ -158,3 +158,31 @@ func BenchmarkRestore(b *testing.B) {
 	}
 	b.ReportMetric(float64(seats)*float64(b.N)/b.Elapsed().Seconds(), "seats/s")
 }
+
+// BenchmarkResellerAsOf answers a reseller's quota as of the middle of the generated log: its
+// stream and each of its licenses' (from their last snapshot, if any), never the whole log.
+func BenchmarkResellerAsOf(b *testing.B) {
+	store := writableLog(b, benchEvents(b))
+	defer store.Close()
+	now := projections.NewLicenses()
+	r := projections.NewRunner(store, now, projections.NewCredentials())
+	if err := r.Restore(); err != nil { // stores the read models, and snapshots as it goes
+		b.Fatal(err)
+	}
+	if _, err := r.CatchUp(); err != nil {
+		b.Fatal(err)
+	}
+	reseller := now.ResellerIDs()[0]
+	licenses := now.ResellerLicenses(reseller)
+	mid := store.Durable() / 2
+	for b.Loop() {
+		then, err := projections.LicensesAt(store, mid, []string{reseller}, licenses)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := then.ResellerQuota(reseller, loggen.Start); !ok {
+			b.Fatalf("reseller %s not found as of %d", reseller, mid)
+		}
+	}
+	b.ReportMetric(float64(len(licenses)), "licenses")
+}

@@ -260,7 +260,7 @@ func (r *Runner) flush() error {
 		if !ok {
 			continue
 		}
-		if err := pp.Save(&prefixedWriter{b: b, prefix: recordsPrefix(pp.Name())}); err != nil {
+		if err := pp.Save(&prefixedWriter{b: b, prefix: recordsPrefix(pp.Name()), history: historyPrefix(pp.Name())}); err != nil {
 			b.Discard()
 			return fmt.Errorf("projections: save %s: %w", pp.Name(), err)
 		}
