@@ -3,7 +3,9 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/domain"
@@ -117,5 +119,54 @@ func TestRestoreResumesRightAfterItsCheckpoint(t *testing.T) {
 	}
 	if c, _, _ := ReadCheckpoint(store, "licenses"); c.Version != licensesVersion || c.Sequence != 12 {
 		t.Fatalf("checkpoint after the rebuild: %+v", c)
+	}
+}
+
+// failingOnce is a Persistent projection whose first Save fails (a fault a real projection has
+// no way to cause), wrapping the licenses read model.
+type failingOnce struct {
+	*Licenses
+	failed bool
+}
+
+func (f *failingOnce) Save(w RecordWriter) error {
+	if !f.failed {
+		f.failed = true
+		f.Licenses.Save(discard{}) // the changes are handed over, and gone
+		return errors.New("disk on fire")
+	}
+	return f.Licenses.Save(w)
+}
+
+type discard struct{}
+
+func (discard) Set(_, _ []byte)     {}
+func (discard) Delete(_ []byte)     {}
+func (discard) History(_, _ []byte) {}
+
+// TestNoCheckpointAfterAFailedFlush: once a flush has failed, the changes it took are lost to the
+// store, so no later flush may write a checkpoint past them; the runner keeps failing, and the
+// checkpoint stays where it was.
+func TestNoCheckpointAfterAFailedFlush(t *testing.T) {
+	store, err := eventstore.Open(t.TempDir(), eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	appendEvents(t, store, domain.ResellerCreated{ID: "r", Name: "R"})
+	p := &failingOnce{Licenses: NewLicenses()}
+	r := NewRunner(store, p)
+	if err := r.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CatchUp(); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("the failed flush: %v", err)
+	}
+	appendEvents(t, store, domain.TenantCreated{ID: "t", ResellerID: "r", Name: "T"})
+	if _, err := r.CatchUp(); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("a flush after the failed one: %v", err)
+	}
+	if c, found, _ := ReadCheckpoint(store, "licenses"); found {
+		t.Fatalf("a checkpoint was written after a failed flush: %+v", c)
 	}
 }

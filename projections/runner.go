@@ -47,6 +47,9 @@ type Runner struct {
 	persist   bool       // Restore was called: flush Persistent projections
 	applyMu   sync.Mutex // serializes applying and flushing
 	unflushed int        // events applied since the last flush
+	// flushFailed is the first failed flush's error. The projections had already handed over
+	// (and forgotten) their changes, so no later flush may write a checkpoint past them.
+	flushFailed error
 
 	position atomic.Uint64
 	mu       sync.Mutex
@@ -126,12 +129,13 @@ func (r *Runner) Position() uint64 { return r.position.Load() }
 func (r *Runner) CatchUp() (uint64, error) {
 	batches := make(chan []decoded, 8)
 	applied := make(chan struct{})
-	var flushErr error
+	var flushErr error     // the applier's; read after applied is closed
+	var failed atomic.Bool // tells the reader to stop
 	go func() {
 		defer close(applied)
 		for b := range batches {
 			if flushErr != nil {
-				continue // drain: the reader stops at the next batch
+				continue // drain what the reader sent before it saw failed
 			}
 			r.applyMu.Lock()
 			for _, d := range b {
@@ -140,12 +144,16 @@ func (r *Runner) CatchUp() (uint64, error) {
 			r.moved(b[len(b)-1].meta.Sequence)
 			if r.unflushed >= r.FlushEvents {
 				flushErr = r.flush()
+				failed.Store(flushErr != nil)
 			}
 			r.applyMu.Unlock()
 		}
 	}()
 	batch := make([]decoded, 0, catchUpBatch)
 	_, err := r.store.Read(r.position.Load()+1, 0, func(e eventstore.Event) error {
+		if failed.Load() {
+			return eventstore.ErrStop
+		}
 		m, ev, err := decode(e)
 		if err != nil {
 			return err
@@ -248,11 +256,23 @@ func (r *Runner) applyOne(m Meta, ev domain.Event) {
 
 // flush writes every Persistent projection's changed records and its checkpoint in one batch.
 // Called with applyMu held; does nothing before Restore or when nothing was applied since the
-// last flush.
+// last flush, and fails for good once a flush has failed.
 func (r *Runner) flush() error {
+	if r.flushFailed != nil {
+		return r.flushFailed
+	}
 	if !r.persist || r.unflushed == 0 {
 		return nil
 	}
+	if err := r.writeFlush(); err != nil {
+		r.flushFailed = err
+		return err
+	}
+	r.unflushed = 0
+	return nil
+}
+
+func (r *Runner) writeFlush() error {
 	seq := r.position.Load()
 	b := r.store.NewDerivedBatch()
 	for i, p := range r.projections {
@@ -270,7 +290,6 @@ func (r *Runner) flush() error {
 	if err := b.Commit(); err != nil {
 		return fmt.Errorf("projections: flush at %d: %w", seq, err)
 	}
-	r.unflushed = 0
 	return nil
 }
 
