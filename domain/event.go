@@ -60,8 +60,12 @@ var EventTypes = []string{
 
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
 // type are upcast here when there are any; events are never rewritten.
-func DecodeEvent(typ string, data []byte) (Event, error) {
-	if e, ok := decodeFlat(typ, data); ok {
+func DecodeEvent(typ string, data []byte) (Event, error) { return DecodeEventWith(typ, data, nil) }
+
+// DecodeEventWith is DecodeEvent for replays: intern (one goroutine's string table, nil for none)
+// gives the ids that repeat from event to event instead of a new string each time.
+func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event, error) {
+	if e, ok := decodeFlat(typ, data, intern); ok {
 		return e, nil
 	}
 	var e Event

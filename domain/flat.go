@@ -1,6 +1,6 @@
 package domain
 
-import "strconv"
+import "math"
 
 // The fast path of event decoding. Rebuilding a read model decodes every event in the log, and
 // almost all of them are seat and machine events: flat objects of plain strings and integers as
@@ -8,23 +8,31 @@ import "strconv"
 // whitespace, an unknown or differently-cased key, a number that is not a plain integer) reports
 // ok == false, and encoding/json decides.
 
-// decodeFlat decodes the hot event types.
-func decodeFlat(typ string, data []byte) (Event, bool) {
+// decodeFlat decodes the hot event types. intern, if not nil, gives the ids (license, reseller,
+// tenant, end-user company) that repeat from event to event; user names and fingerprints, which
+// mostly do not, are allocated.
+func decodeFlat(typ string, data []byte, intern func([]byte) string) (Event, bool) {
+	id := func(b []byte) string {
+		if intern == nil {
+			return string(b)
+		}
+		return intern(b)
+	}
 	switch typ {
 	case TypeSeatRegistered, TypeSeatUnregistered:
 		var e SeatRegistered
-		ok := eachFlatField(data, func(key, str string, num int, isNum bool) bool {
-			switch key {
+		ok := eachFlatField(data, func(key, str []byte, num int, isNum bool) bool {
+			switch string(key) {
 			case "licenseId":
-				e.LicenseID = str
+				e.LicenseID = id(str)
 			case "resellerId":
-				e.ResellerID = str
+				e.ResellerID = id(str)
 			case "tenantId":
-				e.TenantID = str
+				e.TenantID = id(str)
 			case "endUserCompany":
-				e.EndUserCompany = str
+				e.EndUserCompany = id(str)
 			case "endUserName":
-				e.EndUserName = str
+				e.EndUserName = string(str)
 			case "period":
 				e.Period = num
 				return isNum
@@ -42,16 +50,16 @@ func decodeFlat(typ string, data []byte) (Event, bool) {
 		return e, true
 	case TypeMachineDeactivated:
 		var e MachineDeactivated
-		ok := eachFlatField(data, func(key, str string, _ int, isNum bool) bool {
-			switch key {
+		ok := eachFlatField(data, func(key, str []byte, _ int, isNum bool) bool {
+			switch string(key) {
 			case "licenseId":
-				e.LicenseID = str
+				e.LicenseID = id(str)
 			case "resellerId":
-				e.ResellerID = str
+				e.ResellerID = id(str)
 			case "tenantId":
-				e.TenantID = str
+				e.TenantID = id(str)
 			case "fingerprint":
-				e.Fingerprint = str
+				e.Fingerprint = string(str)
 			default:
 				return false
 			}
@@ -64,7 +72,8 @@ func decodeFlat(typ string, data []byte) (Event, bool) {
 
 // eachFlatField calls field for each member of a flat JSON object whose values are plain strings
 // or integers that fit an int. It returns false as soon as field does or anything else turns up.
-func eachFlatField(b []byte, field func(key, str string, num int, isNum bool) bool) bool {
+// Keys and strings are slices of b (no allocation until the caller keeps one).
+func eachFlatField(b []byte, field func(key, str []byte, num int, isNum bool) bool) bool {
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return false
 	}
@@ -82,7 +91,7 @@ func eachFlatField(b []byte, field func(key, str string, num int, isNum bool) bo
 			return false
 		}
 		if b[i] == '"' {
-			var s string
+			var s []byte
 			if s, i, ok = plainString(b, i); !ok || !field(key, s, 0, false) {
 				return false
 			}
@@ -98,8 +107,8 @@ func eachFlatField(b []byte, field func(key, str string, num int, isNum bool) bo
 			if len(digits) > 1 && digits[0] == '0' { // JSON has no leading zeros
 				return false
 			}
-			n, err := strconv.Atoi(string(b[start:i]))
-			if err != nil || !field(key, "", n, true) {
+			n, ok := plainInt(b[start:i])
+			if !ok || !field(key, nil, n, true) {
 				return false
 			}
 		}
@@ -117,19 +126,48 @@ func eachFlatField(b []byte, field func(key, str string, num int, isNum bool) bo
 	}
 }
 
-// plainString reads a JSON string of printable ASCII without escapes at b[i], returning it and
-// the index after its closing quote.
-func plainString(b []byte, i int) (string, int, bool) {
+// plainInt parses an optionally negative decimal integer that fits an int (without allocating,
+// which strconv.Atoi on a converted string would).
+func plainInt(b []byte) (int, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	n := uint64(0)
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case !neg && n <= math.MaxInt:
+		return int(n), true
+	case neg && n <= -math.MinInt:
+		return -int(n), true
+	}
+	return 0, false
+}
+
+// plainString reads a JSON string of printable ASCII without escapes at b[i], returning it (a
+// slice of b) and the index after its closing quote.
+func plainString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", i, false
+		return nil, i, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c < 0x20 || c > 0x7e || c == '\\':
-			return "", i, false
+			return nil, i, false
 		}
 	}
-	return "", i, false
+	return nil, i, false
 }

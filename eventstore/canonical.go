@@ -11,15 +11,27 @@ import (
 // another tool, reports ok == false and goes through encoding/json. Data aliases b.
 //
 // It does not validate data: whoever decodes the payload does.
-func decodeCanonical(b []byte) (e Envelope, ok bool) {
-	r := canonicalReader{b: b}
+//
+// With replay, it reads only what a replay uses (DecodeReplay): id, source, subject, stream, actor,
+// command id and correlation id are checked and skipped, and type, reseller and tenant come from
+// the interner.
+func decodeCanonical(b []byte, replay bool, in *Interner) (e Envelope, ok bool) {
+	r := canonicalReader{b: b, in: in}
+	// mode is how the fields replays do not read are taken: copied, or checked and skipped.
+	mode, interned := copied, copied
+	if replay {
+		mode, interned = skipped, fromTable
+	}
 	if !r.literal(`{"specversion":"1.0","id":`) {
 		return e, false
 	}
 	e.SpecVersion = SpecVersion
+	r.mode = mode
 	e.ID = r.str()
 	e.Source = r.field(`,"source":`)
+	r.mode = interned
 	e.Type = r.field(`,"type":`)
+	r.mode = mode
 	e.Subject = r.field(`,"subject":`)
 	if !r.literal(`,"time":`) {
 		return e, false
@@ -41,8 +53,10 @@ func decodeCanonical(b []byte) (e Envelope, ok bool) {
 		return e, false
 	}
 	e.Version = uint32(v)
+	r.mode = interned
 	e.Reseller = r.optional(`,"reseller":`)
 	e.Tenant = r.optional(`,"tenant":`)
+	r.mode = mode
 	e.Actor = r.optional(`,"actor":`)
 	e.CommandID = r.optional(`,"commandid":`)
 	e.CorrelationID = r.optional(`,"correlationid":`)
@@ -88,10 +102,21 @@ func objectEnd(b []byte, i int) int {
 
 // canonicalReader walks a canonical envelope. Any surprise sets bad; the caller then falls back.
 type canonicalReader struct {
-	b   []byte
-	i   int
-	bad bool
+	b    []byte
+	i    int
+	bad  bool
+	mode stringMode // how str returns what it read
+	in   *Interner  // for fromTable
 }
+
+// stringMode is how canonicalReader.str returns a string it read.
+type stringMode int
+
+const (
+	copied    stringMode = iota // a new string
+	skipped                     // "" (the string was still checked)
+	fromTable                   // the interner's string
+)
 
 func (r *canonicalReader) literal(s string) bool {
 	if r.bad || !bytes.HasPrefix(r.b[r.i:], []byte(s)) {
@@ -112,6 +137,12 @@ func (r *canonicalReader) str() string {
 		switch c := r.b[j]; {
 		case c == '"':
 			r.i = j + 1
+			switch r.mode {
+			case skipped:
+				return ""
+			case fromTable:
+				return r.in.Intern(r.b[start:j])
+			}
 			return string(r.b[start:j])
 		case c < 0x20 || c > 0x7e || c == '\\':
 			r.bad = true
@@ -192,4 +223,31 @@ func (r *canonicalReader) time() time.Time {
 	}
 	r.i += len(layout)
 	return t
+}
+
+// Interner hands out one string per distinct value, so that a replay decoding millions of events
+// does not allocate the same few thousand ids (event types, resellers, tenants, licenses)
+// millions of times. It belongs to one goroutine. Past its limit it stops remembering and
+// allocates as usual.
+type Interner struct {
+	m     map[string]string
+	limit int
+}
+
+// NewInterner returns an interner that remembers at most limit strings.
+func NewInterner(limit int) *Interner { return &Interner{m: map[string]string{}, limit: limit} }
+
+// Intern returns b as a string, the same one each time (nil: a new string each time).
+func (in *Interner) Intern(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok { // the lookup does not allocate
+		return s
+	}
+	s := string(b)
+	if len(in.m) < in.limit {
+		in.m[s] = s
+	}
+	return s
 }

@@ -36,7 +36,7 @@ type Envelope struct {
 
 // DecodeEnvelope parses one stored event. Data is a copy: b may be reused.
 func DecodeEnvelope(b []byte) (Envelope, error) {
-	e, ok := decodeCanonical(b)
+	e, ok := decodeCanonical(b, false, nil)
 	if ok {
 		e.Data = bytes.Clone(e.Data)
 	} else {
@@ -46,6 +46,22 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 		}
 	}
 	if e.SpecVersion != SpecVersion || e.ID == "" || e.Type == "" || e.Sequence == 0 {
+		return Envelope{}, fmt.Errorf("eventstore: decode event: not a ledger event envelope")
+	}
+	return e, nil
+}
+
+// DecodeReplay parses one stored event for a replay (rebuilding read models), which reads only
+// its sequence, time, type, reseller, tenant and data. Those are set, the repeating strings taken
+// from in (which may be nil); the other attributes may be empty. Data aliases b, so it is valid
+// only as long as b is. It is DecodeEnvelope without the allocations a replay of millions of
+// events does not need.
+func DecodeReplay(b []byte, in *Interner) (Envelope, error) {
+	e, ok := decodeCanonical(b, true, in)
+	if !ok {
+		return DecodeEnvelope(b)
+	}
+	if e.Type == "" || e.Sequence == 0 {
 		return Envelope{}, fmt.Errorf("eventstore: decode event: not a ledger event envelope")
 	}
 	return e, nil

@@ -18,7 +18,7 @@ func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []strin
 			if e.Sequence > seq {
 				return eventstore.ErrStop
 			}
-			m, ev, err := decode(e)
+			m, ev, err := decode(e, nil)
 			if err != nil {
 				return err
 			}

@@ -150,11 +150,12 @@ func (r *Runner) CatchUp() (uint64, error) {
 		}
 	}()
 	batch := make([]decoded, 0, catchUpBatch)
+	in := eventstore.NewInterner(internLimit)
 	_, err := r.store.Read(r.position.Load()+1, 0, func(e eventstore.Event) error {
 		if failed.Load() {
 			return eventstore.ErrStop
 		}
-		m, ev, err := decode(e)
+		m, ev, err := decode(e, in)
 		if err != nil {
 			return err
 		}
@@ -182,6 +183,10 @@ func (r *Runner) CatchUp() (uint64, error) {
 
 // catchUpBatch is how many decoded events the decoder hands to the applier at a time.
 const catchUpBatch = 512
+
+// internLimit bounds the ids a catch-up's decoder shares between events (types, resellers,
+// tenants, licenses, companies): a few megabytes at most.
+const internLimit = 1 << 16
 
 type decoded struct {
 	meta  Meta
@@ -218,7 +223,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 	err := r.store.Subscribe(ctx, r.position.Load()+1, func(e eventstore.Event) error {
-		m, ev, err := decode(e)
+		m, ev, err := decode(e, nil) // live events mostly come decoded from the store's tail
 		if err != nil {
 			return err
 		}
@@ -294,18 +299,18 @@ func (r *Runner) writeFlush() error {
 }
 
 // decode takes the domain event the writer attached when the event comes from the store's tail,
-// and decodes the stored bytes otherwise.
-func decode(e eventstore.Event) (Meta, domain.Event, error) {
+// and decodes the stored bytes otherwise, with the ids that repeat taken from in (nil: none).
+func decode(e eventstore.Event, in *eventstore.Interner) (Meta, domain.Event, error) {
 	if t := e.Tail; t != nil {
 		if ev, ok := t.Payload.(domain.Event); ok {
 			return Meta{Sequence: e.Sequence, Time: t.Time, Reseller: t.Reseller, Tenant: t.Tenant}, ev, nil
 		}
 	}
-	env, err := eventstore.DecodeEnvelope(e.Bytes)
+	env, err := eventstore.DecodeReplay(e.Bytes, in) // Data aliases e.Bytes: decoded right below
 	if err != nil {
 		return Meta{}, nil, err
 	}
-	ev, err := domain.DecodeEvent(env.Type, env.Data)
+	ev, err := domain.DecodeEventWith(env.Type, env.Data, in.Intern)
 	if err != nil {
 		return Meta{}, nil, fmt.Errorf("projections: event %d: %w", e.Sequence, err)
 	}
