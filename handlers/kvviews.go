@@ -149,11 +149,7 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map
 		if s := m[id]; s != nil {
 			return *s
 		}
-		zero := projections.Summary{ByStatus: map[string]int{}}
-		for _, st := range projections.Statuses {
-			zero.ByStatus[st] = 0
-		}
-		return zero
+		return *projections.NewSummary() // a scope without licenses
 	}
 	for id := range resellers {
 		if err := x.put(ctx, "reseller."+id, struct {

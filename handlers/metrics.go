@@ -137,7 +137,7 @@ func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, id := range c.ledger.licenses.ResellerIDs() {
 		s := sums.ByReseller[id]
 		if s == nil {
-			s = &projections.Summary{}
+			s = projections.NewSummary()
 		}
 		for _, st := range projections.Statuses {
 			ch <- prometheus.MustNewConstMetric(c.licenses, prometheus.GaugeValue, float64(s.ByStatus[st]), id, st)

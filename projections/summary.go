@@ -25,7 +25,8 @@ type Summary struct {
 // Statuses are the license statuses a Summary counts, in display order.
 var Statuses = []string{domain.StatusActive, domain.StatusSuspended, domain.StatusExpired, domain.StatusTerminated}
 
-func newSummary() *Summary {
+// NewSummary returns the totals of no licenses, with every status counted at zero.
+func NewSummary() *Summary {
 	s := &Summary{ByStatus: make(map[string]int, len(Statuses))}
 	for _, st := range Statuses {
 		s.ByStatus[st] = 0
@@ -60,12 +61,12 @@ type Summaries struct {
 func (p *Licenses) Summarize(t time.Time, visible func(*domain.License) bool) Summaries {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	out := Summaries{At: t, Total: *newSummary(), ByReseller: map[string]*Summary{}, ByTenant: map[string]*Summary{},
+	out := Summaries{At: t, Total: *NewSummary(), ByReseller: map[string]*Summary{}, ByTenant: map[string]*Summary{},
 		ByProduct: map[string]*Summary{}, ByPlan: map[string]*Summary{}}
 	group := func(m map[string]*Summary, key string) *Summary {
 		s := m[key]
 		if s == nil {
-			s = newSummary()
+			s = NewSummary()
 			m[key] = s
 		}
 		return s
