@@ -111,14 +111,14 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 // sees none: the envelope does not say which product or license an event is about).
 func (l *Ledger) recentEvents(sc domain.Scope, n int) ([]RecentEvent, error) {
 	end := l.runner.Position() // what the read models reflect, like the rest of the answer
+	if end == 0 {
+		return []RecentEvent{}, nil
+	}
 	from := uint64(1)
 	if end > recentScan {
 		from = end - recentScan + 1
 	}
 	var seen []RecentEvent
-	if end == 0 {
-		return []RecentEvent{}, nil
-	}
 	_, err := l.store.Read(from, int(end-from+1), func(e eventstore.Event) error {
 		env, err := eventstore.DecodeEnvelope(e.Bytes)
 		if err != nil {
