@@ -44,6 +44,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		if err := checkData(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "ledgerd:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "rebuild" {
 		if err := rebuild(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "ledgerd:", err)
@@ -92,23 +99,19 @@ func rebuild(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	logDir := filepath.Join(cfg.Data, "log")
-	if _, err := os.Stat(logDir); err != nil {
-		return fmt.Errorf("rebuild: no ledger in %s: %w", cfg.Data, err)
-	}
-	secrets, err := loadSecrets(cfg.Data)
-	if err != nil {
-		return err
-	}
 	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
 	}
-	store, err := eventstore.Open(logDir, eventstore.Options{Logger: log})
+	store, err := openStopped(cfg.Data, eventstore.Options{Logger: log})
 	if err != nil {
-		return fmt.Errorf("%w (is ledgerd running on %s?)", err, cfg.Data)
+		return fmt.Errorf("rebuild: %w", err)
 	}
 	defer store.Close()
+	secrets, err := loadSecrets(cfg.Data)
+	if err != nil {
+		return err
+	}
 	names := cfg.Args
 	if len(names) == 0 {
 		names = handlers.ProjectionNames()
@@ -122,6 +125,42 @@ func rebuild(args []string, getenv func(string) string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "rebuilt %s from %d events in %s (%.0f events/s)\n",
 		strings.Join(names, ", "), events, took.Round(time.Millisecond), float64(events)/max(took.Seconds(), 1e-9))
 	return store.Close()
+}
+
+// checkData is `ledgerd check [--data DIR]`: on a stopped ledger's data dir, opened read-only, it
+// compares the stored read models, caught up with the log, with read models rebuilt from
+// sequence 0, and names the first record that differs (exit status 1).
+func checkData(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openStopped(cfg.Data, eventstore.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer store.Close()
+	began := time.Now()
+	restoredAt, err := handlers.CheckReadModels(store)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	fmt.Fprintf(stdout, "the stored read models (checkpoint %d, caught up to %d) equal a rebuild from sequence 0 (%s)\n",
+		restoredAt, store.Durable(), time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// openStopped opens the log of a data dir no ledgerd is running on.
+func openStopped(data string, opts eventstore.Options) (*eventstore.Store, error) {
+	dir := filepath.Join(data, "log")
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no ledger in %s: %w", data, err)
+	}
+	store, err := eventstore.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is ledgerd running on %s?)", err, data)
+	}
+	return store, nil
 }
 
 // loadSecrets reads the data dir's server key (creating it on first start) and derives the

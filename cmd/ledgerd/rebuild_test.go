@@ -5,16 +5,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/eventstore"
 )
 
 // TestRestartResumesAndRebuildRebuilds: a restart restores the read models from their stored
 // checkpoints (it says so in the log) and answers as before; `ledgerd rebuild` refuses an
 // unknown read model and a running ledger, and otherwise rebuilds from sequence 0, after which
-// the ledger answers the same again.
+// the ledger answers the same again; `ledgerd check` finds the stored state equal to a rebuild,
+// and names a seat record damaged on disk.
 func TestRestartResumesAndRebuildRebuilds(t *testing.T) {
 	data := t.TempDir()
 	url, _, stop := startInProcess(t, data)
@@ -78,4 +81,24 @@ func TestRestartResumesAndRebuildRebuilds(t *testing.T) {
 		}
 	}
 	check("after a rebuild", &bytes.Buffer{}, `msg="projection restored" name=licenses`)
+
+	// ledgerd check compares what is stored with a rebuild, and finds a seat record gone wrong.
+	out.Reset()
+	if err := checkData([]string{"--data", data}, noEnv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "equal a rebuild from sequence 0") {
+		t.Fatalf("ledgerd check: %v %q", err, out.String())
+	}
+	store, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := store.NewDerivedBatch()
+	b.Set([]byte("licenses/r/s/"+lic+"\x00Acme\x00user3"), []byte{0, 0, 0, 0, 0}) // user3 holds a seat
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	err = checkData([]string{"--data", data}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `user3`) {
+		t.Fatalf("ledgerd check on a damaged record: %v", err)
+	}
 }
