@@ -43,6 +43,16 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage:
+  ledgerd [flags]                          run the ledger
+  ledgerd rebuild [flags] [read model ...] rebuild stored read models from sequence 0 (ledgerd stopped)
+  ledgerd check [flags]                    compare the stored read models with a rebuild (ledgerd stopped)
+  ledgerd nats-callout-key [flags]         create and print the auth callout issuer's key
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	env := func(name, def string) string {
 		if v := getenv("LICLEDGER_" + name); v != "" {
 			return v
@@ -52,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	fs.StringVar(&c.Data, "data", env("DATA", "./data"), "data directory (env LICLEDGER_DATA)")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "embedded NATS listen address (env LICLEDGER_NATS_LISTEN)")
-	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
+	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for the query API, /dashboard, /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
 	passwordRule := env("PASSWORD_RULE", "true")

@@ -135,6 +135,9 @@ func checkData(args []string, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if len(cfg.Args) > 0 {
+		return fmt.Errorf("check: unexpected argument %q", cfg.Args[0])
+	}
 	store, err := openStopped(cfg.Data, eventstore.Options{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)

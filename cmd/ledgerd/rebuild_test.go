@@ -61,6 +61,9 @@ func TestRestartResumesAndRebuildRebuilds(t *testing.T) {
 	check("after a restart", &bytes.Buffer{}, `msg="projection restored" name=licenses`)
 
 	noEnv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"--data", data, "rebuidl"}, noEnv, io.Discard); err == nil || !strings.Contains(err.Error(), `unexpected argument "rebuidl"`) {
+		t.Fatalf("a mistyped command started a ledger: %v", err)
+	}
 	if err := rebuild([]string{"--data", t.TempDir()}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no ledger in") {
 		t.Fatalf("rebuild of an empty dir: %v", err)
 	}

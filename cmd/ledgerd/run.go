@@ -33,6 +33,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if len(cfg.Args) > 0 { // a mistyped subcommand must not start a ledger
+		return fmt.Errorf("unexpected argument %q (ledgerd --help lists the commands)", cfg.Args[0])
+	}
 	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
