@@ -44,14 +44,13 @@ func openDerived(dir string, fs vfs.FS, readOnly bool, logger pebble.Logger) (*p
 // of some sequence, never half of two.
 type DerivedBatch struct {
 	s  *Store
-	pb *pebble.Batch
-	n  int
+	pb *pebble.Batch // nil on a read-only store: writes are dropped, and Commit says so
 }
 
 // NewDerivedBatch starts a batch of derived-state writes.
 func (s *Store) NewDerivedBatch() *DerivedBatch {
 	b := &DerivedBatch{s: s}
-	if s.derived != nil {
+	if s.derived != nil && !s.opts.ReadOnly {
 		b.pb = s.derived.NewBatch()
 	}
 	return b
@@ -59,7 +58,6 @@ func (s *Store) NewDerivedBatch() *DerivedBatch {
 
 // Set writes key = value. Both are copied.
 func (b *DerivedBatch) Set(key, value []byte) {
-	b.n++
 	if b.pb != nil {
 		_ = b.pb.Set(key, value, nil) // a batch Set fails only on a closed batch
 	}
@@ -67,7 +65,6 @@ func (b *DerivedBatch) Set(key, value []byte) {
 
 // Delete removes key.
 func (b *DerivedBatch) Delete(key []byte) {
-	b.n++
 	if b.pb != nil {
 		_ = b.pb.Delete(key, nil)
 	}
@@ -75,20 +72,15 @@ func (b *DerivedBatch) Delete(key []byte) {
 
 // DeletePrefix removes every key that starts with prefix.
 func (b *DerivedBatch) DeletePrefix(prefix []byte) {
-	b.n++
 	if b.pb != nil {
 		_ = b.pb.DeleteRange(prefix, upperBound(prefix), nil)
 	}
 }
 
-// Len is the number of writes in the batch.
-func (b *DerivedBatch) Len() int { return b.n }
-
 // Commit applies the batch atomically without waiting for fsync: derived state can always be
 // recomputed from the log, and Pebble's WAL keeps batches in order, so a crash loses at most the
 // last few batches whole, leaving an older but consistent checkpoint. The batch is unusable
-// afterwards.
-// Commit is ErrClosed once the store is closed, and ErrReadOnly on a read-only store.
+// afterwards. Commit is ErrClosed once the store is closed, and ErrReadOnly on a read-only store.
 func (b *DerivedBatch) Commit() error {
 	if b.pb == nil {
 		return ErrReadOnly

@@ -120,13 +120,19 @@ func (l *Ledger) recentEvents(sc domain.Scope, n int) ([]RecentEvent, error) {
 	}
 	var seen []RecentEvent
 	_, err := l.store.Read(from, int(end-from+1), func(e eventstore.Event) error {
-		env, err := eventstore.DecodeEnvelope(e.Bytes)
-		if err != nil {
-			return err
+		// Recent events come from the store's in-memory tail with their attributes; only those
+		// read back from Pebble (after a restart) are decoded.
+		t := e.Tail
+		if t == nil {
+			env, err := eventstore.DecodeEnvelope(e.Bytes)
+			if err != nil {
+				return err
+			}
+			t = &eventstore.Tail{Type: env.Type, Subject: env.Subject, Reseller: env.Reseller, Tenant: env.Tenant, Time: env.Time}
 		}
-		if sc.Reaches(domain.Place{System: env.Reseller == "", ResellerID: env.Reseller, TenantID: env.Tenant}) {
-			seen = append(seen, RecentEvent{Sequence: env.Sequence, Time: env.Time, Type: env.Type, Subject: env.Subject,
-				ResellerID: env.Reseller, TenantID: env.Tenant})
+		if sc.Reaches(domain.Place{System: t.Reseller == "", ResellerID: t.Reseller, TenantID: t.Tenant}) {
+			seen = append(seen, RecentEvent{Sequence: e.Sequence, Time: t.Time, Type: t.Type, Subject: t.Subject,
+				ResellerID: t.Reseller, TenantID: t.Tenant})
 		}
 		return nil
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,11 +72,13 @@ func (w *viewWatch) start() {
 }
 
 // take returns what was noted since the last take, and clears it.
-func (w *viewWatch) take() (resellers, tenants, licenses map[string]struct{}) {
+func (w *viewWatch) take() (resellers, tenants, licenses []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	resellers, tenants, licenses = w.resellers, w.tenants, w.licenses
-	w.resellers, w.tenants, w.licenses = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	resellers, tenants, licenses = slices.Collect(maps.Keys(w.resellers)), slices.Collect(maps.Keys(w.tenants)), slices.Collect(maps.Keys(w.licenses))
+	clear(w.resellers)
+	clear(w.tenants)
+	clear(w.licenses)
 	return resellers, tenants, licenses
 }
 
@@ -123,19 +127,11 @@ type viewExport struct {
 
 func (x *viewExport) all(ctx context.Context) error {
 	r, t, lic := x.ledger.licenses.ScopeIDs()
-	return x.write(ctx, idSet(r), idSet(t), idSet(lic))
-}
-
-func idSet(ids []string) map[string]struct{} {
-	s := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		s[id] = struct{}{}
-	}
-	return s
+	return x.write(ctx, r, t, lic)
 }
 
 // write exports the given scopes' values. Totals come from one pass over the licenses.
-func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map[string]struct{}) error {
+func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses []string) error {
 	if len(resellers)+len(tenants)+len(licenses) == 0 {
 		return nil
 	}
@@ -151,7 +147,7 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map
 		}
 		return *projections.NewSummary() // a scope without licenses
 	}
-	for id := range resellers {
+	for _, id := range resellers {
 		if err := x.put(ctx, "reseller."+id, struct {
 			ResellerID string              `json:"resellerId"`
 			Summary    projections.Summary `json:"summary"`
@@ -159,7 +155,7 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map
 			return err
 		}
 	}
-	for id := range tenants {
+	for _, id := range tenants {
 		if err := x.put(ctx, "tenant."+id, struct {
 			TenantID string              `json:"tenantId"`
 			Summary  projections.Summary `json:"summary"`
@@ -167,7 +163,7 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses map
 			return err
 		}
 	}
-	for id := range licenses {
+	for _, id := range licenses {
 		s, ok := l.licenses.LicenseSummary(id, now)
 		if !ok {
 			continue

@@ -61,7 +61,7 @@ type Ledger struct {
 // starts the write model as a copy of their state.
 func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Ledger, error) {
 	l := &Ledger{
-		store: store, secrets: secrets, log: log, state: domain.NewState(),
+		store: store, secrets: secrets, log: log,
 		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
 		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
 		authFailures: newAuthLimiter(20, time.Minute),
@@ -86,24 +86,12 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 	}); err != nil {
 		return nil, fmt.Errorf("handlers: restore last logins: %w", err)
 	}
-	// The write model is the same domain model: it starts as a copy of the licenses read model,
-	// just caught up, and evolves the events after it (none, unless the log grew meanwhile).
-	l.state = l.licenses.CopyState()
-	from := l.runner.Position()
-	if _, err := store.Read(from+1, 0, func(e eventstore.Event) error {
-		env, err := eventstore.DecodeEnvelope(e.Bytes)
-		if err != nil {
-			return err
-		}
-		ev, err := domain.DecodeEvent(env.Type, env.Data)
-		if err != nil {
-			return fmt.Errorf("event %d: %w", e.Sequence, err)
-		}
-		l.state.Evolve(ev)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("handlers: rebuild write model: %w", err)
+	// The write model is the same domain model: a copy of the licenses read model, just caught
+	// up with the whole log (nothing appends before the ledger exists).
+	if p, d := l.runner.Position(), store.Durable(); p != d {
+		return nil, fmt.Errorf("handlers: the read models reached sequence %d of %d", p, d)
 	}
+	l.state = l.licenses.CopyState()
 	return l, nil
 }
 
@@ -410,17 +398,29 @@ func CheckReadModels(store *eventstore.Store) (restoredAt uint64, err error) {
 		if err != nil {
 			return restoredAt, err
 		}
-		keys := slices.Sorted(maps.Keys(f))
-		for k := range s {
-			if _, ok := f[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		for _, k := range keys {
-			if s[k] != f[k] {
-				return restoredAt, fmt.Errorf("read model %s, record %q: stored %q, rebuilt %q", c.name, k, s[k], f[k])
-			}
+		if k, differ := firstDifference(s, f); differ {
+			return restoredAt, fmt.Errorf("read model %s, record %q: stored %q, rebuilt %q", c.name, k, s[k], f[k])
 		}
 	}
 	return restoredAt, nil
+}
+
+// firstDifference returns the first key, in key order, whose value differs between two dumps
+// (a key missing from one counts as differing).
+func firstDifference(a, b map[string]string) (key string, differ bool) {
+	keys := slices.Sorted(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		va, inA := a[k]
+		vb, inB := b[k]
+		if inA != inB || va != vb {
+			return k, true
+		}
+	}
+	return "", false
 }

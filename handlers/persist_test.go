@@ -3,11 +3,9 @@ package handlers
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,15 +179,8 @@ func sameDump(t *testing.T, what string, got, want func() (map[string]string, er
 	if len(w) < 10 {
 		t.Fatalf("%s: only %d records: the comparison tests too little", what, len(w))
 	}
-	for _, k := range slices.Sorted(maps.Keys(w)) {
-		if g[k] != w[k] {
-			t.Errorf("%s: record %q:\n got %s\nwant %s", what, k, g[k], w[k])
-		}
-	}
-	for k := range g {
-		if _, ok := w[k]; !ok {
-			t.Errorf("%s: extra record %q = %s", what, k, g[k])
-		}
+	if k, differ := firstDifference(g, w); differ {
+		t.Errorf("%s: record %q:\n got %s\nwant %s", what, k, g[k], w[k])
 	}
 	if t.Failed() {
 		t.FailNow()

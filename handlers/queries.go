@@ -128,12 +128,9 @@ var queries = map[string]querySpec{
 }
 
 // usageSummaryQuery narrows the licenses summed to those matching every field given, within
-// the caller's scope.
+// the caller's scope (the filter license.details takes).
 type usageSummaryQuery struct {
-	ResellerID string `json:"resellerId,omitempty"`
-	TenantID   string `json:"tenantId,omitempty"`
-	ProductID  string `json:"productId,omitempty"`
-	PlanID     string `json:"planId,omitempty"`
+	licenseFilter
 	AsOf
 	ReadOptions
 }
@@ -156,16 +153,11 @@ func usageSummary(_ *Ledger, caller domain.Credential, q usageSummaryQuery, v re
 	if _, err := licensesView.level(caller, "basic"); err != nil {
 		return projections.Summaries{}, err
 	}
-	for _, f := range []struct{ field, id string }{{"resellerId", q.ResellerID}, {"tenantId", q.TenantID}, {"productId", q.ProductID}, {"planId", q.PlanID}} {
-		if f.id != "" && !domain.ValidID(f.id) {
-			return projections.Summaries{}, domain.Errorf(domain.CodeInvalidArgument, f.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
-		}
+	if err := q.licenseFilter.check(); err != nil {
+		return projections.Summaries{}, err
 	}
 	inScope := licensesIn(caller.Scope)
-	return v.licenses.Summarize(v.now, func(l *domain.License) bool {
-		return inScope(l) && (q.ResellerID == "" || l.ResellerID == q.ResellerID) && (q.TenantID == "" || l.TenantID == q.TenantID) &&
-			(q.ProductID == "" || l.ProductID == q.ProductID) && (q.PlanID == "" || l.PlanID == q.PlanID)
-	}), nil
+	return v.licenses.Summarize(v.now, func(l *domain.License) bool { return inScope(l) && q.licenseFilter.matches(l, v.now) }), nil
 }
 
 type usageQuotaQuery struct {
@@ -237,6 +229,11 @@ type licenseFilter struct {
 }
 
 func (f licenseFilter) check() error {
+	for _, id := range []struct{ field, id string }{{"resellerId", f.ResellerID}, {"tenantId", f.TenantID}, {"productId", f.ProductID}, {"planId", f.PlanID}} {
+		if id.id != "" && !domain.ValidID(id.id) {
+			return domain.Errorf(domain.CodeInvalidArgument, id.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
+		}
+	}
 	switch f.Status {
 	case "", domain.StatusActive, domain.StatusSuspended, domain.StatusExpired, domain.StatusTerminated:
 		return nil

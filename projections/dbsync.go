@@ -63,9 +63,9 @@ type Authentication struct {
 //
 // licenseID is the license's own id string, not the event's copy, so the index keeps no string
 // of its own per entry.
-func (p *Licenses) noteCompany(e domain.SeatRegistered, licenseID string) {
-	if ids := p.byCompany[e.EndUserCompany]; !slices.Contains(ids, licenseID) {
-		p.byCompany[e.EndUserCompany] = append(ids, licenseID)
+func (p *Licenses) noteCompany(company, licenseID string) {
+	if ids := p.byCompany[company]; !slices.Contains(ids, licenseID) {
+		p.byCompany[company] = append(ids, licenseID)
 	}
 }
 

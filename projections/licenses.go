@@ -66,7 +66,7 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 		p.byKeyHash[e.KeyHash] = e.ID
 		p.created[e.ID] = m.Sequence
 	case domain.SeatRegistered:
-		p.noteCompany(e, p.state.Licenses[e.LicenseID].ID)
+		p.noteCompany(e.EndUserCompany, p.state.Licenses[e.LicenseID].ID)
 	}
 	p.markDirty(e)
 }

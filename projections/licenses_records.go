@@ -1,12 +1,12 @@
 package projections
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/licledger/licledger/domain"
@@ -48,25 +48,29 @@ func (p *Licenses) markDirty(e domain.Event) {
 	}
 	switch e := e.(type) {
 	case domain.SeatRegistered:
-		l := p.state.Licenses[e.LicenseID]
-		p.dirtyLicenses[l] = struct{}{}
-		p.sinceSnapshot[l]++
-		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+		p.seatChanged(e)
 	case domain.SeatUnregistered:
-		l := p.state.Licenses[e.LicenseID]
-		p.dirtyLicenses[l] = struct{}{}
-		p.sinceSnapshot[l]++
-		p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+		p.seatChanged(domain.SeatRegistered(e))
 	default:
-		stream := e.Stream()
-		if strings.HasPrefix(stream, "license/") {
-			l := p.state.Licenses[e.AggregateID()]
-			p.dirtyLicenses[l] = struct{}{}
-			p.sinceSnapshot[l]++
-			return
+		if stream := e.Stream(); strings.HasPrefix(stream, "license/") {
+			p.licenseChanged(p.state.Licenses[e.AggregateID()])
+		} else {
+			p.dirtyStreams[stream] = struct{}{}
 		}
-		p.dirtyStreams[stream] = struct{}{}
 	}
+}
+
+// seatChanged notes a seat and its license to save.
+func (p *Licenses) seatChanged(e domain.SeatRegistered) {
+	l := p.state.Licenses[e.LicenseID]
+	p.licenseChanged(l)
+	p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+}
+
+// licenseChanged notes a license to save, and counts the change towards its next snapshot.
+func (p *Licenses) licenseChanged(l *domain.License) {
+	p.dirtyLicenses[l] = struct{}{}
+	p.sinceSnapshot[l]++
 }
 
 // Save implements Persistent.
@@ -116,6 +120,10 @@ func appendSeatRecordKey(dst []byte, licenseID, seatKey string) []byte {
 	return append(dst, seatKey...)
 }
 
+func decodeSeat(b []byte) domain.Seat {
+	return domain.Seat{Active: b[0] == 1, CountedIn: int32(binary.BigEndian.Uint32(b[1:]))}
+}
+
 func encodeSeat(dst []byte, s domain.Seat) []byte {
 	active := byte(0)
 	if s.Active {
@@ -135,6 +143,21 @@ func (p *Licenses) licenseRecord(l *domain.License) ([]byte, error) {
 	r := licenseStored{License: *l, Created: p.created[l.ID]}
 	r.Users = nil
 	return json.Marshal(r)
+}
+
+// decodeLicenseRecord is licenseRecord's inverse: the license (with no seats yet) and the
+// sequence that created it.
+func decodeLicenseRecord(b []byte) (*domain.License, uint64, error) {
+	var r licenseStored
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, 0, err
+	}
+	l := r.License
+	l.Users = map[string]domain.Seat{}
+	if l.Activations == nil {
+		l.Activations = map[string]*domain.Machine{}
+	}
+	return &l, r.Created, nil
 }
 
 // aggregateKind stores one kind of aggregate other than licenses (which carry their seats
@@ -178,16 +201,10 @@ var aggregateKinds = map[string]aggregateKind{
 	"admin":      kindOf(func(s *domain.State) map[string]*domain.Admin { return s.Admins }),
 }
 
-// aggregateRecord encodes the aggregate a stream names; false if it no longer exists.
+// aggregateRecord encodes the (non-license) aggregate a stream names; false if it no longer
+// exists.
 func (p *Licenses) aggregateRecord(stream string) ([]byte, bool, error) {
 	kind, id, _ := strings.Cut(stream, "/")
-	if kind == "license" {
-		if l, ok := p.state.Licenses[id]; ok {
-			v, err := p.licenseRecord(l)
-			return v, true, err
-		}
-		return nil, false, nil
-	}
 	k, ok := aggregateKinds[kind]
 	if !ok {
 		return nil, false, fmt.Errorf("projections: no record kind for stream %q", stream)
@@ -212,11 +229,9 @@ func (p *Licenses) Load(scan func(fn func(key, value []byte) error) error) error
 			if !ok || l == nil || len(value) != 5 {
 				return fmt.Errorf("malformed seat record %q", k)
 			}
-			l.Users[seatKey] = domain.Seat{Active: value[0] == 1, CountedIn: int32(binary.BigEndian.Uint32(value[1:]))}
+			l.Users[seatKey] = decodeSeat(value)
 			company, _ := domain.SeatHolder(seatKey)
-			if ids := p.byCompany[company]; !slices.Contains(ids, l.ID) {
-				p.byCompany[company] = append(ids, l.ID)
-			}
+			p.noteCompany(company, l.ID)
 			return nil
 		}
 		return fmt.Errorf("unknown record %q", k)
@@ -228,25 +243,24 @@ func (p *Licenses) Load(scan func(fn func(key, value []byte) error) error) error
 		p.byReseller[l.ResellerID] = append(p.byReseller[l.ResellerID], l.ID)
 		p.byKeyHash[l.KeyHash] = l.ID
 	}
-	for _, ids := range p.byReseller {
-		sort.Slice(ids, func(i, j int) bool { return p.created[ids[i]] < p.created[ids[j]] })
+	for r := range p.byReseller {
+		p.sortByCreation(r)
 	}
 	return nil
+}
+
+// sortByCreation puts a reseller's licenses back in creation order after loading.
+func (p *Licenses) sortByCreation(resellerID string) {
+	slices.SortFunc(p.byReseller[resellerID], func(a, b string) int { return cmp.Compare(p.created[a], p.created[b]) })
 }
 
 func (p *Licenses) loadAggregate(stream string, value []byte) error {
 	kind, id, _ := strings.Cut(stream, "/")
 	var err error
 	if kind == "license" {
-		var r licenseStored
-		if err = json.Unmarshal(value, &r); err == nil {
-			l := r.License
-			l.Users = map[string]domain.Seat{}
-			if l.Activations == nil {
-				l.Activations = map[string]*domain.Machine{}
-			}
-			p.state.Licenses[id] = &l
-			p.created[id] = r.Created
+		var l *domain.License
+		if l, p.created[id], err = decodeLicenseRecord(value); err == nil {
+			p.state.Licenses[id] = l
 		}
 	} else if k, ok := aggregateKinds[kind]; ok {
 		err = k.decode(p.state, id, value)

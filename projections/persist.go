@@ -15,7 +15,8 @@ import (
 // what changed since its last Save itself (it knows which records an event touches).
 type Persistent interface {
 	Projection
-	// Name is the projection's key space (p/<name>/) and its name for `ledgerd rebuild`.
+	// Name is the projection's key space (<name>/ in the derived state) and its name for
+	// `ledgerd rebuild`.
 	Name() string
 	// Version changes whenever the records' layout or the projection's rules change: state
 	// stored by another version is dropped and rebuilt from sequence 0.

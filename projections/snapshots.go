@@ -2,10 +2,8 @@ package projections
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
@@ -67,14 +65,9 @@ func decodeSnapshot(v []byte) (*domain.License, uint64, error) {
 	if w <= 0 || uint64(len(v)-w) < n {
 		return nil, 0, bad
 	}
-	var r licenseStored
-	if err := json.Unmarshal(v[w:w+int(n)], &r); err != nil {
+	l, created, err := decodeLicenseRecord(v[w : w+int(n)])
+	if err != nil {
 		return nil, 0, err
-	}
-	l := r.License
-	l.Users = map[string]domain.Seat{}
-	if l.Activations == nil {
-		l.Activations = map[string]*domain.Machine{}
 	}
 	for rest := v[w+int(n):]; len(rest) > 0; {
 		k, w := binary.Uvarint(rest)
@@ -82,10 +75,10 @@ func decodeSnapshot(v []byte) (*domain.License, uint64, error) {
 			return nil, 0, bad
 		}
 		key, seat := rest[w:w+int(k)], rest[w+int(k):w+int(k)+5]
-		l.Users[string(key)] = domain.Seat{Active: seat[0] == 1, CountedIn: int32(binary.BigEndian.Uint32(seat[1:]))}
+		l.Users[string(key)] = decodeSeat(seat)
 		rest = rest[w+int(k)+5:]
 	}
-	return &l, r.Created, nil
+	return l, created, nil
 }
 
 // loadSnapshot puts into p the last snapshot of license id taken at or before seq, and returns
@@ -105,23 +98,11 @@ func (p *Licenses) loadSnapshot(store *eventstore.Store, id string, seq uint64) 
 	p.state.Licenses[id] = l
 	p.created[id] = created
 	p.byReseller[l.ResellerID] = append(p.byReseller[l.ResellerID], id)
-	slices.SortFunc(p.byReseller[l.ResellerID], func(a, b string) int { return cmpUint(p.created[a], p.created[b]) })
+	p.sortByCreation(l.ResellerID)
 	p.byKeyHash[l.KeyHash] = id
 	for key := range l.Users {
 		company, _ := domain.SeatHolder(key)
-		if ids := p.byCompany[company]; !slices.Contains(ids, id) {
-			p.byCompany[company] = append(ids, id)
-		}
+		p.noteCompany(company, id)
 	}
 	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

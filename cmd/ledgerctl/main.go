@@ -60,7 +60,7 @@ Commands:
 Queries:
   usage quota       --license L | --reseller R [--as-of 2026-01-31T12:00:00Z | --as-of SEQUENCE]
                     (--as-of: the quota as it stood then, rebuilt from the log)
-  usage summary     [--reseller R] [--tenant T] [--product P] [--plan P] [--as-of …]
+  usage summary     [--reseller R] [--tenant T] [--product P] [--plan P] [--status S] [--as-of …]
                     (totals of the licenses the token's scope reaches: by status, seats, active,
                     consumed, remaining, machines; overall and by reseller, tenant, product, plan)
   dashboard show    [--recent N]   (what the /dashboard page shows: the summary, active users over

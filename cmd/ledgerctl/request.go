@@ -78,7 +78,7 @@ var requests = map[string][]field{
 	"seat.unregister": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
 	"usage.summary": {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
-		{flag: "plan", json: "planId"}, {flag: "as-of", json: "asOf"}},
+		{flag: "plan", json: "planId"}, {flag: "status", json: "status"}, {flag: "as-of", json: "asOf"}},
 	"dashboard.show":     {{flag: "recent", json: "recent", number: true}},
 	"license.suspend":    licenseReason,
 	"license.reinstate":  licenseReason,
