@@ -10,10 +10,16 @@ var Roles = []string{
 	"reseller-all", "reseller-advanced", "reseller-standard", "reseller-limited",
 	// APIO's admin levels.
 	"system-admin", "reseller-admin", "tenant-admin",
+	// Ours: reads and verifies the history, nothing else.
+	RoleAuditor,
 }
 
 // RoleSystemAdmin may do everything; the bootstrap credential has it.
 const RoleSystemAdmin = "system-admin"
+
+// RoleAuditor may read the log, its checkpoints and proofs, and nothing else. It needs the
+// system scope: the history is the whole ledger's.
+const RoleAuditor = "auditor"
 
 // Scope limits what a credential reaches: empty is the whole system.
 type Scope struct {
@@ -85,6 +91,9 @@ func (s *State) decideCredentialIssue(c CredentialIssue) ([]Event, error) {
 	}
 	if !knownRole(c.Role) {
 		return nil, Errorf(CodeInvalidArgument, "role", "unknown role %q", c.Role)
+	}
+	if c.Role == RoleAuditor && !c.Scope.IsSystem() {
+		return nil, Errorf(CodeInvalidArgument, "scope", "an auditor reads the whole log: its scope must be the system (empty)")
 	}
 	if c.Description != "" {
 		if err := checkText("description", c.Description); err != nil {

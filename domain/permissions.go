@@ -6,6 +6,7 @@ import "sort"
 var Queries = []string{
 	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate",
 	"license.details", "role.show", "credential.get", "credential.list",
+	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
 }
 
 // Operations lists every command and query the ledger serves, by wire name. The permission
@@ -37,6 +38,8 @@ var (
 	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
 	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.get", "credential.list"}
 	createPlans     = []string{"plan.create"} // Keygen: "create policies"
+	// The history, its checkpoints and proofs: the whole log, so only with a system scope.
+	audit = []string{"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events"}
 )
 
 func union(sets ...[]string) map[string]bool {
@@ -83,6 +86,10 @@ var permissions = map[string]map[string]bool{
 	"system-admin":   all(),
 	"reseller-admin": union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins),
 	"tenant-admin":   union(searchLicenses, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
+
+	// An auditor reads and verifies the history and nothing else (on NATS too: see
+	// handlers.CredentialNATSPermissions).
+	"auditor": union(audit),
 }
 
 // Allowed reports whether role may perform operation op (before scope is considered).

@@ -177,3 +177,21 @@ func (s *Store) timeOf(seq uint64) (time.Time, error) {
 	}
 	return e.Time, nil
 }
+
+// readPebble calls fn for every event key from..to (inclusive) in Pebble, in order, whatever the
+// durable mark and the tail: checks of the log at start read what is on disk, gaps included.
+func (s *Store) readPebble(from, to uint64, fn func(seq uint64, b []byte) error) (uint64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(from), UpperBound: eventKey(to + 1)})
+	if err != nil {
+		return 0, err
+	}
+	var last uint64
+	for ok := it.First(); ok; ok = it.Next() {
+		last = decodeSeq(it.Key()[len(prefixEvent):])
+		if err := fn(last, it.Value()); err != nil {
+			it.Close()
+			return last, err
+		}
+	}
+	return last, it.Close()
+}

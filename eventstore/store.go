@@ -89,9 +89,10 @@ type Store struct {
 	failed    atomic.Bool
 	closeOnce sync.Once
 
-	durable atomic.Uint64 // the last sequence whose fsync returned
-	mu      sync.Mutex
-	advance chan struct{} // closed and replaced whenever durable moves
+	durable  atomic.Uint64 // the last sequence whose fsync returned
+	treeSize atomic.Uint64 // events covered by the stored audit tree (tree.go)
+	mu       sync.Mutex
+	advance  chan struct{} // closed and replaced whenever durable moves
 
 	derived *pebble.DB // derived state (see derived.go); nil for a read-only store without any
 	// dbMu keeps Close from closing Pebble under a derived-state write or scan, which run on
@@ -146,6 +147,13 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	}
 	s.seq = st
 	s.durable.Store(st.lastSeq)
+	if err := s.loadTreeSize(); err != nil {
+		db.Close()
+		if s.derived != nil {
+			s.derived.Close()
+		}
+		return nil, err
+	}
 	if opts.ReadOnly {
 		s.closing.Store(true)
 		close(s.stopped)

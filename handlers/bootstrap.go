@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/oklog/ulid/v2"
 
@@ -86,4 +87,35 @@ func LoadServerKey(dataDir string) ([]byte, error) {
 		return nil, err
 	}
 	return key, writeFileSync(path, key, 0o600)
+}
+
+// CheckpointKeyFile holds the log's checkpoint signing key under the data dir (mode 0600).
+const CheckpointKeyFile = "checkpoint-signing.key"
+
+// CheckpointKeyName is the name in the keys of a new ledger, and the origin line of its
+// checkpoints.
+const CheckpointKeyName = "licledger"
+
+// LoadCheckpointKey reads the checkpoint signing key, creating it on the first start. It returns
+// the signing key and its public verifier key.
+func LoadCheckpointKey(dataDir string) (skey, vkey string, err error) {
+	path := filepath.Join(dataDir, CheckpointKeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		skey = strings.TrimSpace(string(b))
+	case os.IsNotExist(err):
+		if skey, err = eventstore.GenerateCheckpointKey(CheckpointKeyName); err != nil {
+			return "", "", err
+		}
+		if err := writeFileSync(path, []byte(skey+"\n"), 0o600); err != nil {
+			return "", "", err
+		}
+	default:
+		return "", "", err
+	}
+	if vkey, err = eventstore.VerifierKey(skey); err != nil {
+		return "", "", fmt.Errorf("handlers: %s: %w", path, err)
+	}
+	return skey, vkey, nil
 }

@@ -31,7 +31,7 @@ const (
 func Codes() []domain.Code {
 	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
 		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeOverloaded, CodeUnavailable,
-		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected}, domain.Codes...)
+		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected, CodeEventNotFound, CodeNotYetCheckpointed}, domain.Codes...)
 }
 
 // statusOf is the one place a code becomes a wire status.
@@ -44,7 +44,7 @@ func statusOf(c domain.Code) int {
 	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
 		return 409
@@ -56,7 +56,7 @@ func statusOf(c domain.Code) int {
 		return 422
 	case CodeRateLimited:
 		return 429
-	case CodeOverloaded, CodeUnavailable, CodeSequenceNotReflected:
+	case CodeOverloaded, CodeUnavailable, CodeSequenceNotReflected, CodeNotYetCheckpointed:
 		return 503
 	}
 	return 500

@@ -48,6 +48,8 @@ type Ledger struct {
 
 	// views notes what events touched, for ExportViews.
 	views viewWatch
+	// checkpointKey verifies the log's signed checkpoints (SetCheckpointKey; audit.go).
+	checkpointKey string
 	// activity and published feed the dashboard (SampleActivity, SetPublished).
 	activity  activity
 	published atomic.Pointer[func() uint64]

@@ -25,6 +25,10 @@ const LedgerNATSUser = "$ledgerd"
 // of "_INBOX.", which anonymous connections may read.
 const LedgerInboxPrefix = client.InboxNamespace + ".ledgerd"
 
+// CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
+// signed (the note's text, exactly).
+const CheckpointSubject = "ledger.v1.checkpoint"
+
 // NATSPermissions is what one NATS connection may publish and subscribe to.
 type NATSPermissions struct {
 	Publish   []string
@@ -49,6 +53,14 @@ func AnonymousNATSPermissions() NATSPermissions {
 // for its info and stats ($SRV) and read the event stream, as auditors do; they may not change
 // it.
 func CredentialNATSPermissions(c domain.Credential, token string) NATSPermissions {
+	if c.Role == domain.RoleAuditor && c.Scope.IsSystem() {
+		// An auditor's identity reads the history (the stream, the audit queries, published
+		// checkpoints) and can do nothing else: no commands, no other query.
+		return NATSPermissions{
+			Publish:   append([]string{QuerySubjectPrefix + "audit.>"}, streamReader(jetstream.StreamName)...),
+			Subscribe: []string{client.InboxPrefix(token) + ".>", CheckpointSubject},
+		}
+	}
 	p := NATSPermissions{
 		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">"},
 		Subscribe: []string{client.InboxPrefix(token) + ".>"},
@@ -57,6 +69,7 @@ func CredentialNATSPermissions(c domain.Credential, token string) NATSPermission
 		p.Publish = append(p.Publish, "$SRV.>")
 		p.Publish = append(p.Publish, streamReader(jetstream.StreamName)...)
 		p.Publish = append(p.Publish, streamReader(ViewsStream)...) // nats kv watch/get ledger-views
+		p.Subscribe = append(p.Subscribe, CheckpointSubject)
 	}
 	return p
 }

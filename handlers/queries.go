@@ -125,6 +125,10 @@ var queries = map[string]querySpec{
 	"usage.quota":       queryAt(usageQuota),
 	"usage.summary":     queryAt(usageSummary),
 	"dashboard.show":    query(showDashboard),
+	"audit.checkpoint":  query(auditCheckpoint),
+	"audit.inclusion":   query(auditInclusion),
+	"audit.consistency": query(auditConsistency),
+	"audit.events":      query(auditEvents),
 }
 
 // usageSummaryQuery narrows the licenses summed to those matching every field given, within

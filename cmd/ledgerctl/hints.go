@@ -54,5 +54,7 @@ var hints = map[string]string{
 	"RATE_LIMITED":            "too many failed logins from here or with this token; wait as long as the message says, then retry with a good token",
 	"OVERLOADED":              "the ledger is at capacity; retry in a moment with the same --command-id (it will not apply twice)",
 	"UNAVAILABLE":             "the ledger is starting or stopping; retry in a moment with the same --command-id",
+	"EVENT_NOT_FOUND":         "no event with that sequence or id; `ledgerctl audit events --from N` lists the log",
+	"NOT_YET_CHECKPOINTED":    "no signed checkpoint covers that yet; ledgerd signs one every 10 s or 10,000 events: retry in a moment",
 	"INTERNAL":                "a fault in the ledger, not in your request; its log has the details",
 }

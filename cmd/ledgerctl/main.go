@@ -74,6 +74,25 @@ Queries:
                     --format: basic, standard, detail (the default) or expanded, up to the token's grant
                     Every query takes --min-sequence N: wait until the ledger reflects sequence N
                     (a command's reply says its sequence), for reading your writes anywhere.
+Auditors (a token with the system scope: role auditor, or an admin; --key or
+LICLEDGER_CHECKPOINT_KEY is the ledger's checkpoint verifier key, obtained out of band):
+  audit key         [--data DIR]   (the verifier key: from a data dir offline, or asked of the ledger)
+  audit checkpoint  [--size N]     (the latest signed checkpoint, or the first at or above N)
+  audit events      [--from X] [--to Y] [--type T] [--subject S] [--reseller R] [--limit N]
+                    (one page of events, exactly as stored; X, Y: a sequence or an RFC 3339 instant)
+  audit prove       --sequence N | --event ID [--tree-size N] --key K
+                    (checks that the event is in a signed checkpoint's tree, with the key alone)
+  audit consistency --from FILE|SIZE [--to SIZE] --key K
+                    (checks that the log was only appended to since an earlier checkpoint)
+  audit replay      [--from X] [--to Y] [--type T] [--subject S] [--reseller R] [--stream]
+                    (every selected event as CloudEvents JSON lines on stdout, from the query API
+                    or, with --stream, straight from the JetStream stream LEDGER_EVENTS)
+  audit export      --out FILE [the replay flags]   (the same into FILE, and the latest checkpoint
+                    into FILE.checkpoint when the export is the whole log)
+  audit verify      --key K (--data DIR | --file FILE | --stream) [--checkpoint FILE]
+                    (recomputes the tree from a copy of the history: ledgerd's data dir, offline
+                    and read-only; an export; or the stream. Checks gap-free sequences, unique ids,
+                    and every signed checkpoint's root; names the first bad sequence)
 Tools:
   demo              seeds a running ledger with a sample reseller, customers, plans, licenses,
                     seats and machines (needs an admin token; running it again changes nothing)
@@ -113,6 +132,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if rest[0] == "demo" {
 		return runDemo(ctx, g, stdout)
+	}
+	if rest[0] == "audit" {
+		return runAudit(ctx, g, rest[1:], getenv, stdout, stderr)
 	}
 	if rest[0] == "bench" {
 		return runBench(ctx, g, rest[1:], stdout, stderr)

@@ -113,6 +113,12 @@ var requests = map[string][]field{
 		{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
 		{flag: "plan", json: "planId"}, {flag: "status", json: "status"},
 		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
+	"audit.checkpoint": {{flag: "size", json: "size", number: true}},
+	// audit inclusion is the raw answer; audit prove checks it. audit consistency is always checked.
+	"audit.inclusion":   {{flag: "sequence", json: "sequence", number: true}, {flag: "event", json: "eventId"}, {flag: "tree-size", json: "treeSize", number: true}},
+	"audit.consistency": {{flag: "from", json: "from", number: true}, {flag: "to", json: "to", number: true}},
+	"audit.events": {{flag: "from", json: "from"}, {flag: "to", json: "to"}, {flag: "type", json: "type"},
+		{flag: "subject", json: "subject"}, {flag: "reseller", json: "reseller"}, {flag: "limit", json: "limit", number: true}},
 }
 
 // viewFormat asks a query for a view level (basic, standard, detail, expanded).
@@ -124,7 +130,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -36,6 +36,11 @@ type config struct {
 	// models write their changed records and checkpoint to the data dir (also every 1,000,000
 	// events). A restart replays at most this much of the log. Default 1s.
 	ProjectionFlush time.Duration
+	// CheckpointEvery and CheckpointInterval are --checkpoint-every, LICLEDGER_CHECKPOINT_EVERY
+	// (default 10000) and --checkpoint-interval, LICLEDGER_CHECKPOINT_INTERVAL (default 10s): a
+	// signed checkpoint of the audit tree is made once either has passed since the last one.
+	CheckpointEvery    uint64
+	CheckpointInterval time.Duration
 	// Args are the arguments after the flags (the projection names of `ledgerd rebuild`).
 	Args []string
 }
@@ -77,8 +82,20 @@ Flags:
 	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
 	flush := env("PROJECTION_FLUSH", "1s")
 	fs.Func("projection-flush", "how often the read models store their changes and checkpoint (env LICLEDGER_PROJECTION_FLUSH, default 1s)", func(s string) error { flush = s; return nil })
+	every := env("CHECKPOINT_EVERY", "10000")
+	fs.Func("checkpoint-every", "sign a checkpoint of the audit tree after this many events (env LICLEDGER_CHECKPOINT_EVERY, default 10000)", func(s string) error { every = s; return nil })
+	interval := env("CHECKPOINT_INTERVAL", "10s")
+	fs.Func("checkpoint-interval", "… or after this long, if the log grew (env LICLEDGER_CHECKPOINT_INTERVAL, default 10s)", func(s string) error { interval = s; return nil })
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if _, err := fmt.Sscan(every, &c.CheckpointEvery); err != nil || c.CheckpointEvery == 0 {
+		return config{}, fmt.Errorf("checkpoint-every: %q is not a positive count of events", every)
+	}
+	if d, err := time.ParseDuration(interval); err != nil || d < time.Millisecond {
+		return config{}, fmt.Errorf("checkpoint-interval: %q is not a duration of at least 1ms", interval)
+	} else {
+		c.CheckpointInterval = d
 	}
 	c.Args = fs.Args()
 	if d, err := time.ParseDuration(flush); err != nil || d < time.Millisecond {

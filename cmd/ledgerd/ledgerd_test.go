@@ -23,7 +23,8 @@ import (
 // data dir and a stop function that waits for a clean shutdown.
 func startInProcess(t *testing.T, dataDir string) (natsURL, httpAddr string, stop func()) {
 	t.Helper()
-	return startLogging(t, dataDir, io.Discard)
+	// Checkpoints every 20 ms, so that the audit queries have one to prove against at once.
+	return startLogging(t, dataDir, io.Discard, "--checkpoint-interval", "20ms")
 }
 
 // startLogging is startInProcess with ledgerd's log written to logs, and any extra flags.

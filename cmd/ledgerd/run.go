@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	signingKey, verifierKey, err := handlers.LoadCheckpointKey(cfg.Data)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -68,10 +72,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer store.Close()
+	// Refuse to serve a log that does not verify against its last signed checkpoint.
+	signed, err := store.CheckTree(verifierKey)
+	if err != nil {
+		return fmt.Errorf("the log does not verify against its last checkpoint (%d events; ledgerctl audit verify --data checks it in full): %w", signed, err)
+	}
+	log.Info("log verified against its last checkpoint", "checkpoint", signed, "tail", store.Durable()-signed, "key", verifierKey)
 	ledger, err := handlers.NewLedger(store, secrets, log)
 	if err != nil {
 		return err
 	}
+	ledger.SetCheckpointKey(verifierKey)
 	ledger.PasswordRule = cfg.PasswordRule
 	ledger.SetProjectionFlush(cfg.ProjectionFlush)
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
@@ -94,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer func() { stopWorkers(); wg.Wait() }()
 	// A worker that stops on its own (a log it cannot read) leaves the ledger answering from
 	// stale state: stop serving instead, and let a restart rebuild from the log.
-	fatal := make(chan error, 2)
+	fatal := make(chan error, 3)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -135,6 +146,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	go func() {
 		defer wg.Done()
 		_ = ledger.ExportViews(workers, views, time.Second, 5*time.Minute) // logs its own failures
+	}()
+
+	tree := &eventstore.TreeWriter{Store: store, SigningKey: signingKey, Logger: log,
+		Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, OnCheckpoint: func(c eventstore.Checkpoint) {
+			if err := nc.Publish(handlers.CheckpointSubject, c.Signed); err != nil {
+				log.Warn("checkpoint not published", "size", c.Size, "err", err)
+			}
+		}}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := tree.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
+			fatal <- fmt.Errorf("audit tree stopped: %w", err)
+		}
 	}()
 
 	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js}, Logger: log}

@@ -65,6 +65,14 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 	}
 	cred := map[string]any{"credentialId": s.credential}
 	switch op {
+	case "audit.checkpoint":
+		return map[string]any{}
+	case "audit.inclusion":
+		return map[string]any{"sequence": 1}
+	case "audit.consistency":
+		return map[string]any{"from": 1}
+	case "audit.events":
+		return map[string]any{"reseller": s.reseller, "limit": 10}
 	case "reseller.create":
 		return map[string]any{"id": id("r"), "name": "R"}
 	case "tenant.create":
@@ -124,7 +132,7 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 // reseller. The system admin keeps the whole system (it has no outside).
 func scopeOf(role string) (scope map[string]any, kind string) {
 	switch role {
-	case "system-admin":
+	case "system-admin", "auditor": // an auditor has the system scope or none
 		return map[string]any{}, "system"
 	case "product":
 		return map[string]any{"productId": sideA.product}, "product"
@@ -148,6 +156,7 @@ var beyondReach = map[string][]string{
 	"product":  {"reseller.create", "product.create", "tenant.create", "tenant.update", "admin.create", "admin.update", "admin.delete"},
 	"license": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
 		"admin.create", "admin.update", "admin.delete"},
+	// The audit queries read the whole log: only a system scope reaches them (init adds them).
 	"user": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
 		"admin.create", "admin.update", "admin.delete"},
 }
@@ -295,8 +304,20 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 				t.Errorf("%s: the list shows %v, outside the scope", where, it)
 			}
 		}
+	case "audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events":
+		if ce == nil || ce.Status != 403 || ce.Code != "OUT_OF_SCOPE" {
+			t.Errorf("%s: %v, want 403 OUT_OF_SCOPE (the history is the whole ledger's)", where, err)
+		}
 	default:
 		t.Errorf("%s: no outside check for this query", where)
+	}
+}
+
+func init() {
+	for kind := range beyondReach {
+		if kind != "system" {
+			beyondReach[kind] = append(beyondReach[kind], "audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events")
+		}
 	}
 }
 
