@@ -86,7 +86,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err := s.VerifyLog(v, nil); err != nil {
 			b.Fatal(err)
 		}
-		if v.Events() != uint64(n) || len(v.Checked) < n/10000 {
+		if v.Events() != uint64(n) || len(v.Checked) == 0 { // a writer catching up signs once, at the end
 			b.Fatalf("verified %d events, %d checkpoints", v.Events(), len(v.Checked))
 		}
 		s.Close()
