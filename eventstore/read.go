@@ -19,6 +19,19 @@ type Event struct {
 	Tail *Tail
 }
 
+// Attributes returns the event's routing attributes: from the in-memory tail when it came from
+// there, else decoded from its bytes.
+func (e Event) Attributes() (Tail, error) {
+	if e.Tail != nil {
+		return *e.Tail, nil
+	}
+	env, err := DecodeEnvelope(e.Bytes)
+	if err != nil {
+		return Tail{}, err
+	}
+	return Tail{ID: env.ID, Type: env.Type, Subject: env.Subject, Reseller: env.Reseller, Tenant: env.Tenant, Time: env.Time}, nil
+}
+
 // ErrStop, returned by a read callback, ends the read early without an error.
 var ErrStop = errors.New("eventstore: stop")
 

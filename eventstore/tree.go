@@ -90,20 +90,10 @@ func (f *frontier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// add hashes record n (0-based) into the tree and returns the stored hashes it creates, the
-// first at index tlog.StoredHashIndex(0, n).
-func (f *frontier) add(n int64, data []byte) ([]tlog.Hash, error) {
-	return f.addRecordHash(n, tlog.RecordHash(data))
-}
-
-// addHash is add for a record whose hash is known.
-func (f *frontier) addHash(n int64, h tlog.Hash) error {
-	_, err := f.addRecordHash(n, h)
-	return err
-}
-
-func (f *frontier) addRecordHash(n int64, h tlog.Hash) ([]tlog.Hash, error) {
-	hashes, err := tlog.StoredHashesForRecordHash(n, h, f)
+// add puts record n (0-based), whose record hash is leaf, into the tree and returns the stored
+// hashes it creates, the first at index tlog.StoredHashIndex(0, n).
+func (f *frontier) add(n int64, leaf tlog.Hash) ([]tlog.Hash, error) {
+	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, f)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +165,6 @@ func (s *Store) ProveConsistency(older, newer uint64) (tlog.TreeProof, error) {
 		return nil, fmt.Errorf("eventstore: no consistency proof from %d to %d (the tree covers %d)", older, newer, s.TreeSize())
 	}
 	return tlog.ProveTree(int64(newer), int64(older), storedHashes{s})
-}
-
-// Checkpoints calls fn for each stored signed checkpoint, by size.
-func (s *Store) Checkpoints(fn func(signed []byte) error) error {
-	return s.ScanMeta(metaCheckpoint, func(_ string, v []byte) error { return fn(v) })
 }
 
 // LatestCheckpoint returns the signed checkpoint of the largest size (nil if none).
@@ -300,7 +285,7 @@ func (w *TreeWriter) extend(f *frontier) error {
 			if e.Sequence != next+1 {
 				return fmt.Errorf("eventstore: tree at %d read event %d", next, e.Sequence)
 			}
-			hashes, err := f.add(int64(e.Sequence-1), e.Bytes)
+			hashes, err := f.add(int64(e.Sequence-1), tlog.RecordHash(e.Bytes))
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package eventstore
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 
@@ -98,7 +97,7 @@ func (v *Verifier) Add(position uint64, event []byte) error {
 	}
 	v.idsNow[id] = struct{}{}
 	leaf := tlog.RecordHash(event)
-	if err := v.tree.addHash(int64(seq-1), leaf); err != nil {
+	if _, err := v.tree.add(int64(seq-1), leaf); err != nil {
 		return err
 	}
 	if len(v.checkpoints) > 0 { // remembered only while a checkpoint is ahead to check them against
@@ -156,7 +155,7 @@ func (v *Verifier) spanRoot(size uint64) (tlog.Hash, error) {
 	f := new(frontier)
 	*f = *v.spanStart
 	for seq := v.spanFrom + 1; seq <= size; seq++ {
-		if err := f.addHash(int64(seq-1), v.spanLeafs[seq-v.spanFrom-1]); err != nil {
+		if _, err := f.add(int64(seq-1), v.spanLeafs[seq-v.spanFrom-1]); err != nil {
 			return tlog.Hash{}, err
 		}
 	}
@@ -202,10 +201,10 @@ func (s *Store) VerifyLog(v *Verifier, progress func(events uint64)) error {
 	return v.Finish()
 }
 
-// StoredCheckpoints opens every checkpoint stored in the log with vkey.
+// StoredCheckpoints opens every checkpoint stored in the log with vkey, by size.
 func (s *Store) StoredCheckpoints(vkey string) ([]Checkpoint, error) {
 	var out []Checkpoint
-	err := s.Checkpoints(func(signed []byte) error {
+	err := s.ScanMeta(metaCheckpoint, func(_ string, signed []byte) error {
 		c, err := OpenCheckpoint(signed, vkey)
 		if err != nil {
 			return err
@@ -274,7 +273,6 @@ func (s *Store) checkLeaves(from, to, tree uint64) error {
 		return nil
 	}
 	want := from
-	var leaf [1]tlog.Hash
 	_, err := s.readPebble(from, to, func(seq uint64, b []byte) error {
 		if seq != want {
 			return &VerifyError{want, fmt.Sprintf("missing: the log jumps from %d to %d", want-1, seq)}
@@ -291,8 +289,7 @@ func (s *Store) checkLeaves(from, to, tree uint64) error {
 			if err != nil {
 				return err
 			}
-			leaf[0] = tlog.RecordHash(b)
-			if !bytes.Equal(leaf[0][:], stored[0][:]) {
+			if tlog.RecordHash(b) != stored[0] {
 				return &VerifyError{seq, "changed: the event does not hash to the tree's leaf for it"}
 			}
 		}

@@ -184,7 +184,9 @@ func hashStrings(hs []tlog.Hash) []string {
 func (l *Ledger) eventBytes(seq uint64) ([]byte, error) {
 	var out []byte
 	_, err := l.store.Read(seq, 1, func(e eventstore.Event) error {
-		out = append([]byte(nil), e.Bytes...)
+		if e.Sequence == seq {
+			out = append([]byte(nil), e.Bytes...)
+		}
 		return nil
 	})
 	if err == nil && out == nil {
@@ -208,15 +210,15 @@ func (l *Ledger) sequenceOfID(id string) (uint64, error) {
 	}
 	var found uint64
 	_, err = l.store.Read(before+1, 0, func(e eventstore.Event) error {
-		env, err := eventstore.DecodeEnvelope(e.Bytes)
+		a, err := e.Attributes()
 		if err != nil {
 			return err
 		}
-		if env.ID == id {
+		if a.ID == id {
 			found = e.Sequence
 			return eventstore.ErrStop
 		}
-		if !env.Time.Before(ms.Add(time.Millisecond)) {
+		if !a.Time.Before(ms.Add(time.Millisecond)) {
 			return eventstore.ErrStop
 		}
 		return nil
@@ -288,11 +290,11 @@ func auditEvents(l *Ledger, caller domain.Credential, q eventsQuery) (eventsResu
 		budget--
 		res.Scanned = e.Sequence
 		if q.Type != "" || q.Subject != "" || q.Reseller != "" {
-			env, err := eventstore.DecodeEnvelope(e.Bytes)
+			a, err := e.Attributes() // from the tail near the head of the log, without decoding
 			if err != nil {
 				return err
 			}
-			if (q.Type != "" && env.Type != q.Type) || (q.Subject != "" && env.Subject != q.Subject) || (q.Reseller != "" && env.Reseller != q.Reseller) {
+			if (q.Type != "" && a.Type != q.Type) || (q.Subject != "" && a.Subject != q.Subject) || (q.Reseller != "" && a.Reseller != q.Reseller) {
 				return nil
 			}
 		}

@@ -122,13 +122,9 @@ func (l *Ledger) recentEvents(sc domain.Scope, n int) ([]RecentEvent, error) {
 	_, err := l.store.Read(from, int(end-from+1), func(e eventstore.Event) error {
 		// Recent events come from the store's in-memory tail with their attributes; only those
 		// read back from Pebble (after a restart) are decoded.
-		t := e.Tail
-		if t == nil {
-			env, err := eventstore.DecodeEnvelope(e.Bytes)
-			if err != nil {
-				return err
-			}
-			t = &eventstore.Tail{Type: env.Type, Subject: env.Subject, Reseller: env.Reseller, Tenant: env.Tenant, Time: env.Time}
+		t, err := e.Attributes()
+		if err != nil {
+			return err
 		}
 		if sc.Reaches(domain.Place{System: t.Reseller == "", ResellerID: t.Reseller, TenantID: t.Tenant}) {
 			seen = append(seen, RecentEvent{Sequence: e.Sequence, Time: t.Time, Type: t.Type, Subject: t.Subject,

@@ -158,16 +158,38 @@ func (p signedProof) open(key string) (eventstore.Checkpoint, []tlog.Hash, error
 	if err != nil {
 		return cp, nil, err
 	}
-	if cp.Size != p.TreeSize {
-		return cp, nil, fmt.Errorf("NOT VERIFIED: the proof is for a tree of %d, the checkpoint for %d", p.TreeSize, cp.Size)
-	}
-	proof, err := decodeHashes(p.Proof)
+	proof, err := p.hashesFor(cp)
 	return cp, proof, err
+}
+
+// hashesFor decodes the proof's hashes once it is known to lead to checkpoint cp's tree.
+func (p signedProof) hashesFor(cp eventstore.Checkpoint) ([]tlog.Hash, error) {
+	if cp.Size != p.TreeSize {
+		return nil, fmt.Errorf("NOT VERIFIED: the proof is for a tree of %d, the checkpoint for %d", p.TreeSize, cp.Size)
+	}
+	return decodeHashes(p.Proof)
 }
 
 type consistencyProof struct {
 	FromRoot string `json:"fromRoot"`
 	signedProof
+}
+
+// provenRoot returns the tree hash at size the ledger answered with, once the proof shows it is
+// a prefix of checkpoint cp's signed tree.
+func (r consistencyProof) provenRoot(cp eventstore.Checkpoint, size uint64) (tlog.Hash, error) {
+	proof, err := r.hashesFor(cp)
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	h, err := tlog.ParseHash(r.FromRoot)
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	if err := tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(size), h); err != nil {
+		return tlog.Hash{}, fmt.Errorf("NOT VERIFIED: the tree of %d is not a prefix of the signed tree of %d: %w", size, cp.Size, err)
+	}
+	return h, nil
 }
 
 func decodeHashes(ss []string) ([]tlog.Hash, error) {
@@ -252,19 +274,16 @@ func auditConsistency(ctx context.Context, g global, key, from string, to uint64
 	if err != nil {
 		return err
 	}
-	cp, proof, err := r.open(key)
+	cp, err := eventstore.OpenCheckpoint([]byte(r.Checkpoint), key)
 	if err != nil {
 		return err
 	}
-	fromRoot, err := tlog.ParseHash(r.FromRoot)
+	fromRoot, err := r.provenRoot(cp, size)
 	if err != nil {
 		return err
 	}
 	if old != nil && old.Root != fromRoot {
-		return fmt.Errorf("NOT VERIFIED: your checkpoint of %d has root %s, the ledger now says %s: the log was rewritten", size, old.Root, fromRoot)
-	}
-	if err := tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(size), fromRoot); err != nil {
-		return fmt.Errorf("NOT VERIFIED: the tree of %d is not a prefix of the signed tree of %d: %w", size, cp.Size, err)
+		return fmt.Errorf("NOT VERIFIED: your checkpoint of %d has root %s, the ledger's tree there has root %s: the log was rewritten", size, old.Root, fromRoot)
 	}
 	what := "the tree of " + strconv.FormatUint(size, 10)
 	if old != nil {
@@ -581,18 +600,7 @@ func provenByLedger(ctx context.Context, c *client.Client) func(uint64, eventsto
 		if err != nil {
 			return tlog.Hash{}, err
 		}
-		if r.TreeSize != cp.Size {
-			return tlog.Hash{}, fmt.Errorf("the ledger proved against %d, not %d", r.TreeSize, cp.Size)
-		}
-		h, err := tlog.ParseHash(r.FromRoot)
-		if err != nil {
-			return tlog.Hash{}, err
-		}
-		proof, err := decodeHashes(r.Proof)
-		if err != nil {
-			return tlog.Hash{}, err
-		}
-		return h, tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(size), h)
+		return r.provenRoot(cp, size)
 	}
 }
 
