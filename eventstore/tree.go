@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -248,11 +249,17 @@ func (w *TreeWriter) Run(ctx context.Context) error {
 	}
 	lastSignedAt := time.Now()
 	for {
-		if err := w.extend(f); err != nil {
+		done := ctx.Err() != nil
+		// A writer catching up on a long log (the first start with an old log) stops at every
+		// Every-th event to sign, so the history is covered by checkpoints N apart, not by one.
+		limit := uint64(math.MaxUint64)
+		if !done && w.lastSigned.Load() <= math.MaxUint64-w.Every {
+			limit = w.lastSigned.Load() + w.Every
+		}
+		if err := w.extend(f, limit); err != nil {
 			return err
 		}
 		size := s.TreeSize()
-		done := ctx.Err() != nil
 		if size > w.lastSigned.Load() && (done || size-w.lastSigned.Load() >= w.Every || time.Since(lastSignedAt) >= w.Interval) {
 			if err := w.sign(signer, size); err != nil {
 				return err
@@ -261,6 +268,9 @@ func (w *TreeWriter) Run(ctx context.Context) error {
 		}
 		if done {
 			return ctx.Err()
+		}
+		if size < s.Durable() {
+			continue // still catching up
 		}
 		wait, cancel := context.WithTimeout(ctx, w.Interval)
 		_, err := s.WaitDurable(wait, size)
@@ -271,17 +281,17 @@ func (w *TreeWriter) Run(ctx context.Context) error {
 	}
 }
 
-// extend hashes every durable event the tree lacks, in batches.
-func (w *TreeWriter) extend(f *frontier) error {
+// extend hashes the durable events the tree lacks, in batches, up to the tree size limit.
+func (w *TreeWriter) extend(f *frontier, limit uint64) error {
 	s := w.Store
 	for {
 		size := s.TreeSize()
-		if size >= s.Durable() {
+		if size >= s.Durable() || size >= limit {
 			return nil
 		}
 		b := s.db.NewBatch()
 		next := size
-		_, err := s.Read(size+1, defaultTreeBatch, func(e Event) error {
+		_, err := s.Read(size+1, int(min(defaultTreeBatch, limit-size)), func(e Event) error {
 			if e.Sequence != next+1 {
 				return fmt.Errorf("eventstore: tree at %d read event %d", next, e.Sequence)
 			}

@@ -301,3 +301,39 @@ type quiet struct{}
 func (quiet) Infof(string, ...any)         {}
 func (quiet) Errorf(string, ...any)        {}
 func (quiet) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+
+// TestCatchingUpSignsEveryN: a tree writer started on a log it has never hashed (the first start
+// of a ledger with an old log) signs a checkpoint every Every events on its way, not one at the end.
+func TestCatchingUpSignsEveryN(t *testing.T) {
+	dir := t.TempDir()
+	s, err := eventstore.Open(dir, eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		submit(t, s, appendTo("stream-a", eventstore.AnyVersion, 10))
+	}
+	skey, _ := eventstore.GenerateCheckpointKey("licledger.test")
+	vkey, _ := eventstore.VerifierKey(skey)
+	var sizes []uint64
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &eventstore.TreeWriter{Store: s, SigningKey: skey, Every: 300, Interval: time.Hour,
+		OnCheckpoint: func(c eventstore.Checkpoint) { sizes = append(sizes, c.Size) }}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for w.Signed() < 900 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if want := []uint64{300, 600, 900, 1000}; fmt.Sprint(sizes) != fmt.Sprint(want) {
+		t.Fatalf("checkpoints at %v, want %v", sizes, want)
+	}
+	stored, err := s.StoredCheckpoints(vkey)
+	if err != nil || len(stored) != 4 {
+		t.Fatalf("stored checkpoints: %d, %v", len(stored), err)
+	}
+	s.Close()
+}
