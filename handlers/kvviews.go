@@ -88,15 +88,18 @@ func ViewsBucketConfig() jetstream.KeyValueConfig {
 		Description: "licledger read models: usage per reseller, tenant and license"}
 }
 
-// ExportViews keeps kv (ViewsBucket) up to date with the read models until ctx ends. It writes
-// every key once at start, then, at most once per interval, the keys of the scopes events touched
-// (so a burst of registrations on one license is one write), and every key again each refresh,
-// because quota periods and expiries change with time alone. A value that did not change is not
-// written again.
-func (l *Ledger) ExportViews(ctx context.Context, kv jetstream.KeyValue, interval, refresh time.Duration) error {
+// ExportViews keeps the ViewsBucket (opened, or made, through kvm) up to date with the read
+// models until ctx ends. It writes every key once at start, then, at most once per interval, the
+// keys of the scopes events touched (so a burst of registrations on one license is one write),
+// and every key again each refresh, because quota periods and expiries change with time alone. A
+// value that did not change is not written again.
+// After a failed write (NATS down, or its store lost with the bucket in it) the next interval
+// makes the bucket again if it must and rewrites every key, so the bucket converges once NATS is
+// back.
+func (l *Ledger) ExportViews(ctx context.Context, kvm jetstream.KeyValueManager, interval, refresh time.Duration) error {
 	l.views.start()
-	x := &viewExport{ledger: l, kv: kv, written: map[string]uint64{}}
-	if err := x.all(ctx); err != nil {
+	x := &viewExport{ledger: l, kvm: kvm, broken: true}
+	if err := x.repair(ctx); err != nil {
 		return err
 	}
 	tick, full := time.NewTicker(interval), time.NewTicker(refresh)
@@ -109,20 +112,43 @@ func (l *Ledger) ExportViews(ctx context.Context, kv jetstream.KeyValue, interva
 			return ctx.Err()
 		case <-tick.C:
 			r, t, lic := l.views.take()
-			err = x.write(ctx, r, t, lic)
+			if x.broken {
+				err = x.repair(ctx) // rewrites everything, these scopes too
+			} else {
+				err = x.write(ctx, r, t, lic)
+			}
 		case <-full.C:
 			err = x.all(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
-			l.log.Warn("exporting views", "err", err) // the next tick or refresh tries again
+			x.broken = true
+			l.log.Warn("exporting views", "err", err) // the next tick tries again
 		}
 	}
 }
 
 type viewExport struct {
 	ledger  *Ledger
+	kvm     jetstream.KeyValueManager
 	kv      jetstream.KeyValue
 	written map[string]uint64 // key -> hash of the value last written
+	broken  bool              // a write failed: reopen the bucket and write every key
+}
+
+// repair opens the bucket (making it if NATS lost it) and writes every key.
+func (x *viewExport) repair(ctx context.Context) error {
+	open, cancel := context.WithTimeout(ctx, 5*time.Second)
+	kv, err := x.kvm.CreateOrUpdateKeyValue(open, ViewsBucketConfig())
+	cancel()
+	if err != nil {
+		return err
+	}
+	x.kv, x.written = kv, map[string]uint64{}
+	if err := x.all(ctx); err != nil {
+		return err
+	}
+	x.broken = false
+	return nil
 }
 
 func (x *viewExport) all(ctx context.Context) error {

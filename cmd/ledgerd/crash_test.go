@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -44,21 +45,35 @@ func (p *process) wait() error { <-p.exited; return p.err }
 
 func startProcess(t *testing.T, bin, data, natsAddr, httpAddr string) *process {
 	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(data, "..", "ledgerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	// The read models store their state every few milliseconds and a checkpoint is signed every
+	// 50 events or 5 ms, so kills land before, during and after many projection flushes and
+	// checkpoint signatures, as well as in group commits and outbox publication, which run all
+	// the time under load.
+	return startSubprocess(t, bin, filepath.Join(data, "..", "ledgerd.log"), nil,
+		"--data", data, "--nats-listen", natsAddr, "--http-listen", httpAddr,
+		"--projection-flush", "3ms", "--checkpoint-every", "50", "--checkpoint-interval", "5ms")
+}
+
+// startSubprocess starts bin with args and env (added to the test's), its output appended to
+// logPath. When args name an --http-listen address it waits for /readyz there.
+func startSubprocess(t *testing.T, bin, logPath string, env []string, args ...string) *process {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The read models store their state every few milliseconds, so kills land before, during
-	// and after many of their flushes.
-	cmd := exec.Command(bin, "--data", data, "--nats-listen", natsAddr, "--http-listen", httpAddr, "--projection-flush", "3ms")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); logf.Close(); close(p.exited) }()
 	t.Cleanup(func() { p.cmd.Process.Kill(); p.wait() })
-	waitReady(t, httpAddr, 30*time.Second)
+	if i := slices.Index(args, "--http-listen"); i >= 0 {
+		waitReady(t, args[i+1], 30*time.Second)
+	}
 	return p
 }
 
@@ -70,15 +85,18 @@ type ack struct {
 }
 
 // TestCrashLosesNothingAcknowledged kills ledgerd with SIGKILL at random moments under concurrent
-// load. After every kill, the read models stored on disk, caught up with the log, equal a rebuild
-// from sequence 0. After every restart, each acknowledged command's event is in the stream exactly
-// once at the sequence its reply named, the sequence has no gap, and (at the end) the stream equals
-// the log byte for byte.
+// load from several clients (separate NATS connections). After every kill, on the dead ledger's
+// data dir: the read models stored on disk, caught up with the log, equal a rebuild from sequence
+// 0; the audit tree verifies against every signed checkpoint, both at start (the fast path) and in
+// full; and the stream as read after the previous restart equals the log byte for byte. After
+// every restart, each acknowledged command's event is in the stream exactly once at the sequence
+// its reply named and the sequence has no gap.
+// LICLEDGER_CRASH_KILLS sets the number of kills (20 by default; `make soak` runs 200).
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test starts ledgerd many times")
 	}
-	kills := 12
+	kills := 20
 	if v, err := strconv.Atoi(os.Getenv("LICLEDGER_CRASH_KILLS")); err == nil && v > 0 {
 		kills = v
 	}
@@ -87,24 +105,40 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	data := filepath.Join(root, "data")
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := startProcess(t, bin, data, natsAddr, httpAddr)
-	nc := connect(t, "nats://"+natsAddr, readToken(t, data))
-	c := client.New(nc, readToken(t, data))
+	token := readToken(t, data)
+	nc := connect(t, "nats://"+natsAddr, token)
+	c := client.New(nc, token)
 	c.Timeout = 2 * time.Second
 	lic := setupLicense(t, c, "crash", 1_000_000)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, vkey, err := handlers.LoadCheckpointKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const connections, perConnection = 4, 2
+	conns, clients := []*nats.Conn{nc}, []*client.Client{c}
+	for range connections - 1 {
+		conn := connect(t, "nats://"+natsAddr, token)
+		cc := client.New(conn, token)
+		cc.Timeout = 2 * time.Second
+		conns, clients = append(conns, conn), append(clients, cc)
+	}
 
 	var (
-		mu     sync.Mutex
-		acked  []ack
-		behind int // kills after which the stored read models were behind the log
+		mu        sync.Mutex
+		acked     []ack
+		behind    int // kills after which the stored read models were behind the log
+		verified  uint64
+		published []streamMsg // the stream as read after the last restart
 	)
 	for round := range kills {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		for g := range 8 {
+		for g := range connections * perConnection {
+			c := clients[g%connections]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -134,10 +168,13 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		if checkStoredReadModels(t, data) {
 			behind++
 		}
+		verified = checkDeadLog(t, data, vkey, published)
 		p = startProcess(t, bin, data, natsAddr, httpAddr)
-		waitConnected(t, nc)
-		msgs := verifyStream(t, js, acked)
-		verifyReadModel(t, c, lic, msgs)
+		for _, conn := range conns {
+			waitConnected(t, conn)
+		}
+		published = verifyStream(t, js, acked)
+		verifyReadModel(t, c, lic, published)
 	}
 
 	// Retries after all those crashes still return the first reply, byte for byte.
@@ -177,8 +214,46 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if behind == 0 {
 		t.Error("no kill left stored read models behind the log: the resume path was not tested")
 	}
-	t.Logf("kills survived: %d (read models stored behind the log at %d of them, caught up equal to a rebuild at all), acknowledged commands: %d, events checked: %d, lost: 0",
-		kills, behind, len(acked), n)
+	t.Logf("kills survived: %d (read models stored behind the log at %d of them, caught up equal to a rebuild at all; tree verified in full after each, %d events at the last), acknowledged commands: %d, events checked: %d, lost: 0",
+		kills, behind, verified, len(acked), n)
+}
+
+// checkDeadLog checks the data dir of a killed ledgerd: the audit tree passes the start check and
+// a full verify against every stored checkpoint, and the stream as last read (published) is the
+// log's prefix byte for byte. It returns how many events were verified.
+func checkDeadLog(t *testing.T, data, vkey string, published []streamMsg) uint64 {
+	t.Helper()
+	log, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if _, err := log.CheckTree(vkey); err != nil {
+		t.Fatalf("after a kill -9 the start check fails: %v", err)
+	}
+	cs, err := log.StoredCheckpoints(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := eventstore.NewVerifier(cs...)
+	v.Trusted = log.ProvenTreeHash
+	if err := log.VerifyLog(v, nil); err != nil {
+		t.Fatalf("after a kill -9 the log does not verify: %v", err)
+	}
+	if len(published) == 0 {
+		return v.Events() // before the first restart
+	}
+	i := 0
+	if _, err := log.Read(1, len(published), func(e eventstore.Event) error {
+		if m := published[i]; m.seq != e.Sequence || !bytes.Equal(m.data, e.Bytes) {
+			return fmt.Errorf("stream message %d differs from log event %d", m.seq, e.Sequence)
+		}
+		i++
+		return nil
+	}); err != nil || i != len(published) {
+		t.Fatalf("stream as read after the last restart against the log: %v (%d of %d compared)", err, i, len(published))
+	}
+	return v.Events()
 }
 
 // checkStoredReadModels checks, on the data dir of a killed ledgerd, that the read models a

@@ -138,14 +138,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	// The read models, exported to the ledger-views bucket for dashboards (debounced: a scope is
 	// written at most once a second).
-	views, err := js.CreateOrUpdateKeyValue(ctx, handlers.ViewsBucketConfig())
-	if err != nil {
+	if _, err := js.CreateOrUpdateKeyValue(ctx, handlers.ViewsBucketConfig()); err != nil {
 		return fmt.Errorf("key-value bucket %s: %w", handlers.ViewsBucket, err)
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = ledger.ExportViews(workers, views, time.Second, 5*time.Minute) // logs its own failures
+		_ = ledger.ExportViews(workers, js, time.Second, 5*time.Minute) // logs its own failures
 	}()
 
 	tree := &eventstore.TreeWriter{Store: store, SigningKey: signingKey, Logger: log,

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/handlers"
+)
+
+// natsServer is an external nats-server subprocess run from deploy/nats-server.conf.
+type natsServer struct {
+	bin, conf, addr, store, logPath string
+	env                       []string
+	p                         *process
+}
+
+func (s *natsServer) start(t *testing.T) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(s.addr)
+	s.p = startSubprocess(t, s.bin, s.logPath, s.env, "-c", s.conf, "-a", host, "-p", port)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", s.addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server not listening on %s: %v", s.addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *natsServer) stop(t *testing.T) {
+	t.Helper()
+	if err := s.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	s.p.wait()
+}
+
+// TestNATSOutagesLoseNothing runs ledgerd against an external nats-server subprocess under load
+// from several clients. NATS is stopped for a while and started again with its store; then it is
+// stopped and started with its store deleted, so the stream and the views bucket are gone. Each
+// time the ledger reconnects, its outbox republishes what the stream lacks, and the views are
+// exported again. At the end the stream equals the log byte for byte: no gap, no duplicate, every
+// acknowledged command's event at the sequence its reply named.
+func TestNATSOutagesLoseNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs nats-server and ledgerd as subprocesses")
+	}
+	root := t.TempDir()
+	ledgerd := buildLedgerd(t)
+	natsBin := filepath.Join(root, "nats-server")
+	if out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("go build nats-server: %v\n%s", err, out)
+	}
+	data := filepath.Join(root, "data")
+	var issuer bytes.Buffer
+	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &issuer, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	password := hex.EncodeToString(secret)
+	ns := &natsServer{bin: natsBin, addr: freeAddr(t), store: filepath.Join(root, "nats"), logPath: filepath.Join(root, "nats-server.log"),
+		env: []string{"LICLEDGER_CALLOUT_ISSUER=" + strings.TrimSpace(issuer.String()), "LICLEDGER_NATS_PASSWORD=" + password, "LICLEDGER_NATS_SERVER_NAME=fault-test"}}
+	// deploy/nats-server.conf as shipped, but for its store directory (nats-server refuses both
+	// store_dir and -sd).
+	conf, err := os.ReadFile("../../deploy/nats-server.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.conf = filepath.Join(root, "nats-server.conf")
+	if err := os.WriteFile(ns.conf, bytes.Replace(conf, []byte("store_dir: /var/lib/nats"), []byte("store_dir: "+strconv.Quote(ns.store)), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns.start(t)
+	url := "nats://" + ns.addr
+	httpAddr := freeAddr(t)
+	ledger := startSubprocess(t, ledgerd, filepath.Join(root, "ledgerd.log"), []string{"LICLEDGER_NATS_PASSWORD=" + password},
+		"--data", data, "--nats-url", url, "--http-listen", httpAddr, "--checkpoint-interval", "50ms")
+	token := readToken(t, data)
+	// The stream and the bucket are read as ledgerd's own NATS user (partners may not).
+	owner, err := nats.Connect(url, nats.UserInfo("ledgerd", password), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	admin := client.New(connect(t, url, token), token)
+	admin.Timeout = 2 * time.Second
+	lic := setupLicense(t, admin, "natsfault", 1_000_000)
+
+	var (
+		mu    sync.Mutex
+		acked []ack
+	)
+	ctx, stopLoad := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for g := range 4 {
+		c := client.New(connect(t, url, token), token)
+		c.Timeout = 2 * time.Second
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ctx.Err() == nil; n++ {
+				id := fmt.Sprintf("g%d-n%d", g, n)
+				r, err := c.Command(ctx, "seat.register", seat(lic, id), id)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond) // NATS is down: do not spin
+					continue
+				}
+				mu.Lock()
+				acked = append(acked, ack{id: id, reply: r.Raw, event: r.Events[0]})
+				mu.Unlock()
+			}
+		}()
+	}
+	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	// moreAcked waits until clients have n more commands acknowledged: the ledger is serving.
+	moreAcked := func(n int, what string) {
+		t.Helper()
+		want, deadline := ackedNow()+n, time.Now().Add(60*time.Second)
+		for ackedNow() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d acknowledged, waiting for %d", what, ackedNow(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	moreAcked(300, "before any fault")
+	ns.stop(t)
+	time.Sleep(2 * time.Second) // clients and the ledger retry against a dead server
+	ns.start(t)
+	moreAcked(300, "after NATS came back with its store")
+
+	ns.stop(t)
+	if err := os.RemoveAll(ns.store); err != nil {
+		t.Fatal(err)
+	}
+	ns.start(t)
+	moreAcked(300, "after NATS came back without its store")
+	stopLoad()
+	wg.Wait()
+
+	// Converged: nothing left to publish, and the views bucket made again and filled.
+	deadline := time.Now().Add(60 * time.Second)
+	for metric(t, httpAddr, "licledger_publication_lag_events") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox did not catch up after the faults")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	js, err := jetstream.New(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		kv, err := js.KeyValue(context.Background(), handlers.ViewsBucket)
+		if err == nil {
+			if _, err = kv.Get(context.Background(), "license."+lic); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the views bucket was not exported again after NATS lost its store: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	stream := verifyStream(t, js, acked)
+	if err := ledger.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.wait(); err != nil {
+		t.Fatalf("ledgerd did not stop cleanly: %v", err)
+	}
+	n := streamEqualsLog(t, data, stream)
+	t.Logf("NATS outages survived: 2 (one with its store deleted), acknowledged commands: %d, events checked: %d, lost: 0", len(acked), n)
+}
+
+// streamEqualsLog checks that the stream as read is the whole log of the stopped ledger in data,
+// byte for byte, and returns the number of events.
+func streamEqualsLog(t *testing.T, data string, stream []streamMsg) int {
+	t.Helper()
+	log, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	n := 0
+	if _, err := log.Read(1, 0, func(e eventstore.Event) error {
+		if n >= len(stream) || !bytes.Equal(stream[n].data, e.Bytes) {
+			return fmt.Errorf("log event %d differs from the stream", e.Sequence)
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(stream) {
+		t.Fatalf("log has %d events, stream %d", n, len(stream))
+	}
+	return n
+}
+
+// metric reads one unlabelled value from ledgerd's /metrics.
+func metric(t *testing.T, httpAddr, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
