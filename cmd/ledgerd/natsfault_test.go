@@ -31,8 +31,8 @@ import (
 // natsServer is an external nats-server subprocess run from deploy/nats-server.conf.
 type natsServer struct {
 	bin, conf, addr, store, logPath string
-	env                       []string
-	p                         *process
+	env                             []string
+	p                               *process
 }
 
 func (s *natsServer) start(t *testing.T) {
