@@ -8,14 +8,27 @@ FUZZTIME ?= 20000x
 # The stock nats CLI, which a test runs to prove README's examples (issue 5 pins this version).
 NATSCLI := github.com/nats-io/natscli/nats@v0.5.1
 
-.PHONY: run test test-short bench lint fuzz build tools
+.PHONY: run test test-short soak bench lint fuzz build tools
 
 run: ## Run the ledger: embedded NATS + JetStream and Pebble under ./data (Ctrl-C stops it cleanly)
 	$(GO) build -o bin/ledgerd ./cmd/ledgerd
 	exec bin/ledgerd
 
-test: lint tools ## The whole suite with the race detector (includes the SIGKILL crash test)
-	PATH="$(CURDIR)/bin:$$PATH" $(GO) test -race -timeout 20m $(PKGS)
+# The reliability suite's counts (kills survived, faults injected, bad inputs tried, events
+# checked, lost) are collected here and printed at the end of `make test` and `make soak`.
+REPORT := $(CURDIR)/bin/reliability-report.txt
+
+test: lint tools ## The whole suite with the race detector (includes the reliability suite: SIGKILLs, NATS and disk faults, hostile input, overload)
+	@mkdir -p bin && rm -f $(REPORT)
+	PATH="$(CURDIR)/bin:$$PATH" LICLEDGER_REPORT=$(REPORT) $(GO) test -race -timeout 30m $(PKGS)
+	@echo "== reliability report" && cat $(REPORT)
+
+soak: tools ## The reliability suite at length: 200 SIGKILLs, a 10-minute memory soak, longer fuzzing
+	@mkdir -p bin && rm -f $(REPORT)
+	PATH="$(CURDIR)/bin:$$PATH" LICLEDGER_REPORT=$(REPORT) LICLEDGER_CRASH_KILLS=200 LICLEDGER_SOAK=10m \
+	  $(GO) test -race -count=1 -timeout 60m -run 'TestCrash|TestSoak|TestNATSOutages|TestFullDisk|TestHostile|TestOverload' ./cmd/ledgerd/ ./handlers/
+	$(MAKE) fuzz FUZZTIME=200000x
+	@echo "== reliability report" && cat $(REPORT)
 
 tools: bin/nats ## Test tools, into ./bin (the stock nats CLI)
 
@@ -40,11 +53,13 @@ lint: ## gofmt, go vet, go mod tidy, and the import-direction test
 	$(GO) mod tidy -diff
 	$(GO) test -count=1 ./internal/archtest/
 
-fuzz: ## Each fuzz target for FUZZTIME executions (default 20000x)
+fuzz: ## Each fuzz target for FUZZTIME executions (default 20000x): the envelope, event data, every command body, tokens, duplicate keys, and whole requests (any endpoint, headers, body) against a real ledger
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./eventstore/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzCommandDecoding$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzWellFormedToken$$' -fuzztime $(FUZZTIME) ./handlers/
+	$(GO) test -run '^$$' -fuzz '^FuzzDuplicateKey$$' -fuzztime $(FUZZTIME) ./handlers/
+	$(GO) test -run '^$$' -fuzz '^FuzzLedgerRequest$$' -fuzztime $(FUZZTIME) ./handlers/
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,7 +99,7 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 	} else {
 		d.ActiveUsers = []ActivitySample{}
 	}
-	recent, err := l.recentEvents(caller.Scope, n)
+	recent, err := l.recentEvents(caller, n)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -106,10 +107,17 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 	return d, nil
 }
 
-// recentEvents returns the last n events within sc among the last recentScan, newest first.
-// An event is within a scope when its reseller and tenant are (a product, license or user scope
-// sees none: the envelope does not say which product or license an event is about).
-func (l *Ledger) recentEvents(sc domain.Scope, n int) ([]RecentEvent, error) {
+// recentEvents returns the last n events the caller may see among the last recentScan, newest
+// first. An event is within a scope when its reseller and tenant are (a product, license or user
+// scope sees none: the envelope does not say which product or license an event is about).
+// Credential and admin events name a credential or a login: they are shown only to roles that
+// may list credentials, or manage admins, respectively.
+func (l *Ledger) recentEvents(caller domain.Credential, n int) ([]RecentEvent, error) {
+	sc := caller.Scope
+	hidden := func(typ string) bool {
+		return strings.HasPrefix(typ, "credential.") && !domain.Allowed(caller.Role, "credential.list") ||
+			strings.HasPrefix(typ, "admin.") && !domain.Allowed(caller.Role, "admin.update")
+	}
 	end := l.runner.Position() // what the read models reflect, like the rest of the answer
 	if end == 0 {
 		return []RecentEvent{}, nil
@@ -126,7 +134,7 @@ func (l *Ledger) recentEvents(sc domain.Scope, n int) ([]RecentEvent, error) {
 		if err != nil {
 			return err
 		}
-		if sc.Reaches(domain.Place{System: t.Reseller == "", ResellerID: t.Reseller, TenantID: t.Tenant}) {
+		if sc.Reaches(domain.Place{System: t.Reseller == "", ResellerID: t.Reseller, TenantID: t.Tenant}) && !hidden(t.Type) {
 			seen = append(seen, RecentEvent{Sequence: e.Sequence, Time: t.Time, Type: t.Type, Subject: t.Subject,
 				ResellerID: t.Reseller, TenantID: t.Tenant})
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
@@ -19,9 +20,15 @@ import (
 // trailing data, and names the field at fault. A body of the wrong shape is SCHEMA_VIOLATION
 // (explainRefusal then lets the endpoint's schema say exactly what is wrong), one that is not
 // JSON MALFORMED_JSON.
+// Invalid UTF-8 and a key twice in one object are refused too: encoding/json would quietly
+// replace the bytes with U+FFFD and keep the last of the two values, where another reader of the
+// same request (a proxy, a validator, an auditor's tool) may keep the first.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if !utf8.Valid(body) {
+		return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(body))}
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
@@ -31,7 +38,115 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return &domain.Error{Code: CodeMalformedJSON, Message: "unexpected data after the JSON object"}
 	}
+	if key, dup := duplicateKey(body); dup {
+		return &domain.Error{Code: CodeMalformedJSON, Field: key, Message: "appears twice in one object"}
+	}
 	return nil
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// duplicateKey returns the first key found twice in one object of body, which must be valid
+// JSON. Keys are compared the way encoding/json matches them to fields: ignoring case. Requests
+// take the fast path, a scan without allocations; a body with an escape, or an object with many
+// keys, takes the decoder's tokens and a map.
+func duplicateKey(body []byte) (string, bool) {
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return duplicateKeyByTokens(body)
+	}
+	type key struct {
+		depth int
+		name  []byte
+	}
+	var buf [16]key
+	keys, depth := buf[:0], 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			for len(keys) > 0 && keys[len(keys)-1].depth == depth {
+				keys = keys[:len(keys)-1]
+			}
+			depth--
+		case '"':
+			end := i + 1 + bytes.IndexByte(body[i+1:], '"') // no escapes: the next quote ends it
+			name := body[i+1 : end]
+			j := end + 1
+			for j < len(body) && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r') {
+				j++
+			}
+			if j < len(body) && body[j] == ':' { // a string followed by a colon is a key
+				n := 0
+				for k := len(keys) - 1; k >= 0 && keys[k].depth == depth; k-- {
+					if bytes.EqualFold(keys[k].name, name) {
+						return string(name), true
+					}
+					n++
+				}
+				if n == 32 {
+					return duplicateKeyByTokens(body) // linear search would go quadratic
+				}
+				keys = append(keys, key{depth, name})
+			}
+			i = end
+		}
+	}
+	return "", false
+}
+
+func duplicateKeyByTokens(body []byte) (string, bool) {
+	type frame struct {
+		object, wantKey bool
+		keys            map[string]struct{}
+	}
+	var stack []frame
+	valueDone := func() { // a value ended: an object's next token is a key
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				stack = append(stack, frame{object: v == '{', wantKey: v == '{'})
+			} else {
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].wantKey {
+				f := &stack[n-1]
+				folded := strings.ToLower(strings.ToUpper(v))
+				if _, dup := f.keys[folded]; dup {
+					return v, true
+				}
+				if f.keys == nil {
+					f.keys = map[string]struct{}{}
+				}
+				f.keys[folded], f.wantKey = struct{}{}, false
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // requestSchemas explains refused request bodies. It compiles an endpoint's schema the first

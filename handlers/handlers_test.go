@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -100,11 +101,43 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"credential.issue", `{"role":"user","scope":{"resellerId":5}}`, CodeSchemaViolation, "scope.resellerId", "want string"},
 		{"credential.issue", `{"role":"user","scope":{"reseller":"r"}}`, CodeSchemaViolation, "scope.reseller", "unknown field"},
 		{"plan.create", `{"productId":"p","name":"n","tier":"high","seats":"many"}`, CodeSchemaViolation, "tier", "2 faults in all"},
+		{"seat.register", "{\"licenseId\":\"a\xffb\"}", CodeMalformedJSON, "", "invalid UTF-8 at byte 15"},
+		{"seat.register", `{"licenseId":"a","endUserName":"b","licenseId":"c"}`, CodeMalformedJSON, "licenseId", "appears twice"},
+		{"credential.issue", `{"role":"user","scope":{"resellerId":"a","tenantId":"t","resellerId":"b"}}`, CodeMalformedJSON, "resellerId", "appears twice"},
 	} {
 		_, err := commands[c.command].decode(c.command, []byte(c.body), &commandEnv{})
 		e, ok := err.(*domain.Error)
 		if !ok || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.says) {
 			t.Errorf("%s %s: got %v, want %s (%s) saying %q", c.command, c.body, err, c.code, c.field, c.says)
+		}
+	}
+}
+
+// TestDuplicateKeys: only a key twice in the same object is a duplicate, compared ignoring case
+// as encoding/json matches fields; the scan and the token walk agree.
+func TestDuplicateKeys(t *testing.T) {
+	many := `{"x":{`
+	for i := range 40 {
+		many += fmt.Sprintf(`"k%d":%d,`, i, i)
+	}
+	cases := map[string]string{
+		many + `"k7":1}}`:                                   "k7",
+		many + `"k99":1}}`:                                  "",
+		`{"licenseId":"a","LicenseID":"b"}`:                 "LicenseID",
+		`{"a\u0062":1,"ab":2}`:                              "ab",
+		`{"a":"x\"y","b":"\":"}`:                            "",
+		`{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}],"d":"a"}`: "",
+		`{"a":"b","b":"a"}`:                                 "",
+		`{"a":{"x":1},"a":2}`:                               "a",
+		`{"a":[{"x":1,"y":2,"x":3}]}`:                       "x",
+		`{"a":[[],{}],"b":{"c":{"d":{}}},"b":null}`:         "b",
+	}
+	for body, want := range cases {
+		if got, dup := duplicateKey([]byte(body)); got != want || dup != (want != "") {
+			t.Errorf("%s: %q %v; want %q", body, got, dup, want)
+		}
+		if got, dup := duplicateKeyByTokens([]byte(body)); got != want || dup != (want != "") {
+			t.Errorf("by tokens %s: %q %v; want %q", body, got, dup, want)
 		}
 	}
 }

@@ -73,10 +73,14 @@ var contractOrder = []struct {
 // or the micro error header's).
 func rawRequest(t *testing.T, nc *nats.Conn, token, subject string, body []byte) (int, []byte) {
 	t.Helper()
-	m := nats.NewMsg(subject)
-	m.Data = body
-	m.Header.Set("Authorization", "Bearer "+token)
-	resp, err := nc.RequestMsg(m, 10*time.Second)
+	return requestWith(t, nc, subject, nats.Header{"Authorization": []string{"Bearer " + token}}, body)
+}
+
+// requestWith sends body to subject with the given headers and returns the status (200, or the
+// micro error header's) and the reply body.
+func requestWith(t *testing.T, nc *nats.Conn, subject string, header nats.Header, body []byte) (int, []byte) {
+	t.Helper()
+	resp, err := nc.RequestMsg(&nats.Msg{Subject: subject, Data: body, Header: header}, 10*time.Second)
 	if err != nil {
 		t.Fatalf("%s: %v", subject, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/testreport"
 )
 
 // buildLedgerd compiles the real binary once per test run.
@@ -192,29 +193,11 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("ledgerd did not stop cleanly on SIGTERM: %v", err)
 	}
 
-	// The stream equals the log, byte for byte.
-	log, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	n := 0
-	if _, err := log.Read(1, 0, func(e eventstore.Event) error {
-		if n >= len(stream) || !bytes.Equal(stream[n].data, e.Bytes) {
-			return fmt.Errorf("log event %d differs from the stream", e.Sequence)
-		}
-		n++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(stream) {
-		t.Fatalf("log has %d events, stream %d", n, len(stream))
-	}
+	n := streamEqualsLog(t, data, stream)
 	if behind == 0 {
 		t.Error("no kill left stored read models behind the log: the resume path was not tested")
 	}
-	t.Logf("kills survived: %d (read models stored behind the log at %d of them, caught up equal to a rebuild at all; tree verified in full after each, %d events at the last), acknowledged commands: %d, events checked: %d, lost: 0",
+	testreport.Line(t, "kills survived: %d (read models stored behind the log at %d of them, caught up equal to a rebuild at all; tree verified in full after each, %d events at the last), acknowledged commands: %d, events checked: %d, lost: 0",
 		kills, behind, verified, len(acked), n)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/testreport"
 )
 
 // mountSmallDisk mounts a tmpfs of size bytes at dir for the test. It skips the test where mounting
@@ -147,7 +148,7 @@ func TestFullDiskStopsCleanlyAndLosesNothing(t *testing.T) {
 	if _, err := c.Command(context.Background(), "seat.register", seat(lic, "after-the-fault"), ""); err != nil {
 		t.Fatalf("after a restart on a healthy disk: %v", err)
 	}
-	t.Logf("faults injected: 1 full disk; acknowledged before it: %d, events verified: %d, lost: 0", len(acked), events)
+	testreport.Line(t, "faults injected: 1 full disk; acknowledged before it: %d, events verified: %d, lost: 0", len(acked), events)
 }
 
 func tail(s string, lines int) string {

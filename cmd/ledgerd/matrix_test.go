@@ -7,6 +7,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/internal/testreport"
 )
 
 // TestPermissionMatrixOverNATS is generated from the matrix: every role × every command and query,
@@ -59,5 +60,5 @@ func TestPermissionMatrixOverNATS(t *testing.T) {
 	if after := lastSequence(t, admin, ctx); after != before+1 {
 		t.Fatalf("the matrix run appended %d events; refusals must append nothing", after-before-1)
 	}
-	t.Logf("%d role × operation pairs checked over NATS", checked)
+	testreport.Line(t, "%d role × operation pairs checked over NATS", checked)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/testreport"
 )
 
 // natsServer is an external nats-server subprocess run from deploy/nats-server.conf.
@@ -199,7 +200,7 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 		t.Fatalf("ledgerd did not stop cleanly: %v", err)
 	}
 	n := streamEqualsLog(t, data, stream)
-	t.Logf("NATS outages survived: 2 (one with its store deleted), acknowledged commands: %d, events checked: %d, lost: 0", len(acked), n)
+	testreport.Line(t, "NATS outages survived: 2 (one with its store deleted), acknowledged commands: %d, events checked: %d, lost: 0", len(acked), n)
 }
 
 // streamEqualsLog checks that the stream as read is the whole log of the stopped ledger in data,

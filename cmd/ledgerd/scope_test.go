@@ -10,6 +10,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/internal/testreport"
 )
 
 // scopeWorld is two copies of one partner's world: A (inside every scoped credential's reach)
@@ -251,7 +252,7 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 	if refusedOutside < 200 {
 		t.Fatalf("only %d outside requests were checked; the generator lost its cases", refusedOutside)
 	}
-	t.Logf("%d role × operation × side requests checked over NATS (%d aimed outside the scope)", checked, refusedOutside)
+	testreport.Line(t, "%d role × operation × side requests checked over NATS (%d aimed outside the scope)", checked, refusedOutside)
 }
 
 // checkOutsideRead: a single read outside the scope answers the object's not-found code, a list
@@ -291,6 +292,12 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		// The same request inside and outside: the outside's licenses and events are not in it.
 		if err != nil || strings.Contains(string(reply), `"`+sideB.reseller+`"`) || strings.Contains(string(reply), sideB.license) {
 			t.Errorf("%s: %v; the dashboard shows the other reseller: %s", where, err, reply)
+		}
+		// Nor, to a role that may not list credentials or manage admins, their events.
+		role := strings.Fields(where)[0]
+		if !domain.Allowed(role, "credential.list") && strings.Contains(string(reply), `"credential.`) ||
+			!domain.Allowed(role, "admin.update") && strings.Contains(string(reply), `"admin.`) {
+			t.Errorf("%s: the dashboard shows credential or admin events: %s", where, reply)
 		}
 	case "license.details", "credential.list":
 		var page struct {

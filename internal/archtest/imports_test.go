@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"internal/archtest":    {},
 	"internal/floorbench":  {},
 	"internal/loggen":      {"domain", "eventstore"},
+	"internal/testreport":  {},
 	"schemas":              {},
 }
 

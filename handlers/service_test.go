@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/licledger/licledger/internal/testreport"
+)
+
+// TestOverloadIsAnsweredNotQueued floods a service that has one worker and a backlog of eight
+// with a thousand commands at once. Past the backlog each request must be answered 503
+// OVERLOADED at once (not queued, so memory stays bounded, and not dropped, so no client waits for
+// its timeout); what was accepted is exactly what the log gained; and the service serves again
+// when the flood is over.
+func TestOverloadIsAnsweredNotQueued(t *testing.T) {
+	l := newTestLedger(t)
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	serverSide, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(serverSide.Close)
+	svc, err := Serve(context.Background(), serverSide, l.Ledger, ServiceOptions{Workers: 1, Backlog: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Stop() })
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+
+	const flood = 1000
+	replies := make(chan *nats.Msg, flood)
+	inbox := nats.NewInbox()
+	sub, err := nc.ChanSubscribe(inbox+".*", replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	before := l.store.Durable()
+	for i := range flood {
+		m := nats.NewMsg(CommandSubjectPrefix + "product.create")
+		m.Reply = fmt.Sprintf("%s.%d", inbox, i)
+		m.Header.Set("Authorization", "Bearer "+l.token)
+		m.Data = fmt.Appendf(nil, `{"name":"flood %d"}`, i)
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accepted, overloaded := 0, 0
+	for range flood {
+		select {
+		case m := <-replies:
+			switch code := m.Header.Get(micro.ErrorCodeHeader); code {
+			case "":
+				accepted++
+			case "503":
+				var r struct{ Error struct{ Code string } }
+				if json.Unmarshal(m.Data, &r); r.Error.Code != string(CodeOverloaded) {
+					t.Fatalf("503 with %s", m.Data)
+				}
+				overloaded++
+			default:
+				t.Fatalf("reply %s: %s", code, m.Data)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d requests answered", accepted+overloaded, flood)
+		}
+	}
+	if overloaded == 0 {
+		t.Fatalf("a thousand requests at once on one worker and a backlog of 8: none refused (%d accepted)", accepted)
+	}
+	if grew := l.store.Durable() - before; grew != uint64(accepted) {
+		t.Fatalf("accepted %d commands, the log grew by %d", accepted, grew)
+	}
+	m := nats.NewMsg(CommandSubjectPrefix + "product.create")
+	m.Header.Set("Authorization", "Bearer "+l.token)
+	m.Data = []byte(`{"name":"after the flood"}`)
+	if r, err := nc.RequestMsg(m, 10*time.Second); err != nil || r.Header.Get(micro.ErrorCodeHeader) != "" {
+		t.Fatalf("after the flood: %v %v", err, r)
+	}
+	testreport.Line(t, "flood of %d: %d accepted, %d answered 503 OVERLOADED, none lost", flood, accepted, overloaded)
+}
