@@ -95,12 +95,12 @@ func ViewsBucketConfig() jetstream.KeyValueConfig {
 // value that did not change is not written again.
 // After a failed write (NATS down, or its store lost with the bucket in it) the next interval
 // makes the bucket again if it must and rewrites every key, so the bucket converges once NATS is
-// back.
+// back. It returns when ctx ends.
 func (l *Ledger) ExportViews(ctx context.Context, kvm jetstream.KeyValueManager, interval, refresh time.Duration) error {
 	l.views.start()
 	x := &viewExport{ledger: l, kvm: kvm, broken: true}
-	if err := x.repair(ctx); err != nil {
-		return err
+	if err := x.repair(ctx); err != nil && ctx.Err() == nil {
+		l.log.Warn("exporting views", "err", err) // the next tick tries again
 	}
 	tick, full := time.NewTicker(interval), time.NewTicker(refresh)
 	defer tick.Stop()
