@@ -23,10 +23,10 @@ test: lint tools ## The whole suite with the race detector (includes the reliabi
 	PATH="$(CURDIR)/bin:$$PATH" LICLEDGER_REPORT=$(REPORT) $(GO) test -race -timeout 30m $(PKGS)
 	@echo "== reliability report" && cat $(REPORT)
 
-soak: tools ## The reliability suite at length: 200 SIGKILLs, a 10-minute memory soak, longer fuzzing
+soak: tools ## The reliability suite at length (about 50 min): 200 SIGKILLs, a 10-minute memory soak, longer fuzzing
 	@mkdir -p bin && rm -f $(REPORT)
 	PATH="$(CURDIR)/bin:$$PATH" LICLEDGER_REPORT=$(REPORT) LICLEDGER_CRASH_KILLS=200 LICLEDGER_SOAK=10m \
-	  $(GO) test -race -count=1 -timeout 60m -run 'TestCrash|TestSoak|TestNATSOutages|TestFullDisk|TestHostile|TestOverload' ./cmd/ledgerd/ ./handlers/
+	  $(GO) test -race -count=1 -timeout 120m -run 'TestCrash|TestSoak|TestNATSOutages|TestFullDisk|TestHostile|TestOverload' ./cmd/ledgerd/ ./handlers/
 	$(MAKE) fuzz FUZZTIME=200000x
 	@echo "== reliability report" && cat $(REPORT)
 
