@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -129,43 +128,19 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	var (
-		mu        sync.Mutex
 		acked     []ack
 		behind    int // kills after which the stored read models were behind the log
 		verified  uint64
 		published []streamMsg // the stream as read after the last restart
 	)
 	for round := range kills {
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for g := range connections * perConnection {
-			c := clients[g%connections]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for n := 0; ctx.Err() == nil; n++ {
-					id := fmt.Sprintf("k%d-g%d-n%d", round, g, n)
-					r, err := c.Command(ctx, "seat.register", seat(lic, id), id)
-					if err != nil {
-						continue // not acknowledged: it may or may not be in the log
-					}
-					if len(r.Events) != 1 {
-						t.Errorf("%s: reply with %d events", id, len(r.Events))
-						continue
-					}
-					mu.Lock()
-					acked = append(acked, ack{id: id, reply: r.Raw, event: r.Events[0]})
-					mu.Unlock()
-				}
-			}()
-		}
+		load := startSeatLoad(t, clients, perConnection, lic, fmt.Sprintf("k%d-", round), nil)
 		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		p.wait()
-		cancel()
-		wg.Wait()
+		acked = append(acked, load.stop()...)
 		if checkStoredReadModels(t, data) {
 			behind++
 		}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -76,42 +75,16 @@ func TestFullDiskStopsCleanlyAndLosesNothing(t *testing.T) {
 		}
 	}
 
-	var (
-		mu    sync.Mutex
-		acked []ack
-	)
-	ctx, stopLoad := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ctx.Err() == nil; n++ {
-				id := fmt.Sprintf("g%d-n%d", g, n)
-				user := id + "-" + strings.Repeat("x", 100) // bigger events fill the disk sooner
-				r, err := c.Command(ctx, "seat.register", seat(lic, user), id)
-				var refused *client.Error
-				if errors.As(err, &refused) && refused.Status < 500 {
-					t.Errorf("%s refused: %v", id, err) // the load itself must be valid
-					return
-				}
-				if err != nil {
-					continue
-				}
-				mu.Lock()
-				acked = append(acked, ack{id: id, reply: r.Raw, event: r.Events[0]})
-				mu.Unlock()
-			}
-		}()
-	}
+	load := startSeatLoad(t, []*client.Client{c}, 8, lic, "", func(id string) string {
+		return id + "-" + strings.Repeat("x", 100) // bigger events fill the disk sooner
+	})
 	select {
 	case <-p.exited:
 	case <-time.After(time.Minute):
 		logText, _ := os.ReadFile(logPath)
-		t.Fatalf("ledgerd still running a minute into a full disk (%d acknowledged); its log ends:\n%s", len(acked), tail(string(logText), 30))
+		t.Fatalf("ledgerd still running a minute into a full disk (%d acknowledged); its log ends:\n%s", load.count(), tail(string(logText), 30))
 	}
-	stopLoad()
-	wg.Wait()
+	acked := load.stop()
 	var exit *exec.ExitError
 	if p.err == nil || !errors.As(p.err, &exit) || exit.ExitCode() == 0 {
 		t.Fatalf("ledgerd on a full disk ended with %v; want a non-zero exit", p.err)

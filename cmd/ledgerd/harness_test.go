@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -172,4 +174,62 @@ func issueCredential(t *testing.T, c *client.Client, body map[string]any) (id, t
 		t.Fatalf("credential.issue inboxPrefix %q; want %q", cred.InboxPrefix, client.InboxPrefix(cred.Token))
 	}
 	return cred.ID, cred.Token
+}
+
+// seatLoad is goroutines registering seats on one license until stopped, keeping what clients
+// were told. A command that was not answered may or may not be in the log; one refused with a 4xx
+// fails the test, because the load itself must be valid.
+type seatLoad struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	acked  []ack
+}
+
+// startSeatLoad runs perClient goroutines on each client. Command ids are prefix+"g<goroutine>-n<n>",
+// end-user names user(id) (the id itself if user is nil).
+func startSeatLoad(t *testing.T, clients []*client.Client, perClient int, lic, prefix string, user func(id string) string) *seatLoad {
+	if user == nil {
+		user = func(id string) string { return id }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &seatLoad{cancel: cancel}
+	for g := range len(clients) * perClient {
+		c := clients[g%len(clients)]
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for n := 0; ctx.Err() == nil; n++ {
+				id := fmt.Sprintf("%sg%d-n%d", prefix, g, n)
+				r, err := c.Command(ctx, "seat.register", seat(lic, user(id)), id)
+				var refused *client.Error
+				if errors.As(err, &refused) && refused.Status < 500 {
+					t.Errorf("%s refused: %v", id, err)
+					return
+				}
+				if err != nil {
+					time.Sleep(5 * time.Millisecond) // the ledger or NATS is down: do not spin
+					continue
+				}
+				if len(r.Events) != 1 {
+					t.Errorf("%s: reply with %d events", id, len(r.Events))
+					continue
+				}
+				l.mu.Lock()
+				l.acked = append(l.acked, ack{id: id, reply: r.Raw, event: r.Events[0]})
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// count is how many commands were acknowledged so far.
+func (l *seatLoad) count() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.acked) }
+
+// stop ends the load and returns every acknowledged command.
+func (l *seatLoad) stop() []ack {
+	l.cancel()
+	l.wg.Wait()
+	return l.acked
 }

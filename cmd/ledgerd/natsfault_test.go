@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -114,39 +113,20 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 	admin.Timeout = 2 * time.Second
 	lic := setupLicense(t, admin, "natsfault", 1_000_000)
 
-	var (
-		mu    sync.Mutex
-		acked []ack
-	)
-	ctx, stopLoad := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for g := range 4 {
+	var clients []*client.Client
+	for range 4 {
 		c := client.New(connect(t, url, token), token)
 		c.Timeout = 2 * time.Second
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ctx.Err() == nil; n++ {
-				id := fmt.Sprintf("g%d-n%d", g, n)
-				r, err := c.Command(ctx, "seat.register", seat(lic, id), id)
-				if err != nil {
-					time.Sleep(5 * time.Millisecond) // NATS is down: do not spin
-					continue
-				}
-				mu.Lock()
-				acked = append(acked, ack{id: id, reply: r.Raw, event: r.Events[0]})
-				mu.Unlock()
-			}
-		}()
+		clients = append(clients, c)
 	}
-	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	load := startSeatLoad(t, clients, 1, lic, "", nil)
 	// moreAcked waits until clients have n more commands acknowledged: the ledger is serving.
 	moreAcked := func(n int, what string) {
 		t.Helper()
-		want, deadline := ackedNow()+n, time.Now().Add(60*time.Second)
-		for ackedNow() < want {
+		want, deadline := load.count()+n, time.Now().Add(60*time.Second)
+		for load.count() < want {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d acknowledged, waiting for %d", what, ackedNow(), want)
+				t.Fatalf("%s: %d acknowledged, waiting for %d", what, load.count(), want)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -164,8 +144,7 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 	}
 	ns.start(t)
 	moreAcked(300, "after NATS came back without its store")
-	stopLoad()
-	wg.Wait()
+	acked := load.stop()
 
 	// Converged: nothing left to publish, and the views bucket made again and filled.
 	deadline := time.Now().Add(60 * time.Second)
