@@ -241,3 +241,12 @@ func TestEveryEventTypeDecodes(t *testing.T) {
 		seen[typ] = true
 	}
 }
+
+// A user holding a seat when a period starts counts in it once: unregistering and registering
+// again in that period does not consume a second seat.
+func TestSeatHeldIntoAPeriodCountsOnce(t *testing.T) {
+	s := given(t, withWorld(reg("ann", 0), reg("bob", 1), unreg("ann", 1), reg("ann", 1))...)
+	if u := s.Licenses["l1"].UsageAt(t0.AddDate(1, 0, 0)); u.Active != 2 || u.Consumed != 2 {
+		t.Fatalf("usage in the second period: %+v, want 2 active, 2 consumed", u)
+	}
+}

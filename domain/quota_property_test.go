@@ -20,6 +20,8 @@ import (
 //   - never more machines are activated than the license allows;
 //   - active equals the number of users registered now;
 //   - unregistering never lowers consumed;
+//   - consumed is exactly the number of users who held a seat at some time in the current period
+//     (a model kept by the test), across period rollovers;
 //   - replaying the events so far, through their JSON, gives the same license state.
 func TestQuotaInvariants(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -37,7 +39,8 @@ func TestQuotaInvariants(t *testing.T) {
 		}
 		now := start
 		registered := map[string]bool{}
-		lowered := false // consumed may exceed a quota that was lowered after the fact
+		heldIn := map[string]int{} // the model: the last quota period in which a user held a seat
+		lowered := false           // consumed may exceed a quota that was lowered after the fact
 		users := []string{"ann", "bob", "cy", "dee", "eve", "fay"}
 		steps := rapid.IntRange(1, 60).Draw(t, "steps")
 		for range steps {
@@ -117,8 +120,26 @@ func TestQuotaInvariants(t *testing.T) {
 				s.Evolve(e)
 				history = append(history, e)
 			}
+			period := domain.QuotaPeriod(start, now)
+			for u, r := range registered {
+				if r {
+					heldIn[u] = period // holding a seat into this period counts in it
+				}
+			}
 			registered[user] = !unregister
+			if !unregister {
+				heldIn[user] = period
+			}
 			after := s.Licenses["l"].UsageAt(now)
+			consumed := 0
+			for _, p := range heldIn {
+				if p == period {
+					consumed++
+				}
+			}
+			if after.Consumed != consumed {
+				t.Fatalf("after %T %s in period %d: consumed %d, but %d users held a seat in it (%v)", cmd, user, period, after.Consumed, consumed, heldIn)
+			}
 			n := 0
 			for _, r := range registered {
 				if r {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -10,7 +11,8 @@ import (
 // name live only in its key (see SeatKey).
 type Seat struct {
 	Active bool
-	// CountedIn is the last quota period in which this user consumed a seat (-1: never).
+	// CountedIn is the last quota period in which this user consumed a seat (-1: never). For an
+	// active seat it may lag: an active seat counts in its license's current period (see rollTo).
 	CountedIn int32
 }
 
@@ -177,27 +179,48 @@ func (s *State) decideSeatUnregister(now time.Time, c SeatUnregister) ([]Event, 
 }
 
 // rollTo starts quota period p: the users holding a seat at its start are its first consumers.
+//
+// It is O(1): the seats active at the start are not rewritten (that was a pass over every seat of
+// the license, each period, in every replay). An active seat always counts in the current period;
+// its stored CountedIn is brought up to date (settle) when the seat next changes.
 func (l *License) rollTo(p int) {
 	if p <= l.Period {
 		return
 	}
-	l.Period, l.Consumed = p, 0
-	for k, s := range l.Users {
-		if s.Active {
-			s.CountedIn = int32(p)
-			l.Users[k] = s
-			l.Consumed++
-		}
-	}
+	l.Period, l.Consumed = p, l.Active
 }
 
-func (l *License) applySeatRegistered(e SeatRegistered) {
+// settle returns s with CountedIn as rollTo would have left it: an active seat counts in the
+// current period.
+func (l *License) settle(s Seat) Seat {
+	if s.Active {
+		s.CountedIn = int32(l.Period)
+	}
+	return s
+}
+
+// ApplySeat applies a seat event (SeatRegistered or SeatUnregistered) to l, the license it names:
+// State.Evolve without the license lookup, for a read model that already holds l. It reports
+// whether the event gave the user their first seat on l.
+func (l *License) ApplySeat(e Event) (first bool) {
+	switch e := e.(type) {
+	case SeatRegistered:
+		return l.applySeatRegistered(e)
+	case SeatUnregistered:
+		l.applySeatUnregistered(e)
+		return false
+	}
+	panic(fmt.Sprintf("domain: ApplySeat: %T is not a seat event", e))
+}
+
+func (l *License) applySeatRegistered(e SeatRegistered) (first bool) {
 	l.rollTo(e.Period)
 	k := SeatKey(e.EndUserCompany, e.EndUserName)
 	s, held := l.Users[k]
 	if !held {
 		s.CountedIn = -1
 	}
+	s = l.settle(s)
 	s.Active = true
 	l.Active++
 	if int(s.CountedIn) != e.Period {
@@ -205,12 +228,13 @@ func (l *License) applySeatRegistered(e SeatRegistered) {
 		l.Consumed++
 	}
 	l.Users[k] = s
+	return !held
 }
 
 func (l *License) applySeatUnregistered(e SeatUnregistered) {
 	l.rollTo(e.Period)
 	k := SeatKey(e.EndUserCompany, e.EndUserName)
-	s := l.Users[k]
+	s := l.settle(l.Users[k])
 	s.Active = false
 	l.Users[k] = s
 	l.Active--

@@ -107,6 +107,9 @@ type Store struct {
 // Open opens (or creates) the log in dir and recovers its position from what is on disk.
 func Open(dir string, opts Options) (*Store, error) { return openFS(dir, opts, nil) }
 
+// logBlockSize is the target size of the log's table blocks (see openFS).
+const logBlockSize = 32 << 10
+
 // openFS opens the log on fs (nil: the real disk). Tests inject faults through it; no Pebble type
 // appears in the package's API.
 func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
@@ -121,14 +124,24 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		advance:   make(chan struct{}),
 		tail:      newTailRing(opts.TailSize),
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
+	pebbleOpts := &pebble.Options{
 		FS:       fs,
 		ReadOnly: opts.ReadOnly,
 		Logger:   pebbleLogger{s},
 		// Larger memtables flush less often: the log is append-mostly, and every flush and L0
 		// compaction takes CPU from the write path on a small machine.
 		MemTableSize: 64 << 20,
-	})
+	}
+	// 32 KiB blocks instead of Pebble's 4 KiB: a rebuild scans the whole log, and each block
+	// costs a read, a cache insertion and an index step. Measured on the 5-million-event
+	// generated log: a full scan reads 1.3 M events/s with 4 KiB blocks, 3.3 M/s with 32 KiB.
+	// A point read decompresses a larger block (about 10 µs), which a license's history read
+	// (asOf) pays per event outside the block cache. Tables written before keep their blocks
+	// until compaction rewrites them.
+	for i := range pebbleOpts.Levels {
+		pebbleOpts.Levels[i].BlockSize = logBlockSize
+	}
+	db, err := pebble.Open(dir, pebbleOpts)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
 	}

@@ -26,7 +26,7 @@ import (
 
 // licensesVersion is the Licenses record layout and rules version; change it whenever either
 // changes, and stored state is rebuilt at the next start.
-const licensesVersion = 1
+const licensesVersion = 2
 
 // Name implements Persistent.
 func (p *Licenses) Name() string { return "licenses" }
@@ -40,31 +40,27 @@ type seatRef struct {
 	company, name string
 }
 
-// markDirty notes what an applied event changed, once Load has made the read model persistent.
+// markDirty notes what an applied event other than a seat event changed (those go through
+// seatChanged), once Load has made the read model persistent.
 // Called with the lock held.
 func (p *Licenses) markDirty(e domain.Event) {
 	if !p.tracking {
 		return
 	}
-	switch e := e.(type) {
-	case domain.SeatRegistered:
-		p.seatChanged(e)
-	case domain.SeatUnregistered:
-		p.seatChanged(domain.SeatRegistered(e))
-	default:
-		if stream := e.Stream(); strings.HasPrefix(stream, "license/") {
-			p.licenseChanged(p.state.Licenses[e.AggregateID()])
-		} else {
-			p.dirtyStreams[stream] = struct{}{}
-		}
+	if stream := e.Stream(); strings.HasPrefix(stream, "license/") {
+		p.licenseChanged(p.state.Licenses[e.AggregateID()])
+	} else {
+		p.dirtyStreams[stream] = struct{}{}
 	}
 }
 
-// seatChanged notes a seat and its license to save.
-func (p *Licenses) seatChanged(e domain.SeatRegistered) {
-	l := p.state.Licenses[e.LicenseID]
+// seatChanged notes a seat and its license l to save.
+func (p *Licenses) seatChanged(l *domain.License, company, name string) {
+	if !p.tracking {
+		return
+	}
 	p.licenseChanged(l)
-	p.dirtySeats = append(p.dirtySeats, seatRef{l, e.EndUserCompany, e.EndUserName})
+	p.dirtySeats = append(p.dirtySeats, seatRef{l, company, name})
 }
 
 // licenseChanged notes a license to save, and counts the change towards its next snapshot.
