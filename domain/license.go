@@ -22,10 +22,10 @@ type License struct {
 	Notes       []Note
 	Activations map[string]*Machine // by fingerprint
 
-	Users    map[string]Seat // by SeatKey(company, name)
-	Period   int             // the quota period Consumed counts
-	Active   int             // users registered now
-	Consumed int             // distinct users who held a seat in Period
+	Users    SeatTable `json:"-"`
+	Period   int       // the quota period Consumed counts
+	Active   int       // users registered now
+	Consumed int       // distinct users who held a seat in Period
 }
 
 // LicenseCreate issues a license on a plan to a reseller's tenant. The key itself never reaches
@@ -116,7 +116,7 @@ func newLicense(e LicenseCreated) *License {
 		ID: e.ID, ResellerID: e.ResellerID, TenantID: e.TenantID, ProductID: e.ProductID, PlanID: e.PlanID,
 		KeyHash: e.KeyHash, KeyHint: e.KeyHint, Status: StatusActive,
 		Seats: e.Seats, Machines: e.Machines, StartsAt: e.StartsAt, Protected: e.Protected,
-		Users: map[string]Seat{}, Activations: map[string]*Machine{},
+		Activations: map[string]*Machine{},
 	}
 	if e.ExpiresAt != nil {
 		l.ExpiresAt = *e.ExpiresAt

@@ -76,7 +76,7 @@ func (sc Scope) Reaches(p Place) bool {
 
 // HasSeatHolder reports whether an end user of this name holds a seat on the license now.
 func (l *License) HasSeatHolder(name string) bool {
-	for k, s := range l.Users {
+	for k, s := range l.Users.All() {
 		if _, n := SeatHolder(k); s.Active && n == name {
 			return true
 		}

@@ -16,7 +16,7 @@ type Seat struct {
 	CountedIn int32
 }
 
-// SeatKey is the key of a user's seat in License.Users.
+// SeatKey is the key of a user's seat: its company and name, joined by a NUL.
 func SeatKey(company, name string) string { return company + "\x00" + name }
 
 // SeatHolder splits a seat key into the user's company and name.
@@ -143,7 +143,7 @@ func (s *State) decideSeatRegister(now time.Time, c SeatRegister) ([]Event, erro
 	default:
 		return nil, Errorf(CodeLicenseNotActive, "licenseId", "license %q is %s", l.ID, status)
 	}
-	seat, held := l.Users[SeatKey(c.EndUserCompany, c.EndUserName)]
+	seat, held := l.Users.Get(c.EndUserCompany, c.EndUserName)
 	if seat.Active {
 		return nil, nil // already registered: nothing changes
 	}
@@ -168,7 +168,7 @@ func (s *State) decideSeatUnregister(now time.Time, c SeatUnregister) ([]Event, 
 	if l.Status == StatusTerminated {
 		return nil, Errorf(CodeLicenseTerminated, "licenseId", "license %q is terminated; it cannot change any more", l.ID)
 	}
-	if !l.Users[SeatKey(c.EndUserCompany, c.EndUserName)].Active {
+	if !l.Users.Active(c.EndUserCompany, c.EndUserName) {
 		return nil, Errorf(CodeSeatNotFound, "endUserName", "%q of %q holds no seat on license %q", c.EndUserName, c.EndUserCompany, l.ID)
 	}
 	return []Event{SeatUnregistered{
@@ -215,8 +215,7 @@ func (l *License) ApplySeat(e Event) (first bool) {
 
 func (l *License) applySeatRegistered(e SeatRegistered) (first bool) {
 	l.rollTo(e.Period)
-	k := SeatKey(e.EndUserCompany, e.EndUserName)
-	s, held := l.Users[k]
+	s, held := l.Users.Get(e.EndUserCompany, e.EndUserName)
 	if !held {
 		s.CountedIn = -1
 	}
@@ -227,15 +226,15 @@ func (l *License) applySeatRegistered(e SeatRegistered) (first bool) {
 		s.CountedIn = int32(e.Period)
 		l.Consumed++
 	}
-	l.Users[k] = s
+	l.Users.Set(e.EndUserCompany, e.EndUserName, s)
 	return !held
 }
 
 func (l *License) applySeatUnregistered(e SeatUnregistered) {
 	l.rollTo(e.Period)
-	k := SeatKey(e.EndUserCompany, e.EndUserName)
-	s := l.settle(l.Users[k])
+	s, _ := l.Users.Get(e.EndUserCompany, e.EndUserName)
+	s = l.settle(s)
 	s.Active = false
-	l.Users[k] = s
+	l.Users.Set(e.EndUserCompany, e.EndUserName, s)
 	l.Active--
 }

@@ -216,7 +216,7 @@ func (s *State) Clone() *State {
 		Credentials: cloneEach(s.Credentials, func(c *Credential) { c.Access = maps.Clone(c.Access) }),
 		Licenses: cloneEach(s.Licenses, func(l *License) {
 			l.Notes = slices.Clone(l.Notes)
-			l.Users = maps.Clone(l.Users) // seats are values
+			l.Users = l.Users.Clone()
 			l.Activations = cloneEach(l.Activations, nil)
 		}),
 	}

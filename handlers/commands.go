@@ -279,7 +279,7 @@ func seatResult(cmd domain.Command) func(*domain.State, time.Time) seatResultBod
 	return func(s *domain.State, now time.Time) seatResultBody {
 		l := s.Licenses[c.LicenseID]
 		return seatResultBody{LicenseID: c.LicenseID, EndUserCompany: c.EndUserCompany, EndUserName: c.EndUserName,
-			Registered: l.Users[domain.SeatKey(c.EndUserCompany, c.EndUserName)].Active, Usage: l.UsageAt(now)}
+			Registered: l.Users.Active(c.EndUserCompany, c.EndUserName), Usage: l.UsageAt(now)}
 	}
 }
 

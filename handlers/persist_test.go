@@ -15,6 +15,21 @@ import (
 	"github.com/licledger/licledger/projections"
 )
 
+// sameState reports whether two models are equal, seats compared by content: a seat table's
+// layout depends on the order its users arrived in, which a model loaded from stored records
+// does not repeat.
+func sameState(a, b *domain.State) bool {
+	a, b = a.Clone(), b.Clone()
+	for id, la := range a.Licenses {
+		lb, ok := b.Licenses[id]
+		if !ok || !la.Users.Equal(&lb.Users) {
+			return false
+		}
+		la.Users, lb.Users = domain.SeatTable{}, domain.SeatTable{}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
 // replayState evolves a fresh domain model through the whole log.
 func replayState(t *testing.T, store *eventstore.Store) *domain.State {
 	t.Helper()
@@ -149,7 +164,7 @@ func TestProjectionsResumeEqualRebuild(t *testing.T) {
 	}
 	sameDump(t, "licenses (resumed vs rebuilt)", r.ledger.licenses.Dump, fresh.Dump)
 	sameDump(t, "credentials (resumed vs rebuilt)", r.ledger.creds.Dump, freshCreds.Dump)
-	if !reflect.DeepEqual(r.ledger.state, replayState(t, r.store)) {
+	if !sameState(r.ledger.state, replayState(t, r.store)) {
 		t.Fatal("the write model started from stored state differs from a replay of the log")
 	}
 

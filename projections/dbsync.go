@@ -71,10 +71,9 @@ func (p *Licenses) noteCompany(company, licenseID string) {
 
 // userLicenses returns the licenses a user ever registered on, in id order.
 func (p *Licenses) userLicenses(company, name string) []string {
-	k := domain.SeatKey(company, name)
 	var out []string
 	for _, id := range p.byCompany[company] {
-		if _, ok := p.state.Licenses[id].Users[k]; ok {
+		if _, ok := p.state.Licenses[id].Users.Get(company, name); ok {
 			out = append(out, id)
 		}
 	}
@@ -89,7 +88,7 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(company, nam
 		exp := l.ExpiresAt
 		d.ExpiresAt = &exp
 	}
-	for k, s := range l.Users {
+	for k, s := range l.Users.All() {
 		if company, name := domain.SeatHolder(k); keep(company, name) {
 			d.Users = append(d.Users, SeatHolder{EndUserCompany: company, EndUserName: name, Active: s.Active})
 		}
@@ -127,7 +126,7 @@ func (p *Licenses) Authenticate(company, name, licenseID string, t time.Time, vi
 		if !ok || !visible(l) {
 			continue
 		}
-		if !l.Users[domain.SeatKey(company, name)].Active {
+		if !l.Users.Active(company, name) {
 			continue
 		}
 		code, detail := l.ValidateAt(t, "")

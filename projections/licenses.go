@@ -182,7 +182,7 @@ func (p *Licenses) Seats() int {
 	defer p.mu.RUnlock()
 	n := 0
 	for _, l := range p.state.Licenses {
-		n += len(l.Users)
+		n += l.Users.Len()
 	}
 	return n
 }

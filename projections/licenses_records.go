@@ -96,9 +96,9 @@ func (p *Licenses) Save(w RecordWriter) error {
 	}
 	var seat [5]byte
 	for _, s := range p.dirtySeats {
-		k := domain.SeatKey(s.company, s.name)
-		key = appendSeatRecordKey(key[:0], s.license.ID, k)
-		w.Set(key, encodeSeat(seat[:0], s.license.Users[k]))
+		key = appendSeatRecordKey(key[:0], s.license.ID, domain.SeatKey(s.company, s.name))
+		st, _ := s.license.Users.Get(s.company, s.name)
+		w.Set(key, encodeSeat(seat[:0], st))
 	}
 	if err := p.saveSnapshots(w); err != nil {
 		return err
@@ -136,9 +136,7 @@ type licenseStored struct {
 }
 
 func (p *Licenses) licenseRecord(l *domain.License) ([]byte, error) {
-	r := licenseStored{License: *l, Created: p.created[l.ID]}
-	r.Users = nil
-	return json.Marshal(r)
+	return json.Marshal(licenseStored{License: *l, Created: p.created[l.ID]}) // seats are not in JSON
 }
 
 // decodeLicenseRecord is licenseRecord's inverse: the license (with no seats yet) and the
@@ -149,7 +147,6 @@ func decodeLicenseRecord(b []byte) (*domain.License, uint64, error) {
 		return nil, 0, err
 	}
 	l := r.License
-	l.Users = map[string]domain.Seat{}
 	if l.Activations == nil {
 		l.Activations = map[string]*domain.Machine{}
 	}
@@ -225,7 +222,7 @@ func (p *Licenses) Load(scan func(fn func(key, value []byte) error) error) error
 			if !ok || l == nil || len(value) != 5 {
 				return fmt.Errorf("malformed seat record %q", k)
 			}
-			l.Users[seatKey] = decodeSeat(value)
+			l.Users.SetKey(seatKey, decodeSeat(value))
 			company, _ := domain.SeatHolder(seatKey)
 			p.noteCompany(company, l.ID)
 			return nil
@@ -292,7 +289,7 @@ func (p *Licenses) Dump() (map[string]string, error) {
 			return nil, err
 		}
 		set("a/license/"+l.ID, v)
-		for k, s := range l.Users {
+		for k, s := range l.Users.All() {
 			set(string(appendSeatRecordKey(nil, l.ID, k)), encodeSeat(nil, s))
 		}
 	}

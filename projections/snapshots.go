@@ -32,7 +32,7 @@ func snapshotKey(licenseID string, seq uint64) []byte {
 // saveSnapshots writes the snapshots due among the licenses changed since the last Save.
 func (p *Licenses) saveSnapshots(w RecordWriter) error {
 	for l, n := range p.sinceSnapshot {
-		if n < max(p.SnapshotEvents, len(l.Users)) {
+		if n < max(p.SnapshotEvents, l.Users.Len()) {
 			continue
 		}
 		v, err := p.encodeSnapshot(l)
@@ -50,9 +50,9 @@ func (p *Licenses) encodeSnapshot(l *domain.License) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := binary.AppendUvarint(make([]byte, 0, len(rec)+len(l.Users)*32), uint64(len(rec)))
+	out := binary.AppendUvarint(make([]byte, 0, len(rec)+l.Users.Len()*32), uint64(len(rec)))
 	out = append(out, rec...)
-	for k, s := range l.Users {
+	for k, s := range l.Users.All() {
 		out = binary.AppendUvarint(out, uint64(len(k)))
 		out = encodeSeat(append(out, k...), s)
 	}
@@ -75,7 +75,7 @@ func decodeSnapshot(v []byte) (*domain.License, uint64, error) {
 			return nil, 0, bad
 		}
 		key, seat := rest[w:w+int(k)], rest[w+int(k):w+int(k)+5]
-		l.Users[string(key)] = decodeSeat(seat)
+		l.Users.SetKey(string(key), decodeSeat(seat))
 		rest = rest[w+int(k)+5:]
 	}
 	return l, created, nil
@@ -100,7 +100,7 @@ func (p *Licenses) loadSnapshot(store *eventstore.Store, id string, seq uint64) 
 	p.byReseller[l.ResellerID] = append(p.byReseller[l.ResellerID], id)
 	p.sortByCreation(l.ResellerID)
 	p.byKeyHash[l.KeyHash] = id
-	for key := range l.Users {
+	for key := range l.Users.All() {
 		company, _ := domain.SeatHolder(key)
 		p.noteCompany(company, id)
 	}
