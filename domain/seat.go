@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -199,21 +198,10 @@ func (l *License) settle(s Seat) Seat {
 	return s
 }
 
-// ApplySeat applies a seat event (SeatRegistered or SeatUnregistered) to l, the license it names:
-// State.Evolve without the license lookup, for a read model that already holds l. It reports
-// whether the event gave the user their first seat on l.
-func (l *License) ApplySeat(e Event) (first bool) {
-	switch e := e.(type) {
-	case SeatRegistered:
-		return l.applySeatRegistered(e)
-	case SeatUnregistered:
-		l.applySeatUnregistered(e)
-		return false
-	}
-	panic(fmt.Sprintf("domain: ApplySeat: %T is not a seat event", e))
-}
-
-func (l *License) applySeatRegistered(e SeatRegistered) (first bool) {
+// ApplySeatRegistered applies e to l, the license it names: State.Evolve without the license
+// lookup, for a read model that already holds l. It reports whether e gave the user their first
+// seat on l.
+func (l *License) ApplySeatRegistered(e SeatRegistered) (first bool) {
 	l.rollTo(e.Period)
 	s, held := l.Users.Get(e.EndUserCompany, e.EndUserName)
 	if !held {
@@ -230,7 +218,8 @@ func (l *License) applySeatRegistered(e SeatRegistered) (first bool) {
 	return !held
 }
 
-func (l *License) applySeatUnregistered(e SeatUnregistered) {
+// ApplySeatUnregistered applies e to l, the license it names (see ApplySeatRegistered).
+func (l *License) ApplySeatUnregistered(e SeatUnregistered) {
 	l.rollTo(e.Period)
 	s, _ := l.Users.Get(e.EndUserCompany, e.EndUserName)
 	s = l.settle(s)

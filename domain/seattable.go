@@ -3,6 +3,8 @@ package domain
 import (
 	"hash/maphash"
 	"iter"
+	"maps"
+	"slices"
 	"unsafe"
 )
 
@@ -86,7 +88,7 @@ func (t *SeatTable) Set(company, name string, s Seat) {
 	t.index[h] = e
 }
 
-// GetKey and SetKey are Get and Set by SeatKey.
+// GetKey is Get by SeatKey.
 func (t *SeatTable) GetKey(key string) (Seat, bool) { return t.Get(SeatHolder(key)) }
 
 // SetKey is Set by SeatKey.
@@ -117,20 +119,7 @@ func (t *SeatTable) All() iter.Seq2[string, Seat] {
 
 // Clone returns a copy that shares nothing with t.
 func (t *SeatTable) Clone() SeatTable {
-	c := SeatTable{keys: append([]byte(nil), t.keys...)}
-	if t.index != nil {
-		c.index = make(map[uint64]seatEntry, len(t.index))
-		for h, e := range t.index {
-			c.index[h] = e
-		}
-	}
-	if t.collide != nil {
-		c.collide = make(map[string]Seat, len(t.collide))
-		for k, s := range t.collide {
-			c.collide[k] = s
-		}
-	}
-	return c
+	return SeatTable{index: maps.Clone(t.index), keys: slices.Clone(t.keys), collide: maps.Clone(t.collide)}
 }
 
 // Equal reports whether t and u hold the same seats for the same users, however each was built

@@ -106,9 +106,9 @@ func (s *State) Evolve(e Event) {
 	case LicenseCreated:
 		s.Licenses[e.ID] = newLicense(e)
 	case SeatRegistered:
-		s.mustLicense(e.LicenseID).applySeatRegistered(e)
+		s.mustLicense(e.LicenseID).ApplySeatRegistered(e)
 	case SeatUnregistered:
-		s.mustLicense(e.LicenseID).applySeatUnregistered(e)
+		s.mustLicense(e.LicenseID).ApplySeatUnregistered(e)
 	case CredentialIssued:
 		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
 	case LicenseSuspended, LicenseReinstated, LicenseExpired, LicenseRenewed, LicenseTerminated:

@@ -232,10 +232,6 @@ func (r *canonicalReader) time() time.Time {
 type Interner struct {
 	m     map[string]string
 	limit int
-	// recent holds the last strings handed out, looked at before the map: an event repeats its
-	// envelope's reseller and tenant in its payload, and a hit here skips hashing.
-	recent [4]string
-	next   int
 }
 
 // NewInterner returns an interner that remembers at most limit strings.
@@ -246,19 +242,12 @@ func (in *Interner) Intern(b []byte) string {
 	if in == nil {
 		return string(b)
 	}
-	for _, s := range &in.recent {
-		if s == string(b) {
-			return s
-		}
+	if s, ok := in.m[string(b)]; ok { // the lookup does not allocate
+		return s
 	}
-	s, ok := in.m[string(b)] // the lookup does not allocate
-	if !ok {
-		s = string(b)
-		if len(in.m) < in.limit {
-			in.m[s] = s
-		}
+	s := string(b)
+	if len(in.m) < in.limit {
+		in.m[s] = s
 	}
-	in.recent[in.next] = s
-	in.next = (in.next + 1) % len(in.recent)
 	return s
 }

@@ -62,14 +62,14 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 	switch e := e.(type) {
 	case domain.SeatRegistered: // the bulk of every log: one license lookup, no type switch in markDirty
 		l := p.state.Licenses[e.LicenseID]
-		if l.ApplySeat(e) {
+		if l.ApplySeatRegistered(e) {
 			p.noteCompany(e.EndUserCompany, l.ID)
 		}
 		p.seatChanged(l, e.EndUserCompany, e.EndUserName)
 		return
 	case domain.SeatUnregistered:
 		l := p.state.Licenses[e.LicenseID]
-		l.ApplySeat(e)
+		l.ApplySeatUnregistered(e)
 		p.seatChanged(l, e.EndUserCompany, e.EndUserName)
 		return
 	}
