@@ -171,3 +171,70 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 	}
 	return nil, i, false
 }
+
+// SeatEventView is a seat event's data as ViewSeatEvent reads it: slices of the data, valid as
+// long as the data is.
+type SeatEventView struct {
+	LicenseID, ResellerID, TenantID, EndUserCompany, EndUserName []byte
+	Period                                                       int
+}
+
+// ViewSeatEvent reads the data of a seat event (registered or unregistered) in exactly the form
+// encoding/json writes SeatRegistered: its members in field order, strings of printable ASCII
+// without escapes, an integer period, and nothing after the closing brace. Anything else reports
+// false: use DecodeEvent, which takes any valid JSON. A replay uses it to apply seat events without
+// allocating an Event for each.
+func ViewSeatEvent(data []byte) (v SeatEventView, ok bool) {
+	r := flatReader{b: data}
+	v.LicenseID = r.member(`{"licenseId":`)
+	v.ResellerID = r.member(`,"resellerId":`)
+	v.TenantID = r.member(`,"tenantId":`)
+	v.EndUserCompany = r.member(`,"endUserCompany":`)
+	v.EndUserName = r.member(`,"endUserName":`)
+	if !r.literal(`,"period":`) {
+		return v, false
+	}
+	start := r.i
+	for r.i < len(data) && (data[r.i] == '-' || (data[r.i] >= '0' && data[r.i] <= '9')) {
+		r.i++
+	}
+	digits := data[start:r.i]
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) > 1 && digits[0] == '0' { // JSON has no leading zeros
+		return v, false
+	}
+	v.Period, ok = plainInt(data[start:r.i])
+	return v, ok && !r.bad && r.i == len(data)-1 && data[r.i] == '}'
+}
+
+// flatReader walks data in a fixed form; any surprise sets bad.
+type flatReader struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (r *flatReader) literal(s string) bool {
+	if r.bad || len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		r.bad = true
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// member reads the literal name (with its punctuation) and the plain string after it.
+func (r *flatReader) member(name string) []byte {
+	if !r.literal(name) {
+		return nil
+	}
+	s, next, ok := plainString(r.b, r.i)
+	if !ok {
+		r.bad = true
+		return nil
+	}
+	r.i = next
+	return s
+}

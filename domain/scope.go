@@ -76,8 +76,8 @@ func (sc Scope) Reaches(p Place) bool {
 
 // HasSeatHolder reports whether an end user of this name holds a seat on the license now.
 func (l *License) HasSeatHolder(name string) bool {
-	for k, s := range l.Users.All() {
-		if _, n := SeatHolder(k); s.Active && n == name {
+	for u, s := range l.Users.All() {
+		if s.Active && u.Name() == name {
 			return true
 		}
 	}

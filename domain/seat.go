@@ -202,28 +202,37 @@ func (l *License) settle(s Seat) Seat {
 // lookup, for a read model that already holds l. It reports whether e gave the user their first
 // seat on l.
 func (l *License) ApplySeatRegistered(e SeatRegistered) (first bool) {
-	l.rollTo(e.Period)
-	s, held := l.Users.Get(e.EndUserCompany, e.EndUserName)
+	return l.RegisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
+}
+
+// RegisterSeat is ApplySeatRegistered for a user already hashed: a registration of u in quota
+// period.
+func (l *License) RegisterSeat(u SeatUser, period int) (first bool) {
+	l.rollTo(period)
+	s, held := l.Users.Slot(u)
 	if !held {
 		s.CountedIn = -1
 	}
-	s = l.settle(s)
+	*s = l.settle(*s)
 	s.Active = true
 	l.Active++
-	if int(s.CountedIn) != e.Period {
-		s.CountedIn = int32(e.Period)
+	if int(s.CountedIn) != period {
+		s.CountedIn = int32(period)
 		l.Consumed++
 	}
-	l.Users.Set(e.EndUserCompany, e.EndUserName, s)
 	return !held
 }
 
 // ApplySeatUnregistered applies e to l, the license it names (see ApplySeatRegistered).
 func (l *License) ApplySeatUnregistered(e SeatUnregistered) {
-	l.rollTo(e.Period)
-	s, _ := l.Users.Get(e.EndUserCompany, e.EndUserName)
-	s = l.settle(s)
+	l.UnregisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
+}
+
+// UnregisterSeat is ApplySeatUnregistered for a user already hashed.
+func (l *License) UnregisterSeat(u SeatUser, period int) {
+	l.rollTo(period)
+	s, _ := l.Users.Slot(u)
+	*s = l.settle(*s)
 	s.Active = false
-	l.Users.Set(e.EndUserCompany, e.EndUserName, s)
 	l.Active--
 }

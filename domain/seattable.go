@@ -9,25 +9,58 @@ import (
 )
 
 // SeatTable holds a license's seats by user (company and name). Seats are the bulk of the model,
-// millions of them, so the table holds no pointers per seat: a map from a 64-bit hash of the user
-// to the seat and where the user's key lies in one byte arena. The garbage collector never scans
-// the map or the arena, growing the map copies plain words, and registering a user looks the
-// seat up once without building its key. A rebuild of 5 M events runs a third faster than with
-// map[string]Seat (docs/BENCHMARKS.md).
+// millions of them, so the table holds no pointers per seat: an open-addressed array of slots,
+// each the user's 64-bit hash, the seat, the number of the user's company (a license's users are
+// mostly of a few companies, held once per table) and where the user's name lies in one byte
+// arena. The garbage collector never scans the slots or the arena, growing the table copies plain
+// words, and registering a user probes once (Slot) without building their key.
+//
+// Two users with the same hash simply take two slots: a probe compares company and name whenever
+// hashes match, so a seat is never mistaken for another's. The few users a slot cannot describe
+// (a name longer than 64 KiB, or a company past a table's 65,535th) are kept in a plain map.
 //
 // The zero SeatTable is empty and ready to use. A copy shares storage: use Clone.
 type SeatTable struct {
-	index map[uint64]seatEntry // by seatHash(company, name)
-	keys  []byte               // SeatKey of every user, back to back; bytes once written never change
-	// collide holds, by SeatKey, the users whose hash another user took first: with 64-bit
-	// hashes, practically never, but a seat must never be mistaken for another's.
-	collide map[string]Seat
+	slots     []seatSlot        // linear probing; a power of two long, or empty
+	used      int               // slots taken
+	names     []byte            // every user's name, back to back; bytes once written never change
+	companies []string          // by number; numbers start at 1 (0 marks a free slot)
+	byCompany map[string]uint16 // companies' numbers, once there are more than a few
+	overflow  map[string]*Seat  // by SeatKey: users no slot can describe
 }
 
-type seatEntry struct {
-	off, len uint32 // the user's SeatKey in keys
-	seat     Seat
+type seatSlot struct {
+	hash    uint64 // the user's seatHash
+	off     uint32 // the user's name in names
+	len     uint16
+	company uint16 // companies[company-1]; 0: a free slot
+	seat    Seat
 }
+
+const (
+	maxSlotName     = 1<<16 - 1
+	maxCompanies    = 1<<16 - 1
+	companiesListed = 8 // a table of more companies finds them with byCompany
+)
+
+// SeatUser is a seat's holder, with the hash the table files them under, computed once: a
+// replay can hash on one goroutine and apply on another.
+type SeatUser struct {
+	company, name string
+	hash          uint64
+}
+
+// NewSeatUser names company's user name.
+func NewSeatUser(company, name string) SeatUser {
+	return SeatUser{company: company, name: name, hash: seatHash(company, name)}
+}
+
+// Company and Name are the user's.
+func (u SeatUser) Company() string { return u.company }
+func (u SeatUser) Name() string    { return u.name }
+
+// Key is the user's SeatKey.
+func (u SeatUser) Key() string { return SeatKey(u.company, u.name) }
 
 // seatSeed keys the hash; per process, like Go's own maps, so no input can be crafted to collide.
 var seatSeed = maphash.MakeSeed()
@@ -45,47 +78,121 @@ func seatHash(company, name string) uint64 {
 	return h.Sum64() & seatHashMask
 }
 
-// is reports whether e is the seat of company's user name.
-func (t *SeatTable) is(e seatEntry, company, name string) bool {
-	k := t.keys[e.off : e.off+e.len]
-	return len(k) == len(company)+1+len(name) && string(k[:len(company)]) == company &&
-		k[len(company)] == 0 && string(k[len(company)+1:]) == name
+// companyNumber returns the number of company (0: not in the table; with add, added if it fits).
+func (t *SeatTable) companyNumber(company string, add bool) uint16 {
+	if t.byCompany != nil {
+		if n, ok := t.byCompany[company]; ok || !add || len(t.companies) == maxCompanies {
+			return n
+		}
+	} else {
+		for i, c := range t.companies {
+			if c == company {
+				return uint16(i + 1)
+			}
+		}
+		if !add {
+			return 0
+		}
+	}
+	t.companies = append(t.companies, company)
+	n := uint16(len(t.companies))
+	switch {
+	case t.byCompany != nil:
+		t.byCompany[company] = n
+	case len(t.companies) > companiesListed:
+		t.byCompany = make(map[string]uint16, 2*len(t.companies))
+		for i, c := range t.companies {
+			t.byCompany[c] = uint16(i + 1)
+		}
+	}
+	return n
+}
+
+// find returns u's slot, or the free slot where u would go; company is u's company's number.
+func (t *SeatTable) find(u SeatUser, company uint16) (i int, found bool) {
+	mask := len(t.slots) - 1
+	for i = int(u.hash) & mask; t.slots[i].company != 0; i = (i + 1) & mask {
+		e := &t.slots[i]
+		if e.hash == u.hash && e.company == company && int(e.len) == len(u.name) &&
+			string(t.names[e.off:e.off+uint32(e.len)]) == u.name {
+			return i, true
+		}
+	}
+	return i, false
+}
+
+// Find returns u's seat, and whether u ever held one.
+func (t *SeatTable) Find(u SeatUser) (Seat, bool) {
+	if c := t.companyNumber(u.company, false); c != 0 && len(u.name) <= maxSlotName && t.used > 0 {
+		if i, ok := t.find(u, c); ok {
+			return t.slots[i].seat, true
+		}
+	}
+	if len(t.overflow) > 0 {
+		if s, ok := t.overflow[u.Key()]; ok {
+			return *s, true
+		}
+	}
+	return Seat{}, false
+}
+
+// Slot returns u's seat to change in place, adding a zero Seat for u if they never held one
+// (held false). The pointer is good until the next user is added.
+func (t *SeatTable) Slot(u SeatUser) (s *Seat, held bool) {
+	c := t.companyNumber(u.company, true)
+	if c == 0 || len(u.name) > maxSlotName || len(t.names) > 1<<32-1-len(u.name) {
+		return t.overflowSlot(u)
+	}
+	if (t.used+1)*4 > len(t.slots)*3 { // at most three quarters full: probes stay short
+		t.grow()
+	}
+	i, ok := t.find(u, c)
+	e := &t.slots[i]
+	if !ok {
+		*e = seatSlot{hash: u.hash, off: uint32(len(t.names)), len: uint16(len(u.name)), company: c}
+		t.names = append(t.names, u.name...)
+		t.used++
+	}
+	return &e.seat, ok
+}
+
+func (t *SeatTable) overflowSlot(u SeatUser) (*Seat, bool) {
+	if t.overflow == nil {
+		t.overflow = map[string]*Seat{}
+	}
+	k := u.Key()
+	if s, ok := t.overflow[k]; ok {
+		return s, true
+	}
+	s := new(Seat)
+	t.overflow[k] = s
+	return s, false
+}
+
+// grow doubles the slots and files every user again by their stored hash.
+func (t *SeatTable) grow() {
+	old := t.slots
+	t.slots = make([]seatSlot, max(8, 2*len(old)))
+	mask := len(t.slots) - 1
+	for _, e := range old {
+		if e.company == 0 {
+			continue
+		}
+		i := int(e.hash) & mask
+		for t.slots[i].company != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = e
+	}
 }
 
 // Get returns the seat of company's user name, and whether the user ever held one.
-func (t *SeatTable) Get(company, name string) (Seat, bool) {
-	e, ok := t.index[seatHash(company, name)]
-	if !ok {
-		return Seat{}, false
-	}
-	if t.is(e, company, name) {
-		return e.seat, true
-	}
-	s, ok := t.collide[SeatKey(company, name)]
-	return s, ok
-}
+func (t *SeatTable) Get(company, name string) (Seat, bool) { return t.Find(NewSeatUser(company, name)) }
 
 // Set stores the seat of company's user name.
 func (t *SeatTable) Set(company, name string, s Seat) {
-	h := seatHash(company, name)
-	e, ok := t.index[h]
-	switch {
-	case ok && t.is(e, company, name):
-		e.seat = s
-	case ok: // another user has this hash
-		if t.collide == nil {
-			t.collide = map[string]Seat{}
-		}
-		t.collide[SeatKey(company, name)] = s
-		return
-	default:
-		if t.index == nil {
-			t.index = map[uint64]seatEntry{}
-		}
-		e = seatEntry{off: uint32(len(t.keys)), len: uint32(len(company) + 1 + len(name)), seat: s}
-		t.keys = append(append(append(t.keys, company...), 0), name...)
-	}
-	t.index[h] = e
+	p, _ := t.Slot(NewSeatUser(company, name))
+	*p = s
 }
 
 // GetKey is Get by SeatKey.
@@ -98,19 +205,26 @@ func (t *SeatTable) SetKey(key string, s Seat) {
 }
 
 // Len is the number of users who ever held a seat.
-func (t *SeatTable) Len() int { return len(t.index) + len(t.collide) }
+func (t *SeatTable) Len() int { return t.used + len(t.overflow) }
 
-// All yields every user's SeatKey and seat, in no particular order. The keys share the table's
-// arena (whose bytes never change), so yielding them allocates nothing.
-func (t *SeatTable) All() iter.Seq2[string, Seat] {
-	return func(yield func(string, Seat) bool) {
-		for _, e := range t.index {
-			if !yield(unsafe.String(&t.keys[e.off], int(e.len)), e.seat) {
+// All yields every user and their seat, in no particular order. The users' names share the
+// table's arena (whose bytes never change), so yielding them allocates nothing.
+func (t *SeatTable) All() iter.Seq2[SeatUser, Seat] {
+	return func(yield func(SeatUser, Seat) bool) {
+		for _, e := range t.slots {
+			if e.company == 0 {
+				continue
+			}
+			u := SeatUser{company: t.companies[e.company-1], hash: e.hash}
+			if e.len > 0 {
+				u.name = unsafe.String(&t.names[e.off], int(e.len))
+			}
+			if !yield(u, e.seat) {
 				return
 			}
 		}
-		for k, s := range t.collide {
-			if !yield(k, s) {
+		for k, s := range t.overflow {
+			if !yield(NewSeatUser(SeatHolder(k)), *s) {
 				return
 			}
 		}
@@ -119,17 +233,26 @@ func (t *SeatTable) All() iter.Seq2[string, Seat] {
 
 // Clone returns a copy that shares nothing with t.
 func (t *SeatTable) Clone() SeatTable {
-	return SeatTable{index: maps.Clone(t.index), keys: slices.Clone(t.keys), collide: maps.Clone(t.collide)}
+	c := SeatTable{slots: slices.Clone(t.slots), used: t.used, names: slices.Clone(t.names),
+		companies: slices.Clone(t.companies), byCompany: maps.Clone(t.byCompany)}
+	if t.overflow != nil {
+		c.overflow = make(map[string]*Seat, len(t.overflow))
+		for k, s := range t.overflow {
+			seat := *s
+			c.overflow[k] = &seat
+		}
+	}
+	return c
 }
 
 // Equal reports whether t and u hold the same seats for the same users, however each was built
-// (reflect.DeepEqual compares the arena's layout, which depends on the order users arrived in).
+// (reflect.DeepEqual compares the layout, which depends on the order users arrived in).
 func (t *SeatTable) Equal(u *SeatTable) bool {
 	if t.Len() != u.Len() {
 		return false
 	}
-	for k, s := range t.All() {
-		if us, ok := u.GetKey(k); !ok || us != s {
+	for user, s := range t.All() {
+		if us, ok := u.Find(user); !ok || us != s {
 			return false
 		}
 	}

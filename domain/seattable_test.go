@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func TestSeatTableMatchesAMap(t *testing.T) {
 			var table SeatTable
 			want := map[string]Seat{}
 			for i := range 500 {
-				company, name := fmt.Sprintf("Co %d", i%7), fmt.Sprintf("user-%d", i%120)
+				company, name := fmt.Sprintf("Co %d", i%(5+i/100*3)), fmt.Sprintf("user-%d", i%120) // 5 companies, then more than companiesListed
 				s := Seat{Active: i%3 != 0, CountedIn: int32(i)}
 				table.Set(company, name, s)
 				want[SeatKey(company, name)] = s
@@ -25,6 +26,10 @@ func TestSeatTableMatchesAMap(t *testing.T) {
 			// A company ending where another's name begins must not be mistaken for it.
 			table.Set("Co 1", "x\x00y", Seat{CountedIn: -1})
 			want[SeatKey("Co 1", "x\x00y")] = Seat{CountedIn: -1}
+			// A name too long for a slot is kept aside, and found there.
+			long := strings.Repeat("n", maxSlotName+1)
+			table.Set("Co 1", long, Seat{Active: true, CountedIn: 7})
+			want[SeatKey("Co 1", long)] = Seat{Active: true, CountedIn: 7}
 			if table.Len() != len(want) {
 				t.Fatalf("Len %d, want %d", table.Len(), len(want))
 			}
@@ -36,7 +41,11 @@ func TestSeatTableMatchesAMap(t *testing.T) {
 			if _, ok := table.Get("Co 1", "nobody"); ok {
 				t.Fatal("a user who never registered has a seat")
 			}
-			if got := maps.Collect(table.All()); !maps.Equal(got, want) {
+			got := map[string]Seat{}
+			for u, s := range table.All() {
+				got[u.Key()] = s
+			}
+			if !maps.Equal(got, want) {
 				t.Fatalf("All yields %d seats, want %d", len(got), len(want))
 			}
 			c := table.Clone()
@@ -61,5 +70,44 @@ func TestSeatTableMatchesAMap(t *testing.T) {
 				t.Fatal("Equal depends on the order users arrived in")
 			}
 		})
+	}
+}
+
+// TestSeatTableManyCompanies fills a table with more companies than a slot can number: the users
+// of the companies past the limit are kept aside, and every user is still found, counted, listed
+// and cloned.
+func TestSeatTableManyCompanies(t *testing.T) {
+	var table SeatTable
+	n := maxCompanies + 10
+	for i := range n {
+		table.Set(fmt.Sprintf("Co %d", i), "u", Seat{Active: i%2 == 0, CountedIn: int32(i)})
+	}
+	if len(table.overflow) != 10 {
+		t.Fatalf("%d users kept aside, want 10", len(table.overflow))
+	}
+	c := table.Clone()
+	for _, tb := range []*SeatTable{&table, &c} {
+		if tb.Len() != n {
+			t.Fatalf("Len %d, want %d", tb.Len(), n)
+		}
+		for _, i := range []int{0, maxCompanies - 1, maxCompanies, n - 1} {
+			if s, ok := tb.Get(fmt.Sprintf("Co %d", i), "u"); !ok || s.CountedIn != int32(i) || s.Active != (i%2 == 0) {
+				t.Fatalf("Co %d: %+v, %v", i, s, ok)
+			}
+		}
+		listed := 0
+		for u, s := range tb.All() {
+			if u.Name() != "u" || u.Company() != fmt.Sprintf("Co %d", s.CountedIn) {
+				t.Fatalf("All yields %q of %q with %+v", u.Name(), u.Company(), s)
+			}
+			listed++
+		}
+		if listed != n {
+			t.Fatalf("All yields %d users, want %d", listed, n)
+		}
+	}
+	c.Set(fmt.Sprintf("Co %d", n-1), "u", Seat{CountedIn: -5})
+	if s, _ := table.Get(fmt.Sprintf("Co %d", n-1), "u"); s.CountedIn == -5 {
+		t.Fatal("changing a clone's user kept aside changed the original")
 	}
 }

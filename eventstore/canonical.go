@@ -3,6 +3,7 @@ package eventstore
 import (
 	"bytes"
 	"time"
+	"unsafe"
 )
 
 // decodeCanonical parses an envelope in exactly the form appendEnvelope writes: fields in their
@@ -10,17 +11,23 @@ import (
 // (rebuilding read models reads every event); anything else, including every envelope written by
 // another tool, reports ok == false and goes through encoding/json. Data aliases b.
 //
-// It does not validate data: whoever decodes the payload does.
-//
-// With replay, it reads only what a replay uses (DecodeReplay): id, source, subject, stream, actor,
-// command id and correlation id are checked and skipped, and type, reseller and tenant come from
-// the interner.
-func decodeCanonical(b []byte, replay bool, in *Interner) (e Envelope, ok bool) {
+// It does not validate data: whoever decodes the payload does. How much else it reads depends
+// on the mode:
+//   - full: everything, strings copied;
+//   - replay (DecodeReplay): only what a replay uses. Id, source, subject, stream, actor,
+//     command id and correlation id are checked and skipped; type, reseller and tenant come
+//     from the interner;
+//   - view (DecodeView): as replay, but type, reseller and tenant alias b, and Data runs to the
+//     envelope's closing brace without a look inside.
+func decodeCanonical(b []byte, m readMode, in *Interner) (e Envelope, ok bool) {
 	r := canonicalReader{b: b, in: in}
-	// mode is how the fields replays do not read are taken: copied, or checked and skipped.
-	mode, interned := copied, copied
-	if replay {
-		mode, interned = skipped, fromTable
+	// mode is how the fields replays do not read are taken; ids, how type, reseller and tenant are.
+	mode, ids := copied, copied
+	switch m {
+	case replay:
+		mode, ids = skipped, fromTable
+	case view:
+		mode, ids = skipped, aliased
 	}
 	if !r.literal(`{"specversion":"1.0","id":`) {
 		return e, false
@@ -29,7 +36,7 @@ func decodeCanonical(b []byte, replay bool, in *Interner) (e Envelope, ok bool) 
 	r.mode = mode
 	e.ID = r.str()
 	e.Source = r.field(`,"source":`)
-	r.mode = interned
+	r.mode = ids
 	e.Type = r.field(`,"type":`)
 	r.mode = mode
 	e.Subject = r.field(`,"subject":`)
@@ -53,7 +60,7 @@ func decodeCanonical(b []byte, replay bool, in *Interner) (e Envelope, ok bool) 
 		return e, false
 	}
 	e.Version = uint32(v)
-	r.mode = interned
+	r.mode = ids
 	e.Reseller = r.optional(`,"reseller":`)
 	e.Tenant = r.optional(`,"tenant":`)
 	r.mode = mode
@@ -63,12 +70,35 @@ func decodeCanonical(b []byte, replay bool, in *Interner) (e Envelope, ok bool) 
 	if !r.literal(`,"data":`) || r.bad {
 		return e, false
 	}
-	end := objectEnd(b, r.i)
+	end := len(b) - 1 // view: the reader checks the data
+	if m != view {
+		end = objectEnd(b, r.i)
+	}
 	if end != len(b)-1 || b[end] != '}' {
 		return e, false
 	}
 	e.Data = b[r.i:end]
 	return e, true
+}
+
+// readMode is how much decodeCanonical reads.
+type readMode int
+
+const (
+	full readMode = iota
+	replay
+	view
+)
+
+// DecodeView reads an envelope in exactly the form appendEnvelope writes, for a replay that looks
+// at an event before deciding how to decode it. Type, Reseller and Tenant alias b (intern or copy
+// what is kept), the time, sequence and version are parsed, and the other attributes are checked
+// and left empty. Data is everything from "data": to the envelope's closing brace, unchecked:
+// whoever reads it must accept exactly one JSON object and nothing after it (a strict decoder
+// does). Anything else reports ok == false: use DecodeReplay, which also takes any valid JSON.
+func DecodeView(b []byte) (e Envelope, ok bool) {
+	e, ok = decodeCanonical(b, view, nil)
+	return e, ok && e.Type != "" && e.Sequence != 0
 }
 
 // objectEnd returns the index just past the JSON object that starts at b[i], or -1. It only
@@ -116,6 +146,7 @@ const (
 	copied    stringMode = iota // a new string
 	skipped                     // "" (the string was still checked)
 	fromTable                   // the interner's string
+	aliased                     // a string sharing the reader's bytes (DecodeView)
 )
 
 func (r *canonicalReader) literal(s string) bool {
@@ -142,6 +173,11 @@ func (r *canonicalReader) str() string {
 				return ""
 			case fromTable:
 				return r.in.Intern(r.b[start:j])
+			case aliased:
+				if j == start {
+					return ""
+				}
+				return unsafe.String(&r.b[start], j-start)
 			}
 			return string(r.b[start:j])
 		case c < 0x20 || c > 0x7e || c == '\\':

@@ -36,7 +36,7 @@ type Envelope struct {
 
 // DecodeEnvelope parses one stored event. Data is a copy: b may be reused.
 func DecodeEnvelope(b []byte) (Envelope, error) {
-	e, ok := decodeCanonical(b, false, nil)
+	e, ok := decodeCanonical(b, full, nil)
 	if ok {
 		e.Data = bytes.Clone(e.Data)
 	} else {
@@ -57,7 +57,7 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 // only as long as b is. It is DecodeEnvelope without the allocations a replay of millions of
 // events does not need.
 func DecodeReplay(b []byte, in *Interner) (Envelope, error) {
-	e, ok := decodeCanonical(b, true, in)
+	e, ok := decodeCanonical(b, replay, in)
 	if !ok {
 		return DecodeEnvelope(b)
 	}

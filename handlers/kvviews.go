@@ -63,6 +63,18 @@ func (w *viewWatch) Apply(m projections.Meta, e domain.Event) {
 	}
 }
 
+// ApplySeat implements projections.SeatProjection: Apply for a seat event.
+func (w *viewWatch) ApplySeat(m projections.Meta, f *projections.SeatFact) {
+	if !w.on.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.resellers[m.Reseller] = struct{}{}
+	w.tenants[m.Tenant] = struct{}{}
+	w.licenses[f.LicenseID] = struct{}{}
+}
+
 // start turns noting on and clears what was noted.
 func (w *viewWatch) start() {
 	w.mu.Lock()

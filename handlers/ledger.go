@@ -105,6 +105,9 @@ func (l *Ledger) OnCredentialChange(fn func(id string)) { l.credentialChanged.fn
 // comes after the credentials read model in the runner, so the change is visible when it fires.
 type credentialWatch struct{ fn atomic.Pointer[func(string)] }
 
+// ApplySeat implements projections.SeatProjection: seats end no sessions.
+func (w *credentialWatch) ApplySeat(projections.Meta, *projections.SeatFact) {}
+
 func (w *credentialWatch) Apply(_ projections.Meta, e domain.Event) {
 	switch e.(type) {
 	case domain.CredentialDisabled, domain.CredentialRevoked, domain.CredentialRotated:

@@ -34,6 +34,9 @@ func NewCredentials() *Credentials {
 	return &Credentials{byID: map[string]*domain.Credential{}, byHash: map[string]string{}, times: map[string]*credentialTimes{}}
 }
 
+// ApplySeat implements SeatProjection: seats do not concern credentials.
+func (p *Credentials) ApplySeat(Meta, *SeatFact) {}
+
 // Apply implements Projection.
 func (p *Credentials) Apply(m Meta, e domain.Event) {
 	switch e := e.(type) {

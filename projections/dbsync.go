@@ -88,8 +88,8 @@ func (p *Licenses) detail(l *domain.License, t time.Time, keep func(company, nam
 		exp := l.ExpiresAt
 		d.ExpiresAt = &exp
 	}
-	for k, s := range l.Users.All() {
-		if company, name := domain.SeatHolder(k); keep(company, name) {
+	for u, s := range l.Users.All() {
+		if company, name := u.Company(), u.Name(); keep(company, name) {
 			d.Users = append(d.Users, SeatHolder{EndUserCompany: company, EndUserName: name, Active: s.Active})
 		}
 	}

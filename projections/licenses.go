@@ -29,6 +29,16 @@ type Licenses struct {
 	dirtyStreams   map[string]struct{} // aggregates other than licenses, by stream
 	dirtyLicenses  map[*domain.License]struct{}
 	dirtySeats     []seatRef
+
+	// numbered is, for the catch-up whose decoder numbered the licenses (numberedBy), each
+	// license by its number and the company last noted on it (see ApplySeat).
+	numberedBy *licenseNumbers
+	numbered   []numberedEntry
+}
+
+type numberedEntry struct {
+	license *domain.License
+	company string // noteCompany(company, license.ID) was called
 }
 
 // NewLicenses returns an empty read model.
@@ -45,6 +55,7 @@ func (p *Licenses) reset() {
 	p.created = map[string]uint64{}
 	p.dirtyStreams, p.dirtyLicenses, p.dirtySeats = map[string]struct{}{}, map[*domain.License]struct{}{}, nil
 	p.sinceSnapshot = map[*domain.License]int{}
+	p.numberedBy, p.numbered = nil, nil
 	if p.SnapshotEvents == 0 {
 		p.SnapshotEvents = defaultSnapshotEvents
 	}
@@ -80,6 +91,32 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 		p.created[e.ID] = m.Sequence
 	}
 	p.markDirty(e)
+}
+
+// ApplySeat implements SeatProjection: Apply for a seat event, with the license found by its
+// number in the catch-up and the user hashed already.
+func (p *Licenses) ApplySeat(m Meta, f *SeatFact) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastSeq = m.Sequence
+	if f.numbers != p.numberedBy { // another catch-up numbered this one
+		p.numberedBy, p.numbered = f.numbers, p.numbered[:0]
+	}
+	for int(f.number) >= len(p.numbered) {
+		p.numbered = append(p.numbered, numberedEntry{})
+	}
+	n := &p.numbered[f.number]
+	if n.license == nil {
+		n.license = p.state.Licenses[f.LicenseID]
+	}
+	l, company := n.license, f.User.Company()
+	if !f.Registered {
+		l.UnregisterSeat(f.User, f.Period)
+	} else if l.RegisterSeat(f.User, f.Period) && n.company != company {
+		p.noteCompany(company, l.ID)
+		n.company = company
+	}
+	p.seatChanged(l, company, f.User.Name())
 }
 
 // CopyState returns a deep copy of the domain model the read model holds, and the sequence it

@@ -289,8 +289,8 @@ func (p *Licenses) Dump() (map[string]string, error) {
 			return nil, err
 		}
 		set("a/license/"+l.ID, v)
-		for k, s := range l.Users.All() {
-			set(string(appendSeatRecordKey(nil, l.ID, k)), encodeSeat(nil, s))
+		for u, s := range l.Users.All() {
+			set(string(appendSeatRecordKey(nil, l.ID, u.Key())), encodeSeat(nil, s))
 		}
 	}
 	for r, ids := range p.byReseller {

@@ -52,9 +52,10 @@ func (p *Licenses) encodeSnapshot(l *domain.License) ([]byte, error) {
 	}
 	out := binary.AppendUvarint(make([]byte, 0, len(rec)+l.Users.Len()*32), uint64(len(rec)))
 	out = append(out, rec...)
-	for k, s := range l.Users.All() {
-		out = binary.AppendUvarint(out, uint64(len(k)))
-		out = encodeSeat(append(out, k...), s)
+	for u, s := range l.Users.All() {
+		out = binary.AppendUvarint(out, uint64(len(u.Company())+1+len(u.Name())))
+		out = append(append(append(out, u.Company()...), 0), u.Name()...) // the user's SeatKey
+		out = encodeSeat(out, s)
 	}
 	return out, nil
 }
@@ -100,9 +101,8 @@ func (p *Licenses) loadSnapshot(store *eventstore.Store, id string, seq uint64) 
 	p.byReseller[l.ResellerID] = append(p.byReseller[l.ResellerID], id)
 	p.sortByCreation(l.ResellerID)
 	p.byKeyHash[l.KeyHash] = id
-	for key := range l.Users.All() {
-		company, _ := domain.SeatHolder(key)
-		p.noteCompany(company, id)
+	for u := range l.Users.All() {
+		p.noteCompany(u.Company(), id)
 	}
 	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
 }
