@@ -21,10 +21,12 @@ import (
 //
 // The zero SeatTable is empty and ready to use. A copy shares storage: use Clone.
 type SeatTable struct {
-	slots     []seatSlot        // linear probing; a power of two long, or empty
-	used      int               // slots taken
-	names     []byte            // every user's name, back to back; bytes once written never change
-	companies []string          // by number; numbers start at 1 (0 marks a free slot)
+	slots     []seatSlot // linear probing; a power of two long, or empty
+	used      int        // slots taken
+	names     []byte     // every user's name, back to back; bytes once written never change
+	companies []string   // by number; numbers start at 1 (0 marks a free slot)
+	recent    string     // the company last numbered, and its number: most users'
+	recentNo  uint16
 	byCompany map[string]uint16 // companies' numbers, once there are more than a few
 	overflow  map[string]*Seat  // by SeatKey: users no slot can describe
 }
@@ -80,6 +82,17 @@ func seatHash(company, name string) uint64 {
 
 // companyNumber returns the number of company (0: not in the table; with add, added if it fits).
 func (t *SeatTable) companyNumber(company string, add bool) uint16 {
+	if t.recentNo != 0 && company == t.recent {
+		return t.recentNo
+	}
+	n := t.lookupCompany(company, add)
+	if n != 0 {
+		t.recent, t.recentNo = company, n
+	}
+	return n
+}
+
+func (t *SeatTable) lookupCompany(company string, add bool) uint16 {
 	if t.byCompany != nil {
 		if n, ok := t.byCompany[company]; ok || !add || len(t.companies) == maxCompanies {
 			return n
@@ -234,7 +247,7 @@ func (t *SeatTable) All() iter.Seq2[SeatUser, Seat] {
 // Clone returns a copy that shares nothing with t.
 func (t *SeatTable) Clone() SeatTable {
 	c := SeatTable{slots: slices.Clone(t.slots), used: t.used, names: slices.Clone(t.names),
-		companies: slices.Clone(t.companies), byCompany: maps.Clone(t.byCompany)}
+		companies: slices.Clone(t.companies), recent: t.recent, recentNo: t.recentNo, byCompany: maps.Clone(t.byCompany)}
 	if t.overflow != nil {
 		c.overflow = make(map[string]*Seat, len(t.overflow))
 		for k, s := range t.overflow {

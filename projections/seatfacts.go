@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"hash/maphash"
 	"unsafe"
 
 	"github.com/licledger/licledger/domain"
@@ -47,13 +48,69 @@ type SeatProjection interface {
 }
 
 // licenseNumbers numbers the licenses a catch-up's decoder meets, in order, and remembers each
-// one's ids so that the next event of the license shares them.
+// one's ids so that the next event of the license shares them. Its index is its own open-addressed
+// table over the ids' bytes, held back to back: a lookup compares bytes next to each other
+// rather than chasing each key string as a map of strings does.
 type licenseNumbers struct {
-	byID     map[string]int32
+	slots    []licenseSlot // linear probing by the license id's hash; a power of two long
+	ids      []byte        // each numbered license id, reseller and tenant, NUL-separated
 	licenses []numberedLicense
 }
 
+type licenseSlot struct {
+	hash     uint64
+	number   int32  // 0: free; else the license's number + 1
+	off, len uint32 // its ids in ids
+}
+
 type numberedLicense struct{ id, reseller, tenant, company string }
+
+var licenseSeed = maphash.MakeSeed()
+
+// number returns the number of v's license with v's reseller and tenant (a new number the first
+// time these three are met together) and its entry.
+func (ns *licenseNumbers) number(v domain.SeatEventView, in *eventstore.Interner) (int32, *numberedLicense) {
+	if 4*(len(ns.licenses)+1) > 3*len(ns.slots) {
+		ns.grow()
+	}
+	h := maphash.Bytes(licenseSeed, v.LicenseID)
+	mask := uint64(len(ns.slots) - 1)
+	size := len(v.LicenseID) + 1 + len(v.ResellerID) + 1 + len(v.TenantID)
+	i := h & mask
+	for ; ns.slots[i].number != 0; i = (i + 1) & mask {
+		sl := &ns.slots[i]
+		if sl.hash != h || int(sl.len) != size {
+			continue
+		}
+		k := ns.ids[sl.off : sl.off+sl.len]
+		id, rest := k[:len(v.LicenseID)], k[len(v.LicenseID)+1:]
+		if string(id) == string(v.LicenseID) && string(rest[:len(v.ResellerID)]) == string(v.ResellerID) &&
+			string(rest[len(v.ResellerID)+1:]) == string(v.TenantID) {
+			return sl.number - 1, &ns.licenses[sl.number-1]
+		}
+	}
+	n := int32(len(ns.licenses))
+	ns.slots[i] = licenseSlot{hash: h, number: n + 1, off: uint32(len(ns.ids)), len: uint32(size)}
+	ns.ids = append(append(append(append(append(ns.ids, v.LicenseID...), 0), v.ResellerID...), 0), v.TenantID...)
+	ns.licenses = append(ns.licenses, numberedLicense{id: in.Intern(v.LicenseID), reseller: in.Intern(v.ResellerID), tenant: in.Intern(v.TenantID)})
+	return n, &ns.licenses[n]
+}
+
+func (ns *licenseNumbers) grow() {
+	old := ns.slots
+	ns.slots = make([]licenseSlot, max(64, 2*len(old)))
+	mask := uint64(len(ns.slots) - 1)
+	for _, sl := range old {
+		if sl.number == 0 {
+			continue
+		}
+		i := sl.hash & mask
+		for ns.slots[i].number != 0 {
+			i = (i + 1) & mask
+		}
+		ns.slots[i] = sl
+	}
+}
 
 // seatDecoder is the decoding side of a catch-up.
 type seatDecoder struct {
@@ -67,7 +124,7 @@ type seatDecoder struct {
 const nameChunk = 16 << 10
 
 func newSeatDecoder(in *eventstore.Interner) *seatDecoder {
-	return &seatDecoder{in: in, numbers: &licenseNumbers{byID: map[string]int32{}}}
+	return &seatDecoder{in: in, numbers: &licenseNumbers{}}
 }
 
 // decode reads a seat event into d; false if e is not one or not in the form ViewSeatEvent
@@ -81,7 +138,7 @@ func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
 	if !ok {
 		return false
 	}
-	n, l := s.license(v)
+	n, l := s.numbers.number(v, s.in)
 	company := l.company
 	if company != string(v.EndUserCompany) { // the license's users are mostly of one company
 		company = s.in.Intern(v.EndUserCompany)
@@ -92,26 +149,6 @@ func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
 	d.seat = SeatFact{Registered: env.Type == domain.TypeSeatRegistered, Period: v.Period, LicenseID: l.id,
 		User: domain.NewSeatUser(company, s.name(v.EndUserName)), numbers: s.numbers, number: n}
 	return true
-}
-
-// license numbers v's license, the first time it is met, and returns its entry.
-func (s *seatDecoder) license(v domain.SeatEventView) (int32, *numberedLicense) {
-	ns := s.numbers
-	n, ok := ns.byID[string(v.LicenseID)]
-	if !ok {
-		id := string(v.LicenseID)
-		n = int32(len(ns.licenses))
-		ns.byID[id] = n
-		ns.licenses = append(ns.licenses, numberedLicense{id: id})
-	}
-	l := &ns.licenses[n]
-	if l.reseller != string(v.ResellerID) {
-		l.reseller = s.in.Intern(v.ResellerID)
-	}
-	if l.tenant != string(v.TenantID) {
-		l.tenant = s.in.Intern(v.TenantID)
-	}
-	return n, l
 }
 
 // name returns b as a string in the names chunk.
