@@ -63,16 +63,11 @@ func (w *viewWatch) Apply(m projections.Meta, e domain.Event) {
 	}
 }
 
-// ApplySeat implements projections.SeatProjection: Apply for a seat event.
+// ApplySeat implements projections.SeatProjection: Apply for a seat event (a catch-up's).
 func (w *viewWatch) ApplySeat(m projections.Meta, f *projections.SeatFact) {
-	if !w.on.Load() {
-		return
+	if w.on.Load() { // Apply notes the owners from m and the license from the event
+		w.Apply(m, domain.SeatRegistered{LicenseID: f.LicenseID})
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.resellers[m.Reseller] = struct{}{}
-	w.tenants[m.Tenant] = struct{}{}
-	w.licenses[f.LicenseID] = struct{}{}
 }
 
 // start turns noting on and clears what was noted.

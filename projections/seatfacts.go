@@ -28,16 +28,6 @@ type SeatFact struct {
 	number  int32
 }
 
-// Event returns the domain event f was read from.
-func (f *SeatFact) Event(m Meta) domain.Event {
-	e := domain.SeatRegistered{LicenseID: f.LicenseID, ResellerID: m.Reseller, TenantID: m.Tenant,
-		EndUserCompany: f.User.Company(), EndUserName: f.User.Name(), Period: f.Period}
-	if f.Registered {
-		return e
-	}
-	return domain.SeatUnregistered(e)
-}
-
 // SeatProjection is a Projection that also takes seat events as SeatFacts. A catch-up decodes
 // seat events this way only when every projection it feeds is one.
 type SeatProjection interface {
