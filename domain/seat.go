@@ -198,18 +198,13 @@ func (l *License) settle(s Seat) Seat {
 	return s
 }
 
-// ApplySeatRegistered applies e to l, the license it names: State.Evolve without the license
-// lookup, for a read model that already holds l. It reports whether e gave the user their first
-// seat on l.
-func (l *License) ApplySeatRegistered(e SeatRegistered) (first bool) {
-	return l.RegisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
-}
-
-// RegisterSeat is ApplySeatRegistered for a user already hashed: a registration of u in quota
-// period.
-func (l *License) RegisterSeat(u SeatUser, period int) (first bool) {
+// RegisterSeat applies a registration of u in quota period: State.Evolve's SeatRegistered
+// without the license lookup, for a read model that already holds l and a user already hashed.
+// It reports whether u is the first user of their company on l (the moment a read model's
+// index of companies' licenses changes).
+func (l *License) RegisterSeat(u SeatUser, period int) (newCompany bool) {
 	l.rollTo(period)
-	s, held := l.Users.Slot(u)
+	s, held, newCompany := l.Users.slot(u)
 	if !held {
 		s.CountedIn = -1
 	}
@@ -220,15 +215,10 @@ func (l *License) RegisterSeat(u SeatUser, period int) (first bool) {
 		s.CountedIn = int32(period)
 		l.Consumed++
 	}
-	return !held
+	return newCompany
 }
 
-// ApplySeatUnregistered applies e to l, the license it names (see ApplySeatRegistered).
-func (l *License) ApplySeatUnregistered(e SeatUnregistered) {
-	l.UnregisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
-}
-
-// UnregisterSeat is ApplySeatUnregistered for a user already hashed.
+// UnregisterSeat applies an unregistration of u in quota period (see RegisterSeat).
 func (l *License) UnregisterSeat(u SeatUser, period int) {
 	l.rollTo(period)
 	s, _ := l.Users.Slot(u)

@@ -152,9 +152,19 @@ func (t *SeatTable) Find(u SeatUser) (Seat, bool) {
 // Slot returns u's seat to change in place, adding a zero Seat for u if they never held one
 // (held false). The pointer is good until the next user is added.
 func (t *SeatTable) Slot(u SeatUser) (s *Seat, held bool) {
+	s, held, _ = t.slot(u)
+	return s, held
+}
+
+// slot is Slot, also reporting whether u is the first user of their company in t. (Past the
+// 65,535th company, whose users are kept aside unnumbered, every new user is reported.)
+func (t *SeatTable) slot(u SeatUser) (s *Seat, held, newCompany bool) {
+	companies := len(t.companies)
 	c := t.companyNumber(u.company, true)
+	newCompany = len(t.companies) > companies
 	if c == 0 || len(u.name) > maxSlotName || len(t.names) > 1<<32-1-len(u.name) {
-		return t.overflowSlot(u)
+		s, held = t.overflowSlot(u)
+		return s, held, newCompany || (c == 0 && !held)
 	}
 	if (t.used+1)*4 > len(t.slots)*3 { // at most three quarters full: probes stay short
 		t.grow()
@@ -166,7 +176,7 @@ func (t *SeatTable) Slot(u SeatUser) (s *Seat, held bool) {
 		t.names = append(t.names, u.name...)
 		t.used++
 	}
-	return &e.seat, ok
+	return &e.seat, ok, newCompany
 }
 
 func (t *SeatTable) overflowSlot(u SeatUser) (*Seat, bool) {

@@ -106,6 +106,16 @@ func TestSeatTableManyCompanies(t *testing.T) {
 			t.Fatalf("All yields %d users, want %d", listed, n)
 		}
 	}
+	// Whether a user is their company's first decides when a read model indexes the company.
+	if _, _, first := table.slot(NewSeatUser("Co 0", "v")); first {
+		t.Fatal("a second user of a numbered company is reported as its first")
+	}
+	if _, _, first := table.slot(NewSeatUser(fmt.Sprintf("Co %d", n-1), "v")); !first {
+		t.Fatal("a new user of a company kept aside is not reported (its index would miss the license)")
+	}
+	if _, _, first := c.slot(NewSeatUser(fmt.Sprintf("Co %d", n), "v")); !first {
+		t.Fatal("a company never seen is not reported as new")
+	}
 	c.Set(fmt.Sprintf("Co %d", n-1), "u", Seat{CountedIn: -5})
 	if s, _ := table.Get(fmt.Sprintf("Co %d", n-1), "u"); s.CountedIn == -5 {
 		t.Fatal("changing a clone's user kept aside changed the original")

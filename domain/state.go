@@ -106,9 +106,9 @@ func (s *State) Evolve(e Event) {
 	case LicenseCreated:
 		s.Licenses[e.ID] = newLicense(e)
 	case SeatRegistered:
-		s.mustLicense(e.LicenseID).ApplySeatRegistered(e)
+		s.mustLicense(e.LicenseID).RegisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
 	case SeatUnregistered:
-		s.mustLicense(e.LicenseID).ApplySeatUnregistered(e)
+		s.mustLicense(e.LicenseID).UnregisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
 	case CredentialIssued:
 		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
 	case LicenseSuspended, LicenseReinstated, LicenseExpired, LicenseRenewed, LicenseTerminated:

@@ -31,14 +31,9 @@ type Licenses struct {
 	dirtySeats     []seatRef
 
 	// numbered is, for the catch-up whose decoder numbered the licenses (numberedBy), each
-	// license by its number and the company last noted on it (see ApplySeat).
+	// license by its number (see ApplySeat).
 	numberedBy *licenseNumbers
-	numbered   []numberedEntry
-}
-
-type numberedEntry struct {
-	license *domain.License
-	company string // noteCompany(company, license.ID) was called
+	numbered   []*domain.License
 }
 
 // NewLicenses returns an empty read model.
@@ -72,16 +67,10 @@ func (p *Licenses) Apply(m Meta, e domain.Event) {
 	p.lastSeq = m.Sequence
 	switch e := e.(type) {
 	case domain.SeatRegistered: // the bulk of every log: one license lookup, no type switch in markDirty
-		l := p.state.Licenses[e.LicenseID]
-		if l.ApplySeatRegistered(e) {
-			p.noteCompany(e.EndUserCompany, l.ID)
-		}
-		p.seatChanged(l, e.EndUserCompany, e.EndUserName)
+		p.applySeat(p.state.Licenses[e.LicenseID], true, domain.NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
 		return
 	case domain.SeatUnregistered:
-		l := p.state.Licenses[e.LicenseID]
-		l.ApplySeatUnregistered(e)
-		p.seatChanged(l, e.EndUserCompany, e.EndUserName)
+		p.applySeat(p.state.Licenses[e.LicenseID], false, domain.NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
 		return
 	}
 	p.state.Evolve(e)
@@ -103,20 +92,24 @@ func (p *Licenses) ApplySeat(m Meta, f *SeatFact) {
 		p.numberedBy, p.numbered = f.numbers, p.numbered[:0]
 	}
 	for int(f.number) >= len(p.numbered) {
-		p.numbered = append(p.numbered, numberedEntry{})
+		p.numbered = append(p.numbered, nil)
 	}
-	n := &p.numbered[f.number]
-	if n.license == nil {
-		n.license = p.state.Licenses[f.LicenseID]
+	l := p.numbered[f.number]
+	if l == nil {
+		l = p.state.Licenses[f.LicenseID]
+		p.numbered[f.number] = l
 	}
-	l, company := n.license, f.User.Company()
-	if !f.Registered {
-		l.UnregisterSeat(f.User, f.Period)
-	} else if l.RegisterSeat(f.User, f.Period) && n.company != company {
-		p.noteCompany(company, l.ID)
-		n.company = company
+	p.applySeat(l, f.Registered, f.User, f.Period)
+}
+
+// applySeat applies a seat event of user u to l, the license it names. Called with the lock held.
+func (p *Licenses) applySeat(l *domain.License, registered bool, u domain.SeatUser, period int) {
+	if !registered {
+		l.UnregisterSeat(u, period)
+	} else if l.RegisterSeat(u, period) {
+		p.noteCompany(u.Company(), l.ID)
 	}
-	p.seatChanged(l, company, f.User.Name())
+	p.seatChanged(l, u.Company(), u.Name())
 }
 
 // CopyState returns a deep copy of the domain model the read model holds, and the sequence it
