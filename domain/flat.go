@@ -1,10 +1,13 @@
 package domain
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // The fast path of event decoding. Rebuilding a read model decodes every event in the log, and
-// almost all of them are seat and machine events: flat objects of plain strings and integers as
-// encoding/json writes them. decodeFlat reads exactly those; anything else (an escape, non-ASCII,
+// almost all of them are seat and machine events: flat objects of plain strings and integers (and
+// machine activations' UTC time) as encoding/json writes them. decodeFlat reads exactly those; anything else (an escape, non-ASCII,
 // whitespace, an unknown or differently-cased key, a number that is not a plain integer) reports
 // ok == false, and encoding/json decides.
 
@@ -48,8 +51,9 @@ func decodeFlat(typ string, data []byte, intern func([]byte) string) (Event, boo
 			return SeatUnregistered(e), true
 		}
 		return e, true
-	case TypeMachineDeactivated:
-		var e MachineDeactivated
+	case TypeMachineActivated, TypeMachineDeactivated:
+		var e MachineActivated // a deactivation's members are the activation's first four
+		activated := typ == TypeMachineActivated
 		ok := eachFlatField(data, func(key, str []byte, _ int, isNum bool) bool {
 			switch string(key) {
 			case "licenseId":
@@ -60,11 +64,21 @@ func decodeFlat(typ string, data []byte, intern func([]byte) string) (Event, boo
 				e.TenantID = id(str)
 			case "fingerprint":
 				e.Fingerprint = string(str)
+			case "name":
+				e.Name = string(str)
+				return activated && !isNum
+			case "at":
+				var ok bool
+				e.At, ok = plainUTCTime(str)
+				return activated && ok
 			default:
 				return false
 			}
 			return !isNum
 		})
+		if !activated {
+			return MachineDeactivated{LicenseID: e.LicenseID, ResellerID: e.ResellerID, TenantID: e.TenantID, Fingerprint: e.Fingerprint}, ok
+		}
 		return e, ok
 	}
 	return nil, false
@@ -126,6 +140,20 @@ func eachFlatField(b []byte, field func(key, str []byte, num int, isNum bool) bo
 	}
 }
 
+// plainUTCTime parses a time in UTC exactly as encoding/json writes one (RFC 3339, "Z", the
+// fractional seconds without trailing zeros); anything else reports false.
+func plainUTCTime(b []byte) (time.Time, bool) {
+	if len(b) == 0 || b[len(b)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	var again [len(time.RFC3339Nano) + 8]byte
+	if err != nil || string(t.AppendFormat(again[:0], time.RFC3339Nano)) != string(b) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 // plainInt parses an optionally negative decimal integer that fits an int (without allocating,
 // which strconv.Atoi on a converted string would).
 func plainInt(b []byte) (int, bool) {
@@ -177,6 +205,9 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 type SeatEventView struct {
 	LicenseID, ResellerID, TenantID, EndUserCompany, EndUserName []byte
 	Period                                                       int
+	// Owners runs from the license id's first byte to the tenant id's last: the three ids and
+	// the JSON between them, one slice that tells one license (and owners) from another.
+	Owners []byte
 }
 
 // ViewSeatEvent reads the data of a seat event (registered or unregistered) in exactly the form
@@ -187,8 +218,12 @@ type SeatEventView struct {
 func ViewSeatEvent(data []byte) (v SeatEventView, ok bool) {
 	r := flatReader{b: data}
 	v.LicenseID = r.member(`{"licenseId":`)
+	owners := r.i - len(v.LicenseID) - 1
 	v.ResellerID = r.member(`,"resellerId":`)
 	v.TenantID = r.member(`,"tenantId":`)
+	if !r.bad {
+		v.Owners = data[owners : r.i-1]
+	}
 	v.EndUserCompany = r.member(`,"endUserCompany":`)
 	v.EndUserName = r.member(`,"endUserName":`)
 	if !r.literal(`,"period":`) {

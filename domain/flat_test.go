@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzDecodeFlat: whatever the fast path decodes, encoding/json decodes to the same event.
@@ -12,10 +13,13 @@ func FuzzDecodeFlat(f *testing.F) {
 		SeatRegistered{LicenseID: "l1", ResellerID: "r", TenantID: "t", EndUserCompany: "Acme", EndUserName: "ann", Period: 2},
 		SeatUnregistered{LicenseID: "l1", EndUserCompany: "Acme", EndUserName: "ann", Period: -1},
 		MachineDeactivated{LicenseID: "l1", ResellerID: "r", TenantID: "t", Fingerprint: "fp"},
+		MachineActivated{LicenseID: "l1", ResellerID: "r", TenantID: "t", Fingerprint: "fp", Name: "ci", At: time.Date(2026, 2, 3, 4, 5, 6, 7000, time.UTC)},
+		MachineActivated{LicenseID: "l1", Fingerprint: "fp", At: time.Date(2026, 2, 3, 4, 5, 6, 0, time.FixedZone("", 3600))},
 	} {
 		b, _ := json.Marshal(e)
 		f.Add(e.EventType(), b)
 	}
+	f.Add(TypeMachineActivated, []byte(`{"licenseId":"a","at":"2026-02-03T04:05:06.100Z"}`))
 	f.Add(TypeSeatRegistered, []byte(`{"licenseId":"a","period":01}`))
 	f.Add(TypeSeatRegistered, []byte(`{"LicenseID":"a"}`))
 	f.Add(TypeSeatRegistered, []byte(`{"licenseId":"a\u0041"}`))
@@ -34,6 +38,10 @@ func FuzzDecodeFlat(f *testing.F) {
 				EndUserCompany: string(v.EndUserCompany), EndUserName: string(v.EndUserName), Period: v.Period}
 			if !ok || e != want {
 				t.Fatalf("%s: the view reads %+v, decodeFlat %+v (%v)", data, want, e, ok)
+			}
+			// Owners holds the three ids, which hold no quote, so it tells them apart.
+			if owners := string(v.LicenseID) + `","resellerId":"` + string(v.ResellerID) + `","tenantId":"` + string(v.TenantID); string(v.Owners) != owners {
+				t.Fatalf("%s: Owners %q, want %q", data, v.Owners, owners)
 			}
 		}
 		fast, ok := decodeFlat(typ, data, intern)
@@ -57,15 +65,17 @@ func TestDecodeFlatTakesOwnEncoding(t *testing.T) {
 		SeatRegistered{LicenseID: "l1", ResellerID: "r", TenantID: "t", EndUserCompany: "Acme Inc.", EndUserName: "ann", Period: 3},
 		SeatUnregistered{LicenseID: "l1", ResellerID: "r", TenantID: "t", EndUserCompany: "Acme", EndUserName: "ann"},
 		MachineDeactivated{LicenseID: "l1", ResellerID: "r", TenantID: "t", Fingerprint: "fp"},
+		MachineActivated{LicenseID: "l1", ResellerID: "r", TenantID: "t", Fingerprint: "fp", Name: "build agent", At: time.Date(2026, 2, 3, 4, 5, 6, 780000, time.UTC)},
+		MachineActivated{LicenseID: "l1", ResellerID: "r", TenantID: "t", Fingerprint: "fp", At: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)},
 	} {
 		b, _ := json.Marshal(e)
 		got, ok := decodeFlat(e.EventType(), b, nil)
 		if !ok || !reflect.DeepEqual(got, e) {
 			t.Errorf("%s: got %+v, %v", b, got, ok)
 		}
-		if _, isMachine := e.(MachineDeactivated); !isMachine {
-			if _, ok := ViewSeatEvent(b); !ok {
-				t.Errorf("ViewSeatEvent refuses %s", b)
+		if e.EventType() == TypeSeatRegistered || e.EventType() == TypeSeatUnregistered {
+			if v, ok := ViewSeatEvent(b); !ok || string(v.Owners) != `l1","resellerId":"r","tenantId":"t` {
+				t.Errorf("ViewSeatEvent refuses %s, or its Owners %q are wrong", b, v.Owners)
 			}
 		}
 	}

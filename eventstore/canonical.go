@@ -251,15 +251,24 @@ func (r *canonicalReader) time() time.Time {
 		r.bad = true
 		return time.Time{}
 	}
-	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], n[6]*1000, time.UTC)
 	// time.Date normalises out-of-range fields (month 13, second 61); encoding/json refuses them.
-	if t.Year() != n[0] || int(t.Month()) != n[1] || t.Day() != n[2] || t.Hour() != n[3] || t.Minute() != n[4] || t.Second() != n[5] {
+	if n[1] < 1 || n[1] > 12 || n[2] < 1 || n[2] > daysIn(n[1], n[0]) || n[3] > 23 || n[4] > 59 || n[5] > 59 {
 		r.bad = true
 		return time.Time{}
 	}
 	r.i += len(layout)
-	return t
+	return time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], n[6]*1000, time.UTC)
 }
+
+// daysIn is the number of days in month of year (proleptic Gregorian, as package time counts).
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[month])
+}
+
+var monthDays = [13]uint8{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // Interner hands out one string per distinct value, so that a replay decoding millions of events
 // does not allocate the same few thousand ids (event types, resellers, tenants, licenses)

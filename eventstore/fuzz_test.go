@@ -98,3 +98,25 @@ func plainASCII(s string) bool {
 func validUTF8(s string) bool {
 	return bytes.Equal([]byte(s), bytes.ToValidUTF8([]byte(s), []byte("\uFFFD")))
 }
+
+// TestCanonicalTimes holds the fast path's calendar checks to encoding/json's: it takes exactly
+// the times that time.Parse takes, with the same value, leap days included.
+func TestCanonicalTimes(t *testing.T) {
+	for _, at := range []string{
+		"2024-02-29T00:00:00.000000Z", "2000-02-29T23:59:59.999999Z", "2025-02-28T12:00:00.000000Z",
+		"2025-12-31T23:59:59.000000Z", "0001-01-01T00:00:00.000000Z", "2025-04-30T00:00:00.000000Z",
+		"2025-02-29T00:00:00.000000Z", "1900-02-29T00:00:00.000000Z", "2025-04-31T00:00:00.000000Z",
+		"2025-00-10T00:00:00.000000Z", "2025-13-10T00:00:00.000000Z", "2025-01-00T00:00:00.000000Z",
+		"2025-01-32T00:00:00.000000Z", "2025-01-10T24:00:00.000000Z", "2025-01-10T23:60:00.000000Z",
+		"2025-01-10T23:59:60.000000Z",
+	} {
+		raw := []byte(`{"specversion":"1.0","id":"01J","source":"s","type":"t.v1","subject":"x","time":"` + at +
+			`","sequence":7,"stream":"a/x","version":2,"data":{}}`)
+		want, err := time.Parse(time.RFC3339Nano, at)
+		got, ok := decodeCanonical(raw, full, nil)
+		if ok != (err == nil) || ok && !got.Time.Equal(want) {
+			t.Errorf("%s: fast path took it %v as %v; time.Parse: %v, %v", at, ok, got.Time, want, err)
+		}
+		checkCanonicalAgrees(t, raw)
+	}
+}

@@ -120,121 +120,6 @@ func (r *Runner) restore(write bool) error {
 // Position is the last sequence every projection reflects.
 func (r *Runner) Position() uint64 { return r.position.Load() }
 
-// CatchUp applies every durable event not applied yet and returns the new position. Call it before
-// Run to have the read models ready at start.
-//
-// Reading and decoding run on one goroutine and applying on another, so a rebuild uses two cores:
-// the decoder hands over batches of decoded events, and the applier feeds them to the
-// projections in order.
-func (r *Runner) CatchUp() (uint64, error) {
-	seats := r.seatProjections()
-	batches := make(chan []decoded, catchUpBatches)
-	free := make(chan []decoded, catchUpBatches) // applied batches, for the decoder to fill again
-	applied := make(chan struct{})
-	var flushErr error     // the applier's; read after applied is closed
-	var failed atomic.Bool // tells the reader to stop
-	go func() {
-		defer close(applied)
-		for b := range batches {
-			if flushErr != nil {
-				continue // drain what the reader sent before it saw failed
-			}
-			r.applyMu.Lock()
-			for i := range b {
-				if d := &b[i]; d.event != nil {
-					r.applyOne(d.meta, d.event)
-				} else {
-					r.applySeat(seats, d.meta, &d.seat)
-				}
-			}
-			r.moved(b[len(b)-1].meta.Sequence)
-			if r.unflushed >= r.FlushEvents {
-				flushErr = r.flush()
-				failed.Store(flushErr != nil)
-			}
-			r.applyMu.Unlock()
-			select {
-			case free <- b[:0]:
-			default: // the decoder made new ones meanwhile: this one is garbage
-			}
-		}
-	}()
-	batch := make([]decoded, 0, catchUpBatch)
-	in := eventstore.NewInterner(internLimit)
-	var facts *seatDecoder
-	if seats != nil {
-		facts = newSeatDecoder(in)
-	}
-	_, err := r.store.Read(r.position.Load()+1, 0, func(e eventstore.Event) error {
-		if failed.Load() {
-			return eventstore.ErrStop
-		}
-		batch = batch[:len(batch)+1]
-		if d := &batch[len(batch)-1]; facts == nil || !facts.decode(e, d) {
-			m, ev, err := decode(e, in)
-			if err != nil {
-				batch = batch[:len(batch)-1]
-				return err
-			}
-			*d = decoded{meta: m, event: ev}
-		}
-		if len(batch) == catchUpBatch {
-			batches <- batch
-			select {
-			case batch = <-free: // still in the cache, and no garbage
-			default:
-				batch = make([]decoded, 0, catchUpBatch)
-			}
-		}
-		return nil
-	})
-	if len(batch) > 0 {
-		batches <- batch
-	}
-	close(batches)
-	<-applied
-	if err == nil {
-		err = flushErr
-	}
-	if err == nil {
-		r.applyMu.Lock()
-		err = r.flush()
-		r.applyMu.Unlock()
-	}
-	return r.position.Load(), err
-}
-
-// seatProjections returns the projections as SeatProjections, or nil unless every one is.
-func (r *Runner) seatProjections() []SeatProjection {
-	out := make([]SeatProjection, len(r.projections))
-	for i, p := range r.projections {
-		sp, ok := p.(SeatProjection)
-		if !ok {
-			return nil
-		}
-		out[i] = sp
-	}
-	return out
-}
-
-// catchUpBatch is how many decoded events the decoder hands to the applier at a time, and
-// catchUpBatches how many batches may wait for the applier.
-const (
-	catchUpBatch   = 256
-	catchUpBatches = 8
-)
-
-// internLimit bounds the ids a catch-up's decoder shares between events (types, resellers,
-// tenants, licenses, companies): a few megabytes at most.
-const internLimit = 1 << 16
-
-// decoded is an event as the decoder hands it to the applier: event, or (event nil) seat.
-type decoded struct {
-	meta  Meta
-	event domain.Event
-	seat  SeatFact
-}
-
 // Run applies events as they become durable until ctx ends, flushing the Persistent
 // projections on the way (and once more when ctx ends).
 func (r *Runner) Run(ctx context.Context) error {
@@ -296,17 +181,6 @@ func (r *Runner) applyOne(m Meta, ev domain.Event) {
 	for i, p := range r.projections {
 		if m.Sequence > r.from[i] {
 			p.Apply(m, ev)
-		}
-	}
-	r.unflushed++
-}
-
-// applySeat is applyOne for a seat event, fed to the projections (all of them SeatProjections)
-// as a SeatFact. Called with applyMu held.
-func (r *Runner) applySeat(ps []SeatProjection, m Meta, f *SeatFact) {
-	for i, p := range ps {
-		if m.Sequence > r.from[i] {
-			p.ApplySeat(m, f)
 		}
 	}
 	r.unflushed++

@@ -39,23 +39,61 @@ type SeatProjection interface {
 
 // licenseNumbers numbers the licenses a catch-up's decoder meets, in order, and remembers each
 // one's ids so that the next event of the license shares them. Its index is its own open-addressed
-// table over the ids' bytes, held back to back: a lookup compares bytes next to each other
-// rather than chasing each key string as a map of strings does.
+// table keyed by the event's Owners (license, reseller and tenant ids as stored): a lookup hashes
+// and compares one short slice rather than three strings.
 type licenseNumbers struct {
-	slots    []licenseSlot // linear probing by the license id's hash; a power of two long
-	ids      []byte        // each numbered license id, reseller and tenant, NUL-separated
+	slots    []licenseSlot // linear probing by the owners' hash; a power of two long
 	licenses []numberedLicense
 }
 
 type licenseSlot struct {
-	hash     uint64
-	number   int32  // 0: free; else the license's number + 1
-	off, len uint32 // its ids in ids
+	hash   uint64
+	number int32 // 0: free; else the license's number + 1
 }
 
-type numberedLicense struct{ id, reseller, tenant, company string }
+// numberedLicense is what the decoder keeps of a license. The bytes it compares with each event
+// (owners, and the company of the license's last user) are held inline when short, next to the
+// fields the decoder reads anyway: compared wherever else they lay, they were a cache miss on
+// most events.
+type numberedLicense struct {
+	id, reseller, tenant string
+	owners               string // SeatEventView.Owners
+	company              string // the company of the license's last user
+	ownersHead           [inlineOwners]byte
+	companyBytes         [inlineCompany]byte
+	companyLen           uint8 // 0: company is not in companyBytes
+}
+
+const (
+	inlineOwners  = 112 // three ULIDs and the JSON between them take about 110 bytes
+	inlineCompany = 40
+)
+
+// sameOwners reports whether owners are l's.
+func (l *numberedLicense) sameOwners(owners []byte) bool {
+	if len(owners) != len(l.owners) {
+		return false
+	}
+	head := min(len(owners), inlineOwners)
+	return string(l.ownersHead[:head]) == string(owners[:head]) && string(l.owners[head:]) == string(owners[head:])
+}
+
+// sameCompany reports whether company is the license's last user's.
+func (l *numberedLicense) sameCompany(company []byte) bool {
+	return l.companyLen != 0 && int(l.companyLen) == len(company) && string(l.companyBytes[:l.companyLen]) == string(company)
+}
+
+func (l *numberedLicense) setCompany(company string) {
+	l.company, l.companyLen = company, 0
+	if len(company) <= inlineCompany {
+		l.companyLen = uint8(copy(l.companyBytes[:], company))
+	}
+}
 
 var licenseSeed = maphash.MakeSeed()
+
+// ownersHashMask is all ones; a test clears it to make every license's hash collide.
+var ownersHashMask = ^uint64(0)
 
 // number returns the number of v's license with v's reseller and tenant (a new number the first
 // time these three are met together) and its entry.
@@ -63,26 +101,19 @@ func (ns *licenseNumbers) number(v domain.SeatEventView, in *eventstore.Interner
 	if 4*(len(ns.licenses)+1) > 3*len(ns.slots) {
 		ns.grow()
 	}
-	h := maphash.Bytes(licenseSeed, v.LicenseID)
+	h := maphash.Bytes(licenseSeed, v.Owners) & ownersHashMask
 	mask := uint64(len(ns.slots) - 1)
-	size := len(v.LicenseID) + 1 + len(v.ResellerID) + 1 + len(v.TenantID)
 	i := h & mask
 	for ; ns.slots[i].number != 0; i = (i + 1) & mask {
-		sl := &ns.slots[i]
-		if sl.hash != h || int(sl.len) != size {
-			continue
-		}
-		k := ns.ids[sl.off : sl.off+sl.len]
-		id, rest := k[:len(v.LicenseID)], k[len(v.LicenseID)+1:]
-		if string(id) == string(v.LicenseID) && string(rest[:len(v.ResellerID)]) == string(v.ResellerID) &&
-			string(rest[len(v.ResellerID)+1:]) == string(v.TenantID) {
+		if sl := &ns.slots[i]; sl.hash == h && ns.licenses[sl.number-1].sameOwners(v.Owners) {
 			return sl.number - 1, &ns.licenses[sl.number-1]
 		}
 	}
 	n := int32(len(ns.licenses))
-	ns.slots[i] = licenseSlot{hash: h, number: n + 1, off: uint32(len(ns.ids)), len: uint32(size)}
-	ns.ids = append(append(append(append(append(ns.ids, v.LicenseID...), 0), v.ResellerID...), 0), v.TenantID...)
-	ns.licenses = append(ns.licenses, numberedLicense{id: in.Intern(v.LicenseID), reseller: in.Intern(v.ResellerID), tenant: in.Intern(v.TenantID)})
+	ns.slots[i] = licenseSlot{hash: h, number: n + 1}
+	l := numberedLicense{id: in.Intern(v.LicenseID), reseller: in.Intern(v.ResellerID), tenant: in.Intern(v.TenantID), owners: string(v.Owners)}
+	copy(l.ownersHead[:], v.Owners)
+	ns.licenses = append(ns.licenses, l)
 	return n, &ns.licenses[n]
 }
 
@@ -129,11 +160,10 @@ func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
 		return false
 	}
 	n, l := s.numbers.number(v, s.in)
-	company := l.company
-	if company != string(v.EndUserCompany) { // the license's users are mostly of one company
-		company = s.in.Intern(v.EndUserCompany)
-		l.company = company
+	if !l.sameCompany(v.EndUserCompany) && l.company != string(v.EndUserCompany) { // mostly one company per license
+		l.setCompany(s.in.Intern(v.EndUserCompany))
 	}
+	company := l.company
 	d.meta = Meta{Sequence: env.Sequence, Time: env.Time, Reseller: l.reseller, Tenant: l.tenant}
 	d.event = nil
 	d.seat = SeatFact{Registered: env.Type == domain.TypeSeatRegistered, Period: v.Period, LicenseID: l.id,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/domain"
@@ -24,7 +25,9 @@ func (b *boxedOnly) Apply(_ Meta, e domain.Event) {
 // TestSeatFactsMatchBoxedEvents: a catch-up that hands seat events over as SeatFacts builds the
 // same read model as one that decodes them as domain events, on a log of licenses whose users
 // come from several companies (so the decoder's per-license company and the read model's
-// company index both miss as well as hit) and come, go and come back across quota periods.
+// company index both miss as well as hit; one company's name is too long to keep inline) and
+// come, go and come back across quota periods. A second round makes every license's hash
+// collide, so that only comparing their ids tells them apart (two differ in their last byte).
 func TestSeatFactsMatchBoxedEvents(t *testing.T) {
 	store, err := eventstore.Open(t.TempDir(), eventstore.Options{})
 	if err != nil {
@@ -47,11 +50,14 @@ func TestSeatFactsMatchBoxedEvents(t *testing.T) {
 	decide(0, domain.PlanCreate{ID: "plan", ProductID: "p", Name: "Plan", Tier: 1, Seats: 60, Machines: 5})
 	decide(0, domain.ResellerCreate{ID: "r", Name: "R"})
 	decide(0, domain.TenantCreate{ResellerID: "r", ID: "t", Name: "T"})
-	for l := range 4 {
-		decide(0, domain.LicenseCreate{ID: fmt.Sprint("l", l), ResellerID: "r", TenantID: "t", PlanID: "plan", KeyHash: fmt.Sprint("kh", l), KeyHint: "X"})
+	long := strings.Repeat("l", domain.MaxIDLength-1)
+	licenses := []string{"l0", "l1", long + "a", long + "b"}
+	companies := []string{"Co 0", "Co 1", "A company whose name is longer than " + fmt.Sprint(inlineCompany) + " bytes, Ltd."}
+	for l, id := range licenses {
+		decide(0, domain.LicenseCreate{ID: id, ResellerID: "r", TenantID: "t", PlanID: "plan", KeyHash: fmt.Sprint("kh", l), KeyHint: "X"})
 	}
 	for day := range 1200 { // past three yearly quota periods
-		lid, company, name := fmt.Sprint("l", rng.IntN(4)), fmt.Sprint("Co ", rng.IntN(3)), fmt.Sprint("u", rng.IntN(40))
+		lid, company, name := licenses[rng.IntN(4)], companies[rng.IntN(3)], fmt.Sprint("u", rng.IntN(40))
 		if rng.IntN(3) == 0 {
 			decide(day, domain.SeatUnregister{LicenseID: lid, EndUserCompany: company, EndUserName: name})
 		} else {
@@ -59,6 +65,15 @@ func TestSeatFactsMatchBoxedEvents(t *testing.T) {
 		}
 	}
 
+	t.Run("hashed", func(t *testing.T) { checkSeatFactsMatchBoxed(t, store) })
+	t.Run("colliding", func(t *testing.T) {
+		defer func(m uint64) { ownersHashMask = m }(ownersHashMask)
+		ownersHashMask = 0
+		checkSeatFactsMatchBoxed(t, store)
+	})
+}
+
+func checkSeatFactsMatchBoxed(t *testing.T, store *eventstore.Store) {
 	facts, boxed, probe := NewLicenses(), NewLicenses(), &boxedOnly{}
 	if r := NewRunner(store, facts, NewCredentials()); r.seatProjections() == nil {
 		t.Fatal("Licenses and Credentials do not both take SeatFacts")
@@ -89,5 +104,25 @@ func TestSeatFactsMatchBoxedEvents(t *testing.T) {
 	}
 	if facts.Seats() != boxed.Seats() || facts.Seats() == 0 {
 		t.Fatalf("seats: facts %d, boxed %d", facts.Seats(), boxed.Seats())
+	}
+}
+
+// TestLicenseNumbers: the decoder numbers licenses by their owners' bytes, all of them, including
+// those past what it keeps inline, even when every hash collides.
+func TestLicenseNumbers(t *testing.T) {
+	defer func(m uint64) { ownersHashMask = m }(ownersHashMask)
+	long := strings.Repeat("o", inlineOwners)
+	owners := []string{"a", "b", long, long + "x", long + "y", strings.Repeat("p", inlineOwners-1) + "x"}
+	for _, mask := range []uint64{^uint64(0), 0} {
+		ownersHashMask = mask
+		ns, in := &licenseNumbers{}, eventstore.NewInterner(16)
+		for round := range 3 {
+			for i, o := range owners {
+				v := domain.SeatEventView{LicenseID: []byte(fmt.Sprint("l", i)), Owners: []byte(o)}
+				if n, l := ns.number(v, in); int(n) != i || l.id != fmt.Sprint("l", i) {
+					t.Fatalf("mask %x, round %d: %q numbered %d (%s), want %d", mask, round, o, n, l.id, i)
+				}
+			}
+		}
 	}
 }

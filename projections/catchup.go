@@ -1,0 +1,227 @@
+package projections
+
+import (
+	"sync/atomic"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// CatchUp applies every durable event not applied yet and returns the new position. Call it before
+// Run to have the read models ready at start.
+//
+// A catch-up is a pipeline of three goroutines, so that a rebuild keeps two cores busy whatever
+// the split of work between its stages (docs/BENCHMARKS.md):
+//   - reading: this one walks the log and copies each event into a raw batch;
+//   - decoding: turns raw batches into decoded ones (seat events into SeatFacts when every
+//     projection takes them);
+//   - applying: feeds decoded batches to the projections in order, and flushes.
+//
+// Batches go back to the stage that fills them once used, so that they are still in the cache.
+func (r *Runner) CatchUp() (uint64, error) {
+	c := catchUp{r: r, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
+		raws: make(chan *rawBatch, catchUpBatches), freeRaws: make(chan *rawBatch, catchUpBatches),
+		batches: make(chan []decoded, catchUpBatches), free: make(chan []decoded, catchUpBatches),
+		decodedAll: make(chan struct{}), applied: make(chan struct{})}
+	if c.seats != nil {
+		c.facts = newSeatDecoder(c.in)
+	}
+	go c.decode()
+	go c.apply()
+	err := c.read()
+	<-c.decodedAll
+	<-c.applied
+	for _, e := range []error{c.decodeErr, c.flushErr} {
+		if err == nil {
+			err = e
+		}
+	}
+	if err == nil {
+		r.applyMu.Lock()
+		err = r.flush()
+		r.applyMu.Unlock()
+	}
+	return r.position.Load(), err
+}
+
+// catchUp is one CatchUp's pipeline.
+type catchUp struct {
+	r     *Runner
+	seats []SeatProjection // nil unless every projection is one
+	in    *eventstore.Interner
+	facts *seatDecoder // nil: decode every event as a domain.Event
+
+	raws, freeRaws chan *rawBatch
+	batches, free  chan []decoded
+	failed         atomic.Bool // a stage failed: the others stop and drain
+
+	decodedAll chan struct{} // closed when decoding is done; decodeErr is then safe to read
+	decodeErr  error
+	applied    chan struct{} // closed when applying is done; flushErr is then safe to read
+	flushErr   error
+}
+
+// rawBatch is a run of events as read: each one's bytes, copied into one buffer (Pebble's are
+// good only until the next), or the tail's own (immutable) with its decoded payload.
+type rawBatch struct {
+	events []eventstore.Event
+	ends   []int // for events read from Pebble (Tail nil): where its bytes end in buf
+	buf    []byte
+}
+
+// catchUpBatch is how many events a batch holds, and catchUpBatches how many batches may wait
+// between two stages.
+const (
+	catchUpBatch   = 256
+	catchUpBatches = 8
+)
+
+// internLimit bounds the ids a catch-up's decoder shares between events (types, resellers,
+// tenants, licenses, companies): a few megabytes at most.
+const internLimit = 1 << 16
+
+// read is the reading stage.
+func (c *catchUp) read() error {
+	defer close(c.raws)
+	rb := &rawBatch{}
+	_, err := c.r.store.Read(c.r.position.Load()+1, 0, func(e eventstore.Event) error {
+		if c.failed.Load() {
+			return eventstore.ErrStop
+		}
+		if e.Tail == nil {
+			rb.buf = append(rb.buf, e.Bytes...)
+			rb.ends = append(rb.ends, len(rb.buf))
+		}
+		rb.events = append(rb.events, e)
+		if len(rb.events) == catchUpBatch {
+			c.raws <- rb.seal()
+			select {
+			case rb = <-c.freeRaws:
+			default:
+				rb = &rawBatch{}
+			}
+		}
+		return nil
+	})
+	if len(rb.events) > 0 {
+		c.raws <- rb.seal()
+	}
+	return err
+}
+
+// seal points the events read from Pebble at their bytes in buf, which no longer grows.
+func (rb *rawBatch) seal() *rawBatch {
+	start, k := 0, 0
+	for i := range rb.events {
+		if e := &rb.events[i]; e.Tail == nil {
+			e.Bytes = rb.buf[start:rb.ends[k]]
+			start = rb.ends[k]
+			k++
+		}
+	}
+	return rb
+}
+
+// decode is the decoding stage.
+func (c *catchUp) decode() {
+	defer close(c.decodedAll)
+	defer close(c.batches)
+	batch := make([]decoded, 0, catchUpBatch)
+	for rb := range c.raws {
+		if c.failed.Load() {
+			continue // drain what the reader sent before it saw failed
+		}
+		for _, e := range rb.events {
+			batch = batch[:len(batch)+1]
+			if d := &batch[len(batch)-1]; c.facts == nil || !c.facts.decode(e, d) {
+				m, ev, err := decode(e, c.in)
+				if err != nil {
+					c.decodeErr = err
+					c.failed.Store(true)
+					return
+				}
+				*d = decoded{meta: m, event: ev}
+			}
+			if len(batch) == catchUpBatch {
+				c.batches <- batch
+				select {
+				case batch = <-c.free:
+				default:
+					batch = make([]decoded, 0, catchUpBatch)
+				}
+			}
+		}
+		rb.events, rb.ends, rb.buf = rb.events[:0], rb.ends[:0], rb.buf[:0]
+		select {
+		case c.freeRaws <- rb:
+		default: // the reader made new ones meanwhile: this one is garbage
+		}
+	}
+	if len(batch) > 0 {
+		c.batches <- batch
+	}
+}
+
+// apply is the applying stage.
+func (c *catchUp) apply() {
+	defer close(c.applied)
+	r := c.r
+	for b := range c.batches {
+		if c.flushErr != nil {
+			continue // drain what the decoder sent before it saw failed
+		}
+		r.applyMu.Lock()
+		for i, p := range r.projections {
+			if bp, ok := p.(batchProjection); ok {
+				bp.applyBatch(b, r.from[i])
+				continue
+			}
+			for k := range b {
+				switch d := &b[k]; {
+				case d.meta.Sequence <= r.from[i]:
+				case d.event != nil:
+					p.Apply(d.meta, d.event)
+				default:
+					c.seats[i].ApplySeat(d.meta, &d.seat)
+				}
+			}
+		}
+		r.unflushed += len(b)
+		r.moved(b[len(b)-1].meta.Sequence)
+		if r.unflushed >= r.FlushEvents {
+			c.flushErr = r.flush()
+			c.failed.Store(c.flushErr != nil)
+		}
+		r.applyMu.Unlock()
+		select {
+		case c.free <- b[:0]:
+		default: // the decoder made new ones meanwhile: this one is garbage
+		}
+	}
+}
+
+// batchProjection is a projection of this package that takes a catch-up's decoded batches whole,
+// the events after sequence after: one lock per batch rather than per event.
+type batchProjection interface {
+	applyBatch(b []decoded, after uint64)
+}
+
+// decoded is an event as the decoder hands it to the applier: event, or (event nil) seat.
+type decoded struct {
+	meta  Meta
+	event domain.Event
+	seat  SeatFact
+}
+
+// seatProjections returns the projections as SeatProjections, or nil unless every one is.
+func (r *Runner) seatProjections() []SeatProjection {
+	out := make([]SeatProjection, len(r.projections))
+	for i, p := range r.projections {
+		sp, ok := p.(SeatProjection)
+		if !ok {
+			return nil
+		}
+		out[i] = sp
+	}
+	return out
+}
