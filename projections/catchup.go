@@ -13,11 +13,12 @@ import (
 // A catch-up is a pipeline of three goroutines, so that a rebuild keeps two cores busy whatever
 // the split of work between its stages (docs/BENCHMARKS.md):
 //   - reading: this one walks the log and copies each event into a raw batch;
-//   - decoding: turns raw batches into decoded ones (seat events into SeatFacts when every
-//     projection takes them);
-//   - applying: feeds decoded batches to the projections in order, and flushes.
+//   - decoding: turns each raw batch into a batch of decoded events (seat events into SeatFacts
+//     when every projection takes them);
+//   - applying: feeds the decoded batches to the projections in order, and flushes.
 //
-// Batches go back to the stage that fills them once used, so that they are still in the cache.
+// The batches come from two fixed pools and go back once used: a catch-up allocates them once,
+// and writes into memory that is still in the cache.
 func (r *Runner) CatchUp() (uint64, error) {
 	c := catchUp{r: r, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
 		raws: make(chan *rawBatch, catchUpBatches), freeRaws: make(chan *rawBatch, catchUpBatches),
@@ -25,6 +26,10 @@ func (r *Runner) CatchUp() (uint64, error) {
 		decodedAll: make(chan struct{}), applied: make(chan struct{})}
 	if c.seats != nil {
 		c.facts = newSeatDecoder(c.in)
+	}
+	for range catchUpBatches {
+		c.freeRaws <- &rawBatch{events: make([]eventstore.Event, 0, catchUpBatch), ends: make([]int, 0, catchUpBatch)}
+		c.free <- make([]decoded, 0, catchUpBatch)
 	}
 	go c.decode()
 	go c.apply()
@@ -44,7 +49,9 @@ func (r *Runner) CatchUp() (uint64, error) {
 	return r.position.Load(), err
 }
 
-// catchUp is one CatchUp's pipeline.
+// catchUp is one CatchUp's pipeline. Each stage takes a batch from its pool (blocking while the
+// next stage holds them all), fills it and hands it on; the stage after hands it back. A stage
+// that fails sets failed and goes on draining, so that no other blocks.
 type catchUp struct {
 	r     *Runner
 	seats []SeatProjection // nil unless every projection is one
@@ -53,7 +60,7 @@ type catchUp struct {
 
 	raws, freeRaws chan *rawBatch
 	batches, free  chan []decoded
-	failed         atomic.Bool // a stage failed: the others stop and drain
+	failed         atomic.Bool // a stage failed: the reader stops, the others drain
 
 	decodedAll chan struct{} // closed when decoding is done; decodeErr is then safe to read
 	decodeErr  error
@@ -69,8 +76,8 @@ type rawBatch struct {
 	buf    []byte
 }
 
-// catchUpBatch is how many events a batch holds, and catchUpBatches how many batches may wait
-// between two stages.
+// catchUpBatch is how many events a batch holds, and catchUpBatches how many batches each pool
+// has.
 const (
 	catchUpBatch   = 256
 	catchUpBatches = 8
@@ -83,7 +90,7 @@ const internLimit = 1 << 16
 // read is the reading stage.
 func (c *catchUp) read() error {
 	defer close(c.raws)
-	rb := &rawBatch{}
+	rb := <-c.freeRaws
 	_, err := c.r.store.Read(c.r.position.Load()+1, 0, func(e eventstore.Event) error {
 		if c.failed.Load() {
 			return eventstore.ErrStop
@@ -95,11 +102,7 @@ func (c *catchUp) read() error {
 		rb.events = append(rb.events, e)
 		if len(rb.events) == catchUpBatch {
 			c.raws <- rb.seal()
-			select {
-			case rb = <-c.freeRaws:
-			default:
-				rb = &rawBatch{}
-			}
+			rb = <-c.freeRaws
 		}
 		return nil
 	})
@@ -122,81 +125,76 @@ func (rb *rawBatch) seal() *rawBatch {
 	return rb
 }
 
-// decode is the decoding stage.
+// decode is the decoding stage: one decoded batch per raw batch.
 func (c *catchUp) decode() {
 	defer close(c.decodedAll)
 	defer close(c.batches)
-	batch := make([]decoded, 0, catchUpBatch)
 	for rb := range c.raws {
-		if c.failed.Load() {
-			continue // drain what the reader sent before it saw failed
-		}
-		for _, e := range rb.events {
-			batch = batch[:len(batch)+1]
-			if d := &batch[len(batch)-1]; c.facts == nil || !c.facts.decode(e, d) {
-				m, ev, err := decode(e, c.in)
-				if err != nil {
-					c.decodeErr = err
-					c.failed.Store(true)
-					return
-				}
-				*d = decoded{meta: m, event: ev}
-			}
-			if len(batch) == catchUpBatch {
+		if !c.failed.Load() {
+			batch := <-c.free
+			if err := c.decodeBatch(rb, &batch); err != nil {
+				c.decodeErr = err
+				c.failed.Store(true)
+				c.free <- batch[:0]
+			} else {
 				c.batches <- batch
-				select {
-				case batch = <-c.free:
-				default:
-					batch = make([]decoded, 0, catchUpBatch)
-				}
 			}
 		}
 		rb.events, rb.ends, rb.buf = rb.events[:0], rb.ends[:0], rb.buf[:0]
-		select {
-		case c.freeRaws <- rb:
-		default: // the reader made new ones meanwhile: this one is garbage
+		c.freeRaws <- rb
+	}
+}
+
+func (c *catchUp) decodeBatch(rb *rawBatch, batch *[]decoded) error {
+	b := (*batch)[:len(rb.events)]
+	for i, e := range rb.events {
+		if d := &b[i]; c.facts == nil || !c.facts.decode(e, d) {
+			m, ev, err := decode(e, c.in)
+			if err != nil {
+				return err
+			}
+			*d = decoded{meta: m, event: ev}
 		}
 	}
-	if len(batch) > 0 {
-		c.batches <- batch
-	}
+	*batch = b
+	return nil
 }
 
 // apply is the applying stage.
 func (c *catchUp) apply() {
 	defer close(c.applied)
-	r := c.r
 	for b := range c.batches {
-		if c.flushErr != nil {
-			continue // drain what the decoder sent before it saw failed
+		if c.flushErr == nil {
+			c.applyBatch(b)
 		}
-		r.applyMu.Lock()
-		for i, p := range r.projections {
-			if bp, ok := p.(batchProjection); ok {
-				bp.applyBatch(b, r.from[i])
-				continue
+		c.free <- b[:0]
+	}
+}
+
+func (c *catchUp) applyBatch(b []decoded) {
+	r := c.r
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	for i, p := range r.projections {
+		if bp, ok := p.(batchProjection); ok {
+			bp.applyBatch(b, r.from[i])
+			continue
+		}
+		for k := range b {
+			switch d := &b[k]; {
+			case d.meta.Sequence <= r.from[i]:
+			case d.event != nil:
+				p.Apply(d.meta, d.event)
+			default:
+				c.seats[i].ApplySeat(d.meta, &d.seat)
 			}
-			for k := range b {
-				switch d := &b[k]; {
-				case d.meta.Sequence <= r.from[i]:
-				case d.event != nil:
-					p.Apply(d.meta, d.event)
-				default:
-					c.seats[i].ApplySeat(d.meta, &d.seat)
-				}
-			}
 		}
-		r.unflushed += len(b)
-		r.moved(b[len(b)-1].meta.Sequence)
-		if r.unflushed >= r.FlushEvents {
-			c.flushErr = r.flush()
-			c.failed.Store(c.flushErr != nil)
-		}
-		r.applyMu.Unlock()
-		select {
-		case c.free <- b[:0]:
-		default: // the decoder made new ones meanwhile: this one is garbage
-		}
+	}
+	r.unflushed += len(b)
+	r.moved(b[len(b)-1].meta.Sequence)
+	if r.unflushed >= r.FlushEvents {
+		c.flushErr = r.flush()
+		c.failed.Store(c.flushErr != nil)
 	}
 }
 

@@ -1,11 +1,14 @@
 package projections
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
@@ -124,5 +127,58 @@ func TestLicenseNumbers(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCatchUpStopsAtAnEventItCannotDecode: an event no decoder knows, with many batches of the
+// log before and after it, ends a catch-up with an error naming it (every stage stops; none waits
+// for another forever), and the read model reflects only the events before it.
+//
+// On one processor the stages take turns in rounds of a pool's worth of batches: the reader fills
+// every raw batch and waits for one to come back. The bad event opens a round, so the decoder
+// meets it when it holds the only batch the reader can get back: a decoder that stopped without
+// handing it back would leave the reader waiting.
+func TestCatchUpStopsAtAnEventItCannotDecode(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	dir := t.TempDir()
+	store, err := eventstore.Open(dir, eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resellers := func(from, n int) []domain.Event {
+		var out []domain.Event
+		for i := range n {
+			out = append(out, domain.ResellerCreated{ID: fmt.Sprint("r", from+i), Name: "R"})
+		}
+		return out
+	}
+	const before, after = 2 * catchUpBatches * catchUpBatch, 4 * catchUpBatches * catchUpBatch
+	appendEvents(t, store, resellers(0, before)...)
+	if _, err := store.Submit(context.Background(), eventstore.Command{Decide: func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
+		return nil, tx.Append("license/x", eventstore.AnyVersion, eventstore.Record{Type: "license.exploded.v1", Subject: "x", Data: []byte(`{}`)})
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, store, resellers(before, after)...)
+	store.Close()
+	if store, err = eventstore.Open(dir, eventstore.Options{}); err != nil { // read from Pebble, not the tail
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	licenses := NewLicenses()
+	r := NewRunner(store, licenses, NewCredentials())
+	done := make(chan error)
+	go func() { _, err := r.CatchUp(); done <- err }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the catch-up did not end")
+	}
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprint("event ", before+1)) {
+		t.Fatalf("catch-up error %v, want one naming event %d", err, before+1)
+	}
+	if got := len(licenses.ResellerIDs()); got > before || r.Position() > before {
+		t.Fatalf("read model has %d resellers at position %d: past the bad event %d", got, r.Position(), before+1)
 	}
 }
