@@ -10,7 +10,7 @@ import (
 
 // SeatTable holds a license's seats by user (company and name). Seats are the bulk of the model,
 // millions of them, so the table holds no pointers per seat: an open-addressed array of slots,
-// each the user's 64-bit hash, the seat, the number of the user's company (a license's users are
+// each the user's 32-bit hash, the seat, the number of the user's company (a license's users are
 // mostly of a few companies, held once per table) and where the user's name lies in one byte
 // arena. The garbage collector never scans the slots or the arena, growing the table copies plain
 // words, and registering a user probes once (Slot) without building their key.
@@ -32,7 +32,7 @@ type SeatTable struct {
 }
 
 type seatSlot struct {
-	hash    uint64 // the user's seatHash
+	hash    uint32 // the user's hash
 	off     uint32 // the user's name in names
 	len     uint16
 	company uint16 // companies[company-1]; 0: a free slot
@@ -49,12 +49,31 @@ const (
 // replay can hash on one goroutine and apply on another.
 type SeatUser struct {
 	company, name string
-	hash          uint64
+	hash          uint32
 }
 
 // NewSeatUser names company's user name.
-func NewSeatUser(company, name string) SeatUser {
-	return SeatUser{company: company, name: name, hash: seatHash(company, name)}
+func NewSeatUser(company, name string) SeatUser { return NewSeatCompany(company).User(name) }
+
+// SeatCompany is an end-user company with its part of its users' hashes, for a caller that meets
+// many users of one company (a replay's decoder) to hash it once.
+type SeatCompany struct {
+	name string
+	hash uint64
+}
+
+// NewSeatCompany hashes company.
+func NewSeatCompany(company string) SeatCompany {
+	return SeatCompany{name: company, hash: maphash.String(companySeed, company)}
+}
+
+// Name is the company's.
+func (c SeatCompany) Name() string { return c.name }
+
+// User names the company's user name: NewSeatUser(c.Name(), name).
+func (c SeatCompany) User(name string) SeatUser {
+	// Two hashes under two keys: a user whose name is their company's does not hash to zero.
+	return SeatUser{company: c.name, name: name, hash: uint32(maphash.String(nameSeed, name)^c.hash) & seatHashMask}
 }
 
 // Company and Name are the user's.
@@ -64,21 +83,13 @@ func (u SeatUser) Name() string    { return u.name }
 // Key is the user's SeatKey.
 func (u SeatUser) Key() string { return SeatKey(u.company, u.name) }
 
-// seatSeed keys the hash; per process, like Go's own maps, so no input can be crafted to collide.
-var seatSeed = maphash.MakeSeed()
+// The seeds key the hash; per process, like Go's own maps, so no input can be crafted to collide.
+// 32 bits of it are kept: a table never holds 2^32 slots, and a probe compares the user whenever
+// hashes match.
+var companySeed, nameSeed = maphash.MakeSeed(), maphash.MakeSeed()
 
 // seatHashMask is all ones; a test narrows it to make users collide.
-var seatHashMask = ^uint64(0)
-
-// seatHash hashes SeatKey(company, name) without building it.
-func seatHash(company, name string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seatSeed)
-	h.WriteString(company)
-	h.WriteByte(0)
-	h.WriteString(name)
-	return h.Sum64() & seatHashMask
-}
+var seatHashMask = ^uint32(0)
 
 // companyNumber returns the number of company (0: not in the table; with add, added if it fits).
 func (t *SeatTable) companyNumber(company string, add bool) uint16 {
@@ -137,7 +148,7 @@ func (t *SeatTable) find(u SeatUser, company uint16) (i int, found bool) {
 // Touch loads the slot u's probe starts at and returns a word of it, for a caller that wants the
 // slot in the cache before it needs it (see projections' batched applying). Cheap when the
 // table is empty.
-func (t *SeatTable) Touch(u SeatUser) uint64 {
+func (t *SeatTable) Touch(u SeatUser) uint32 {
 	if len(t.slots) == 0 {
 		return 0
 	}

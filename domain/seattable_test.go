@@ -11,9 +11,9 @@ import (
 // full hashes and with hashes narrowed to 2 bits (so most users collide), and checks every read,
 // the length, iteration, Clone and Equal against the map.
 func TestSeatTableMatchesAMap(t *testing.T) {
-	for _, mask := range []uint64{^uint64(0), 3} {
+	for _, mask := range []uint32{^uint32(0), 3} {
 		t.Run(fmt.Sprintf("mask %x", mask), func(t *testing.T) {
-			defer func(m uint64) { seatHashMask = m }(seatHashMask)
+			defer func(m uint32) { seatHashMask = m }(seatHashMask)
 			seatHashMask = mask
 			var table SeatTable
 			want := map[string]Seat{}

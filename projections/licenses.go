@@ -136,7 +136,7 @@ func (p *Licenses) applySeatFact(m Meta, f *SeatFact) {
 // otherwise: the largest single cost of applying a rebuild.) It reads without the lock: it runs
 // under the runner's applyMu, which every write to the read model holds too.
 func (p *Licenses) touchSeats(b []decoded) {
-	var sink uint64
+	var sink uint32
 	for i := range b {
 		f := &b[i].seat
 		if b[i].event != nil || f.numbers != p.numberedBy || int(f.number) >= len(p.numbered) {
@@ -150,7 +150,7 @@ func (p *Licenses) touchSeats(b []decoded) {
 }
 
 // touched keeps touchSeats' loads from being optimized away.
-var touched atomic.Uint64
+var touched atomic.Uint32
 
 // applySeat applies a seat event of user u to l, the license it names. Called with the lock held.
 func (p *Licenses) applySeat(l *domain.License, registered bool, u domain.SeatUser, period int) {

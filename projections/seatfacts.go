@@ -57,8 +57,8 @@ type licenseSlot struct {
 // most events.
 type numberedLicense struct {
 	id, reseller, tenant string
-	owners               string // SeatEventView.Owners
-	company              string // the company of the license's last user
+	owners               string             // SeatEventView.Owners
+	company              domain.SeatCompany // the company of the license's last user, hashed
 	ownersHead           [inlineOwners]byte
 	companyBytes         [inlineCompany]byte
 	companyLen           uint8 // 0: company is not in companyBytes
@@ -84,7 +84,7 @@ func (l *numberedLicense) sameCompany(company []byte) bool {
 }
 
 func (l *numberedLicense) setCompany(company string) {
-	l.company, l.companyLen = company, 0
+	l.company, l.companyLen = domain.NewSeatCompany(company), 0
 	if len(company) <= inlineCompany {
 		l.companyLen = uint8(copy(l.companyBytes[:], company))
 	}
@@ -113,6 +113,7 @@ func (ns *licenseNumbers) number(v domain.SeatEventView, in *eventstore.Interner
 	ns.slots[i] = licenseSlot{hash: h, number: n + 1}
 	l := numberedLicense{id: in.Intern(v.LicenseID), reseller: in.Intern(v.ResellerID), tenant: in.Intern(v.TenantID), owners: string(v.Owners)}
 	copy(l.ownersHead[:], v.Owners)
+	l.setCompany(in.Intern(v.EndUserCompany)) // never the zero SeatCompany, whose hash is not ""'s
 	ns.licenses = append(ns.licenses, l)
 	return n, &ns.licenses[n]
 }
@@ -160,14 +161,13 @@ func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
 		return false
 	}
 	n, l := s.numbers.number(v, s.in)
-	if !l.sameCompany(v.EndUserCompany) && l.company != string(v.EndUserCompany) { // mostly one company per license
+	if !l.sameCompany(v.EndUserCompany) && l.company.Name() != string(v.EndUserCompany) { // mostly one company per license
 		l.setCompany(s.in.Intern(v.EndUserCompany))
 	}
-	company := l.company
 	d.meta = Meta{Sequence: env.Sequence, Time: env.Time, Reseller: l.reseller, Tenant: l.tenant}
 	d.event = nil
 	d.seat = SeatFact{Registered: env.Type == domain.TypeSeatRegistered, Period: v.Period, LicenseID: l.id,
-		User: domain.NewSeatUser(company, s.name(v.EndUserName)), numbers: s.numbers, number: n}
+		User: l.company.User(s.name(v.EndUserName)), numbers: s.numbers, number: n}
 	return true
 }
 
