@@ -21,16 +21,25 @@ import (
 	"github.com/licledger/licledger/schemas"
 )
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+// freeAddr returns a loopback address with a port that was free a moment ago, and that it never
+// returned before: the kernel may hand a port just closed out again, and a ledgerd given the
+// same port for NATS and HTTP never gets ready.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, seen := addrsHandedOut.LoadOrStore(addr, true); !seen {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+var addrsHandedOut sync.Map
 
 // waitReady polls /readyz until it answers 200.
 func waitReady(t *testing.T, httpAddr string, within time.Duration) {
