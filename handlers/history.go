@@ -33,9 +33,9 @@ func (l *Ledger) waitReflected(ctx context.Context, seq uint64, field string) er
 	return nil
 }
 
-// viewAsOf rebuilds, from the log, the part of the read model q needs as it stood at asOf: an
-// RFC 3339 instant, or a sequence number. Only the streams q names are read (a license's or a
-// reseller's history), never the whole log.
+// viewAsOf rebuilds, from the log, the read model q needs as it stood at asOf: an RFC 3339
+// instant, or a sequence number. A query about a few licenses reads only their streams (and their
+// reseller's); one about many replays the log up to that point (see AsOfReplayShare).
 func (l *Ledger) viewAsOf(asOf string, q historical) (readView, error) {
 	durable := l.store.Durable()
 	var v readView
@@ -63,10 +63,13 @@ func (l *Ledger) viewAsOf(asOf string, q historical) (readView, error) {
 		v.now = t
 	}
 	resellers, licenses := q.history(l)
-	m, err := projections.LicensesAt(l.store, v.sequence, resellers, licenses)
-	if err != nil {
-		return v, err
+	var err error
+	if float64(len(licenses)) > l.AsOfReplayShare*float64(l.licenses.LicenseCount()) {
+		l.replaying.Lock()
+		v.licenses, err = projections.LicensesReplayed(l.store, v.sequence)
+		l.replaying.Unlock()
+	} else {
+		v.licenses, err = projections.LicensesAt(l.store, v.sequence, resellers, licenses)
 	}
-	v.licenses = m
-	return v, nil
+	return v, err
 }

@@ -69,14 +69,17 @@ func (c *clockedLedger) must(t *testing.T, name, body string) (json.RawMessage, 
 // exactly what was recorded then: replaying the streams from their start, and starting from
 // license snapshots taken every few events.
 func TestAsOfAnswersWhatWasTrueThen(t *testing.T) {
-	t.Run("from the streams' start", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 1_000_000) })
-	t.Run("from snapshots", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3) })
+	const streams, replay = 2, 0 // AsOfReplayShare: never replay the log, always replay it
+	t.Run("from the streams' start", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 1_000_000, streams) })
+	t.Run("from snapshots", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, streams) })
+	t.Run("by replaying the log", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, replay) })
 }
 
-func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int) {
+func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int, replayShare float64) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	c := newClockedLedger(t, start)
 	c.licenses.SnapshotEvents = snapshotEvents
+	c.AsOfReplayShare = replayShare
 	c.runner.FlushEvents = 2 // flush (and so snapshot) often
 	for _, step := range [][2]string{
 		{"reseller.create", `{"id":"r1","name":"R"}`},
@@ -89,9 +92,9 @@ func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int) {
 		c.must(t, step[0], step[1])
 	}
 	type record struct {
-		at                time.Time
-		sequence          uint64
-		license, reseller string
+		at                         time.Time
+		sequence                   uint64
+		license, reseller, summary string
 	}
 	var records []record
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -116,10 +119,11 @@ func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int) {
 			_, cmdSeq := c.must(t, "license.note", `{"licenseId":"la","note":"checkpoint"}`)
 			lu, seq := c.must(t, "usage.quota", `{"licenseId":"la"}`)
 			ru, _ := c.must(t, "usage.quota", `{"resellerId":"r1"}`)
+			su, _ := c.must(t, "usage.summary", `{}`)
 			if seq != cmdSeq {
 				t.Fatalf("the query reflects sequence %d, the command that preceded it replied %d", seq, cmdSeq)
 			}
-			records = append(records, record{c.time(), seq, string(lu), string(ru)})
+			records = append(records, record{c.time(), seq, string(lu), string(ru), string(su)})
 		}
 	}
 	c.advance(400 * 24 * time.Hour) // now is far from every record: a live answer would differ
@@ -127,9 +131,10 @@ func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int) {
 		for _, asOf := range []string{rec.at.Format(time.RFC3339Nano), strconv.FormatUint(rec.sequence, 10)} {
 			lu, seq := c.must(t, "usage.quota", fmt.Sprintf(`{"licenseId":"la","asOf":%q}`, asOf))
 			ru, _ := c.must(t, "usage.quota", fmt.Sprintf(`{"resellerId":"r1","asOf":%q}`, asOf))
-			if string(lu) != rec.license || string(ru) != rec.reseller || seq != rec.sequence {
-				t.Errorf("as of %s:\n license  %s (sequence %d)\n recorded %s (sequence %d)\n reseller %s\n recorded %s",
-					asOf, lu, seq, rec.license, rec.sequence, ru, rec.reseller)
+			su, _ := c.must(t, "usage.summary", fmt.Sprintf(`{"asOf":%q}`, asOf))
+			if string(lu) != rec.license || string(ru) != rec.reseller || string(su) != rec.summary || seq != rec.sequence {
+				t.Errorf("as of %s:\n license  %s (sequence %d)\n recorded %s (sequence %d)\n reseller %s\n recorded %s\n summary  %s\n recorded %s",
+					asOf, lu, seq, rec.license, rec.sequence, ru, rec.reseller, su, rec.summary)
 			}
 		}
 	}

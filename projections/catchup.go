@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"math"
 	"sync/atomic"
 
 	"github.com/licledger/licledger/domain"
@@ -19,8 +20,11 @@ import (
 //
 // The batches come from two fixed pools and go back once used: a catch-up allocates them once,
 // and writes into memory that is still in the cache.
-func (r *Runner) CatchUp() (uint64, error) {
-	c := catchUp{r: r, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
+func (r *Runner) CatchUp() (uint64, error) { return r.CatchUpTo(^uint64(0)) }
+
+// CatchUpTo is CatchUp that stops after sequence seq: for a read model of the log as it stood then.
+func (r *Runner) CatchUpTo(seq uint64) (uint64, error) {
+	c := catchUp{r: r, until: seq, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
 		raws: make(chan *rawBatch, catchUpBatches), freeRaws: make(chan *rawBatch, catchUpBatches),
 		batches: make(chan []decoded, catchUpBatches), free: make(chan []decoded, catchUpBatches),
 		decodedAll: make(chan struct{}), applied: make(chan struct{})}
@@ -54,6 +58,7 @@ func (r *Runner) CatchUp() (uint64, error) {
 // that fails sets failed and goes on draining, so that no other blocks.
 type catchUp struct {
 	r     *Runner
+	until uint64           // the last sequence to apply
 	seats []SeatProjection // nil unless every projection is one
 	in    *eventstore.Interner
 	facts *seatDecoder // nil: decode every event as a domain.Event
@@ -90,8 +95,15 @@ const internLimit = 1 << 16
 // read is the reading stage.
 func (c *catchUp) read() error {
 	defer close(c.raws)
+	from, limit := c.r.position.Load()+1, 0 // 0: up to the log's end
+	if c.until < from {
+		return nil
+	}
+	if c.until-from < math.MaxInt32 {
+		limit = int(c.until - from + 1)
+	}
 	rb := <-c.freeRaws
-	_, err := c.r.store.Read(c.r.position.Load()+1, 0, func(e eventstore.Event) error {
+	_, err := c.r.store.Read(from, limit, func(e eventstore.Event) error {
 		if c.failed.Load() {
 			return eventstore.ErrStop
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/internal/loggen"
 	"github.com/licledger/licledger/projections"
@@ -105,7 +106,7 @@ func benchEvents(b *testing.B) int {
 }
 
 // writableLog opens a writable copy of the generated log of that many events.
-func writableLog(b *testing.B, events int) *eventstore.Store {
+func writableLog(b testing.TB, events int) *eventstore.Store {
 	src, err := loggen.CachedDir(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -202,4 +203,29 @@ func BenchmarkResellerAsOf(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(licenses)), "licenses")
+}
+
+// BenchmarkSystemAsOf answers a system-wide summary as of the middle of the generated log, as
+// `usage.summary` with asOf does for a system admin: every license is needed, so the log is
+// replayed up to that point (LicensesReplayed) rather than read license by license.
+func BenchmarkSystemAsOf(b *testing.B) {
+	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: benchEvents(b), Resellers: 100, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	mid := store.Durable() / 2
+	var licenses int
+	for b.Loop() {
+		then, err := projections.LicensesReplayed(store, mid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := then.Summarize(loggen.Start, func(*domain.License) bool { return true })
+		if licenses = s.Total.Licenses; licenses == 0 {
+			b.Fatalf("no license as of %d", mid)
+		}
+	}
+	b.ReportMetric(float64(licenses), "licenses")
+	b.ReportMetric(float64(mid)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
