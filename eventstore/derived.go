@@ -125,7 +125,12 @@ func (s *Store) ScanDerived(prefix []byte, fn func(key, value []byte) error) err
 	if s.derived == nil {
 		return nil
 	}
-	it, err := s.derived.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upperBound(prefix)})
+	return scanPrefix(s.derived, prefix, fn)
+}
+
+// scanPrefix calls fn for every key of db starting with prefix, in key order.
+func scanPrefix(db *pebble.DB, prefix []byte, fn func(key, value []byte) error) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upperBound(prefix)})
 	if err != nil {
 		return err
 	}

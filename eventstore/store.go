@@ -79,6 +79,7 @@ func (o *Options) fill() {
 type Store struct {
 	db   *pebble.DB
 	opts Options
+	dir  string // the log's directory
 
 	in        chan *request // submitted commands, bounded
 	commitQ   chan *batch   // sequencer -> committer, unbuffered: a send succeeds only when idle
@@ -116,6 +117,7 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	opts.fill()
 	s := &Store{
 		opts:      opts,
+		dir:       dir,
 		in:        make(chan *request, opts.QueueSize),
 		commitQ:   make(chan *batch),
 		committed: make(chan *batch, 1),

@@ -70,16 +70,21 @@ func (c *clockedLedger) must(t *testing.T, name, body string) (json.RawMessage, 
 // license snapshots taken every few events.
 func TestAsOfAnswersWhatWasTrueThen(t *testing.T) {
 	const streams, replay = 2, 0 // AsOfReplayShare: never replay the log, always replay it
-	t.Run("from the streams' start", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 1_000_000, streams) })
-	t.Run("from snapshots", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, streams) })
-	t.Run("by replaying the log", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, replay) })
+	t.Run("from the streams' start", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 1_000_000, streams, 0) })
+	t.Run("from license snapshots", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, streams, 0) })
+	t.Run("by replaying the log", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, replay, 0) })
+	t.Run("by replaying from snapshots of the read models", func(t *testing.T) { asOfAnswersWhatWasTrueThen(t, 3, replay, 20) })
 }
 
-func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int, replayShare float64) {
+// asOfAnswersWhatWasTrueThen runs the test with a license snapshot every snapshotEvents events,
+// AsOfReplayShare replayShare, and a snapshot of the whole stored read models every
+// snapshotEvery events (0: none).
+func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int, replayShare float64, snapshotEvery uint64) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	c := newClockedLedger(t, start)
 	c.licenses.SnapshotEvents = snapshotEvents
 	c.AsOfReplayShare = replayShare
+	c.runner.SnapshotEvery, c.runner.SnapshotsKept = snapshotEvery, 1000
 	c.runner.FlushEvents = 2 // flush (and so snapshot) often
 	for _, step := range [][2]string{
 		{"reseller.create", `{"id":"r1","name":"R"}`},
@@ -140,6 +145,9 @@ func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int, replayShare fl
 	}
 	if len(records) != 8 {
 		t.Fatalf("%d records", len(records))
+	}
+	if seqs, err := c.store.DerivedSnapshots(); err != nil || (snapshotEvery > 0) != (len(seqs) >= 3) {
+		t.Errorf("%d snapshots of the read models (%v) with one every %d events", len(seqs), err, snapshotEvery)
 	}
 	snapshots := 0
 	if err := c.store.ScanDerived([]byte("licenses/h/"), func(_, _ []byte) error { snapshots++; return nil }); err != nil {

@@ -48,8 +48,15 @@ func checkpointKey(name string) []byte { return []byte(name + "/checkpoint") }
 func recordsPrefix(name string) []byte { return []byte(name + "/r/") }
 func historyPrefix(name string) []byte { return []byte(name + "/h/") }
 
+// DerivedSource is where stored read models are read from: the store's derived state, or a
+// snapshot of it (eventstore.DerivedSnapshot).
+type DerivedSource interface {
+	GetDerived(key []byte) ([]byte, error)
+	ScanDerived(prefix []byte, fn func(key, value []byte) error) error
+}
+
 // ReadCheckpoint returns a projection's stored checkpoint (false if it has none).
-func ReadCheckpoint(store *eventstore.Store, name string) (Checkpoint, bool, error) {
+func ReadCheckpoint(store DerivedSource, name string) (Checkpoint, bool, error) {
 	b, err := store.GetDerived(checkpointKey(name))
 	if err != nil || b == nil {
 		return Checkpoint{}, false, err
@@ -70,7 +77,7 @@ func Drop(store *eventstore.Store, name string) error {
 }
 
 // loadRecords feeds a projection the records stored under its name.
-func loadRecords(store *eventstore.Store, p Persistent) error {
+func loadRecords(store DerivedSource, p Persistent) error {
 	prefix := recordsPrefix(p.Name())
 	return p.Load(func(fn func(key, value []byte) error) error {
 		return store.ScanDerived(prefix, func(k, v []byte) error { return fn(k[len(prefix):], v) })
@@ -78,7 +85,7 @@ func loadRecords(store *eventstore.Store, p Persistent) error {
 }
 
 // loadNothing starts a projection empty (and tracking changes).
-func loadNothing(_ *eventstore.Store, p Persistent) error {
+func loadNothing(_ DerivedSource, p Persistent) error {
 	return p.Load(func(func(key, value []byte) error) error { return nil })
 }
 

@@ -124,6 +124,21 @@ func writableLog(b testing.TB, events int) *eventstore.Store {
 	return store
 }
 
+// storedLog is writableLog with the read models rebuilt and stored in it, as a running ledger
+// keeps them (with the snapshots of them it saves); it returns the caught-up licenses model too.
+func storedLog(b *testing.B, events int) (*eventstore.Store, *projections.Licenses) {
+	store := writableLog(b, events)
+	licenses := projections.NewLicenses()
+	r := projections.NewRunner(store, licenses, projections.NewCredentials())
+	if err := r.Restore(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.CatchUp(); err != nil {
+		b.Fatal(err)
+	}
+	return store, licenses
+}
+
 // BenchmarkRebuildStored is BenchmarkRebuild as `ledgerd rebuild` does it: the read models are
 // also written to the store (records and checkpoint, flushed every 1,000,000 events) on a writable
 // copy of the generated log.
@@ -154,15 +169,8 @@ func BenchmarkRebuildStored(b *testing.B) {
 // loaded from the store (the caught-up checkpoint leaves nothing to apply), and the write model is
 // copied from them, as ledgerd does at start.
 func BenchmarkRestore(b *testing.B) {
-	store := writableLog(b, benchEvents(b))
+	store, _ := storedLog(b, benchEvents(b))
 	defer store.Close()
-	r := projections.NewRunner(store, projections.NewLicenses(), projections.NewCredentials())
-	if err := r.Restore(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := r.CatchUp(); err != nil {
-		b.Fatal(err)
-	}
 	var seats int
 	for b.Loop() {
 		licenses := projections.NewLicenses()
@@ -182,16 +190,8 @@ func BenchmarkRestore(b *testing.B) {
 // BenchmarkResellerAsOf answers a reseller's quota as of the middle of the generated log: its
 // stream and each of its licenses' (from their last snapshot, if any), never the whole log.
 func BenchmarkResellerAsOf(b *testing.B) {
-	store := writableLog(b, benchEvents(b))
+	store, now := storedLog(b, benchEvents(b)) // with the license snapshots taken as it went
 	defer store.Close()
-	now := projections.NewLicenses()
-	r := projections.NewRunner(store, now, projections.NewCredentials())
-	if err := r.Restore(); err != nil { // stores the read models, and snapshots as it goes
-		b.Fatal(err)
-	}
-	if _, err := r.CatchUp(); err != nil {
-		b.Fatal(err)
-	}
 	reseller := now.ResellerIDs()[0]
 	licenses := now.ResellerLicenses(reseller)
 	mid := store.Durable() / 2
@@ -207,27 +207,36 @@ func BenchmarkResellerAsOf(b *testing.B) {
 	b.ReportMetric(float64(len(licenses)), "licenses")
 }
 
-// BenchmarkSystemAsOf answers a system-wide summary as of the middle of the generated log, as
-// `usage.summary` with asOf does for a system admin: every license is needed, so the log is
-// replayed up to that point (LicensesReplayed) rather than read license by license.
+// BenchmarkSystemAsOf answers a system-wide summary in the past, as `usage.summary` with asOf
+// does for a system admin: every license is needed, so the log is replayed up to that point
+// (LicensesReplayed). "from-start" replays from the log's start (no snapshots) to its middle;
+// the others start from the newest snapshot of the stored read models at or before the point
+// (saved every 1,000,000 events by a stored rebuild): the middle, and 1,000 events before the end.
 func BenchmarkSystemAsOf(b *testing.B) {
-	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: benchEvents(b), Resellers: 100, Seed: 1})
+	events := benchEvents(b)
+	cached, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
-	mid := store.Durable() / 2
+	defer cached.Close()
+	b.Run("from-start-mid", func(b *testing.B) { systemAsOf(b, cached, cached.Durable()/2) })
+	stored, _ := storedLog(b, events)
+	defer stored.Close()
+	b.Run("snapshot-mid", func(b *testing.B) { systemAsOf(b, stored, stored.Durable()/2) })
+	b.Run("snapshot-recent", func(b *testing.B) { systemAsOf(b, stored, stored.Durable()-1000) })
+}
+
+func systemAsOf(b *testing.B, store *eventstore.Store, seq uint64) {
 	var licenses int
 	for b.Loop() {
-		then, err := projections.LicensesReplayed(store, mid)
+		then, err := projections.LicensesReplayed(store, seq)
 		if err != nil {
 			b.Fatal(err)
 		}
 		s := then.Summarize(loggen.Start, func(*domain.License) bool { return true })
 		if licenses = s.Total.Licenses; licenses == 0 {
-			b.Fatalf("no license as of %d", mid)
+			b.Fatalf("no license as of %d", seq)
 		}
 	}
 	b.ReportMetric(float64(licenses), "licenses")
-	b.ReportMetric(float64(mid)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

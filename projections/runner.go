@@ -43,6 +43,15 @@ type Runner struct {
 	FlushEvents   int
 	// Log receives notes on restoring and rebuilding. Default: discarded.
 	Log *slog.Logger
+	// SnapshotEvery and SnapshotsKept: once Restore was called, a flush at least SnapshotEvery
+	// events after the last snapshot also saves a snapshot of the whole stored state
+	// (eventstore.SaveDerivedSnapshot), keeping the newest SnapshotsKept; a question about the
+	// past that needs many licenses starts from one (LicensesReplayed). Defaults 1,000,000 and
+	// 4; SnapshotEvery 0 saves none.
+	SnapshotEvery uint64
+	SnapshotsKept int
+	lastSnapshot  uint64 // the newest snapshot's sequence
+	rebuilding    bool   // Restore dropped a stored projection
 
 	persist   bool       // Restore was called: flush Persistent projections
 	applyMu   sync.Mutex // serializes applying and flushing
@@ -59,20 +68,37 @@ type Runner struct {
 // NewRunner returns a runner for projections over store.
 func NewRunner(store *eventstore.Store, ps ...Projection) *Runner {
 	return &Runner{store: store, projections: ps, from: make([]uint64, len(ps)), advance: make(chan struct{}),
-		FlushInterval: time.Second, FlushEvents: 1_000_000, Log: slog.New(slog.DiscardHandler)}
+		FlushInterval: time.Second, FlushEvents: 1_000_000, Log: slog.New(slog.DiscardHandler),
+		SnapshotEvery: 1_000_000, SnapshotsKept: 4}
 }
 
 // Restore loads each Persistent projection from its stored records and checkpoint, and turns
 // flushing on. A projection stored by another version, or ahead of the log (a data dir whose log
 // was replaced), is dropped and rebuilt from sequence 0. Call it before CatchUp.
-func (r *Runner) Restore() error { return r.restore(true) }
+func (r *Runner) Restore() error {
+	if err := r.restore(true, r.store); err != nil {
+		return err
+	}
+	if r.rebuilding {
+		// The snapshots copied state that is being rebuilt; the rebuild saves new ones.
+		return r.store.DropDerivedSnapshots()
+	}
+	if seqs, err := r.store.DerivedSnapshots(); err == nil && len(seqs) > 0 {
+		r.lastSnapshot = seqs[len(seqs)-1]
+	}
+	return nil
+}
 
 // Inspect loads the Persistent projections as Restore does but never writes: a projection
 // whose stored state is unusable starts empty at sequence 0, nothing is dropped, and nothing is
 // flushed. For checking a stopped ledger's stored state (on a read-only store, too).
-func (r *Runner) Inspect() error { return r.restore(false) }
+func (r *Runner) Inspect() error { return r.restore(false, r.store) }
 
-func (r *Runner) restore(write bool) error {
+// InspectFrom is Inspect with the stored state read from src: a snapshot of the derived state
+// (eventstore.DerivedSnapshot), to start from the past it reflects.
+func (r *Runner) InspectFrom(src DerivedSource) error { return r.restore(false, src) }
+
+func (r *Runner) restore(write bool, src DerivedSource) error {
 	start := ^uint64(0)
 	durable := r.store.Durable()
 	for i, p := range r.projections {
@@ -80,7 +106,7 @@ func (r *Runner) restore(write bool) error {
 		if !ok {
 			continue
 		}
-		c, found, err := ReadCheckpoint(r.store, pp.Name())
+		c, found, err := ReadCheckpoint(src, pp.Name())
 		if err != nil {
 			return err
 		}
@@ -98,13 +124,14 @@ func (r *Runner) restore(write bool) error {
 				if err := Drop(r.store, pp.Name()); err != nil {
 					return err
 				}
+				r.rebuilding = true
 			}
 		}
 		scan := loadRecords
 		if r.from[i] == 0 {
 			scan = loadNothing // starting over (Inspect leaves unusable records in place: skip them)
 		}
-		if err := scan(r.store, pp); err != nil {
+		if err := scan(src, pp); err != nil {
 			return fmt.Errorf("projections: load %s: %w", pp.Name(), err)
 		}
 		start = min(start, r.from[i])
@@ -201,7 +228,23 @@ func (r *Runner) flush() error {
 		return err
 	}
 	r.unflushed = 0
+	r.maybeSnapshot()
 	return nil
+}
+
+// maybeSnapshot saves a snapshot of the stored state after a flush, when one is due. A failure
+// is only logged: snapshots spare work, the stored state is whole without them.
+func (r *Runner) maybeSnapshot() {
+	seq := r.position.Load()
+	if r.SnapshotEvery == 0 || seq < r.lastSnapshot+r.SnapshotEvery {
+		return
+	}
+	if err := r.store.SaveDerivedSnapshot(seq, r.SnapshotsKept); err != nil {
+		r.Log.Warn("derived snapshot not saved", "sequence", seq, "err", err)
+		return
+	}
+	r.lastSnapshot = seq
+	r.Log.Info("derived snapshot saved", "sequence", seq)
 }
 
 func (r *Runner) writeFlush() error {
