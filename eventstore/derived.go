@@ -48,12 +48,24 @@ type DerivedBatch struct {
 }
 
 // NewDerivedBatch starts a batch of derived-state writes.
-func (s *Store) NewDerivedBatch() *DerivedBatch {
+func (s *Store) NewDerivedBatch() *DerivedBatch { return s.NewDerivedBatchSized(0) }
+
+// NewDerivedBatchSized starts a batch of derived-state writes with room for about size bytes
+// of them: a batch that grows from empty to tens of megabytes copies itself over and over.
+func (s *Store) NewDerivedBatchSized(size int) *DerivedBatch {
 	b := &DerivedBatch{s: s}
 	if s.derived != nil && !s.opts.ReadOnly {
-		b.pb = s.derived.NewBatch()
+		b.pb = s.derived.NewBatchWithSize(size)
 	}
 	return b
+}
+
+// Len is the size of the batch's writes so far, in bytes.
+func (b *DerivedBatch) Len() int {
+	if b.pb == nil {
+		return 0
+	}
+	return b.pb.Len()
 }
 
 // Set writes key = value. Both are copied.

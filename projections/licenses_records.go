@@ -94,9 +94,17 @@ func (p *Licenses) Save(w RecordWriter) error {
 		key = append(append(append(key[:0], "a/"...), "license/"...), l.ID...)
 		w.Set(key, v)
 	}
+	// Seats in key order, each once: a rebuild's flush writes millions, and Pebble sorts a batch
+	// that large itself (a sorted one, in one pass).
+	slices.SortFunc(p.dirtySeats, func(a, b seatRef) int {
+		return cmp.Or(strings.Compare(a.license.ID, b.license.ID), strings.Compare(a.company, b.company), strings.Compare(a.name, b.name))
+	})
 	var seat [5]byte
-	for _, s := range p.dirtySeats {
-		key = appendSeatRecordKey(key[:0], s.license.ID, domain.SeatKey(s.company, s.name))
+	for i, s := range p.dirtySeats {
+		if i > 0 && s == p.dirtySeats[i-1] {
+			continue
+		}
+		key = appendSeatRecordKey(key[:0], s.license.ID, s.company, s.name)
 		st, _ := s.license.Users.Get(s.company, s.name)
 		w.Set(key, encodeSeat(seat[:0], st))
 	}
@@ -109,11 +117,15 @@ func (p *Licenses) Save(w RecordWriter) error {
 	return nil
 }
 
-func appendSeatRecordKey(dst []byte, licenseID, seatKey string) []byte {
+// appendSeatRecordKey appends the key of the record of company's user name on a license:
+// s/<license id> NUL <SeatKey(company, name)>.
+func appendSeatRecordKey(dst []byte, licenseID, company, name string) []byte {
 	dst = append(dst, "s/"...)
 	dst = append(dst, licenseID...)
 	dst = append(dst, 0)
-	return append(dst, seatKey...)
+	dst = append(dst, company...)
+	dst = append(dst, 0)
+	return append(dst, name...)
 }
 
 func decodeSeat(b []byte) domain.Seat {
@@ -290,7 +302,7 @@ func (p *Licenses) Dump() (map[string]string, error) {
 		}
 		set("a/license/"+l.ID, v)
 		for u, s := range l.Users.All() {
-			set(string(appendSeatRecordKey(nil, l.ID, u.Key())), encodeSeat(nil, s))
+			set(string(appendSeatRecordKey(nil, l.ID, u.Company(), u.Name())), encodeSeat(nil, s))
 		}
 	}
 	for r, ids := range p.byReseller {

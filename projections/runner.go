@@ -53,6 +53,8 @@ type Runner struct {
 	lastSnapshot  uint64 // the newest snapshot's sequence
 	rebuilding    bool   // Restore dropped a stored projection
 
+	lastFlushBytes int // the size of the last flush's batch
+
 	persist   bool       // Restore was called: flush Persistent projections
 	applyMu   sync.Mutex // serializes applying and flushing
 	unflushed int        // events applied since the last flush
@@ -249,7 +251,8 @@ func (r *Runner) maybeSnapshot() {
 
 func (r *Runner) writeFlush() error {
 	seq := r.position.Load()
-	b := r.store.NewDerivedBatch()
+	// Sized like the last one: a rebuild's flushes are alike (and large), live ones small.
+	b := r.store.NewDerivedBatchSized(r.lastFlushBytes + r.lastFlushBytes/8)
 	for i, p := range r.projections {
 		pp, ok := p.(Persistent)
 		if !ok {
@@ -262,6 +265,7 @@ func (r *Runner) writeFlush() error {
 		c, _ := json.Marshal(Checkpoint{Version: pp.Version(), Sequence: max(seq, r.from[i])})
 		b.Set(checkpointKey(pp.Name()), c)
 	}
+	r.lastFlushBytes = b.Len()
 	if err := b.Commit(); err != nil {
 		return fmt.Errorf("projections: flush at %d: %w", seq, err)
 	}
