@@ -45,11 +45,13 @@ func (r *Runner) CatchUpTo(seq uint64) (uint64, error) {
 			err = e
 		}
 	}
+	r.applyMu.Lock()
 	if err == nil {
-		r.applyMu.Lock()
-		err = r.flush()
-		r.applyMu.Unlock()
+		err = r.flushNow()
+	} else {
+		_ = r.waitFlush() // a flush still being written finishes; err already says what went wrong
 	}
+	r.applyMu.Unlock()
 	return r.position.Load(), err
 }
 

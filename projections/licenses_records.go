@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
@@ -71,50 +72,108 @@ func (p *Licenses) licenseChanged(l *domain.License) {
 
 // Save implements Persistent.
 func (p *Licenses) Save(w RecordWriter) error {
+	write, err := p.cutSave()
+	if err != nil {
+		return err
+	}
+	return write(w)
+}
+
+// cutSave implements cutSaver: under the lock it takes what Save writes as of now (the changed
+// aggregates, licenses and snapshots encoded, each changed seat's state), and returns the writing
+// of it, which needs no lock. A rebuild's flush saves about a million seats; sorting and encoding
+// them so run on the runner's writing goroutine while applying goes on.
+func (p *Licenses) cutSave() (func(RecordWriter) error, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var records recordBuffer
 	var key []byte
 	for stream := range p.dirtyStreams {
 		v, ok, err := p.aggregateRecord(stream)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		key = append(append(key[:0], "a/"...), stream...)
 		if ok {
-			w.Set(key, v)
+			records.Set(key, v)
 		} else {
-			w.Delete(key) // a deleted admin
+			records.Delete(key) // a deleted admin
 		}
 	}
 	for l := range p.dirtyLicenses {
 		v, err := p.licenseRecord(l)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		key = append(append(append(key[:0], "a/"...), "license/"...), l.ID...)
-		w.Set(key, v)
+		records.Set(key, v)
 	}
-	// Seats in key order, each once: a rebuild's flush writes millions, and Pebble sorts a batch
-	// that large itself (a sorted one, in one pass).
-	slices.SortFunc(p.dirtySeats, func(a, b seatRef) int {
-		return cmp.Or(strings.Compare(a.license.ID, b.license.ID), strings.Compare(a.company, b.company), strings.Compare(a.name, b.name))
-	})
-	var seat [5]byte
+	if err := p.saveSnapshots(&records); err != nil {
+		return nil, err
+	}
+	// Names and companies alias the tables' arenas, whose bytes never change.
+	seats := make([]seatState, len(p.dirtySeats))
 	for i, s := range p.dirtySeats {
-		if i > 0 && s == p.dirtySeats[i-1] {
-			continue
-		}
-		key = appendSeatRecordKey(key[:0], s.license.ID, s.company, s.name)
 		st, _ := s.license.Users.Get(s.company, s.name)
-		w.Set(key, encodeSeat(seat[:0], st))
-	}
-	if err := p.saveSnapshots(w); err != nil {
-		return err
+		seats[i] = seatState{s.license.ID, s.company, s.name, st}
 	}
 	clear(p.dirtyStreams)
 	clear(p.dirtyLicenses)
 	p.dirtySeats = p.dirtySeats[:0]
-	return nil
+	return func(w RecordWriter) error {
+		records.writeTo(w)
+		// In key order, each once: Pebble sorts a batch that large itself, in one pass if sorted.
+		slices.SortFunc(seats, func(a, b seatState) int {
+			return cmp.Or(strings.Compare(a.license, b.license), strings.Compare(a.company, b.company), strings.Compare(a.name, b.name))
+		})
+		var seat [5]byte
+		for i, s := range seats {
+			if i > 0 && s == seats[i-1] {
+				continue
+			}
+			key = appendSeatRecordKey(key[:0], s.license, s.company, s.name)
+			w.Set(key, encodeSeat(seat[:0], s.seat))
+		}
+		return nil
+	}, nil
+}
+
+// seatState is a seat to save: whose, and its state when the save was cut.
+type seatState struct {
+	license, company, name string
+	seat                   domain.Seat
+}
+
+// recordBuffer is a RecordWriter that keeps the writes, in order, to replay them later.
+type recordBuffer struct{ ops []recordOp }
+
+type recordOp struct {
+	kind       byte // 's'et, 'd'elete, 'h'istory
+	key, value []byte
+}
+
+func (b *recordBuffer) Set(key, value []byte) {
+	b.ops = append(b.ops, recordOp{'s', bytes.Clone(key), bytes.Clone(value)})
+}
+func (b *recordBuffer) Delete(key []byte) {
+	b.ops = append(b.ops, recordOp{'d', bytes.Clone(key), nil})
+}
+func (b *recordBuffer) History(key, value []byte) {
+	b.ops = append(b.ops, recordOp{'h', bytes.Clone(key), bytes.Clone(value)})
+}
+
+// writeTo replays the writes into w.
+func (b *recordBuffer) writeTo(w RecordWriter) {
+	for _, op := range b.ops {
+		switch op.kind {
+		case 's':
+			w.Set(op.key, op.value)
+		case 'd':
+			w.Delete(op.key)
+		default:
+			w.History(op.key, op.value)
+		}
+	}
 }
 
 // appendSeatRecordKey appends the key of the record of company's user name on a license:

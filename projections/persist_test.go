@@ -129,20 +129,16 @@ type failingOnce struct {
 	failed bool
 }
 
-func (f *failingOnce) Save(w RecordWriter) error {
-	if !f.failed {
-		f.failed = true
-		f.Licenses.Save(discard{}) // the changes are handed over, and gone
-		return errors.New("disk on fire")
+// cutSave hands the changes over (so they are gone), and the first time fails to write them, as
+// a full disk would.
+func (f *failingOnce) cutSave() (func(RecordWriter) error, error) {
+	write, err := f.Licenses.cutSave()
+	if err != nil || f.failed {
+		return write, err
 	}
-	return f.Licenses.Save(w)
+	f.failed = true
+	return func(RecordWriter) error { return errors.New("disk on fire") }, nil
 }
-
-type discard struct{}
-
-func (discard) Set(_, _ []byte)     {}
-func (discard) Delete(_ []byte)     {}
-func (discard) History(_, _ []byte) {}
 
 // TestNoCheckpointAfterAFailedFlush: once a flush has failed, the changes it took are lost to the
 // store, so no later flush may write a checkpoint past them; the runner keeps failing, and the

@@ -53,6 +53,9 @@ type Runner struct {
 	lastSnapshot  uint64 // the newest snapshot's sequence
 	rebuilding    bool   // Restore dropped a stored projection
 
+	// flushing reports the flush being written (nil: none); lastFlushBytes and lastSnapshot are
+	// the writing goroutine's, read after it has reported.
+	flushing       chan error
 	lastFlushBytes int // the size of the last flush's batch
 
 	persist   bool       // Restore was called: flush Persistent projections
@@ -199,7 +202,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if tickErr != nil {
 		return tickErr
 	}
-	if ferr := r.flush(); ferr != nil && err == nil {
+	if ferr := r.flushNow(); ferr != nil && err == nil {
 		err = ferr
 	}
 	return err
@@ -215,29 +218,105 @@ func (r *Runner) applyOne(m Meta, ev domain.Event) {
 	r.unflushed++
 }
 
-// flush writes every Persistent projection's changed records and its checkpoint in one batch.
+// flush saves every Persistent projection's changed records and its checkpoint in one batch.
 // Called with applyMu held; does nothing before Restore or when nothing was applied since the
 // last flush, and fails for good once a flush has failed.
+//
+// What the projections have to write is taken now (Save, or a cutSaver's cut); building and
+// committing the batch happen on a goroutine of their own while applying goes on (in a rebuild,
+// the larger part of a flush), one flush at a time: a flush first waits for the one before it.
+// flushNow also waits for its own.
 func (r *Runner) flush() error {
-	if r.flushFailed != nil {
-		return r.flushFailed
+	if err := r.waitFlush(); err != nil {
+		return err
 	}
 	if !r.persist || r.unflushed == 0 {
 		return nil
 	}
-	if err := r.writeFlush(); err != nil {
+	write, err := r.cutFlush()
+	if err != nil {
 		r.flushFailed = err
 		return err
 	}
 	r.unflushed = 0
-	r.maybeSnapshot()
+	done := make(chan error, 1)
+	r.flushing = done
+	go func() { done <- write() }()
 	return nil
 }
 
-// maybeSnapshot saves a snapshot of the stored state after a flush, when one is due. A failure
-// is only logged: snapshots spare work, the stored state is whole without them.
-func (r *Runner) maybeSnapshot() {
+// flushNow is flush, returning once the batch is committed.
+func (r *Runner) flushNow() error {
+	if err := r.flush(); err != nil {
+		return err
+	}
+	return r.waitFlush()
+}
+
+// waitFlush waits for the flush being written, if any, and returns the first failed flush's
+// error. Called with applyMu held.
+func (r *Runner) waitFlush() error {
+	if r.flushing != nil {
+		if err := <-r.flushing; err != nil && r.flushFailed == nil {
+			r.flushFailed = err
+		}
+		r.flushing = nil
+	}
+	return r.flushFailed
+}
+
+// cutSaver is a Persistent projection that can take what Save would write as of now quickly, and
+// write it later without holding up its applying.
+type cutSaver interface {
+	cutSave() (func(RecordWriter) error, error)
+}
+
+// cutFlush takes what a flush at the current position writes, and returns the writing and
+// committing of it.
+func (r *Runner) cutFlush() (func() error, error) {
 	seq := r.position.Load()
+	// Sized like the last one: a rebuild's flushes are alike (and large), live ones small.
+	b := r.store.NewDerivedBatchSized(r.lastFlushBytes + r.lastFlushBytes/8)
+	var later []func() error
+	for i, p := range r.projections {
+		pp, ok := p.(Persistent)
+		if !ok {
+			continue
+		}
+		w := &prefixedWriter{b: b, prefix: recordsPrefix(pp.Name()), history: historyPrefix(pp.Name())}
+		if c, ok := pp.(cutSaver); ok {
+			write, err := c.cutSave()
+			if err != nil {
+				b.Discard()
+				return nil, fmt.Errorf("projections: save %s: %w", pp.Name(), err)
+			}
+			later = append(later, func() error { return write(w) })
+		} else if err := pp.Save(w); err != nil {
+			b.Discard()
+			return nil, fmt.Errorf("projections: save %s: %w", pp.Name(), err)
+		}
+		c, _ := json.Marshal(Checkpoint{Version: pp.Version(), Sequence: max(seq, r.from[i])})
+		b.Set(checkpointKey(pp.Name()), c)
+	}
+	return func() error {
+		for _, write := range later {
+			if err := write(); err != nil {
+				b.Discard()
+				return fmt.Errorf("projections: flush at %d: %w", seq, err)
+			}
+		}
+		r.lastFlushBytes = b.Len()
+		if err := b.Commit(); err != nil {
+			return fmt.Errorf("projections: flush at %d: %w", seq, err)
+		}
+		r.maybeSnapshot(seq)
+		return nil
+	}, nil
+}
+
+// maybeSnapshot saves a snapshot of the stored state after the flush at seq, when one is due. A
+// failure is only logged: snapshots spare work, the stored state is whole without them.
+func (r *Runner) maybeSnapshot(seq uint64) {
 	if r.SnapshotEvery == 0 || seq < r.lastSnapshot+r.SnapshotEvery {
 		return
 	}
@@ -247,29 +326,6 @@ func (r *Runner) maybeSnapshot() {
 	}
 	r.lastSnapshot = seq
 	r.Log.Info("derived snapshot saved", "sequence", seq)
-}
-
-func (r *Runner) writeFlush() error {
-	seq := r.position.Load()
-	// Sized like the last one: a rebuild's flushes are alike (and large), live ones small.
-	b := r.store.NewDerivedBatchSized(r.lastFlushBytes + r.lastFlushBytes/8)
-	for i, p := range r.projections {
-		pp, ok := p.(Persistent)
-		if !ok {
-			continue
-		}
-		if err := pp.Save(&prefixedWriter{b: b, prefix: recordsPrefix(pp.Name()), history: historyPrefix(pp.Name())}); err != nil {
-			b.Discard()
-			return fmt.Errorf("projections: save %s: %w", pp.Name(), err)
-		}
-		c, _ := json.Marshal(Checkpoint{Version: pp.Version(), Sequence: max(seq, r.from[i])})
-		b.Set(checkpointKey(pp.Name()), c)
-	}
-	r.lastFlushBytes = b.Len()
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("projections: flush at %d: %w", seq, err)
-	}
-	return nil
 }
 
 // decode takes the domain event the writer attached when the event comes from the store's tail,
