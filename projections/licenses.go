@@ -159,7 +159,7 @@ func (p *Licenses) applySeat(l *domain.License, registered bool, u domain.SeatUs
 	} else if l.RegisterSeat(u, period) {
 		p.noteCompany(u.Company(), l.ID)
 	}
-	p.seatChanged(l, u.Company(), u.Name())
+	p.seatChanged(l, u)
 }
 
 // CopyState returns a deep copy of the domain model the read model holds, and the sequence it

@@ -37,8 +37,8 @@ func (p *Licenses) Version() int { return licensesVersion }
 
 // seatRef names a seat changed since the last Save.
 type seatRef struct {
-	license       *domain.License
-	company, name string
+	license *domain.License
+	user    domain.SeatUser // hashed already: saving finds the seat without hashing again
 }
 
 // markDirty notes what an applied event other than a seat event changed (those go through
@@ -56,12 +56,12 @@ func (p *Licenses) markDirty(e domain.Event) {
 }
 
 // seatChanged notes a seat and its license l to save.
-func (p *Licenses) seatChanged(l *domain.License, company, name string) {
+func (p *Licenses) seatChanged(l *domain.License, u domain.SeatUser) {
 	if !p.tracking {
 		return
 	}
 	p.licenseChanged(l)
-	p.dirtySeats = append(p.dirtySeats, seatRef{l, company, name})
+	p.dirtySeats = append(p.dirtySeats, seatRef{l, u})
 }
 
 // licenseChanged notes a license to save, and counts the change towards its next snapshot.
@@ -111,12 +111,22 @@ func (p *Licenses) cutSave() (func(RecordWriter) error, error) {
 	if err := p.saveSnapshots(&records); err != nil {
 		return nil, err
 	}
-	// Names and companies alias the tables' arenas, whose bytes never change.
+	// Each seat's state, a probe into a table that is mostly not in the cache: a run of seats'
+	// slots is touched first, so that the misses overlap. Names and companies alias the tables'
+	// arenas, whose bytes never change.
 	seats := make([]seatState, len(p.dirtySeats))
-	for i, s := range p.dirtySeats {
-		st, _ := s.license.Users.Get(s.company, s.name)
-		seats[i] = seatState{s.license.ID, s.company, s.name, st}
+	var sink uint32
+	for start := 0; start < len(p.dirtySeats); start += touchRun {
+		run := p.dirtySeats[start:min(start+touchRun, len(p.dirtySeats))]
+		for _, s := range run {
+			sink += s.license.Users.Touch(s.user)
+		}
+		for i, s := range run {
+			st, _ := s.license.Users.Find(s.user)
+			seats[start+i] = seatState{s.license.ID, s.user.Company(), s.user.Name(), st}
+		}
 	}
+	touched.Store(sink)
 	clear(p.dirtyStreams)
 	clear(p.dirtyLicenses)
 	p.dirtySeats = p.dirtySeats[:0]
@@ -137,6 +147,9 @@ func (p *Licenses) cutSave() (func(RecordWriter) error, error) {
 		return nil
 	}, nil
 }
+
+// touchRun is how many seats' slots cutSave touches ahead of reading them.
+const touchRun = 64
 
 // seatState is a seat to save: whose, and its state when the save was cut.
 type seatState struct {
