@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,5 +167,31 @@ func TestNoCheckpointAfterAFailedFlush(t *testing.T) {
 	}
 	if c, found, _ := ReadCheckpoint(store, "licenses"); found {
 		t.Fatalf("a checkpoint was written after a failed flush: %+v", c)
+	}
+}
+
+// TestSortSeats: the seats a flush writes come out in the order of their record keys (license,
+// then company, then name), whatever order they were changed in, duplicates included.
+func TestSortSeats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var seats []seatState
+	for range 2000 {
+		seats = append(seats, seatState{license: fmt.Sprint("l", rng.IntN(30)), company: fmt.Sprint("c", rng.IntN(3)),
+			name: fmt.Sprint("u", rng.IntN(50)), seat: domain.Seat{CountedIn: int32(rng.IntN(3))}})
+	}
+	got := sortSeats(slices.Clone(seats))
+	key := func(s seatState) string { return string(appendSeatRecordKey(nil, s.license, s.company, s.name)) }
+	if len(got) != len(seats) || !slices.IsSortedFunc(got, func(a, b seatState) int { return strings.Compare(key(a), key(b)) }) {
+		t.Fatal("seats not in key order")
+	}
+	count := func(in []seatState) map[seatState]int {
+		m := map[seatState]int{}
+		for _, s := range in {
+			m[s]++
+		}
+		return m
+	}
+	if !maps.Equal(count(got), count(seats)) {
+		t.Fatal("sorting lost or made up seats")
 	}
 }
