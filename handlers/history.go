@@ -36,7 +36,7 @@ func (l *Ledger) waitReflected(ctx context.Context, seq uint64, field string) er
 // viewAsOf rebuilds, from the log, the read model q needs as it stood at asOf: an RFC 3339
 // instant, or a sequence number. A query about a few licenses reads only their streams (and their
 // reseller's); one about many replays the log up to that point (see AsOfReplayShare).
-func (l *Ledger) viewAsOf(asOf string, q historical) (readView, error) {
+func (l *Ledger) viewAsOf(ctx context.Context, asOf string, q historical) (readView, error) {
 	durable := l.store.Durable()
 	var v readView
 	if n, err := strconv.ParseUint(asOf, 10, 64); err == nil {
@@ -65,9 +65,13 @@ func (l *Ledger) viewAsOf(asOf string, q historical) (readView, error) {
 	resellers, licenses := q.history(l)
 	var err error
 	if float64(len(licenses)) > l.AsOfReplayShare*float64(l.licenses.LicenseCount()) {
-		l.replaying.Lock()
-		v.licenses, err = projections.LicensesReplayed(l.store, v.sequence)
-		l.replaying.Unlock()
+		select { // one replay at a time: each holds a whole read model
+		case l.replaying <- struct{}{}:
+		case <-ctx.Done():
+			return v, ctx.Err()
+		}
+		v.licenses, err = projections.LicensesReplayed(ctx, l.store, v.sequence)
+		<-l.replaying
 	} else {
 		v.licenses, err = projections.LicensesAt(l.store, v.sequence, resellers, licenses)
 	}

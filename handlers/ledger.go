@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,8 +60,8 @@ type Ledger struct {
 	// from their last snapshots (projections.LicensesAt, some 40 µs per event read, each a random
 	// read of the log). Default 1/32.
 	AsOfReplayShare float64
-	// replaying lets one replay run at a time: each holds a whole read model in memory.
-	replaying sync.Mutex
+	// replaying lets one replay run at a time (a token in it): each holds a whole read model.
+	replaying chan struct{}
 
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
@@ -76,8 +75,8 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		store: store, secrets: secrets, log: log,
 		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
 		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
-		AsOfReplayShare: 1.0 / 32,
-		authFailures:    newAuthLimiter(20, time.Minute),
+		AsOfReplayShare: 1.0 / 32, replaying: make(chan struct{}, 1),
+		authFailures: newAuthLimiter(20, time.Minute),
 	}
 	// The read models resume from their stored checkpoints and catch up with the log (the first
 	// start, or a version change, builds them from sequence 0).

@@ -102,7 +102,7 @@ func queryAt[Q historical, R any](answer func(l *Ledger, caller domain.Credentia
 			}
 			v := readView{licenses: l.licenses, now: l.now(), sequence: l.runner.Position()}
 			if q.asOf() != "" {
-				if v, err = l.viewAsOf(q.asOf(), q); err != nil {
+				if v, err = l.viewAsOf(ctx, q.asOf(), q); err != nil {
 					return nil, 0, err
 				}
 			}

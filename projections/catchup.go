@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 
@@ -24,7 +25,12 @@ func (r *Runner) CatchUp() (uint64, error) { return r.CatchUpTo(^uint64(0)) }
 
 // CatchUpTo is CatchUp that stops after sequence seq: for a read model of the log as it stood then.
 func (r *Runner) CatchUpTo(seq uint64) (uint64, error) {
-	c := catchUp{r: r, until: seq, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
+	return r.catchUpTo(context.Background(), seq)
+}
+
+// catchUpTo is CatchUpTo that gives up, with ctx's error, once ctx ends.
+func (r *Runner) catchUpTo(ctx context.Context, seq uint64) (uint64, error) {
+	c := catchUp{r: r, ctx: ctx, until: seq, seats: r.seatProjections(), in: eventstore.NewInterner(internLimit),
 		raws: make(chan *rawBatch, catchUpBatches), freeRaws: make(chan *rawBatch, catchUpBatches),
 		batches: make(chan []decoded, catchUpBatches), free: make(chan []decoded, catchUpBatches),
 		decodedAll: make(chan struct{}), applied: make(chan struct{})}
@@ -60,6 +66,7 @@ func (r *Runner) CatchUpTo(seq uint64) (uint64, error) {
 // that fails sets failed and goes on draining, so that no other blocks.
 type catchUp struct {
 	r     *Runner
+	ctx   context.Context
 	until uint64           // the last sequence to apply
 	seats []SeatProjection // nil unless every projection is one
 	in    *eventstore.Interner
@@ -115,6 +122,10 @@ func (c *catchUp) read() error {
 		}
 		rb.events = append(rb.events, e)
 		if len(rb.events) == catchUpBatch {
+			if err := c.ctx.Err(); err != nil {
+				c.failed.Store(true)
+				return err
+			}
 			c.raws <- rb.seal()
 			rb = <-c.freeRaws
 		}

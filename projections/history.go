@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"context"
+
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 )
@@ -49,14 +51,16 @@ func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []strin
 // second on two cores) whatever the number of licenses. LicensesAt reads each license's stream
 // through its index, some tens of times slower per event, so it pays only for a small part of
 // the licenses.
-func LicensesReplayed(store *eventstore.Store, seq uint64) (*Licenses, error) {
-	p, _, err := licensesReplayed(store, seq)
+//
+// It gives up with ctx's error once ctx ends (a replay of a long log takes seconds).
+func LicensesReplayed(ctx context.Context, store *eventstore.Store, seq uint64) (*Licenses, error) {
+	p, _, err := licensesReplayed(ctx, store, seq)
 	return p, err
 }
 
 // licensesReplayed is LicensesReplayed, also returning the sequence it started from (0: the
 // log's start).
-func licensesReplayed(store *eventstore.Store, seq uint64) (*Licenses, uint64, error) {
+func licensesReplayed(ctx context.Context, store *eventstore.Store, seq uint64) (*Licenses, uint64, error) {
 	p := NewLicenses()
 	r := NewRunner(store, p)
 	snap, err := store.OpenDerivedSnapshot(seq)
@@ -71,7 +75,7 @@ func licensesReplayed(store *eventstore.Store, seq uint64) (*Licenses, uint64, e
 		}
 	}
 	from := r.Position()
-	if _, err := r.CatchUpTo(seq); err != nil {
+	if _, err := r.catchUpTo(ctx, seq); err != nil {
 		return nil, 0, err
 	}
 	return p, from, nil

@@ -229,7 +229,7 @@ func BenchmarkSystemAsOf(b *testing.B) {
 func systemAsOf(b *testing.B, store *eventstore.Store, seq uint64) {
 	var licenses int
 	for b.Loop() {
-		then, err := projections.LicensesReplayed(store, seq)
+		then, err := projections.LicensesReplayed(b.Context(), store, seq)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"testing"
 
@@ -28,7 +30,7 @@ func TestLicensesReplayedFromSnapshots(t *testing.T) {
 		t.Fatalf("snapshots at %v (%v), log end %d: want the newest three, every 5000 events", seqs, err, end)
 	}
 	for _, seq := range []uint64{seqs[0] / 2, seqs[0], seqs[0] + 1, seqs[1] + 777, end} {
-		fromSnapshot, from, err := licensesReplayed(store, seq)
+		fromSnapshot, from, err := licensesReplayed(t.Context(), store, seq)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +84,20 @@ func TestRebuildDropsSnapshots(t *testing.T) {
 	}
 	if seqs := rebuild(5000); len(seqs) != 2 {
 		t.Fatalf("a rebuild saved snapshots at %v, want two", seqs)
+	}
+}
+
+// TestLicensesReplayedGivesUp: a replay whose context has ended stops with the context's error
+// rather than replaying on for a caller who left.
+func TestLicensesReplayedGivesUp(t *testing.T) {
+	store := generatedLog(t, loggen.Spec{Events: 5_000, Resellers: 1, Seed: 2})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := LicensesReplayed(ctx, store, store.Durable()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a replay with its context canceled: %v", err)
+	}
+	if _, err := LicensesReplayed(t.Context(), store, store.Durable()); err != nil {
+		t.Fatalf("the same replay with a live context: %v", err)
 	}
 }
 
