@@ -36,5 +36,6 @@
 //
 // State derived from the log (the projections' records and checkpoints: DerivedBatch,
 // ScanDerived) is kept in a second Pebble database in the derived/ subdirectory, written without
-// fsync and recomputable from the log at any time.
+// fsync and recomputable from the log at any time. SaveDerivedSnapshot keeps copies of it as it
+// stood at a sequence (Pebble checkpoints in derived-snapshots/), for reading the past.
 package eventstore
