@@ -20,11 +20,7 @@ import (
 // default 5 million, generated once into the temporary directory and reused) and reports events/s
 // and the heap and resident memory the read models hold per registered seat.
 func BenchmarkRebuild(b *testing.B) {
-	events := benchEvents(b)
-	store, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	store := cachedLog(b, benchEvents(b))
 	defer store.Close()
 	var heapPerSeat, rssPerSeat float64
 	var cpu time.Duration // user and system time of the catch-ups
@@ -107,9 +103,21 @@ func benchEvents(b *testing.B) int {
 	return n
 }
 
+// benchSpec is the generated log the benchmarks read: 100 resellers, events events.
+func benchSpec(events int) loggen.Spec { return loggen.Spec{Events: events, Resellers: 100, Seed: 1} }
+
+// cachedLog opens the generated log of that many events, read-only, generating it the first time.
+func cachedLog(b *testing.B, events int) *eventstore.Store {
+	store, err := loggen.Cached(os.TempDir(), benchSpec(events))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store
+}
+
 // writableLog opens a writable copy of the generated log of that many events.
 func writableLog(b testing.TB, events int) *eventstore.Store {
-	src, err := loggen.CachedDir(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
+	src, err := loggen.CachedDir(os.TempDir(), benchSpec(events))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -214,10 +222,7 @@ func BenchmarkResellerAsOf(b *testing.B) {
 // (saved every 1,000,000 events by a stored rebuild): the middle, and 1,000 events before the end.
 func BenchmarkSystemAsOf(b *testing.B) {
 	events := benchEvents(b)
-	cached, err := loggen.Cached(os.TempDir(), loggen.Spec{Events: events, Resellers: 100, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cached := cachedLog(b, events)
 	defer cached.Close()
 	b.Run("from-start-mid", func(b *testing.B) { systemAsOf(b, cached, cached.Durable()/2) })
 	stored, _ := storedLog(b, events)
