@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -28,11 +29,16 @@ func openDerived(dir string, fs vfs.FS, readOnly bool, logger pebble.Logger) (*p
 			return nil, nil
 		}
 	}
-	db, err := pebble.Open(path, &pebble.Options{
+	opts := &pebble.Options{
 		FS: fs, ReadOnly: readOnly, Logger: logger,
 		// A rebuild writes millions of seat records: larger memtables mean fewer, larger flushes.
-		MemTableSize: 32 << 20,
-	})
+		MemTableSize:       32 << 20,
+		FormatMajorVersion: tableFormat,
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].Compression = tableCompression
+	}
+	db, err := pebble.Open(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open derived state %s: %w", path, err)
 	}
@@ -184,3 +190,12 @@ func (s *Store) LastDerived(prefix, before []byte) (key, value []byte, err error
 	}
 	return append([]byte(nil), it.Key()...), append([]byte(nil), v...), nil
 }
+
+// tableFormat and tableCompression are the log's and the derived state's: columnar blocks
+// compressed with MinLZ, whose decoder is about twice as fast as Snappy's here. Measured on the
+// 5-million-event generated log: the reading stage of a rebuild went from 2.5 to 1.7 s of CPU and
+// the log from 783 to 724 MB. Opening a data dir written before ratchets its format (an older
+// ledgerd cannot open it after that); its tables keep Snappy until compactions rewrite them.
+const tableFormat = pebble.FormatTableFormatV6
+
+func tableCompression() *block.CompressionProfile { return block.MinLZCompression }

@@ -132,7 +132,8 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		Logger:   pebbleLogger{s},
 		// Larger memtables flush less often: the log is append-mostly, and every flush and L0
 		// compaction takes CPU from the write path on a small machine.
-		MemTableSize: 64 << 20,
+		MemTableSize:       64 << 20,
+		FormatMajorVersion: tableFormat,
 	}
 	// 32 KiB blocks instead of Pebble's 4 KiB: a rebuild scans the whole log, and each block
 	// costs a read, a cache insertion and an index step. Measured on the 5-million-event
@@ -142,6 +143,7 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	// until compaction rewrites them.
 	for i := range pebbleOpts.Levels {
 		pebbleOpts.Levels[i].BlockSize = logBlockSize
+		pebbleOpts.Levels[i].Compression = tableCompression
 	}
 	db, err := pebble.Open(dir, pebbleOpts)
 	if err != nil {

@@ -172,8 +172,12 @@ func (c *catchUp) decode() {
 
 func (c *catchUp) decodeBatch(rb *rawBatch, batch *[]decoded) error {
 	b := (*batch)[:len(rb.events)]
+	var seat []bool // which events the seat decoder decoded
+	if c.facts != nil {
+		seat = c.facts.decodeBatch(rb.events, b)
+	}
 	for i, e := range rb.events {
-		if d := &b[i]; c.facts == nil || !c.facts.decode(e, d) {
+		if d := &b[i]; seat == nil || !seat[i] {
 			m, ev, err := decode(e, c.in)
 			if err != nil {
 				return err

@@ -2,6 +2,8 @@ package projections
 
 import (
 	"hash/maphash"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/licledger/licledger/domain"
@@ -95,13 +97,15 @@ var licenseSeed = maphash.MakeSeed()
 // ownersHashMask is all ones; a test clears it to make every license's hash collide.
 var ownersHashMask = ^uint64(0)
 
+// ownersHash is the hash licenseNumbers files a SeatEventView.Owners by.
+func ownersHash(owners []byte) uint64 { return maphash.Bytes(licenseSeed, owners) & ownersHashMask }
+
 // number returns the number of v's license with v's reseller and tenant (a new number the first
-// time these three are met together) and its entry.
-func (ns *licenseNumbers) number(v domain.SeatEventView, in *eventstore.Interner) (int32, *numberedLicense) {
+// time these three are met together) and its entry. h is ownersHash(v.Owners).
+func (ns *licenseNumbers) number(v *domain.SeatEventView, h uint64, in *eventstore.Interner) (int32, *numberedLicense) {
 	if 4*(len(ns.licenses)+1) > 3*len(ns.slots) {
 		ns.grow()
 	}
-	h := maphash.Bytes(licenseSeed, v.Owners) & ownersHashMask
 	mask := uint64(len(ns.slots) - 1)
 	i := h & mask
 	for ; ns.slots[i].number != 0; i = (i + 1) & mask {
@@ -116,6 +120,21 @@ func (ns *licenseNumbers) number(v domain.SeatEventView, in *eventstore.Interner
 	l.setCompany(in.Intern(v.EndUserCompany)) // never the zero SeatCompany, whose hash is not ""'s
 	ns.licenses = append(ns.licenses, l)
 	return n, &ns.licenses[n]
+}
+
+// peek loads the first bytes of the license whose owners hash to h, if one is there, and returns
+// one of them: a load for decodeBatch to overlap with others, not an answer.
+func (ns *licenseNumbers) peek(h uint64) byte {
+	if len(ns.slots) == 0 {
+		return 0
+	}
+	mask := uint64(len(ns.slots) - 1)
+	for i := h & mask; ns.slots[i].number != 0; i = (i + 1) & mask {
+		if sl := &ns.slots[i]; sl.hash == h {
+			return ns.licenses[sl.number-1].ownersHead[0]
+		}
+	}
+	return 0
 }
 
 func (ns *licenseNumbers) grow() {
@@ -141,6 +160,8 @@ type seatDecoder struct {
 	// names holds the users' names, back to back, in chunks that are never written again once
 	// a name is in them (facts' names alias them): one allocation per few hundred events.
 	names []byte
+	views []seatView // decodeBatch's
+	seat  []bool
 }
 
 const nameChunk = 16 << 10
@@ -149,9 +170,52 @@ func newSeatDecoder(in *eventstore.Interner) *seatDecoder {
 	return &seatDecoder{in: in, numbers: &licenseNumbers{}}
 }
 
-// decode reads a seat event into d; false if e is not one or not in the form ViewSeatEvent
-// reads (the caller then decodes it as any other event).
-func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
+// decodeBatch decodes the seat events of events into b and reports which it decoded (the slice is
+// the decoder's, good until the next call); the caller decodes the others as any other event. It goes over the batch three times: reading each
+// event's views and loading the slot where its license's probe starts, then loading the license
+// that slot names, then deciding. The loads of one pass do not depend on each other, so their
+// cache misses (the licenses outgrow the cache) overlap instead of stalling event after event.
+func (s *seatDecoder) decodeBatch(events []eventstore.Event, b []decoded) []bool {
+	if cap(s.views) < len(events) {
+		s.views, s.seat = make([]seatView, len(events)), make([]bool, len(events))
+	}
+	views, seat := s.views[:len(events)], s.seat[:len(events)]
+	ns := s.numbers
+	var sink int32
+	for i, e := range events {
+		seat[i] = s.view(e, &views[i])
+		if seat[i] && len(ns.slots) > 0 {
+			sink += ns.slots[views[i].hash&uint64(len(ns.slots)-1)].number
+		}
+	}
+	for i := range views {
+		if seat[i] {
+			sink += int32(ns.peek(views[i].hash))
+		}
+	}
+	touchedLicense.Store(sink)
+	for i := range views {
+		if seat[i] {
+			s.decode(&views[i], &b[i])
+		}
+	}
+	return seat
+}
+
+// touchedLicense keeps decodeBatch's loads from being optimized away.
+var touchedLicense atomic.Int32
+
+// seatView is what decodeBatch's first pass reads of a seat event.
+type seatView struct {
+	sequence   uint64
+	time       time.Time
+	registered bool
+	v          domain.SeatEventView
+	hash       uint64 // of v.Owners
+}
+
+// view reads e into sv; false if e is not a seat event or not in the form ViewSeatEvent reads.
+func (s *seatDecoder) view(e eventstore.Event, sv *seatView) bool {
 	env, ok := eventstore.DecodeView(e.Bytes)
 	if !ok || (env.Type != domain.TypeSeatRegistered && env.Type != domain.TypeSeatUnregistered) {
 		return false
@@ -160,15 +224,22 @@ func (s *seatDecoder) decode(e eventstore.Event, d *decoded) bool {
 	if !ok {
 		return false
 	}
-	n, l := s.numbers.number(v, s.in)
+	*sv = seatView{sequence: env.Sequence, time: env.Time, registered: env.Type == domain.TypeSeatRegistered,
+		v: v, hash: ownersHash(v.Owners)}
+	return true
+}
+
+// decode decodes the seat event sv into d.
+func (s *seatDecoder) decode(sv *seatView, d *decoded) {
+	v := &sv.v
+	n, l := s.numbers.number(v, sv.hash, s.in)
 	if !l.sameCompany(v.EndUserCompany) && l.company.Name() != string(v.EndUserCompany) { // mostly one company per license
 		l.setCompany(s.in.Intern(v.EndUserCompany))
 	}
-	d.meta = Meta{Sequence: env.Sequence, Time: env.Time, Reseller: l.reseller, Tenant: l.tenant}
+	d.meta = Meta{Sequence: sv.sequence, Time: sv.time, Reseller: l.reseller, Tenant: l.tenant}
 	d.event = nil
-	d.seat = SeatFact{Registered: env.Type == domain.TypeSeatRegistered, Period: v.Period, LicenseID: l.id,
+	d.seat = SeatFact{Registered: sv.registered, Period: v.Period, LicenseID: l.id,
 		User: l.company.User(s.name(v.EndUserName)), numbers: s.numbers, number: n}
-	return true
 }
 
 // name returns b as a string in the names chunk.

@@ -49,7 +49,7 @@ func Cached(dir string, spec Spec) (*eventstore.Store, error) {
 
 // CachedDir is Cached's directory, for a caller that wants a writable copy (see Clone).
 func CachedDir(dir string, spec Spec) (string, error) {
-	path := filepath.Join(dir, fmt.Sprintf("licledger-loggen-b32k-%d-%d-%d-%d", spec.Events, spec.Resellers, spec.LicensesPerTenant, spec.Seed))
+	path := filepath.Join(dir, fmt.Sprintf("licledger-loggen-mlz-%d-%d-%d-%d", spec.Events, spec.Resellers, spec.LicensesPerTenant, spec.Seed))
 	done := filepath.Join(path, "complete")
 	if _, err := os.Stat(done); err != nil {
 		if err := os.RemoveAll(path); err != nil {
