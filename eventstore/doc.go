@@ -26,12 +26,15 @@
 //     Options.TailSize) that also carries each event's routing attributes and the decoded payload
 //     its writer attached (Record.Payload), so the outbox relay and the projector neither read
 //     Pebble nor parse JSON in the common case. Older positions are read from Pebble.
+//   - Restoring: Import appends events copied from a replica (the JetStream stream) as they are,
+//     checking that each is the next one, so a lost log can be rebuilt from its published copy.
 //
 // # Key layout
 //
 //	e/<seq u64 BE>                          event bytes (one CloudEvents JSON document)
 //	s/<stream> 0x00 <version u32 BE>        -> seq u64 BE
-//	c/<command id>                          -> sha256 digest of the request (32 bytes) ++ reply
+//	c/<command id>                          -> sha256 digest of the request (32 bytes) ++ reply,
+//	                                           or only restoredDigest for an id met by Import
 //	m/<name>                                small metadata values (e.g. m/outbox, the relay cursor)
 //
 // State derived from the log (the projections' records and checkpoints: DerivedBatch,

@@ -73,10 +73,11 @@ type Result struct {
 }
 
 type request struct {
-	cmd  Command
-	done chan struct{}
-	res  Result
-	err  error
+	cmd      Command
+	imported [][]byte // an Import's events instead of a command
+	done     chan struct{}
+	res      Result
+	err      error
 	// render and receipt are set when the reply is rendered by Submit's caller after the commit.
 	render  func(Receipt) []byte
 	receipt Receipt
@@ -220,6 +221,10 @@ func (s *Store) process(b *batch, r *request) {
 		r.err = ErrFailed
 		return
 	}
+	if r.imported != nil {
+		s.importEvents(b, r)
+		return
+	}
 	if r.cmd.ID != "" {
 		stored, found, err := s.lookupCommand(r.cmd.ID)
 		if err != nil {
@@ -227,6 +232,10 @@ func (s *Store) process(b *batch, r *request) {
 			return
 		}
 		if found {
+			if bytes.Equal(stored[:sha256.Size], restoredDigest[:]) {
+				r.err = ErrCommandRestored
+				return
+			}
 			if !bytes.Equal(stored[:sha256.Size], r.cmd.Digest[:]) {
 				r.err = ErrCommandIDReused
 				return

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +43,31 @@ func (l *Ledger) Bootstrap(ctx context.Context, dataDir string) (string, error) 
 		return "", err
 	}
 	return path, nil
+}
+
+// KeyFiles are the files of a data dir that its log does not hold, so a backup must: the server
+// key (required to restore: without it no token or license key issued before validates, and a log
+// that is not empty never bootstraps a new admin), the checkpoint signing key and the auth callout
+// issuer's seed.
+var KeyFiles = []string{ServerKeyFile, CheckpointKeyFile, CalloutIssuerFile}
+
+// RestoreKeys copies the key files from a backup directory into a data dir (mode 0600, synced).
+// The server key must be there; a missing other key is skipped, and the next start makes a new
+// one.
+func RestoreKeys(backup, dataDir string) error {
+	for _, name := range KeyFiles {
+		b, err := os.ReadFile(filepath.Join(backup, name))
+		if errors.Is(err, os.ErrNotExist) && name != ServerKeyFile {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeFileSync(filepath.Join(dataDir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeFileSync writes a file atomically (temp file, fsync, rename) with the given mode.

@@ -21,6 +21,7 @@ const (
 	CodePayloadTooLarge      domain.Code = "PAYLOAD_TOO_LARGE"
 	CodeWrongExpectedVersion domain.Code = "WRONG_EXPECTED_VERSION"
 	CodeCommandIDReused      domain.Code = "COMMAND_ID_REUSED"
+	CodeCommandRestored      domain.Code = "COMMAND_ALREADY_APPLIED"
 	CodeOverloaded           domain.Code = "OVERLOADED"
 	CodeUnavailable          domain.Code = "UNAVAILABLE"
 	CodeInternal             domain.Code = "INTERNAL"
@@ -30,7 +31,7 @@ const (
 // Codes lists every code a reply may carry: the domain's and the handlers' own.
 func Codes() []domain.Code {
 	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
-		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeOverloaded, CodeUnavailable,
+		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored, CodeOverloaded, CodeUnavailable,
 		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected, CodeEventNotFound, CodeNotYetCheckpointed}, domain.Codes...)
 }
 
@@ -46,7 +47,7 @@ func statusOf(c domain.Code) int {
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
 		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound:
 		return 404
-	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused:
+	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored:
 		return 409
 	case CodePayloadTooLarge:
 		return 413
@@ -71,6 +72,9 @@ func asCoded(err error) *domain.Error {
 		return de
 	case errors.Is(err, eventstore.ErrWrongExpectedVersion):
 		return &domain.Error{Code: CodeWrongExpectedVersion, Message: err.Error(), Field: "expectedVersion"}
+	case errors.Is(err, eventstore.ErrCommandRestored):
+		return &domain.Error{Code: CodeCommandRestored, Field: "commandId",
+			Message: "this command id was applied before the log was restored from its stream, which keeps no replies: it is not applied again; query the result"}
 	case errors.Is(err, eventstore.ErrCommandIDReused):
 		return &domain.Error{Code: CodeCommandIDReused, Message: "this command id was already used for a different request", Field: "commandId"}
 	case errors.Is(err, eventstore.ErrOverloaded):

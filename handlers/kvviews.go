@@ -89,9 +89,10 @@ func (w *viewWatch) take() (resellers, tenants, licenses []string) {
 	return resellers, tenants, licenses
 }
 
-// ViewsBucketConfig is the bucket's configuration: the latest value of each key only.
-func ViewsBucketConfig() jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{Bucket: ViewsBucket, History: 1, Storage: jetstream.FileStorage,
+// ViewsBucketConfig is the bucket's configuration: the latest value of each key only, in
+// replicas copies (1 on a single server, 3 on a cluster).
+func ViewsBucketConfig(replicas int) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: ViewsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
 		Description: "licledger read models: usage per reseller, tenant and license"}
 }
 
@@ -145,7 +146,7 @@ type viewExport struct {
 // repair opens the bucket (making it if NATS lost it) and writes every key.
 func (x *viewExport) repair(ctx context.Context) error {
 	open, cancel := context.WithTimeout(ctx, 5*time.Second)
-	kv, err := x.kvm.CreateOrUpdateKeyValue(open, ViewsBucketConfig())
+	kv, err := x.kvm.CreateOrUpdateKeyValue(open, ViewsBucketConfig(x.ledger.Replicas))
 	cancel()
 	if err != nil {
 		return err

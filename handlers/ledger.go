@@ -20,6 +20,10 @@ import (
 // Ledger is the transport-free core every edge calls: it owns the write model (touched only by
 // decisions running on the store's sequencer) and the read models.
 type Ledger struct {
+	// Replicas is how many copies JetStream keeps of what the ledger makes there (the views
+	// bucket): 1 on a single server, 3 on a cluster. Set it before ExportViews.
+	Replicas int
+
 	store    *eventstore.Store
 	secrets  *Secrets
 	log      *slog.Logger

@@ -26,8 +26,8 @@ const LedgerNATSUser = "$ledgerd"
 const LedgerInboxPrefix = client.InboxNamespace + ".ledgerd"
 
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
-// signed (the note's text, exactly).
-const CheckpointSubject = "ledger.v1.checkpoint"
+// signed (the note's text, exactly); the stream jetstream.CheckpointStream keeps them.
+const CheckpointSubject = jetstream.CheckpointSubject
 
 // NATSPermissions is what one NATS connection may publish and subscribe to.
 type NATSPermissions struct {

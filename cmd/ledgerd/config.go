@@ -41,11 +41,20 @@ type config struct {
 	// signed checkpoint of the audit tree is made once either has passed since the last one.
 	CheckpointEvery    uint64
 	CheckpointInterval time.Duration
+	// Replicas is --replicas, LICLEDGER_REPLICAS: how many copies JetStream keeps of the
+	// ledger's streams and bucket. 1 (the default) for the embedded server or a single external
+	// one; 3 on a three-node cluster (deploy/nats-cluster.conf).
+	Replicas int
 	// Args are the arguments after the flags (the projection names of `ledgerd rebuild`).
 	Args []string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	return parseConfigWith(args, getenv, stderr, nil)
+}
+
+// parseConfigWith is parseConfig for a subcommand with flags of its own, which extra adds.
+func parseConfigWith(args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (config, error) {
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -54,6 +63,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
   ledgerd rebuild [flags] [read model ...] rebuild stored read models from sequence 0 (ledgerd stopped)
   ledgerd check [flags]                    compare the stored read models with a rebuild (ledgerd stopped)
   ledgerd nats-callout-key [flags]         create and print the auth callout issuer's key
+  ledgerd restore --from-stream --nats-url URL --keys DIR [--key VKEY] [flags]
+                                           rebuild a lost log from the stream LEDGER_EVENTS
 Flags:
 `)
 		fs.PrintDefaults()
@@ -86,6 +97,11 @@ Flags:
 	fs.Func("checkpoint-every", "sign a checkpoint of the audit tree after this many events (env LICLEDGER_CHECKPOINT_EVERY, default 10000)", func(s string) error { every = s; return nil })
 	interval := env("CHECKPOINT_INTERVAL", "10s")
 	fs.Func("checkpoint-interval", "… or after this long, if the log grew (env LICLEDGER_CHECKPOINT_INTERVAL, default 10s)", func(s string) error { interval = s; return nil })
+	replicas := env("REPLICAS", "1")
+	fs.Func("replicas", "copies JetStream keeps of LEDGER_EVENTS, LEDGER_CHECKPOINTS and ledger-views: 1, or 3 on a three-node cluster (env LICLEDGER_REPLICAS, default 1)", func(s string) error { replicas = s; return nil })
+	if extra != nil {
+		extra(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -118,6 +134,12 @@ Flags:
 		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)
 	} else {
 		c.NATSSession = d
+	}
+	if _, err := fmt.Sscan(replicas, &c.Replicas); err != nil || c.Replicas < 1 || c.Replicas > 5 {
+		return config{}, fmt.Errorf("replicas: %q is not a count of copies from 1 to 5", replicas)
+	}
+	if c.Replicas > 1 && c.NATSURL == "" {
+		return config{}, fmt.Errorf("replicas: %d copies need a NATS cluster (--nats-url); the embedded server is one node", c.Replicas)
 	}
 	if _, err := fmt.Sscan(maxPayload, &c.MaxPayload); err != nil || c.MaxPayload <= 0 {
 		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)

@@ -53,6 +53,26 @@ func TestGrafanaDashboardMetricsExist(t *testing.T) {
 		}
 	}
 
+	served := servedMetrics(t)
+	metric := regexp.MustCompile(`\blicledger_[a-z_]+`)
+	checked := 0
+	for _, e := range exprs {
+		for _, name := range metric.FindAllString(e, -1) {
+			checked++
+			if !served[name] {
+				t.Errorf("the dashboard queries %s (in %q), which /metrics does not serve", name, e)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d metric references found: the dashboard or the test is broken", checked)
+	}
+}
+
+// servedMetrics runs a ledger, gives it a license and a seat, and returns the names of the series
+// its /metrics serves (histograms' _bucket, _sum and _count included).
+func servedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
 	data := t.TempDir()
 	url, httpAddr, _ := startInProcess(t, data)
 	token := readToken(t, data)
@@ -75,17 +95,5 @@ func TestGrafanaDashboardMetricsExist(t *testing.T) {
 			served[name] = true
 		}
 	}
-	metric := regexp.MustCompile(`\blicledger_[a-z_]+`)
-	checked := 0
-	for _, e := range exprs {
-		for _, name := range metric.FindAllString(e, -1) {
-			checked++
-			if !served[name] {
-				t.Errorf("the dashboard queries %s (in %q), which /metrics does not serve", name, e)
-			}
-		}
-	}
-	if checked < 10 {
-		t.Fatalf("only %d metric references found: the dashboard or the test is broken", checked)
-	}
+	return served
 }

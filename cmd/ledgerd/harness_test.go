@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/client"
@@ -231,6 +232,46 @@ func startSeatLoad(t *testing.T, clients []*client.Client, perClient int, lic, p
 		}()
 	}
 	return l
+}
+
+// more waits until n more commands are acknowledged: the ledger is serving. what names the moment
+// for a failure.
+func (l *seatLoad) more(t *testing.T, n int, what string) {
+	t.Helper()
+	want, deadline := l.count()+n, time.Now().Add(60*time.Second)
+	for l.count() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d acknowledged, waiting for %d", what, l.count(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// loadClients connects n clients with token, each with a request timeout.
+func loadClients(t *testing.T, url, token string, n int, timeout time.Duration) []*client.Client {
+	t.Helper()
+	var clients []*client.Client
+	for range n {
+		c := client.New(connect(t, url, token), token)
+		c.Timeout = timeout
+		clients = append(clients, c)
+	}
+	return clients
+}
+
+// startJetStream runs an in-process nats-server with JetStream, without authentication.
+func startJetStream(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return ns
 }
 
 // count is how many commands were acknowledged so far.

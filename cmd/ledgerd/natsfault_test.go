@@ -35,6 +35,89 @@ type natsServer struct {
 	p                               *process
 }
 
+// natsDeploy is what runs nats-server from deploy/'s configurations, as shipped, with its auth
+// callout answered by the ledger of one data dir: the binary (built from the pinned module), the
+// callout issuer's public key and ledgerd's NATS password.
+type natsDeploy struct{ bin, issuer, password string }
+
+func prepareNATS(t *testing.T, root, data string) natsDeploy {
+	t.Helper()
+	d := natsDeploy{bin: filepath.Join(root, "nats-server")}
+	if out, err := exec.Command("go", "build", "-o", d.bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("go build nats-server: %v\n%s", err, out)
+	}
+	var issuer bytes.Buffer
+	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &issuer, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	d.issuer = strings.TrimSpace(issuer.String())
+	d.password = randomHex(16)
+	return d
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// server prepares (does not start) a nats-server named name from deploy/<conf>, with its files
+// under root/name. The configuration is copied as shipped but for its listen addresses and store
+// directory (nats-server refuses both store_dir and -sd); env adds to the variables it reads.
+func (d natsDeploy) server(t *testing.T, root, conf, name string, env ...string) *natsServer {
+	t.Helper()
+	dir := filepath.Join(root, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ns := &natsServer{bin: d.bin, addr: freeAddr(t), store: filepath.Join(dir, "store"), logPath: filepath.Join(dir, "nats-server.log"),
+		env: append([]string{"LICLEDGER_CALLOUT_ISSUER=" + d.issuer, "LICLEDGER_NATS_PASSWORD=" + d.password, "LICLEDGER_NATS_SERVER_NAME=" + name}, env...)}
+	b, err := os.ReadFile(filepath.Join("../../deploy", conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("store_dir: /var/lib/nats"), []byte("store_dir: "+strconv.Quote(ns.store)), 1)
+	ns.conf = filepath.Join(dir, conf)
+	if err := os.WriteFile(ns.conf, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// externalNATS prepares one nats-server from deploy/nats-server.conf and returns it, not yet
+// started, and ledgerd's NATS password.
+func externalNATS(t *testing.T, root, data string) (*natsServer, string) {
+	t.Helper()
+	d := prepareNATS(t, root, data)
+	return d.server(t, root, "nats-server.conf", "nats"), d.password
+}
+
+// natsCluster prepares three nats-servers from deploy/nats-cluster.conf, routed to each other,
+// and returns them, not yet started.
+func natsCluster(t *testing.T, d natsDeploy, root string) []*natsServer {
+	t.Helper()
+	routePassword := randomHex(16)
+	routeAddrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	var env []string
+	for i, a := range routeAddrs {
+		env = append(env, fmt.Sprintf("LICLEDGER_NATS_ROUTE_%d=nats-route://route:%s@%s", i+1, routePassword, a))
+	}
+	env = append(env, "LICLEDGER_NATS_ROUTE_PASSWORD="+routePassword)
+	var nodes []*natsServer
+	for i, a := range routeAddrs {
+		ns := d.server(t, root, "nats-cluster.conf", fmt.Sprintf("nats-%d", i+1), env...)
+		b, err := os.ReadFile(ns.conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(ns.conf, bytes.Replace(b, []byte("listen: 0.0.0.0:6222"), []byte("listen: "+a), 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, ns)
+	}
+	return nodes
+}
+
 func (s *natsServer) start(t *testing.T) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(s.addr)
@@ -73,30 +156,8 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 	}
 	root := t.TempDir()
 	ledgerd := buildLedgerd(t)
-	natsBin := filepath.Join(root, "nats-server")
-	if out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
-		t.Fatalf("go build nats-server: %v\n%s", err, out)
-	}
 	data := filepath.Join(root, "data")
-	var issuer bytes.Buffer
-	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &issuer, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 16)
-	_, _ = rand.Read(secret)
-	password := hex.EncodeToString(secret)
-	ns := &natsServer{bin: natsBin, addr: freeAddr(t), store: filepath.Join(root, "nats"), logPath: filepath.Join(root, "nats-server.log"),
-		env: []string{"LICLEDGER_CALLOUT_ISSUER=" + strings.TrimSpace(issuer.String()), "LICLEDGER_NATS_PASSWORD=" + password, "LICLEDGER_NATS_SERVER_NAME=fault-test"}}
-	// deploy/nats-server.conf as shipped, but for its store directory (nats-server refuses both
-	// store_dir and -sd).
-	conf, err := os.ReadFile("../../deploy/nats-server.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.conf = filepath.Join(root, "nats-server.conf")
-	if err := os.WriteFile(ns.conf, bytes.Replace(conf, []byte("store_dir: /var/lib/nats"), []byte("store_dir: "+strconv.Quote(ns.store)), 1), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ns, password := externalNATS(t, root, data)
 	ns.start(t)
 	url := "nats://" + ns.addr
 	httpAddr := freeAddr(t)
@@ -113,37 +174,20 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 	admin.Timeout = 2 * time.Second
 	lic := setupLicense(t, admin, "natsfault", 1_000_000)
 
-	var clients []*client.Client
-	for range 4 {
-		c := client.New(connect(t, url, token), token)
-		c.Timeout = 2 * time.Second
-		clients = append(clients, c)
-	}
-	load := startSeatLoad(t, clients, 1, lic, "", nil)
-	// moreAcked waits until clients have n more commands acknowledged: the ledger is serving.
-	moreAcked := func(n int, what string) {
-		t.Helper()
-		want, deadline := load.count()+n, time.Now().Add(60*time.Second)
-		for load.count() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d acknowledged, waiting for %d", what, load.count(), want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	load := startSeatLoad(t, loadClients(t, url, token, 4, 2*time.Second), 1, lic, "", nil)
 
-	moreAcked(300, "before any fault")
+	load.more(t, 300, "before any fault")
 	ns.stop(t)
 	time.Sleep(2 * time.Second) // clients and the ledger retry against a dead server
 	ns.start(t)
-	moreAcked(300, "after NATS came back with its store")
+	load.more(t, 300, "after NATS came back with its store")
 
 	ns.stop(t)
 	if err := os.RemoveAll(ns.store); err != nil {
 		t.Fatal(err)
 	}
 	ns.start(t)
-	moreAcked(300, "after NATS came back without its store")
+	load.more(t, 300, "after NATS came back without its store")
 	acked := load.stop()
 
 	// Converged: nothing left to publish, and the views bucket made again and filled.

@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ledger.SetCheckpointKey(verifierKey)
+	ledger.Replicas = cfg.Replicas
 	ledger.PasswordRule = cfg.PasswordRule
 	ledger.SetProjectionFlush(cfg.ProjectionFlush)
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
@@ -137,10 +138,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	// The read models, exported to the ledger-views bucket for dashboards (debounced: a scope is
-	// written at most once a second).
-	if _, err := js.CreateOrUpdateKeyValue(ctx, handlers.ViewsBucketConfig()); err != nil {
-		return fmt.Errorf("key-value bucket %s: %w", handlers.ViewsBucket, err)
-	}
+	// written at most once a second). The export makes the bucket, and makes it again whenever it
+	// is missing, so a cluster without a JetStream leader at this moment does not stop the start.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -149,7 +148,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	tree := &eventstore.TreeWriter{Store: store, SigningKey: signingKey, Logger: log,
 		Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, OnCheckpoint: func(c eventstore.Checkpoint) {
-			if err := nc.Publish(handlers.CheckpointSubject, c.Signed); err != nil {
+			// Kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost the data dir's.
+			if err := jspub.PublishCheckpoint(context.Background(), js, cfg.Replicas, c.Signed); err != nil {
 				log.Warn("checkpoint not published", "size", c.Size, "err", err)
 			}
 		}}
@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 
-	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js}, Logger: log}
+	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Replicas: cfg.Replicas}, Logger: log}
 	ledger.SetPublished(relay.Published)
 	wg.Add(1)
 	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart

@@ -1,0 +1,164 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is signed
+// (the note's text, exactly). Auditors subscribe to it.
+const CheckpointSubject = "ledger.v1.checkpoint"
+
+// CheckpointStream keeps the checkpoints published on CheckpointSubject. The log keeps its own,
+// but a lost data dir loses them with it: a log restored from LEDGER_EVENTS is checked against
+// the latest one kept here (and its signature against a key the operator holds).
+const CheckpointStream = "LEDGER_CHECKPOINTS"
+
+// CheckpointConfig is the stream CheckpointStream; replicas as for Config. Only the latest
+// checkpoint is needed to check a restore (its tree covers every event before it); the last
+// thousand are kept for whoever wants to look back.
+func CheckpointConfig(replicas int) jetstream.StreamConfig {
+	if replicas <= 0 {
+		replicas = 1
+	}
+	return jetstream.StreamConfig{
+		Name:        CheckpointStream,
+		Description: "licledger: the signed checkpoints of the log's Merkle tree, newest last",
+		Subjects:    []string{CheckpointSubject},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxMsgs:     1000,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    replicas,
+		DenyDelete:  true,
+		DenyPurge:   true,
+	}
+}
+
+// PublishCheckpoint publishes a signed checkpoint on CheckpointSubject and waits for
+// CheckpointStream to store it, making the stream first if it is missing (NATS may have lost its
+// store since the last one).
+func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int, signed []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := js.Publish(ctx, CheckpointSubject, signed)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		if _, err = js.CreateOrUpdateStream(ctx, CheckpointConfig(replicas)); err == nil {
+			_, err = js.Publish(ctx, CheckpointSubject, signed)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("jetstream: publish checkpoint: %w", err)
+	}
+	return nil
+}
+
+// LatestCheckpoint returns the newest signed checkpoint in CheckpointStream, or nil if it holds
+// none.
+func LatestCheckpoint(ctx context.Context, js jetstream.JetStream) ([]byte, error) {
+	var s jetstream.Stream
+	err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, CheckpointStream); return err })
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: stream %s: %w", CheckpointStream, err)
+	}
+	var m *jetstream.RawStreamMsg
+	err = retrying(ctx, func() (err error) { m, err = s.GetLastMsgForSubject(ctx, CheckpointSubject); return err })
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: latest checkpoint: %w", err)
+	}
+	return m.Data, nil
+}
+
+// settleTime is how long retrying retries.
+const settleTime = 30 * time.Second
+
+// retrying calls f until it succeeds, fails for a reason other than the cluster being briefly
+// unable to answer (a timeout, no responders: a stream electing its leader, a node that just came
+// back catching up), ctx ends, or settleTime has passed. It returns f's last error.
+func retrying(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(settleTime)
+	for {
+		err := f()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) ||
+			!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// ReadEvents reads LEDGER_EVENTS from its first message to the last it holds when called, in order,
+// and hands each to fn with its stream sequence (which is its ledger sequence). A stream that does
+// not start at 1 or skips a sequence is an error: it is not the whole log. It returns the last
+// sequence read, and stops at fn's first error.
+func ReadEvents(ctx context.Context, js jetstream.JetStream, fn func(seq uint64, data []byte) error) (uint64, error) {
+	var s jetstream.Stream
+	if err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, StreamName); return err }); err != nil {
+		return 0, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
+	}
+	var info *jetstream.StreamInfo
+	if err := retrying(ctx, func() (err error) { info, err = s.Info(ctx); return err }); err != nil {
+		return 0, fmt.Errorf("jetstream: stream info: %w", err)
+	}
+	last := info.State.LastSeq
+	if last == 0 {
+		return 0, nil
+	}
+	if info.State.FirstSeq != 1 {
+		return 0, fmt.Errorf("jetstream: stream %s starts at sequence %d, not 1: it no longer holds the whole log", StreamName, info.State.FirstSeq)
+	}
+	var c jetstream.Consumer
+	if err := retrying(ctx, func() (err error) {
+		c, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("jetstream: consumer: %w", err)
+	}
+	var read uint64
+	for read < last {
+		batch, err := c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				return read, fmt.Errorf("jetstream: message after %d: %w", read, err)
+			}
+			if seq := meta.Sequence.Stream; seq != read+1 {
+				return read, fmt.Errorf("jetstream: stream %s skips from sequence %d to %d", StreamName, read, seq)
+			}
+			if err := fn(read+1, m.Data()); err != nil {
+				return read, err
+			}
+			read++
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
+		}
+		if got == 0 {
+			if err := ctx.Err(); err != nil {
+				return read, err
+			}
+			return read, fmt.Errorf("jetstream: stream %s delivered nothing after sequence %d of %d", StreamName, read, last)
+		}
+	}
+	return read, nil
+}
