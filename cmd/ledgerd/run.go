@@ -146,6 +146,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		_ = ledger.ExportViews(workers, js, time.Second, 5*time.Minute) // logs its own failures
 	}()
 
+	// The checkpoints' stream, with this start's replicas (a later --replicas scales it). If NATS
+	// cannot make it now, the first checkpoint published makes it.
+	if _, err := js.CreateOrUpdateStream(ctx, jspub.CheckpointConfig(cfg.Replicas)); err != nil {
+		log.Warn("checkpoint stream not made yet", "stream", jspub.CheckpointStream, "err", err)
+	}
 	tree := &eventstore.TreeWriter{Store: store, SigningKey: signingKey, Logger: log,
 		Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, OnCheckpoint: func(c eventstore.Checkpoint) {
 			// Kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost the data dir's.
