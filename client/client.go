@@ -20,6 +20,10 @@ type Client struct {
 	token string
 	// Timeout bounds each request when the context has no deadline. Default 10 s.
 	Timeout time.Duration
+	// Reseller, if set, addresses every command to that reseller:
+	// ledger.v1.cmd.<command>.<reseller>, the form a cluster partitioned by reseller routes to
+	// the reseller's ledger (docs/SCALING.md). A single ledger serves both forms.
+	Reseller string
 }
 
 // New returns a client using token ("" for anonymous requests).
@@ -65,7 +69,11 @@ type CommandReply struct {
 // Command sends command name with body (any JSON-encodable value, or []byte as is). A non-empty
 // commandID makes it idempotent: a retry returns the first reply.
 func (c *Client) Command(ctx context.Context, name string, body any, commandID string) (*CommandReply, error) {
-	raw, err := c.Request(ctx, "ledger.v1.cmd."+name, body, commandID)
+	subject := "ledger.v1.cmd." + name
+	if c.Reseller != "" {
+		subject += "." + c.Reseller
+	}
+	raw, err := c.Request(ctx, subject, body, commandID)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type prepared struct {
 	// caller is checked against the write model before the decision (scope, no escalation);
 	// nil only for the ledger's own commands (bootstrap).
 	caller *domain.Credential
+	// addressed is the reseller the command's subject names (ledger.v1.cmd.<command>.<reseller>),
+	// "" if it names none: every event the command makes must then be that reseller's.
+	addressed string
 }
 
 // resultFunc renders a command's reply "result" from the write model after its events applied.

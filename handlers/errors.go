@@ -22,6 +22,7 @@ const (
 	CodeWrongExpectedVersion domain.Code = "WRONG_EXPECTED_VERSION"
 	CodeCommandIDReused      domain.Code = "COMMAND_ID_REUSED"
 	CodeCommandRestored      domain.Code = "COMMAND_ALREADY_APPLIED"
+	CodeMisaddressed         domain.Code = "MISADDRESSED"
 	CodeOverloaded           domain.Code = "OVERLOADED"
 	CodeUnavailable          domain.Code = "UNAVAILABLE"
 	CodeInternal             domain.Code = "INTERNAL"
@@ -31,14 +32,14 @@ const (
 // Codes lists every code a reply may carry: the domain's and the handlers' own.
 func Codes() []domain.Code {
 	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
-		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored, CodeOverloaded, CodeUnavailable,
+		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored, CodeMisaddressed, CodeOverloaded, CodeUnavailable,
 		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected, CodeEventNotFound, CodeNotYetCheckpointed}, domain.Codes...)
 }
 
 // statusOf is the one place a code becomes a wire status.
 func statusOf(c domain.Code) int {
 	switch c {
-	case domain.CodeInvalidArgument, CodeMalformedJSON, CodeSchemaViolation, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself:
+	case domain.CodeInvalidArgument, CodeMalformedJSON, CodeSchemaViolation, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself, CodeMisaddressed:
 		return 400
 	case CodeUnauthenticated:
 		return 401

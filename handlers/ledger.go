@@ -176,6 +176,10 @@ type Request struct {
 	CommandID   string // Nats-Msg-Id header ("" if none; the body's commandId is used then)
 	TraceParent string // W3C traceparent, kept as the events' correlation id
 	Source      string // where the request came from, for limiting failed authentications ("" unknown)
+	// Reseller is the reseller a command is addressed to: the last token of
+	// ledger.v1.cmd.<command>.<reseller>, the form a cluster partitioned by reseller routes
+	// (docs/SCALING.md). "" for an unaddressed command.
+	Reseller string
 }
 
 // Authenticate finds the credential a bearer token belongs to. source identifies where the
@@ -244,7 +248,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err != nil {
 		return nil, failure(err)
 	}
-	p.caller = &cred
+	p.caller, p.addressed = &cred, r.Reseller
 	id := r.CommandID
 	if id == "" {
 		id = p.meta.CommandID
@@ -276,6 +280,16 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 		return nil, failure(err)
 	}
 	return reply, nil
+}
+
+// misaddressed refuses a command addressed to one reseller that changes another's data (or
+// system-wide data, owner ""): in a cluster partitioned by reseller it reached a ledger that does
+// not own what it changes.
+func misaddressed(addressed, owner string) error {
+	if owner == "" {
+		return domain.Errorf(CodeMisaddressed, "subject", "the command is addressed to reseller %q but changes system-wide data: send it unaddressed (ledger.v1.cmd.<command>)", addressed)
+	}
+	return domain.Errorf(CodeMisaddressed, "subject", "the command is addressed to reseller %q but changes reseller %q's data: address it to %q", addressed, owner, owner)
 }
 
 type eventRef struct {
@@ -312,6 +326,11 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 		events, err := domain.Decide(l.state, tx.Now(), p.cmd)
 		if err != nil {
 			return nil, err
+		}
+		for _, e := range events {
+			if reseller, _ := e.Owner(); p.addressed != "" && reseller != p.addressed {
+				return nil, misaddressed(p.addressed, reseller)
+			}
 		}
 		for _, e := range events {
 			data, err := json.Marshal(e)

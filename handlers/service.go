@@ -117,7 +117,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			"response_schema": schemas.ReplyURL(e.Kind, e.Name),
 			"error_schema":    schemas.ErrorURL,
 		}})
-		sub, err := nc.QueueSubscribe(e.Subject, micro.DefaultQueueGroup, func(m *nats.Msg) {
+		handle := func(m *nats.Msg) {
 			received := time.Now()
 			if len(m.Data) > o.MaxPayload {
 				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
@@ -131,14 +131,24 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				TraceParent: m.Header.Get("traceparent"),
 				Source:      inboxPrefix(m.Reply),
 			}
+			if len(m.Subject) > len(e.Subject) { // ledger.v1.cmd.<command>.<reseller>
+				r.Reseller = m.Subject[len(e.Subject)+1:]
+			}
 			if !s.enqueue(job{reply: m.Reply, e: e, r: r, received: received, run: run}) {
 				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
 			}
-		})
-		if err != nil {
-			return err
 		}
-		s.subs = append(s.subs, sub)
+		subjects := []string{e.Subject}
+		if e.Kind == schemas.Command {
+			subjects = append(subjects, e.Subject+".*") // addressed to a reseller (docs/SCALING.md)
+		}
+		for _, subject := range subjects {
+			sub, err := nc.QueueSubscribe(subject, micro.DefaultQueueGroup, handle)
+			if err != nil {
+				return err
+			}
+			s.subs = append(s.subs, sub)
+		}
 		return nil
 	}
 	for _, e := range Endpoints() {

@@ -38,6 +38,7 @@ var hints = map[string]string{
 	"ALREADY_EXISTS":          "that id is taken: pick another, or leave --id out for a fresh one",
 	"WRONG_EXPECTED_VERSION":  "the object changed in the meantime; read it again and retry",
 	"COMMAND_ID_REUSED":       "that --command-id was used for a different request; use a new one",
+	"MISADDRESSED":            "the command changes other data than its subject's reseller owns: address it to the reseller whose data it changes, or send system-wide commands unaddressed",
 	"COMMAND_ALREADY_APPLIED": "that --command-id was applied before the ledger was restored from its stream; query the result instead of retrying",
 	"PAYLOAD_TOO_LARGE":       "the request is over the ledger's --max-payload; send less",
 	"TENANT_NOT_OF_RESELLER":  "the tenant belongs to another reseller; pass that reseller, or another tenant",

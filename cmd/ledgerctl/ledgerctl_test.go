@@ -94,6 +94,15 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
+	// --address sends a command to ledger.v1.cmd.<command>.<reseller>: served for the reseller
+	// whose data it changes, refused with a hint for another.
+	create := []string{"license", "create", "--id", "l3", "--reseller", "r1", "--tenant", "acme", "--plan", "one"}
+	if _, err := ctl(append([]string{"--address", "r9"}, create...)...); err == nil || !strings.Contains(err.Error(), "MISADDRESSED") || !strings.Contains(err.Error(), "hint: ") {
+		t.Fatalf("addressed to another reseller: %v", err)
+	}
+	if _, err := ctl(append([]string{"--address", "r1"}, create...)...); err != nil {
+		t.Fatalf("addressed to its reseller: %v", err)
+	}
 	_, err := ctl("seat", "register", "--license", "l1", "--company", "Acme", "--user", "bob")
 	if err == nil || !strings.Contains(err.Error(), "QUOTA_EXCEEDED") {
 		t.Fatalf("over quota: %v", err)

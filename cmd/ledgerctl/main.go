@@ -105,6 +105,8 @@ Global flags (before the noun):
   --token T          bearer token (env LICLEDGER_TOKEN)
   --token-file F     file holding the token (env LICLEDGER_TOKEN_FILE, default ./data/bootstrap-admin.token)
   --command-id ID    idempotency key for a command: a retry with the same id returns the first reply
+  --address R        address commands to reseller R (ledger.v1.cmd.<command>.<R>; env
+                     LICLEDGER_ADDRESS), as a cluster partitioned by reseller routes them
   --output json|table   indented JSON (the default) or a table: a list's items one row each,
                      anything else field by field (env LICLEDGER_OUTPUT)
 

@@ -19,6 +19,7 @@ import (
 type global struct {
 	natsURL, token, commandID string
 	output                    string // json or table
+	address                   string // the reseller commands are addressed to ("": none)
 }
 
 func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (global, []string, error) {
@@ -38,6 +39,7 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 	fs.StringVar(&tokenFile, "token-file", env("TOKEN_FILE", "./data/bootstrap-admin.token"), "file holding the bearer token")
 	fs.StringVar(&g.commandID, "command-id", "", "idempotency key for a command")
 	fs.StringVar(&g.output, "output", env("OUTPUT", "json"), "json or table")
+	fs.StringVar(&g.address, "address", env("ADDRESS", ""), "address commands to this reseller (ledger.v1.cmd.<command>.<reseller>)")
 	if err := fs.Parse(args); err != nil {
 		return g, nil, err
 	}
@@ -214,11 +216,15 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	}
 	defer nc.Close()
 	c := client.New(nc, g.token)
+	c.Reseller = g.address
 	var raw []byte
 	if isQuery[name] {
 		raw, err = c.Request(ctx, "ledger.v1.q."+name, body, "")
 	} else {
-		raw, err = c.Request(ctx, "ledger.v1.cmd."+name, body, g.commandID)
+		var r *client.CommandReply
+		if r, err = c.Command(ctx, name, body, g.commandID); err == nil {
+			raw = r.Raw
+		}
 	}
 	if err != nil {
 		var ce *client.Error
