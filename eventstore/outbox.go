@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,12 +34,36 @@ type Relay struct {
 	Backoff time.Duration
 
 	published atomic.Uint64
+	mu        sync.Mutex
+	advanced  chan struct{} // closed and replaced whenever published moves
 }
 
 const outboxCursor = "outbox"
 
 // Published returns the last sequence the destination acknowledged.
 func (r *Relay) Published() uint64 { return r.published.Load() }
+
+// WaitPublished blocks until the destination acknowledged sequence seq, or ctx ends, and returns
+// the published position. A ledger that acknowledges a command only once its events are
+// replicated (ledgerd --ack-replicated) waits here.
+func (r *Relay) WaitPublished(ctx context.Context, seq uint64) (uint64, error) {
+	for {
+		r.mu.Lock()
+		if r.advanced == nil {
+			r.advanced = make(chan struct{})
+		}
+		ch := r.advanced
+		r.mu.Unlock()
+		if p := r.published.Load(); p >= seq {
+			return p, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return r.published.Load(), ctx.Err()
+		}
+	}
+}
 
 // Lag is how many durable events have not been acknowledged by the destination yet.
 func (r *Relay) Lag() uint64 {
@@ -130,6 +155,12 @@ func (r *Relay) runOnce(ctx context.Context) error {
 
 func (r *Relay) advance(seq uint64) {
 	r.published.Store(seq)
+	r.mu.Lock()
+	if r.advanced != nil {
+		close(r.advanced)
+		r.advanced = nil
+	}
+	r.mu.Unlock()
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], seq)
 	if err := r.Store.SetMeta(outboxCursor, b[:]); err != nil {

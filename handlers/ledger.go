@@ -57,6 +57,9 @@ type Ledger struct {
 	// activity and published feed the dashboard (SampleActivity, SetPublished).
 	activity  activity
 	published atomic.Pointer[func() uint64]
+	// replicated, if set, is waited on before a command's reply: it returns once the stream holds
+	// the log up to a sequence (SetAckReplicated).
+	replicated func(ctx context.Context, seq uint64) (uint64, error)
 
 	// AsOfReplayShare decides how a query with asOf rebuilds the past. One that needs more than
 	// this share of all licenses replays the log up to its point (projections.LicensesReplayed,
@@ -136,6 +139,15 @@ func (w *credentialWatch) Apply(_ projections.Meta, e domain.Event) {
 // SetProjectionFlush sets how often the read models store their changed records and checkpoint
 // while running (default 1 s). Call it before Run.
 func (l *Ledger) SetProjectionFlush(every time.Duration) { l.runner.FlushInterval = every }
+
+// SetAckReplicated makes every command's reply wait until wait says the stream holds the log up
+// to the command's events (ledgerd --ack-replicated: the outbox relay's WaitPublished). Call it
+// before serving. A command that waits longer than CommandTimeout is answered 503 UNAVAILABLE;
+// it is durable on the ledger all the same, and a retry with its command id gets its reply once
+// the stream has it.
+func (l *Ledger) SetAckReplicated(wait func(ctx context.Context, seq uint64) (uint64, error)) {
+	l.replicated = wait
+}
 
 // ProjectionNames lists the stored read models, for `ledgerd rebuild`.
 func ProjectionNames() []string {
@@ -273,6 +285,13 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	res, err := l.store.Submit(ctx, cmd)
 	if err != nil {
 		return nil, failure(err)
+	}
+	if l.replicated != nil {
+		// Every event of the command is at or below the durable mark now (a replayed one, long
+		// since): wait until the stream holds that much of the log.
+		if _, err := l.replicated(ctx, l.store.Durable()); err != nil {
+			return nil, failure(domain.Errorf(CodeUnavailable, "", "the command is durable on the ledger but not yet replicated to the stream; retry with the same command id"))
+		}
 	}
 	reply, err := l.secrets.openReply(res.Reply)
 	if err != nil {

@@ -2,7 +2,8 @@
 # Durable command throughput of one ledgerd on a three-node NATS cluster (deploy/nats-cluster.conf
 # as shipped, JetStream R3, every node on this machine), the load coming from ledgerctl: the same
 # runs as scripts/bench-nats.sh, so the two compare the embedded server with the cluster.
-# Usage: scripts/bench-cluster.sh [seconds per run]
+# Usage: scripts/bench-cluster.sh [seconds per run]; ACK_REPLICATED=true measures ledgerd
+# --ack-replicated (a reply waits until a quorum of nodes stores the command's events).
 set -euo pipefail
 secs=${1:-10}
 work=$(mktemp -d)
@@ -37,11 +38,11 @@ for i in 1 2 3; do
 done
 url=$(IFS=,; echo "${urls[*]}")
 http_port=$(port)
-"$work/ledgerd" --data "$work/data" --nats-url "$url" --replicas 3 --http-listen "127.0.0.1:$http_port" --log-level warn 2>"$work/ledgerd.log" &
+"$work/ledgerd" --data "$work/data" --nats-url "$url" --replicas 3 --ack-replicated "${ACK_REPLICATED:-false}" --http-listen "127.0.0.1:$http_port" --log-level warn 2>"$work/ledgerd.log" &
 pids=($! "${pids[@]}") # ledgerd stops first
 for _ in $(seq 300); do curl -fs "127.0.0.1:$http_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "127.0.0.1:$http_port/readyz" >/dev/null || { cat "$work/ledgerd.log"; exit 1; }
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3-); three nats-server nodes, R3"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3-); three nats-server nodes, R3, --ack-replicated ${ACK_REPLICATED:-false}"
 ctl() { "$work/ledgerctl" --nats-url "$url" --token-file "$work/data/bootstrap-admin.token" "$@"; }
 ctl bench --clients 1 --duration "${secs}s"
 ctl bench --clients 64 --duration "${secs}s"

@@ -41,6 +41,11 @@ type config struct {
 	// signed checkpoint of the audit tree is made once either has passed since the last one.
 	CheckpointEvery    uint64
 	CheckpointInterval time.Duration
+	// AckReplicated is --ack-replicated, LICLEDGER_ACK_REPLICATED: answer a command only once
+	// JetStream holds its events (on a cluster with --replicas 3: on a quorum of nodes), not
+	// only once they are fsynced here. Then a lost data dir restored from the stream has every
+	// acknowledged command. Default false.
+	AckReplicated bool
 	// Replicas is --replicas, LICLEDGER_REPLICAS: how many copies JetStream keeps of the
 	// ledger's streams and bucket. 1 (the default) for the embedded server or a single external
 	// one; 3 on a three-node cluster (deploy/nats-cluster.conf).
@@ -97,6 +102,8 @@ Flags:
 	fs.Func("checkpoint-every", "sign a checkpoint of the audit tree after this many events (env LICLEDGER_CHECKPOINT_EVERY, default 10000)", func(s string) error { every = s; return nil })
 	interval := env("CHECKPOINT_INTERVAL", "10s")
 	fs.Func("checkpoint-interval", "… or after this long, if the log grew (env LICLEDGER_CHECKPOINT_INTERVAL, default 10s)", func(s string) error { interval = s; return nil })
+	ackReplicated := env("ACK_REPLICATED", "false")
+	fs.Func("ack-replicated", "answer a command only once the stream holds its events, so a data dir restored from the stream has every acknowledged command: true or false (env LICLEDGER_ACK_REPLICATED, default false)", func(s string) error { ackReplicated = s; return nil })
 	replicas := env("REPLICAS", "1")
 	fs.Func("replicas", "copies JetStream keeps of LEDGER_EVENTS, LEDGER_CHECKPOINTS and ledger-views: 1, or 3 on a three-node cluster (env LICLEDGER_REPLICAS, default 1)", func(s string) error { replicas = s; return nil })
 	if extra != nil {
@@ -134,6 +141,13 @@ Flags:
 		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)
 	} else {
 		c.NATSSession = d
+	}
+	switch ackReplicated {
+	case "true":
+		c.AckReplicated = true
+	case "false":
+	default:
+		return config{}, fmt.Errorf("ack-replicated: %q is neither true nor false", ackReplicated)
 	}
 	if _, err := fmt.Sscan(replicas, &c.Replicas); err != nil || c.Replicas < 1 || c.Replicas > 5 {
 		return config{}, fmt.Errorf("replicas: %q is not a count of copies from 1 to 5", replicas)

@@ -81,16 +81,9 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	signed, err := jspub.LatestCheckpoint(ctx, js)
+	checkpoint, beyond, err := restorePoint(ctx, js, vkey)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
-	}
-	if signed == nil {
-		return fmt.Errorf("restore: the stream %s holds no checkpoint to check the log against", jspub.CheckpointStream)
-	}
-	checkpoint, err := eventstore.OpenCheckpoint(signed, vkey)
-	if err != nil {
-		return fmt.Errorf("restore: the latest checkpoint in %s: %w", jspub.CheckpointStream, err)
 	}
 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
@@ -117,7 +110,44 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	took := time.Since(began)
 	fmt.Fprintf(stdout, "restored %d events from %s into %s in %s; events 1 to %d reproduce checkpoint %d (key %s), the %d after it are in order\n",
 		events, jspub.StreamName, logDir, took.Round(time.Millisecond), checkpoint.Size, checkpoint.Size, vkey, events-checkpoint.Size)
+	if beyond > events {
+		fmt.Fprintf(stdout, "the lost ledger signed a checkpoint of %d events, but the stream holds %d: events %d to %d were on its disk only and are lost (with --ack-replicated none of them was acknowledged)\n",
+			beyond, events, events+1, beyond)
+	}
 	return nil
+}
+
+// restorePoint picks the checkpoint a restore checks the stream against: the newest one in
+// LEDGER_CHECKPOINTS that the stream can reproduce (its size at most the stream's last sequence).
+// A newer one covers events the lost ledger signed but never published; its size is returned as
+// beyond (0 if there is none). Every checkpoint must verify with vkey: one that does not was not
+// made by this ledger.
+func restorePoint(ctx context.Context, js jetstream.JetStream, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
+	signed, err := jspub.Checkpoints(ctx, js)
+	if err != nil {
+		return use, 0, err
+	}
+	last, err := jspub.LastEvent(ctx, js)
+	if err != nil {
+		return use, 0, err
+	}
+	for _, b := range signed {
+		c, err := eventstore.OpenCheckpoint(b, vkey)
+		if err != nil {
+			return use, 0, fmt.Errorf("a checkpoint in %s: %w", jspub.CheckpointStream, err)
+		}
+		switch {
+		case c.Size <= last && c.Size > use.Size:
+			use = c
+		case c.Size > last:
+			beyond = max(beyond, c.Size)
+		}
+	}
+	if use.Size == 0 {
+		return use, beyond, fmt.Errorf("no checkpoint in %s that the stream %s (%d events) can reproduce (%d checkpoints, the newest covering %d events)",
+			jspub.CheckpointStream, jspub.StreamName, last, len(signed), beyond)
+	}
+	return use, beyond, nil
 }
 
 // importStream reads LEDGER_EVENTS into a new log in dir and checks it against checkpoint. It
@@ -141,7 +171,7 @@ func importStream(ctx context.Context, js jetstream.JetStream, dir string, check
 		pending = pending[:0]
 		return err
 	}
-	last, err := jspub.ReadEvents(ctx, js, func(seq uint64, data []byte) error {
+	add := func(seq uint64, data []byte) error {
 		if err := verifier.Add(seq, data); err != nil {
 			return err
 		}
@@ -150,14 +180,25 @@ func importStream(ctx context.Context, js jetstream.JetStream, dir string, check
 			return flush()
 		}
 		return nil
-	})
-	if err == nil {
-		err = flush()
 	}
-	if err == nil {
-		err = verifier.Finish() // the stream ends before the checkpoint: events are missing
+	// Read to the stream's end, then again from there until a read finds nothing more: events the
+	// lost ledger had sent just before it died may still be landing (a cluster that regained
+	// its quorum commits what its leader had taken).
+	var last uint64
+	for {
+		read, err := jspub.ReadEvents(ctx, js, last+1, add)
+		if err != nil {
+			return 0, err
+		}
+		if read == last {
+			break
+		}
+		last = read
 	}
-	if err != nil {
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	if err := verifier.Finish(); err != nil { // the stream ends before the checkpoint: events are missing
 		return 0, err
 	}
 	return last, store.Close()

@@ -168,6 +168,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Replicas: cfg.Replicas}, Logger: log}
 	ledger.SetPublished(relay.Published)
+	if cfg.AckReplicated {
+		ledger.SetAckReplicated(relay.WaitPublished)
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
 	wg.Add(1)

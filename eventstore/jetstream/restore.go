@@ -58,9 +58,9 @@ func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int
 	return nil
 }
 
-// LatestCheckpoint returns the newest signed checkpoint in CheckpointStream, or nil if it holds
-// none.
-func LatestCheckpoint(ctx context.Context, js jetstream.JetStream) ([]byte, error) {
+// Checkpoints returns the signed checkpoints CheckpointStream holds, oldest first (none if the
+// stream does not exist).
+func Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) {
 	var s jetstream.Stream
 	err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, CheckpointStream); return err })
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -69,15 +69,39 @@ func LatestCheckpoint(ctx context.Context, js jetstream.JetStream) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: stream %s: %w", CheckpointStream, err)
 	}
-	var m *jetstream.RawStreamMsg
-	err = retrying(ctx, func() (err error) { m, err = s.GetLastMsgForSubject(ctx, CheckpointSubject); return err })
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, nil
+	var info *jetstream.StreamInfo
+	if err := retrying(ctx, func() (err error) { info, err = s.Info(ctx); return err }); err != nil {
+		return nil, fmt.Errorf("jetstream: stream %s: %w", CheckpointStream, err)
 	}
+	var out [][]byte
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		var m *jetstream.RawStreamMsg
+		err := retrying(ctx, func() (err error) { m, err = s.GetMsg(ctx, seq); return err })
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jetstream: checkpoint message %d: %w", seq, err)
+		}
+		out = append(out, m.Data)
+	}
+	return out, nil
+}
+
+// LastEvent returns the last sequence LEDGER_EVENTS holds.
+func LastEvent(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	var info *jetstream.StreamInfo
+	err := retrying(ctx, func() error {
+		s, err := js.Stream(ctx, StreamName)
+		if err == nil {
+			info, err = s.Info(ctx)
+		}
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: latest checkpoint: %w", err)
+		return 0, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
 	}
-	return m.Data, nil
+	return info.State.LastSeq, nil
 }
 
 // settleTime is how long retrying retries.
@@ -102,34 +126,35 @@ func retrying(ctx context.Context, f func() error) error {
 	}
 }
 
-// ReadEvents reads LEDGER_EVENTS from its first message to the last it holds when called, in order,
-// and hands each to fn with its stream sequence (which is its ledger sequence). A stream that does
-// not start at 1 or skips a sequence is an error: it is not the whole log. It returns the last
-// sequence read, and stops at fn's first error.
-func ReadEvents(ctx context.Context, js jetstream.JetStream, fn func(seq uint64, data []byte) error) (uint64, error) {
+// ReadEvents reads LEDGER_EVENTS from sequence from to the last message it holds when called, in
+// order, and hands each to fn with its stream sequence (which is its ledger sequence). A stream
+// that no longer holds from, or skips a sequence, is an error: it is not the whole log. It returns
+// the last sequence read (from-1 if the stream holds nothing from there), and stops at fn's first
+// error.
+func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
+	read := from - 1
 	var s jetstream.Stream
 	if err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, StreamName); return err }); err != nil {
-		return 0, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
+		return read, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
 	}
 	var info *jetstream.StreamInfo
 	if err := retrying(ctx, func() (err error) { info, err = s.Info(ctx); return err }); err != nil {
-		return 0, fmt.Errorf("jetstream: stream info: %w", err)
+		return read, fmt.Errorf("jetstream: stream info: %w", err)
 	}
 	last := info.State.LastSeq
-	if last == 0 {
-		return 0, nil
+	if last < from {
+		return read, nil
 	}
-	if info.State.FirstSeq != 1 {
-		return 0, fmt.Errorf("jetstream: stream %s starts at sequence %d, not 1: it no longer holds the whole log", StreamName, info.State.FirstSeq)
+	if info.State.FirstSeq > from {
+		return read, fmt.Errorf("jetstream: stream %s starts at sequence %d, after %d: it no longer holds the whole log", StreamName, info.State.FirstSeq, from)
 	}
 	var c jetstream.Consumer
 	if err := retrying(ctx, func() (err error) {
-		c, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+		c, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
 		return err
 	}); err != nil {
-		return 0, fmt.Errorf("jetstream: consumer: %w", err)
+		return read, fmt.Errorf("jetstream: consumer: %w", err)
 	}
-	var read uint64
 	for read < last {
 		batch, err := c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
