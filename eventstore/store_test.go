@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"go.uber.org/goleak"
 
 	"github.com/licledger/licledger/eventstore"
@@ -462,5 +464,41 @@ func TestSequenceAt(t *testing.T) {
 		if got, err := s.SequenceAt(c.t); err != nil || got != c.want {
 			t.Errorf("SequenceAt(%s) = %d, %v; want %d", c.t.Format(time.TimeOnly), got, err, c.want)
 		}
+	}
+}
+
+// TestOpenUpgradesAnOlderFormat: a log written in the Pebble format of ledgers before MinLZ
+// (format 13) opens, ratchets to tableFormat, keeps its events and takes new ones; a read-only
+// open of an old log leaves its format alone.
+func TestOpenUpgradesAnOlderFormat(t *testing.T) {
+	dir := t.TempDir()
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatFlushableIngest, Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	marker := func() string {
+		m, _ := filepath.Glob(filepath.Join(dir, "marker.format-version.*"))
+		if len(m) != 1 {
+			t.Fatalf("format markers: %v", m)
+		}
+		return m[0][len(m[0])-3:]
+	}
+	ro := open(t, dir, eventstore.Options{ReadOnly: true})
+	ro.Close()
+	if got, want := marker(), fmt.Sprintf("%03d", pebble.FormatFlushableIngest); got != want {
+		t.Fatalf("a read-only open changed the format from %s to %s", want, got)
+	}
+	s := open(t, dir, eventstore.Options{})
+	submit(t, s, appendTo("a", eventstore.AnyVersion, 2))
+	s.Close()
+	if got, want := marker(), fmt.Sprintf("%03d", pebble.FormatTableFormatV6); got != want {
+		t.Fatalf("format after a writable open: %s, want %s (FormatTableFormatV6)", got, want)
+	}
+	s = open(t, dir, eventstore.Options{})
+	if r := submit(t, s, appendTo("a", 2, 1)); string(r.Reply) != "3@3 " {
+		t.Fatalf("after the upgrade: %q", r.Reply)
 	}
 }

@@ -151,20 +151,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if _, err := js.CreateOrUpdateStream(ctx, jspub.CheckpointConfig(cfg.Replicas)); err != nil {
 		log.Warn("checkpoint stream not made yet", "stream", jspub.CheckpointStream, "err", err)
 	}
+	// Each signed checkpoint is kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost
+	// the data dir's, by a goroutine of its own that retries until the stream takes it.
+	checkpoints := make(chan eventstore.Checkpoint, 1) // the newest signed, not yet taken
 	tree := &eventstore.TreeWriter{Store: store, SigningKey: signingKey, Logger: log,
 		Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, OnCheckpoint: func(c eventstore.Checkpoint) {
-			// Kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost the data dir's.
-			if err := jspub.PublishCheckpoint(context.Background(), js, cfg.Replicas, c.Signed); err != nil {
-				log.Warn("checkpoint not published", "size", c.Size, "err", err)
+			select {
+			case <-checkpoints: // a newer checkpoint covers the one still waiting
+			default:
 			}
+			checkpoints <- c // the tree writer is the only sender: there is room now
 		}}
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		defer close(checkpoints) // after the last checkpoint, signed as the tree writer stops
 		if err := tree.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
 			fatal <- fmt.Errorf("audit tree stopped: %w", err)
 		}
 	}()
+	go func() { defer wg.Done(); publishCheckpoints(workers, js, cfg.Replicas, checkpoints, log) }()
 
 	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Replicas: cfg.Replicas}, Logger: log}
 	ledger.SetPublished(relay.Published)
@@ -320,4 +326,33 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 	pub, _ := issuer.PublicKey()
 	log.Info("answering the cluster's auth callout", "issuer", pub, "session", cfg.NATSSession)
 	return nc, func() { _ = nc.Drain() }, nil
+}
+
+// publishCheckpoints stores each checkpoint from in in the stream LEDGER_CHECKPOINTS. One that
+// fails (a NATS node restarting, the stream electing a leader) is tried again every second until
+// the stream takes it or a newer one replaces it: otherwise it would stay missing until the log
+// grows and the next one is signed. Once ctx ends each is tried once; it returns when in is
+// closed.
+func publishCheckpoints(ctx context.Context, js jetstream.JetStream, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
+	for c := range in {
+		for {
+			err := jspub.PublishCheckpoint(context.Background(), js, replicas, c.Signed)
+			if err == nil {
+				break
+			}
+			log.Warn("checkpoint not published", "size", c.Size, "err", err)
+			if ctx.Err() != nil {
+				break
+			}
+			select {
+			case newer, ok := <-in:
+				if !ok {
+					return
+				}
+				c = newer
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+		}
+	}
 }
