@@ -40,19 +40,8 @@ func (s *Store) Import(ctx context.Context, events [][]byte) error {
 	case <-s.stopped:
 		return ErrClosed
 	}
-	select {
-	case <-r.done:
-		return r.err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stopped:
-		select {
-		case <-r.done:
-			return r.err
-		default:
-			return ErrClosed
-		}
-	}
+	_, err := s.await(ctx, r)
+	return err
 }
 
 // importEvents is process for an Import: it checks every event before it adds any to b.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -33,9 +31,7 @@ type Relay struct {
 	// Backoff is the wait after a failure before reconciling again. Default 500 ms.
 	Backoff time.Duration
 
-	published atomic.Uint64
-	mu        sync.Mutex
-	advanced  chan struct{} // closed and replaced whenever published moves
+	published mark
 }
 
 const outboxCursor = "outbox"
@@ -47,22 +43,7 @@ func (r *Relay) Published() uint64 { return r.published.Load() }
 // the published position. A ledger that acknowledges a command only once its events are
 // replicated (ledgerd --ack-replicated) waits here.
 func (r *Relay) WaitPublished(ctx context.Context, seq uint64) (uint64, error) {
-	for {
-		r.mu.Lock()
-		if r.advanced == nil {
-			r.advanced = make(chan struct{})
-		}
-		ch := r.advanced
-		r.mu.Unlock()
-		if p := r.published.Load(); p >= seq {
-			return p, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return r.published.Load(), ctx.Err()
-		}
-	}
+	return r.published.wait(ctx, seq, nil)
 }
 
 // Lag is how many durable events have not been acknowledged by the destination yet.
@@ -96,7 +77,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c, err := r.Store.OutboxCursor(); err == nil {
-		r.published.Store(c)
+		r.published.set(c)
 	}
 	for {
 		err := r.runOnce(ctx)
@@ -154,13 +135,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 }
 
 func (r *Relay) advance(seq uint64) {
-	r.published.Store(seq)
-	r.mu.Lock()
-	if r.advanced != nil {
-		close(r.advanced)
-		r.advanced = nil
-	}
-	r.mu.Unlock()
+	r.published.set(seq)
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], seq)
 	if err := r.Store.SetMeta(outboxCursor, b[:]); err != nil {

@@ -142,6 +142,11 @@ func (s *Store) Submit(ctx context.Context, cmd Command) (Result, error) {
 	default:
 		return Result{}, ErrOverloaded
 	}
+	return s.await(ctx, r)
+}
+
+// await waits for the answer to a request the sequencer took.
+func (s *Store) await(ctx context.Context, r *request) (Result, error) {
 	select {
 	case <-r.done:
 		return r.finish()

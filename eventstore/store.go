@@ -90,10 +90,8 @@ type Store struct {
 	failed    atomic.Bool
 	closeOnce sync.Once
 
-	durable  atomic.Uint64 // the last sequence whose fsync returned
+	durable  mark          // the last sequence whose fsync returned
 	treeSize atomic.Uint64 // events covered by the stored audit tree (tree.go)
-	mu       sync.Mutex
-	advance  chan struct{} // closed and replaced whenever durable moves
 
 	derived *pebble.DB // derived state (see derived.go); nil for a read-only store without any
 	// dbMu keeps Close from closing Pebble under a derived-state write or scan, which run on
@@ -123,7 +121,6 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		committed: make(chan *batch, 1),
 		quit:      make(chan struct{}),
 		stopped:   make(chan struct{}),
-		advance:   make(chan struct{}),
 		tail:      newTailRing(opts.TailSize),
 	}
 	pebbleOpts := &pebble.Options{
@@ -163,7 +160,7 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		return nil, err
 	}
 	s.seq = st
-	s.durable.Store(st.lastSeq)
+	s.durable.set(st.lastSeq)
 	if err := s.loadTreeSize(); err != nil {
 		db.Close()
 		if s.derived != nil {
@@ -239,37 +236,15 @@ func (s *Store) Durable() uint64 { return s.durable.Load() }
 // WaitDurable blocks until the durable mark is above after, the context ends or the store stops,
 // and returns the mark.
 func (s *Store) WaitDurable(ctx context.Context, after uint64) (uint64, error) {
-	for {
-		s.mu.Lock()
-		ch := s.advance
-		s.mu.Unlock()
-		if d := s.durable.Load(); d > after {
-			return d, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return s.durable.Load(), ctx.Err()
-		case <-s.stopped:
-			if d := s.durable.Load(); d > after {
-				return d, nil
-			}
-			return s.durable.Load(), ErrClosed
-		}
-	}
+	return s.durable.wait(ctx, after+1, s.stopped)
 }
 
 // setDurable moves the durable mark forward (never back) and wakes waiting readers.
 // Only the committer calls it.
 func (s *Store) setDurable(seq uint64) {
-	if seq <= s.durable.Load() {
-		return
+	if seq > s.durable.Load() {
+		s.durable.set(seq)
 	}
-	s.durable.Store(seq)
-	s.mu.Lock()
-	close(s.advance)
-	s.advance = make(chan struct{})
-	s.mu.Unlock()
 }
 
 // Close stops taking commands, lets the batch in flight commit, answers the queued commands

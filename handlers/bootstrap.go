@@ -70,6 +70,21 @@ func RestoreKeys(backup, dataDir string) error {
 	return nil
 }
 
+// CheckpointVerifierKey returns the verifier key of the checkpoint signing key in dir (a data dir,
+// or a backup of its keys), which must be there.
+func CheckpointVerifierKey(dir string) (string, error) {
+	path := filepath.Join(dir, CheckpointKeyFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	vkey, err := eventstore.VerifierKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return "", fmt.Errorf("handlers: %s: %w", path, err)
+	}
+	return vkey, nil
+}
+
 // writeFileSync writes a file atomically (temp file, fsync, rename) with the given mode.
 func writeFileSync(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"

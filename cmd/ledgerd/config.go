@@ -129,25 +129,17 @@ Flags:
 	if _, err := fmt.Sscan(failedAuth, &c.FailedAuthLimit); err != nil || c.FailedAuthLimit < 0 {
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)
 	}
-	switch passwordRule {
-	case "true":
-		c.PasswordRule = true
-	case "false":
-		c.PasswordRule = false
-	default:
-		return config{}, fmt.Errorf("password-rule: %q is neither true nor false", passwordRule)
+	var err error
+	if c.PasswordRule, err = trueOrFalse("password-rule", passwordRule); err != nil {
+		return config{}, err
 	}
 	if d, err := time.ParseDuration(session); err != nil || d < time.Second {
 		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)
 	} else {
 		c.NATSSession = d
 	}
-	switch ackReplicated {
-	case "true":
-		c.AckReplicated = true
-	case "false":
-	default:
-		return config{}, fmt.Errorf("ack-replicated: %q is neither true nor false", ackReplicated)
+	if c.AckReplicated, err = trueOrFalse("ack-replicated", ackReplicated); err != nil {
+		return config{}, err
 	}
 	if _, err := fmt.Sscan(replicas, &c.Replicas); err != nil || c.Replicas < 1 || c.Replicas > 5 {
 		return config{}, fmt.Errorf("replicas: %q is not a count of copies from 1 to 5", replicas)
@@ -159,6 +151,17 @@ Flags:
 		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)
 	}
 	return c, nil
+}
+
+// trueOrFalse reads a boolean setting, which the flags and the environment spell true or false.
+func trueOrFalse(name, value string) (bool, error) {
+	switch value {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: %q is neither true nor false", name, value)
 }
 
 func (c config) logger(w io.Writer) (*slog.Logger, error) {

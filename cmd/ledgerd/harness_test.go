@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/schemas"
 )
 
@@ -282,4 +284,22 @@ func (l *seatLoad) stop() []ack {
 	l.cancel()
 	l.wg.Wait()
 	return l.acked
+}
+
+// logBytes reads every event of the stopped log in dir.
+func logBytes(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	s, err := eventstore.Open(dir, eventstore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out [][]byte
+	if _, err := s.Read(1, 0, func(e eventstore.Event) error {
+		out = append(out, bytes.Clone(e.Bytes))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
-	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/testreport"
 )
@@ -230,25 +229,16 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 // byte for byte, and returns the number of events.
 func streamEqualsLog(t *testing.T, data string, stream []streamMsg) int {
 	t.Helper()
-	log, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	n := 0
-	if _, err := log.Read(1, 0, func(e eventstore.Event) error {
-		if n >= len(stream) || !bytes.Equal(stream[n].data, e.Bytes) {
-			return fmt.Errorf("log event %d differs from the stream", e.Sequence)
+	log := logBytes(t, filepath.Join(data, "log"))
+	for i, e := range log {
+		if i >= len(stream) || !bytes.Equal(stream[i].data, e) {
+			t.Fatalf("log event %d differs from the stream", i+1)
 		}
-		n++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
-	if n != len(stream) {
-		t.Fatalf("log has %d events, stream %d", n, len(stream))
+	if len(log) != len(stream) {
+		t.Fatalf("log has %d events, stream %d", len(log), len(stream))
 	}
-	return n
+	return len(log)
 }
 
 // metric reads one unlabelled value from ledgerd's /metrics.

@@ -35,7 +35,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	var keysDir, vkey string
 	cfg, err := parseConfigWith(args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&fromStream, "from-stream", false, "restore: read the log from the stream LEDGER_EVENTS on --nats-url")
-		fs.StringVar(&keysDir, "keys", "", "restore: a directory holding the lost data dir's key files (a backup: "+handlers.ServerKeyFile+", "+handlers.CheckpointKeyFile+", "+handlers.CalloutIssuerFile+")")
+		fs.StringVar(&keysDir, "keys", "", "restore: a directory holding the lost data dir's key files (a backup: "+strings.Join(handlers.KeyFiles, ", ")+")")
 		fs.StringVar(&vkey, "key", getenv("LICLEDGER_CHECKPOINT_KEY"), "restore: the checkpoint verifier key (env LICLEDGER_CHECKPOINT_KEY; default: the backed-up signing key's)")
 	})
 	if err != nil {
@@ -59,12 +59,8 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("restore: %s holds a log: restore only fills a data dir that lost its log (move it away first)", logDir)
 	}
 	if vkey == "" {
-		b, err := os.ReadFile(filepath.Join(keysDir, handlers.CheckpointKeyFile))
-		if err != nil {
+		if vkey, err = handlers.CheckpointVerifierKey(keysDir); err != nil {
 			return fmt.Errorf("restore: no --key, and no signing key to take it from: %w", err)
-		}
-		if vkey, err = eventstore.VerifierKey(strings.TrimSpace(string(b))); err != nil {
-			return fmt.Errorf("restore: %s: %w", filepath.Join(keysDir, handlers.CheckpointKeyFile), err)
 		}
 	}
 

@@ -129,7 +129,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 		// leader.
 		all, err := jspub.Checkpoints(t.Context(), js)
 		if err == nil && len(all) > 0 {
-			if c, err := eventstore.OpenCheckpoint(all[len(all)-1], checkpointVerifier(t, backup)); err != nil {
+			if c, err := eventstore.OpenCheckpoint(all[len(all)-1], mustVerifierKey(t, backup)); err != nil {
 				t.Fatal(err)
 			} else if c.Size >= covered {
 				break
@@ -315,36 +315,13 @@ func logPaths(nodes []*natsServer) []string {
 	return out
 }
 
-// checkpointVerifier is the verifier key of the signing key backed up in dir.
-func checkpointVerifier(t *testing.T, dir string) string {
+func mustVerifierKey(t *testing.T, dir string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, handlers.CheckpointKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := eventstore.VerifierKey(strings.TrimSpace(string(b)))
+	v, err := handlers.CheckpointVerifierKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// logBytes reads every event of the stopped log in dir.
-func logBytes(t *testing.T, dir string) [][]byte {
-	t.Helper()
-	s, err := eventstore.Open(dir, eventstore.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var out [][]byte
-	if _, err := s.Read(1, 0, func(e eventstore.Event) error {
-		out = append(out, bytes.Clone(e.Bytes))
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestRestoreRefusesAStreamThatDoesNotReproduceItsCheckpoint: a stream whose events were changed,

@@ -61,17 +61,12 @@ func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int
 // Checkpoints returns the signed checkpoints CheckpointStream holds, oldest first (none if the
 // stream does not exist).
 func Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) {
-	var s jetstream.Stream
-	err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, CheckpointStream); return err })
+	s, info, err := stream(ctx, js, CheckpointStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: stream %s: %w", CheckpointStream, err)
-	}
-	var info *jetstream.StreamInfo
-	if err := retrying(ctx, func() (err error) { info, err = s.Info(ctx); return err }); err != nil {
-		return nil, fmt.Errorf("jetstream: stream %s: %w", CheckpointStream, err)
+		return nil, err
 	}
 	var out [][]byte
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
@@ -90,18 +85,20 @@ func Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) 
 
 // LastEvent returns the last sequence LEDGER_EVENTS holds.
 func LastEvent(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	var info *jetstream.StreamInfo
-	err := retrying(ctx, func() error {
-		s, err := js.Stream(ctx, StreamName)
-		if err == nil {
-			info, err = s.Info(ctx)
-		}
-		return err
-	})
+	_, info, err := stream(ctx, js, StreamName)
 	if err != nil {
-		return 0, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
+		return 0, err
 	}
 	return info.State.LastSeq, nil
+}
+
+// stream opens the stream name with its state, retrying while the cluster settles.
+func stream(ctx context.Context, js jetstream.JetStream, name string) (jetstream.Stream, *jetstream.StreamInfo, error) {
+	var s jetstream.Stream
+	if err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, name); return err }); err != nil {
+		return nil, nil, fmt.Errorf("jetstream: stream %s: %w", name, err)
+	}
+	return s, s.CachedInfo(), nil // js.Stream has just read it
 }
 
 // settleTime is how long retrying retries.
@@ -133,13 +130,9 @@ func retrying(ctx context.Context, f func() error) error {
 // error.
 func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
 	read := from - 1
-	var s jetstream.Stream
-	if err := retrying(ctx, func() (err error) { s, err = js.Stream(ctx, StreamName); return err }); err != nil {
-		return read, fmt.Errorf("jetstream: stream %s: %w", StreamName, err)
-	}
-	var info *jetstream.StreamInfo
-	if err := retrying(ctx, func() (err error) { info, err = s.Info(ctx); return err }); err != nil {
-		return read, fmt.Errorf("jetstream: stream info: %w", err)
+	s, info, err := stream(ctx, js, StreamName)
+	if err != nil {
+		return read, err
 	}
 	last := info.State.LastSeq
 	if last < from {
