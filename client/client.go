@@ -20,10 +20,33 @@ type Client struct {
 	token string
 	// Timeout bounds each request when the context has no deadline. Default 10 s.
 	Timeout time.Duration
-	// Reseller, if set, addresses every command to that reseller:
-	// ledger.v1.cmd.<command>.<reseller>, the form a cluster partitioned by reseller routes to
-	// the reseller's ledger (docs/SCALING.md). A single ledger serves both forms.
+	// Reseller, if set, addresses every command and query to that reseller:
+	// ledger.v1.cmd.<command>.<reseller> and ledger.v1.q.<query>.<reseller>, the form a cluster
+	// partitioned by reseller routes to the reseller's ledger (docs/SCALING.md). A single ledger
+	// serves both forms.
 	Reseller string
+	// Partition, if set (a partition number of a ledger partitioned by reseller), sends every
+	// request straight to that partition, ledger.v1.p.<Partition>.(cmd|q).<name>.<Reseller, or _
+	// for none>, instead of through the cluster's mapping: for auditors and operators who look at
+	// one partition's own log (its audit queries, its checkpoints).
+	Partition string
+}
+
+// Subject is the subject a request of kind "cmd" or "q" named name is sent on, as Reseller and
+// Partition direct.
+func (c *Client) Subject(kind, name string) string {
+	if c.Partition != "" {
+		reseller := c.Reseller
+		if reseller == "" {
+			reseller = "_"
+		}
+		return "ledger.v1.p." + c.Partition + "." + kind + "." + name + "." + reseller
+	}
+	subject := "ledger.v1." + kind + "." + name
+	if c.Reseller != "" {
+		subject += "." + c.Reseller
+	}
+	return subject
 }
 
 // New returns a client using token ("" for anonymous requests).
@@ -69,11 +92,7 @@ type CommandReply struct {
 // Command sends command name with body (any JSON-encodable value, or []byte as is). A non-empty
 // commandID makes it idempotent: a retry returns the first reply.
 func (c *Client) Command(ctx context.Context, name string, body any, commandID string) (*CommandReply, error) {
-	subject := "ledger.v1.cmd." + name
-	if c.Reseller != "" {
-		subject += "." + c.Reseller
-	}
-	raw, err := c.Request(ctx, subject, body, commandID)
+	raw, err := c.Request(ctx, c.Subject("cmd", name), body, commandID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +105,7 @@ func (c *Client) Command(ctx context.Context, name string, body any, commandID s
 
 // Query sends query name and returns its reply's result.
 func (c *Client) Query(ctx context.Context, name string, body any) (json.RawMessage, error) {
-	raw, err := c.Request(ctx, "ledger.v1.q."+name, body, "")
+	raw, err := c.Request(ctx, c.Subject("q", name), body, "")
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/eventstore/jetstream"
 	"github.com/licledger/licledger/projections"
 )
 
@@ -23,6 +26,11 @@ type Ledger struct {
 	// Replicas is how many copies JetStream keeps of what the ledger makes there (the views
 	// bucket): 1 on a single server, 3 on a cluster. Set it before ExportViews.
 	Replicas int
+	// Partition is which partition of a ledger split by reseller this is (docs/SCALING.md); the
+	// zero value is the unpartitioned ledger. Partitioned, an unaddressed command may change only
+	// system-wide data (partition 0 decides it for all), and a system admin's usage.summary sums
+	// every partition's. Set it before Serve.
+	Partition jetstream.Partition
 
 	store    *eventstore.Store
 	secrets  *Secrets
@@ -60,6 +68,8 @@ type Ledger struct {
 	// replicated, if set, is waited on before a command's reply: it returns once the stream holds
 	// the log up to a sequence (SetAckReplicated).
 	replicated func(ctx context.Context, seq uint64) (uint64, error)
+	// requester asks the other partitions of a partitioned ledger (SetRequester).
+	requester atomic.Pointer[nats.Conn]
 
 	// AsOfReplayShare decides how a query with asOf rebuilds the past. One that needs more than
 	// this share of all licenses replays the log up to its point (projections.LicensesReplayed,
@@ -199,6 +209,12 @@ type Request struct {
 // are limited per source and per presented token (FailedAuthLimit), so a guesser is answered 429
 // without the token being looked at.
 func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure) {
+	return l.authenticate(token, source, true)
+}
+
+// authenticate is Authenticate; countFailure false leaves a failure out of the limits (a
+// partition asked about a login whose token may be another partition's).
+func (l *Ledger) authenticate(token, source string, countFailure bool) (domain.Credential, *Failure) {
 	if token == "" {
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "missing header Authorization: Bearer <token>"})
 	}
@@ -214,7 +230,9 @@ func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure
 			Message: fmt.Sprintf("too many failed authentications; retry in %s", wait)})
 	}
 	if !wellFormed {
-		l.authFailures.fail(now, source, "")
+		if countFailure {
+			l.authFailures.fail(now, source, "")
+		}
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "malformed token"})
 	}
 	if seq := l.credentialSeq.Load(); seq > l.runner.Position() {
@@ -227,7 +245,9 @@ func (l *Ledger) Authenticate(token, source string) (domain.Credential, *Failure
 	}
 	c, ok := l.creds.ByTokenHash(hash)
 	if !ok {
-		l.authFailures.fail(now, source, hash)
+		if countFailure {
+			l.authFailures.fail(now, source, hash)
+		}
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
 	}
 	l.creds.RecordLogin(c.ID, now)
@@ -248,6 +268,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	spec, ok := commands[r.Name]
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown command %q", r.Name))
+	}
+	if f := l.checkPartition(r.Reseller); f != nil {
+		return nil, f
 	}
 	cred, f := l.Authenticate(r.Token, r.Source)
 	if f != nil {
@@ -284,7 +307,14 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	defer cancel()
 	res, err := l.store.Submit(ctx, cmd)
 	if err != nil {
-		return nil, failure(err)
+		f := failure(err)
+		if r.Reseller == "" && l.Partition.Partitioned() && strings.HasSuffix(string(f.Err.Code), "_NOT_FOUND") {
+			// Most likely a reseller's data, sent unaddressed to partition 0, which may not own it.
+			e := *f.Err
+			e.Message += " (the ledger is partitioned by reseller: address a reseller's commands to it, ledger.v1.cmd.<command>.<resellerId>)"
+			f.Err = &e
+		}
+		return nil, f
 	}
 	if l.replicated != nil {
 		// Every event of the command is at or below the durable mark now (a replayed one, long
@@ -347,8 +377,12 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 			return nil, err
 		}
 		for _, e := range events {
-			if reseller, _ := e.Owner(); p.addressed != "" && reseller != p.addressed {
+			reseller, _ := e.Owner()
+			if p.addressed != "" && reseller != p.addressed {
 				return nil, misaddressed(p.addressed, reseller)
+			}
+			if p.addressed == "" && reseller != "" && l.Partition.Partitioned() {
+				return nil, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
 			}
 		}
 		for _, e := range events {

@@ -25,6 +25,12 @@ const LedgerNATSUser = "$ledgerd"
 // of "_INBOX.", which anonymous connections may read.
 const LedgerInboxPrefix = client.InboxNamespace + ".ledgerd"
 
+// PartitionSubjects is where a cluster's subject mapping sends addressed requests,
+// ledger.v1.p.<partition>.(cmd|q).…: NATS checks a publisher's permissions against the mapped
+// subject, so a partner must be allowed these too. Each partition checks that the reseller a
+// request names is its own (Ledger.checkPartition), so publishing there directly gains nothing.
+const PartitionSubjects = "ledger.v1.p.*."
+
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
 // signed (the note's text, exactly); the stream jetstream.CheckpointStream keeps them.
 const CheckpointSubject = jetstream.CheckpointSubject
@@ -41,7 +47,8 @@ type NATSPermissions struct {
 // they are never under a credential's inbox or the ledger's.
 func AnonymousNATSPermissions() NATSPermissions {
 	return NATSPermissions{
-		Publish:   []string{QuerySubjectPrefix + "license.validate"},
+		Publish: []string{QuerySubjectPrefix + "license.validate", QuerySubjectPrefix + "license.validate.*",
+			PartitionSubjects + "q.license.validate.*"},
 		Subscribe: []string{"_INBOX.>"},
 	}
 }
@@ -51,25 +58,33 @@ func AnonymousNATSPermissions() NATSPermissions {
 // token) and read replies under the token's inbox prefix only. Operators (a system scope and a
 // role allowed every operation, who may read everything anyway) may also ask the micro service
 // for its info and stats ($SRV) and read the event stream, as auditors do; they may not change
-// it.
-func CredentialNATSPermissions(c domain.Credential, token string) NATSPermissions {
+// it. In a ledger split into partitions (part), the stream and checkpoints they read are every
+// partition's.
+func CredentialNATSPermissions(c domain.Credential, token string, part jetstream.Partition) NATSPermissions {
+	history := func(p NATSPermissions) NATSPermissions {
+		for i := range max(part.Count, 1) {
+			each := jetstream.Partition{Index: i, Count: part.Count}
+			p.Publish = append(p.Publish, streamReader(each.StreamName())...)
+			p.Subscribe = append(p.Subscribe, each.CheckpointSubject())
+		}
+		return p
+	}
 	if c.Role == domain.RoleAuditor && c.Scope.IsSystem() {
 		// An auditor's identity reads the history (the stream, the audit queries, published
 		// checkpoints) and can do nothing else: no commands, no other query.
-		return NATSPermissions{
-			Publish:   append([]string{QuerySubjectPrefix + "audit.>"}, streamReader(jetstream.StreamName)...),
-			Subscribe: []string{client.InboxPrefix(token) + ".>", CheckpointSubject},
-		}
+		return history(NATSPermissions{
+			Publish:   []string{QuerySubjectPrefix + "audit.>", PartitionSubjects + "q.audit.>"},
+			Subscribe: []string{client.InboxPrefix(token) + ".>"},
+		})
 	}
 	p := NATSPermissions{
-		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">"},
+		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">", PartitionSubjects + "cmd.>", PartitionSubjects + "q.>"},
 		Subscribe: []string{client.InboxPrefix(token) + ".>"},
 	}
 	if c.Scope.IsSystem() && domain.AllowedEverything(c.Role) { // sees the whole ledger anyway
 		p.Publish = append(p.Publish, "$SRV.>")
-		p.Publish = append(p.Publish, streamReader(jetstream.StreamName)...)
 		p.Publish = append(p.Publish, streamReader(ViewsStream)...) // nats kv watch/get ledger-views
-		p.Subscribe = append(p.Subscribe, CheckpointSubject)
+		p = history(p)
 	}
 	return p
 }
@@ -139,7 +154,7 @@ func (a *NATSAuth) Check(c server.ClientAuthentication) bool {
 		c.RegisterUser(&server.User{Username: LedgerNATSUser}) // no permissions: everything
 		return true
 	}
-	name, perms, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
+	name, _, perms, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
 		Nkey: o.Nkey, JWT: o.JWT, Host: remoteHost(c.RemoteAddress())})
 	if ok {
 		c.RegisterUser(&server.User{Username: name, Permissions: perms.server()})
@@ -158,19 +173,25 @@ type natsLogin struct {
 // the credential id; no credentials at all get the anonymous permissions; anything else
 // (a wrong token, a user name, an nkey) is refused. Refused tokens count as failed
 // authentications of the remote host.
-func admit(l *Ledger, log *slog.Logger, in natsLogin) (name string, p NATSPermissions, ok bool) {
+//
+// reseller is the admitted credential's reseller ("" for a system-wide credential, and for an
+// anonymous login).
+func admit(l *Ledger, log *slog.Logger, in natsLogin) (name, reseller string, p NATSPermissions, ok bool) {
 	switch {
 	case in.Token != "":
-		cred, fail := l.Authenticate(in.Token, "nats:"+in.Host)
+		// A partition that does not know a token says nothing (NATSCallout.Serve): the token may
+		// be another partition's, so it is no failed authentication, and counting it would soon
+		// block the host's every login, the partition's own resellers' included.
+		cred, fail := l.authenticate(in.Token, "nats:"+in.Host, !l.Partition.Partitioned())
 		if fail != nil {
 			log.Debug("NATS connection refused", "remote", in.Host, "code", fail.Err.Code)
-			return "", NATSPermissions{}, false
+			return "", "", NATSPermissions{}, false
 		}
-		return cred.ID, CredentialNATSPermissions(cred, in.Token), true
+		return cred.ID, cred.Scope.ResellerID, CredentialNATSPermissions(cred, in.Token, l.Partition), true
 	case in.User == "" && in.Password == "" && in.Nkey == "" && in.JWT == "":
-		return "", AnonymousNATSPermissions(), true
+		return "", "", AnonymousNATSPermissions(), true
 	}
-	return "", NATSPermissions{}, false
+	return "", "", NATSPermissions{}, false
 }
 
 // closeConnections closes every connection authenticated as credential id. It runs after the

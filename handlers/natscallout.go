@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+
+	"github.com/licledger/licledger/eventstore/jetstream"
 )
 
 // AuthCalloutSubject is where a NATS server with auth_callout asks who may connect.
@@ -77,27 +79,51 @@ func NewNATSCallout(l *Ledger, issuer nkeys.KeyPair, log *slog.Logger) *NATSCall
 
 // Serve answers the cluster's auth callout on nc (a connection of one of the configuration's
 // auth_users) until the subscription is drained. Several ledgerd may serve it together.
+//
+// The server takes one answer per request, and exactly one: nats-server v2.15.2 hands each answer
+// to a channel with room for one, from the read loop of the connection that carried it, so a
+// third answer blocks that loop for good (and with it that ledgerd's connection to the node: its
+// publications stall, and the node cannot shut down). A partitioned ledger's partitions are each
+// asked (a queue group per partition), so exactly one of them answers: the one whose reseller
+// the admitted credential belongs to, partition 0 for a system-wide credential (which every
+// partition holds) and for an anonymous login. A refusal is not answered at all: the partition
+// that knows the token may admit it. A login no partition admits is refused when the server's
+// auth timeout passes.
 func (c *NATSCallout) Serve(nc *nats.Conn) (*nats.Subscription, error) {
-	return nc.QueueSubscribe(AuthCalloutSubject, "ledgerd", func(m *nats.Msg) {
-		answer, err := c.answer(m.Data, time.Now())
+	part := c.ledger.Partition
+	return nc.QueueSubscribe(AuthCalloutSubject, fmt.Sprintf("ledgerd-p%d", part.Index), func(m *nats.Msg) {
+		answer, reseller, admitted, err := c.answer(m.Data, time.Now())
 		if err != nil {
 			c.log.Warn("auth callout: unreadable request", "err", err)
 			return // the server times the login out
+		}
+		if part.Partitioned() && !(admitted && answersFor(part, reseller)) {
+			return
 		}
 		_ = m.Respond(answer)
 	})
 }
 
-// answer decides one authorization request and returns the signed response.
-func (c *NATSCallout) answer(request []byte, now time.Time) ([]byte, error) {
+// answersFor reports whether partition part is the one to admit a credential of reseller ("" for
+// system-wide credentials and anonymous logins, which partition 0 admits).
+func answersFor(part jetstream.Partition, reseller string) bool {
+	if reseller == "" {
+		return part.Index == 0
+	}
+	return part.Owns(reseller)
+}
+
+// answer decides one authorization request and returns the signed response, and whether it
+// admits the login, and as whose reseller.
+func (c *NATSCallout) answer(request []byte, now time.Time) (answer []byte, reseller string, admitted bool, err error) {
 	req, err := jwt.DecodeAuthorizationRequestClaims(string(request))
 	if err != nil {
-		return nil, err
+		return nil, "", false, err
 	}
 	o := req.ConnectOptions
 	resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 	resp.Audience = req.Server.ID
-	name, perms, ok := admit(c.ledger, c.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
+	name, reseller, perms, ok := admit(c.ledger, c.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
 		Nkey: o.Nkey, JWT: o.JWT, Host: req.ClientInformation.Host})
 	if !ok {
 		resp.Error = "not a usable ledger token"
@@ -109,9 +135,9 @@ func (c *NATSCallout) answer(request []byte, now time.Time) ([]byte, error) {
 		user.Pub.Allow.Add(perms.Publish...)
 		user.Sub.Allow.Add(perms.Subscribe...)
 		if resp.Jwt, err = user.Encode(c.issuer); err != nil {
-			return nil, err
+			return nil, "", false, err
 		}
 	}
 	signed, err := resp.Encode(c.issuer)
-	return []byte(signed), err
+	return []byte(signed), reseller, ok, err
 }

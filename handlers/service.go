@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore/jetstream"
 	"github.com/licledger/licledger/schemas"
 )
 
@@ -95,6 +96,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	if o.Backlog <= 0 {
 		o.Backlog = 8192
 	}
+	l.SetRequester(nc)
 	d := newDiscovery("ledger", o.Version, "licledger: event-sourced software-license ledger")
 	s := &Service{jobs: make(chan job, o.Backlog)}
 	answer := func(to string, e Endpoint, received time.Time, reply []byte, f *Failure) {
@@ -117,37 +119,46 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			"response_schema": schemas.ReplyURL(e.Kind, e.Name),
 			"error_schema":    schemas.ErrorURL,
 		}})
-		handle := func(m *nats.Msg) {
-			received := time.Now()
-			if len(m.Data) > o.MaxPayload {
-				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
-				return
+		// served is one subscription of the endpoint: base is its subject without the reseller an
+		// addressed request names after it.
+		serve := func(base, subject string) error {
+			handle := func(m *nats.Msg) {
+				received := time.Now()
+				if len(m.Data) > o.MaxPayload {
+					answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
+					return
+				}
+				r := Request{
+					Name:        e.Name,
+					Body:        m.Data,
+					Token:       bearer(m.Header.Get("Authorization")),
+					CommandID:   m.Header.Get(nats.MsgIdHdr),
+					TraceParent: m.Header.Get("traceparent"),
+					Source:      inboxPrefix(m.Reply),
+				}
+				if len(m.Subject) > len(base) { // <base>.<reseller>
+					r.Reseller = m.Subject[len(base)+1:]
+				}
+				if !s.enqueue(job{reply: m.Reply, e: e, r: r, received: received, run: run}) {
+					answer(m.Reply, e, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
+				}
 			}
-			r := Request{
-				Name:        e.Name,
-				Body:        m.Data,
-				Token:       bearer(m.Header.Get("Authorization")),
-				CommandID:   m.Header.Get(nats.MsgIdHdr),
-				TraceParent: m.Header.Get("traceparent"),
-				Source:      inboxPrefix(m.Reply),
-			}
-			if len(m.Subject) > len(e.Subject) { // ledger.v1.cmd.<command>.<reseller>
-				r.Reseller = m.Subject[len(e.Subject)+1:]
-			}
-			if !s.enqueue(job{reply: m.Reply, e: e, r: r, received: received, run: run}) {
-				answer(m.Reply, e, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
-			}
-		}
-		subjects := []string{e.Subject}
-		if e.Kind == schemas.Command {
-			subjects = append(subjects, e.Subject+".*") // addressed to a reseller (docs/SCALING.md)
-		}
-		for _, subject := range subjects {
 			sub, err := nc.QueueSubscribe(subject, micro.DefaultQueueGroup, handle)
 			if err != nil {
 				return err
 			}
 			s.subs = append(s.subs, sub)
+			return nil
+		}
+		for _, base := range endpointSubjects(e, l.Partition) {
+			for _, subject := range []string{base, base + ".*"} {
+				if l.Partition.Index > 0 && subject == base {
+					continue // other partitions take only addressed requests
+				}
+				if err := serve(base, subject); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
@@ -174,6 +185,18 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		return nil, fmt.Errorf("handlers: register endpoints: %w", err)
 	}
 	return s, nil
+}
+
+// endpointSubjects are the subjects an endpoint is served on, before the reseller an addressed
+// request adds: partition 0 (and the unpartitioned ledger) serves ledger.v1.cmd.<command> and
+// ledger.v1.q.<query>, unaddressed and addressed; every partition k serves the addressed requests
+// the cluster's subject mapping sends it, ledger.v1.p.<k>.cmd.<command>.<reseller> (and .q.).
+func endpointSubjects(e Endpoint, part jetstream.Partition) []string {
+	mapped := part.Prefix() + strings.TrimPrefix(e.Subject, "ledger.v1.")
+	if part.Index > 0 {
+		return []string{mapped}
+	}
+	return []string{e.Subject, mapped}
 }
 
 // enqueue hands a request to the workers without waiting; false if the backlog is full or the

@@ -56,6 +56,36 @@ type Summaries struct {
 	ByPlan     map[string]*Summary `json:"byPlan"`
 }
 
+// Add adds another set of licenses' totals to these (a ledger split into partitions sums
+// theirs). The time stays these totals'.
+func (s *Summaries) Add(o Summaries) {
+	s.Total.plus(o.Total)
+	for _, pair := range []struct{ to, from map[string]*Summary }{
+		{s.ByReseller, o.ByReseller}, {s.ByTenant, o.ByTenant}, {s.ByProduct, o.ByProduct}, {s.ByPlan, o.ByPlan}} {
+		for key, from := range pair.from {
+			to := pair.to[key]
+			if to == nil {
+				to = NewSummary()
+				pair.to[key] = to
+			}
+			to.plus(*from)
+		}
+	}
+}
+
+// plus adds o's counts to s's.
+func (s *Summary) plus(o Summary) {
+	s.Licenses += o.Licenses
+	for status, n := range o.ByStatus {
+		s.ByStatus[status] += n
+	}
+	s.Seats += o.Seats
+	s.Active += o.Active
+	s.Consumed += o.Consumed
+	s.Remaining += o.Remaining
+	s.Machines += o.Machines
+}
+
 // Summarize totals the licenses visible accepts at time t. Quota periods roll with time, so the
 // totals are computed when asked, from the licenses themselves: one pass over them.
 func (p *Licenses) Summarize(t time.Time, visible func(*domain.License) bool) Summaries {

@@ -78,7 +78,7 @@ func runAudit(ctx context.Context, g global, args []string, getenv func(string) 
 	case "verify":
 		data := fs.String("data", "", "verify a data dir (ledgerd stopped, or a copy), opened read-only")
 		file := fs.String("file", "", "verify an export file (CloudEvents JSON lines)")
-		stream := fs.Bool("stream", false, "verify a replay of the JetStream stream "+eventsStream)
+		stream := fs.Bool("stream", false, "verify a replay of the JetStream stream "+eventsStream+" (with --partition k, LEDGER_EVENTS_<k>)")
 		checkpoint := fs.String("checkpoint", "", "a file holding a signed checkpoint to check against (besides the data dir's own or the ledger's latest)")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -103,7 +103,18 @@ func connect(g global) (*client.Client, *nats.Conn, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", g.natsURL, err)
 	}
-	return client.New(nc, g.token), nc, nil
+	c := client.New(nc, g.token)
+	c.Partition = g.partition
+	return c, nc, nil
+}
+
+// streamName is the stream of the ledger's log: LEDGER_EVENTS, or with --partition k the
+// partition's, LEDGER_EVENTS_<k>.
+func (g global) streamName() string {
+	if g.partition != "" {
+		return eventsStream + "_" + g.partition
+	}
+	return eventsStream
 }
 
 func query[R any](ctx context.Context, c *client.Client, name string, body any) (R, error) {
@@ -346,7 +357,7 @@ func auditReplay(ctx context.Context, g global, f replayFlags, out string, stdou
 		checkpoint, f.to = []byte(r.Checkpoint), strconv.FormatUint(r.TreeSize, 10)
 	}
 	p := newProgress(stderr, out != "" || !isTerminal(stdout))
-	n, err := replay(ctx, c, nc, f, func(_ uint64, event []byte) error {
+	n, err := replay(ctx, g, c, nc, f, func(_ uint64, event []byte) error {
 		bw.Write(event)
 		return bw.WriteByte('\n')
 	}, p)
@@ -370,9 +381,9 @@ func auditReplay(ctx context.Context, g global, f replayFlags, out string, stdou
 
 // replay calls fn for each selected event, in order, with its position (the JetStream stream
 // sequence, or 0 from the query API, whose items carry their own).
-func replay(ctx context.Context, c *client.Client, nc *nats.Conn, f replayFlags, fn func(position uint64, event []byte) error, p *progress) (uint64, error) {
+func replay(ctx context.Context, g global, c *client.Client, nc *nats.Conn, f replayFlags, fn func(position uint64, event []byte) error, p *progress) (uint64, error) {
 	if f.stream {
-		return replayStream(ctx, nc, f, fn, p)
+		return replayStream(ctx, g, nc, f, fn, p)
 	}
 	var n uint64
 	body := map[string]any{"from": f.from, "to": f.to, "type": f.typ, "subject": f.subject, "reseller": f.reseller, "limit": 10000}
@@ -401,7 +412,7 @@ func replay(ctx context.Context, c *client.Client, nc *nats.Conn, f replayFlags,
 
 // replayStream reads LEDGER_EVENTS with an ordered consumer (an auditor's NATS identity may
 // do that and nothing else), from the first sequence asked to the stream's last at the start.
-func replayStream(ctx context.Context, nc *nats.Conn, f replayFlags, fn func(uint64, []byte) error, p *progress) (uint64, error) {
+func replayStream(ctx context.Context, g global, nc *nats.Conn, f replayFlags, fn func(uint64, []byte) error, p *progress) (uint64, error) {
 	if f.filtered() {
 		return 0, errors.New("--stream replays a sequence range; filter with the query API (without --stream)")
 	}
@@ -409,9 +420,9 @@ func replayStream(ctx context.Context, nc *nats.Conn, f replayFlags, fn func(uin
 	if err != nil {
 		return 0, err
 	}
-	st, err := js.Stream(ctx, eventsStream)
+	st, err := js.Stream(ctx, g.streamName())
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", eventsStream, err)
+		return 0, fmt.Errorf("stream %s: %w", g.streamName(), err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
@@ -547,7 +558,7 @@ func auditVerify(ctx context.Context, g global, key, data, file string, stream b
 			v.Trusted = provenByLedger(ctx, c)
 		}
 		if stream {
-			_, err = replayStream(ctx, nc, replayFlags{}, v.Add, p)
+			_, err = replayStream(ctx, g, nc, replayFlags{}, v.Add, p)
 		} else {
 			err = verifyFile(file, v, p)
 		}

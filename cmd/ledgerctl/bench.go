@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,11 +27,12 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	clients := fs.Int("clients", 64, "concurrent clients, each waiting for its reply before the next request")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	conns := fs.Int("connections", 4, "NATS connections the clients share")
+	resellers := fs.Int("resellers", 1, "resellers the clients' licenses are spread over; every command is addressed to its reseller, so on a ledger partitioned by reseller the load spreads over the partitions")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *clients < 1 || *conns < 1 {
-		return fmt.Errorf("--clients and --connections must be at least 1")
+	if *clients < 1 || *conns < 1 || *resellers < 1 {
+		return fmt.Errorf("--clients, --connections and --resellers must be at least 1")
 	}
 	ncs := make([]*nats.Conn, *conns)
 	for i := range ncs {
@@ -43,7 +45,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	}
 	admin := client.New(ncs[0], g.token)
 	run := ulid.Make().String()
-	licenses, err := benchSetup(ctx, admin, run, *clients)
+	licenses, owners, err := benchSetup(ctx, admin, run, *clients, *resellers)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
@@ -66,11 +68,12 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			// Bodies are built by hand and replies only checked for an error, so that the load
 			// generator, which shares the machine, spends as little CPU as it can.
 			prefix := []byte(`{"licenseId":"` + licenses[i] + `","endUserCompany":"Bench","endUserName":"u`)
+			subject := "ledger.v1.cmd.seat.register." + owners[i]
 			body := make([]byte, 0, len(prefix)+24)
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
 				body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)
 				t := time.Now()
-				if _, err := c.Request(ctx, "ledger.v1.cmd.seat.register", body, ""); err != nil {
+				if _, err := c.Request(ctx, subject, body, ""); err != nil {
 					fails[errorCode(err)]++
 					continue
 				}
@@ -106,35 +109,62 @@ func errorCode(err error) string {
 	return "TRANSPORT"
 }
 
-func benchSetup(ctx context.Context, c *client.Client, run string, n int) ([]string, error) {
+// benchSetup makes a product and a plan (system-wide, unaddressed), resellers resellers with a
+// tenant each, and n licenses spread over them (addressed), and returns the licenses and their
+// resellers. On a partitioned ledger a partition other than 0 learns the plan from partition 0's
+// stream a moment after it is made, so a license there is retried while its plan is not found.
+func benchSetup(ctx context.Context, admin *client.Client, run string, n, resellers int) (licenses, owners []string, err error) {
 	id := func(kind string) string { return "bench-" + kind + "-" + run }
-	steps := []struct {
+	for _, s := range []struct {
 		name string
 		body map[string]any
 	}{
-		{"reseller.create", map[string]any{"id": id("r"), "name": "Bench reseller"}},
-		{"tenant.create", map[string]any{"id": id("t"), "resellerId": id("r"), "name": "Bench"}},
 		{"product.create", map[string]any{"id": id("p"), "name": "Bench product"}},
 		{"plan.create", map[string]any{"id": id("plan"), "productId": id("p"), "name": "Bench plan", "tier": 1, "seats": 1_000_000}},
-	}
-	for _, s := range steps {
-		if _, err := c.Command(ctx, s.name, s.body, ""); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.name, err)
+	} {
+		if _, err := admin.Command(ctx, s.name, s.body, ""); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	licenses := make([]string, n)
+	addressed := make([]*client.Client, resellers)
+	for i := range addressed {
+		r := id("r" + strconv.Itoa(i))
+		c := *admin
+		c.Reseller = r
+		addressed[i] = &c
+		for _, s := range []struct {
+			name string
+			body map[string]any
+		}{
+			{"reseller.create", map[string]any{"id": r, "name": "Bench reseller"}},
+			{"tenant.create", map[string]any{"id": r + "-t", "resellerId": r, "name": "Bench"}},
+		} {
+			if _, err := c.Command(ctx, s.name, s.body, ""); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+		}
+	}
+	licenses, owners = make([]string, n), make([]string, n)
 	for i := range licenses {
-		r, err := c.Command(ctx, "license.create", map[string]any{"resellerId": id("r"), "tenantId": id("t"), "planId": id("plan")}, "")
+		c := addressed[i%resellers]
+		body := map[string]any{"resellerId": c.Reseller, "tenantId": c.Reseller + "-t", "planId": id("plan")}
+		var r *client.CommandReply
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var ce *client.Error
+			if r, err = c.Command(ctx, "license.create", body, ""); err == nil || !errors.As(err, &ce) || ce.Code != "PLAN_NOT_FOUND" || time.Now().After(deadline) {
+				break
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("license.create: %w", err)
+			return nil, nil, fmt.Errorf("license.create: %w", err)
 		}
 		var res struct {
 			ID string `json:"id"`
 		}
 		if err := json.Unmarshal(r.Result, &res); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		licenses[i] = res.ID
+		licenses[i], owners[i] = res.ID, c.Reseller
 	}
-	return licenses, nil
+	return licenses, owners, nil
 }

@@ -105,8 +105,10 @@ Global flags (before the noun):
   --token T          bearer token (env LICLEDGER_TOKEN)
   --token-file F     file holding the token (env LICLEDGER_TOKEN_FILE, default ./data/bootstrap-admin.token)
   --command-id ID    idempotency key for a command: a retry with the same id returns the first reply
-  --address R        address commands to reseller R (ledger.v1.cmd.<command>.<R>; env
-                     LICLEDGER_ADDRESS), as a cluster partitioned by reseller routes them
+  --address R        address commands and queries to reseller R (ledger.v1.cmd.<command>.<R>;
+                     env LICLEDGER_ADDRESS), as a cluster partitioned by reseller routes them
+  --partition K      send requests straight to partition K of a partitioned ledger, and read its
+                     stream LEDGER_EVENTS_<K> (env LICLEDGER_PARTITION): audit one partition
   --output json|table   indented JSON (the default) or a table: a list's items one row each,
                      anything else field by field (env LICLEDGER_OUTPUT)
 

@@ -19,7 +19,8 @@ import (
 type global struct {
 	natsURL, token, commandID string
 	output                    string // json or table
-	address                   string // the reseller commands are addressed to ("": none)
+	address                   string // the reseller requests are addressed to ("": none)
+	partition                 string // the partition requests go straight to ("": through the mapping)
 }
 
 func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (global, []string, error) {
@@ -39,9 +40,13 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 	fs.StringVar(&tokenFile, "token-file", env("TOKEN_FILE", "./data/bootstrap-admin.token"), "file holding the bearer token")
 	fs.StringVar(&g.commandID, "command-id", "", "idempotency key for a command")
 	fs.StringVar(&g.output, "output", env("OUTPUT", "json"), "json or table")
-	fs.StringVar(&g.address, "address", env("ADDRESS", ""), "address commands to this reseller (ledger.v1.cmd.<command>.<reseller>)")
+	fs.StringVar(&g.address, "address", env("ADDRESS", ""), "address commands and queries to this reseller (ledger.v1.cmd.<command>.<reseller>)")
+	fs.StringVar(&g.partition, "partition", env("PARTITION", ""), "send requests straight to this partition of a partitioned ledger, and read its stream LEDGER_EVENTS_<k>")
 	if err := fs.Parse(args); err != nil {
 		return g, nil, err
+	}
+	if _, err := strconv.ParseUint(g.partition, 10, 8); g.partition != "" && err != nil {
+		return g, nil, fmt.Errorf("--partition: %q is not a partition number", g.partition)
 	}
 	if g.output != "json" && g.output != "table" {
 		return g, nil, fmt.Errorf("--output: %q is neither json nor table", g.output)
@@ -216,10 +221,10 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	}
 	defer nc.Close()
 	c := client.New(nc, g.token)
-	c.Reseller = g.address
+	c.Reseller, c.Partition = g.address, g.partition
 	var raw []byte
 	if isQuery[name] {
-		raw, err = c.Request(ctx, "ledger.v1.q."+name, body, "")
+		raw, err = c.Request(ctx, c.Subject("q", name), body, "")
 	} else {
 		var r *client.CommandReply
 		if r, err = c.Command(ctx, name, body, g.commandID); err == nil {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	jspub "github.com/licledger/licledger/eventstore/jetstream"
 )
 
 // config is ledgerd's configuration: every flag has a LICLEDGER_* environment fallback.
@@ -50,6 +52,12 @@ type config struct {
 	// ledger's streams and bucket. 1 (the default) for the embedded server or a single external
 	// one; 3 on a three-node cluster (deploy/nats-cluster.conf).
 	Replicas int
+	// Partition is --partition k and --partitions n (LICLEDGER_PARTITION, LICLEDGER_PARTITIONS):
+	// this ledgerd is partition k of a ledger split by reseller into n (docs/SCALING.md). It
+	// serves the commands and queries NATS maps to ledger.v1.p.<k>, and publishes to its own
+	// streams; partition 0 also decides the system-wide data every partition copies. Default:
+	// partition 0 of 1, the unpartitioned ledger.
+	Partition jspub.Partition
 	// Args are the arguments after the flags (the projection names of `ledgerd rebuild`).
 	Args []string
 }
@@ -70,6 +78,7 @@ func parseConfigWith(args []string, getenv func(string) string, stderr io.Writer
   ledgerd nats-callout-key [flags]         create and print the auth callout issuer's key
   ledgerd restore --from-stream --nats-url URL --keys DIR [--key VKEY] [flags]
                                            rebuild a lost log from the stream LEDGER_EVENTS
+                                           (a partition's, LEDGER_EVENTS_<k>, with --partition k --partitions n)
 Flags:
 `)
 		fs.PrintDefaults()
@@ -106,6 +115,9 @@ Flags:
 	fs.Func("ack-replicated", "answer a command only once the stream holds its events, so a data dir restored from the stream has every acknowledged command: true or false (env LICLEDGER_ACK_REPLICATED, default false)", func(s string) error { ackReplicated = s; return nil })
 	replicas := env("REPLICAS", "1")
 	fs.Func("replicas", "copies JetStream keeps of LEDGER_EVENTS, LEDGER_CHECKPOINTS and ledger-views: 1, or 3 on a three-node cluster (env LICLEDGER_REPLICAS, default 1)", func(s string) error { replicas = s; return nil })
+	partition, partitions := env("PARTITION", "0"), env("PARTITIONS", "1")
+	fs.Func("partition", "which partition of the ledger this ledgerd is, 0 to --partitions - 1 (env LICLEDGER_PARTITION, default 0)", func(s string) error { partition = s; return nil })
+	fs.Func("partitions", "how many partitions the ledger is split into by reseller; more than 1 needs --nats-url and the cluster's subject mapping (docs/SCALING.md) (env LICLEDGER_PARTITIONS, default 1)", func(s string) error { partitions = s; return nil })
 	if extra != nil {
 		extra(fs)
 	}
@@ -147,11 +159,24 @@ Flags:
 	if c.Replicas > 1 && c.NATSURL == "" {
 		return config{}, fmt.Errorf("replicas: %d copies need a NATS cluster (--nats-url); the embedded server is one node", c.Replicas)
 	}
+	if _, err := fmt.Sscan(partitions, &c.Partition.Count); err != nil || c.Partition.Count < 1 || c.Partition.Count > maxPartitions {
+		return config{}, fmt.Errorf("partitions: %q is not a count of partitions from 1 to %d", partitions, maxPartitions)
+	}
+	if _, err := fmt.Sscan(partition, &c.Partition.Index); err != nil || c.Partition.Index < 0 || c.Partition.Index >= c.Partition.Count {
+		return config{}, fmt.Errorf("partition: %q is not a partition of %d (0 to %d)", partition, c.Partition.Count, c.Partition.Count-1)
+	}
+	if c.Partition.Partitioned() && c.NATSURL == "" {
+		return config{}, fmt.Errorf("partitions: %d partitions need a NATS cluster (--nats-url) that maps requests to them; the embedded server serves one ledger", c.Partition.Count)
+	}
 	if _, err := fmt.Sscan(maxPayload, &c.MaxPayload); err != nil || c.MaxPayload <= 0 {
 		return config{}, fmt.Errorf("max-payload: %q is not a positive number of bytes", maxPayload)
 	}
 	return c, nil
 }
+
+// maxPartitions bounds --partitions: each partition is a ledgerd of its own, with its own
+// streams, and a partition count is fixed for the life of the ledger (resellers do not move).
+const maxPartitions = 64
 
 // trueOrFalse reads a boolean setting, which the flags and the environment spell true or false.
 func trueOrFalse(name, value string) (bool, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
+	jspub "github.com/licledger/licledger/eventstore/jetstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/testreport"
 )
@@ -236,7 +237,13 @@ func checkStoredReadModels(t *testing.T, data string) (behind bool) {
 // verifyStream checks the whole stream against what clients were told, and returns it.
 func verifyStream(t *testing.T, js jetstream.JetStream, acked []ack) []streamMsg {
 	t.Helper()
-	msgs := readStream(t, js)
+	return verifyStreamNamed(t, js, jspub.StreamName, acked)
+}
+
+// verifyStreamNamed is verifyStream for the stream name (a partition's).
+func verifyStreamNamed(t *testing.T, js jetstream.JetStream, name string, acked []ack) []streamMsg {
+	t.Helper()
+	msgs := readStreamNamed(t, js, name)
 	seen := make(map[string]uint64, len(msgs))
 	for i, m := range msgs {
 		var env struct {

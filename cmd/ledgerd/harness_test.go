@@ -74,8 +74,10 @@ func readToken(t *testing.T, dataDir string) string {
 func connect(t *testing.T, url, token string) *nats.Conn {
 	t.Helper()
 	// No reconnect buffer: a request sent while the server is down fails at once instead of
-	// being delivered to the next server long after its caller gave up on it.
-	nc, err := client.Connect(url, token, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(-1))
+	// being delivered to the next server long after its caller gave up on it. A connection to a
+	// cluster waits for the auth callout's answer from a ledgerd, which on a loaded machine (the
+	// race detector, other packages' tests) can take longer than nats.go's 2 s default.
+	nc, err := client.Connect(url, token, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(-1), nats.Timeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

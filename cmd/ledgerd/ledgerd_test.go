@@ -264,22 +264,38 @@ func waitStreamAt(t *testing.T, js jetstream.JetStream, seq uint64) uint64 {
 // readStream reads every message of LEDGER_EVENTS with an ordered consumer.
 func readStream(t *testing.T, js jetstream.JetStream) []streamMsg {
 	t.Helper()
+	return readStreamNamed(t, js, "LEDGER_EVENTS")
+}
+
+// readStreamNamed reads the whole of the stream name (a partition's).
+func readStreamNamed(t *testing.T, js jetstream.JetStream, name string) []streamMsg {
+	t.Helper()
 	ctx := context.Background()
-	s, err := js.Stream(ctx, "LEDGER_EVENTS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
+	var info *jetstream.StreamInfo
+	var cons jetstream.Consumer
+	var err error
+	// A cluster that lost a node a moment ago may briefly have no JetStream API to answer.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var s jetstream.Stream
+		if s, err = js.Stream(ctx, name); err == nil {
+			if info, err = s.Info(ctx); err == nil {
+				if cons, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err == nil {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream %s: %v", name, err)
+		}
 	}
 	var out []streamMsg
-	for uint64(len(out)) < info.State.Msgs {
+	for retryUntil := time.Now().Add(30 * time.Second); uint64(len(out)) < info.State.Msgs; {
+		// An ordered consumer is made by its first fetch, which the API may not answer yet either.
 		batch, err := cons.Fetch(int(min(1000, info.State.Msgs-uint64(len(out)))), jetstream.FetchMaxWait(5*time.Second))
+		if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(retryUntil) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,6 +309,10 @@ func readStream(t *testing.T, js jetstream.JetStream) []streamMsg {
 			n++
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(retryUntil) {
+				time.Sleep(100 * time.Millisecond) // as above; the consumer goes on from where it is
+				continue
+			}
 			t.Fatal(err)
 		}
 		if n == 0 {

@@ -117,6 +117,59 @@ func natsCluster(t *testing.T, d natsDeploy, root string) []*natsServer {
 	return nodes
 }
 
+// startNATS starts the prepared servers, each stopped at the end of the test unless it is down
+// already, and returns their URLs as one --nats-url. If the test fails, it logs the end of every
+// server's log and of the other logs named.
+func startNATS(t *testing.T, nodes []*natsServer, logs ...string) string {
+	t.Helper()
+	var urls []string
+	for _, ns := range nodes {
+		ns.start(t)
+		t.Cleanup(func() {
+			if ns.p.cmd.ProcessState == nil {
+				ns.stop(t)
+			}
+		})
+		urls = append(urls, "nats://"+ns.addr)
+		logs = append(logs, ns.logPath)
+	}
+	t.Cleanup(func() { // what the servers said, for a failure
+		if t.Failed() {
+			for _, f := range logs {
+				b, _ := os.ReadFile(f)
+				t.Logf("%s, last 3000 bytes:\n%s", f, b[max(0, len(b)-3000):])
+			}
+		}
+	})
+	return strings.Join(urls, ",")
+}
+
+// ownerJetStream is JetStream through a connection of ledgerd's own user (which may read and
+// manage every stream), closed at the end of the test.
+func ownerJetStream(t *testing.T, url, password string) jetstream.JetStream {
+	t.Helper()
+	owner, err := nats.Connect(url, nats.UserInfo("ledgerd", password), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	js, err := jetstream.New(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// passwordEnv is a getenv that knows only ledgerd's NATS password.
+func passwordEnv(password string) func(string) string {
+	return func(name string) string {
+		if name == "LICLEDGER_NATS_PASSWORD" {
+			return password
+		}
+		return ""
+	}
+}
+
 func (s *natsServer) start(t *testing.T) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(s.addr)

@@ -23,8 +23,8 @@ import (
 const importBatch = 4096
 
 // restore is `ledgerd restore --from-stream --nats-url URL --keys DIR [--key VKEY] [--data DIR]`:
-// it rebuilds a lost data dir's log from the replicated stream LEDGER_EVENTS, into a data dir
-// without one. Every event is checked before the log is put in place: the stream must hold the
+// it rebuilds a lost data dir's log from the replicated stream LEDGER_EVENTS (a partition's,
+// LEDGER_EVENTS_<k>, with --partition k --partitions n), into a data dir without one. Every event is checked before the log is put in place: the stream must hold the
 // whole log in order, and its events must reproduce the Merkle tree of the latest checkpoint in
 // LEDGER_CHECKPOINTS, whose signature is checked with --key (or, without it, with the verifier key
 // of the backed-up signing key). The log is written beside the data dir's log/ and renamed into
@@ -77,7 +77,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	checkpoint, beyond, err := restorePoint(ctx, js, vkey)
+	checkpoint, beyond, err := restorePoint(ctx, js, cfg.Partition, vkey)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -88,7 +88,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	began := time.Now()
 	tmp := logDir + ".restoring"
 	defer os.RemoveAll(tmp) // gone already if the restore succeeded
-	events, err := importStream(ctx, js, tmp, checkpoint)
+	events, err := importStream(ctx, js, cfg.Partition, tmp, checkpoint)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -105,7 +105,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	took := time.Since(began)
 	fmt.Fprintf(stdout, "restored %d events from %s into %s in %s; events 1 to %d reproduce checkpoint %d (key %s), the %d after it are in order\n",
-		events, jspub.StreamName, logDir, took.Round(time.Millisecond), checkpoint.Size, checkpoint.Size, vkey, events-checkpoint.Size)
+		events, cfg.Partition.StreamName(), logDir, took.Round(time.Millisecond), checkpoint.Size, checkpoint.Size, vkey, events-checkpoint.Size)
 	if beyond > events {
 		fmt.Fprintf(stdout, "the lost ledger signed a checkpoint of %d events, but the stream holds %d: events %d to %d were on its disk only and are lost (with --ack-replicated none of them was acknowledged)\n",
 			beyond, events, events+1, beyond)
@@ -118,19 +118,19 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 // A newer one covers events the lost ledger signed but never published; its size is returned as
 // beyond (0 if there is none). Every checkpoint must verify with vkey: one that does not was not
 // made by this ledger.
-func restorePoint(ctx context.Context, js jetstream.JetStream, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
-	signed, err := jspub.Checkpoints(ctx, js)
+func restorePoint(ctx context.Context, js jetstream.JetStream, p jspub.Partition, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
+	signed, err := p.Checkpoints(ctx, js)
 	if err != nil {
 		return use, 0, err
 	}
-	last, err := jspub.LastEvent(ctx, js)
+	last, err := p.LastEvent(ctx, js)
 	if err != nil {
 		return use, 0, err
 	}
 	for _, b := range signed {
 		c, err := eventstore.OpenCheckpoint(b, vkey)
 		if err != nil {
-			return use, 0, fmt.Errorf("a checkpoint in %s: %w", jspub.CheckpointStream, err)
+			return use, 0, fmt.Errorf("a checkpoint in %s: %w", p.CheckpointStream(), err)
 		}
 		switch {
 		case c.Size <= last && c.Size > use.Size:
@@ -141,14 +141,14 @@ func restorePoint(ctx context.Context, js jetstream.JetStream, vkey string) (use
 	}
 	if use.Size == 0 {
 		return use, beyond, fmt.Errorf("no checkpoint in %s that the stream %s (%d events) can reproduce (%d checkpoints, the newest covering %d events)",
-			jspub.CheckpointStream, jspub.StreamName, last, len(signed), beyond)
+			p.CheckpointStream(), p.StreamName(), last, len(signed), beyond)
 	}
 	return use, beyond, nil
 }
 
 // importStream reads LEDGER_EVENTS into a new log in dir and checks it against checkpoint. It
 // returns how many events it restored.
-func importStream(ctx context.Context, js jetstream.JetStream, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
+func importStream(ctx context.Context, js jetstream.JetStream, p jspub.Partition, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
 	if err := os.RemoveAll(dir); err != nil { // a restore that did not finish
 		return 0, err
 	}
@@ -182,7 +182,7 @@ func importStream(ctx context.Context, js jetstream.JetStream, dir string, check
 	// its quorum commits what its leader had taken).
 	var last uint64
 	for {
-		read, err := jspub.ReadEvents(ctx, js, last+1, add)
+		read, err := p.ReadEvents(ctx, js, last+1, add)
 		if err != nil {
 			return 0, err
 		}

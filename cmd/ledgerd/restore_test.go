@@ -54,32 +54,8 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	if cluster {
 		nodes, replicas, ackReplicated = natsCluster(t, d, root), "3", "true"
 	}
-	var urls []string
-	for _, ns := range nodes {
-		ns.start(t)
-		t.Cleanup(func() {
-			if ns.p.cmd.ProcessState == nil {
-				ns.stop(t)
-			}
-		})
-		urls = append(urls, "nats://"+ns.addr)
-	}
-	url, password := strings.Join(urls, ","), d.password
-	t.Cleanup(func() { // what the servers said, for a failure
-		if t.Failed() {
-			for _, f := range append([]string{filepath.Join(root, "ledgerd.log")}, logPaths(nodes)...) {
-				b, _ := os.ReadFile(f)
-				t.Logf("%s, last 3000 bytes:\n%s", f, b[max(0, len(b)-3000):])
-			}
-		}
-	})
-	env := []string{"LICLEDGER_NATS_PASSWORD=" + password}
-	getenv := func(name string) string {
-		if name == "LICLEDGER_NATS_PASSWORD" {
-			return password
-		}
-		return ""
-	}
+	url, password := startNATS(t, nodes, filepath.Join(root, "ledgerd.log")), d.password
+	env, getenv := []string{"LICLEDGER_NATS_PASSWORD=" + password}, passwordEnv(password)
 	httpAddr := freeAddr(t)
 	ledger := startSubprocess(t, ledgerd, filepath.Join(root, "ledgerd.log"), env,
 		"--data", data, "--nats-url", url, "--http-listen", httpAddr, "--checkpoint-interval", "50ms", "--replicas", replicas, "--ack-replicated", ackReplicated)
@@ -114,20 +90,12 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	}
 	acked := load.stop()
 	// A checkpoint in LEDGER_CHECKPOINTS covers what was acknowledged so far.
-	owner, err := nats.Connect(url, nats.UserInfo("ledgerd", password), nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
-	js, err := jetstream.New(owner)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := ownerJetStream(t, url, password)
 	covered := acked[len(acked)-1].event.Sequence
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		// An error is retried: a cluster whose node just came back may be electing the stream's
 		// leader.
-		all, err := jspub.Checkpoints(t.Context(), js)
+		all, err := jspub.Partition{}.Checkpoints(t.Context(), js)
 		if err == nil && len(all) > 0 {
 			if c, err := eventstore.OpenCheckpoint(all[len(all)-1], mustVerifierKey(t, backup)); err != nil {
 				t.Fatal(err)
@@ -277,13 +245,19 @@ func restoreFromStream(t *testing.T, cluster bool) {
 // its leader took before (a restore reads only what is there).
 func waitStreamSettled(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
+	waitStreamNamedSettled(t, js, jspub.StreamName)
+}
+
+// waitStreamNamedSettled is waitStreamSettled for the stream name (a partition's).
+func waitStreamNamedSettled(t *testing.T, js jetstream.JetStream, name string) {
+	t.Helper()
 	var last uint64
 	stableSince := time.Now()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("LEDGER_EVENTS did not settle within 60 s")
+			t.Fatalf("%s did not settle within 60 s", name)
 		}
-		s, err := js.Stream(t.Context(), jspub.StreamName)
+		s, err := js.Stream(t.Context(), name)
 		if err != nil {
 			continue
 		}
@@ -305,14 +279,6 @@ func waitStreamSettled(t *testing.T, js jetstream.JetStream) {
 			return
 		}
 	}
-}
-
-func logPaths(nodes []*natsServer) []string {
-	var out []string
-	for _, ns := range nodes {
-		out = append(out, ns.logPath)
-	}
-	return out
 }
 
 func mustVerifierKey(t *testing.T, dir string) string {
@@ -424,7 +390,7 @@ func publishCopy(t *testing.T, url string, events, checkpoints [][]byte) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if _, err := js.CreateStream(t.Context(), jspub.Config(1)); err != nil {
+	if _, err := js.CreateStream(t.Context(), jspub.Partition{}.Config(1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events {
@@ -433,7 +399,7 @@ func publishCopy(t *testing.T, url string, events, checkpoints [][]byte) {
 		}
 	}
 	for _, c := range checkpoints {
-		if err := jspub.PublishCheckpoint(t.Context(), js, 1, c); err != nil {
+		if err := (jspub.Partition{}).PublishCheckpoint(t.Context(), js, 1, c); err != nil {
 			t.Fatal(err)
 		}
 	}

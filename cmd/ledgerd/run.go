@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return err
 	}
+	if err := checkPartitionKeys(cfg); err != nil {
+		return err
+	}
 	secrets, err := loadSecrets(cfg.Data)
 	if err != nil {
 		return err
@@ -84,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	ledger.SetCheckpointKey(verifierKey)
 	ledger.Replicas = cfg.Replicas
+	ledger.Partition = cfg.Partition
 	ledger.PasswordRule = cfg.PasswordRule
 	ledger.SetProjectionFlush(cfg.ProjectionFlush)
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
@@ -95,7 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	defer shutdownNATS()
 
-	if path, err := ledger.Bootstrap(ctx, cfg.Data); err != nil {
+	if cfg.Partition.Index > 0 {
+		// The system credentials come from partition 0 (copySystemData), so a new partition has
+		// no administrator of its own to bootstrap.
+		log.Info("serving "+cfg.Partition.String(), "stream", cfg.Partition.StreamName())
+	} else if path, err := ledger.Bootstrap(ctx, cfg.Data); err != nil {
 		return err
 	} else if path != "" {
 		log.Warn("first start: issued a system-admin credential; its token is in the file", "path", path)
@@ -146,10 +154,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		_ = ledger.ExportViews(workers, js, time.Second, 5*time.Minute) // logs its own failures
 	}()
 
+	if cfg.Partition.Index > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); copySystemData(workers, js, ledger, cfg.Partition, log) }()
+	}
+
 	// The checkpoints' stream, with this start's replicas (a later --replicas scales it). If NATS
 	// cannot make it now, the first checkpoint published makes it.
-	if _, err := js.CreateOrUpdateStream(ctx, jspub.CheckpointConfig(cfg.Replicas)); err != nil {
-		log.Warn("checkpoint stream not made yet", "stream", jspub.CheckpointStream, "err", err)
+	if _, err := js.CreateOrUpdateStream(ctx, cfg.Partition.CheckpointConfig(cfg.Replicas)); err != nil {
+		log.Warn("checkpoint stream not made yet", "stream", cfg.Partition.CheckpointStream(), "err", err)
 	}
 	// Each signed checkpoint is kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost
 	// the data dir's, by a goroutine of its own that retries until the stream takes it.
@@ -170,9 +183,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			fatal <- fmt.Errorf("audit tree stopped: %w", err)
 		}
 	}()
-	go func() { defer wg.Done(); publishCheckpoints(workers, js, cfg.Replicas, checkpoints, log) }()
+	go func() {
+		defer wg.Done()
+		publishCheckpoints(workers, js, cfg.Partition, cfg.Replicas, checkpoints, log)
+	}()
 
-	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Replicas: cfg.Replicas}, Logger: log}
+	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}, Logger: log}
 	ledger.SetPublished(relay.Published)
 	if cfg.AckReplicated {
 		ledger.SetAckReplicated(relay.WaitPublished)
@@ -333,10 +349,10 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 // the stream takes it or a newer one replaces it: otherwise it would stay missing until the log
 // grows and the next one is signed. Once ctx ends each is tried once; it returns when in is
 // closed.
-func publishCheckpoints(ctx context.Context, js jetstream.JetStream, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
+func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p jspub.Partition, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
 	for c := range in {
 		for {
-			err := jspub.PublishCheckpoint(context.Background(), js, replicas, c.Signed)
+			err := p.PublishCheckpoint(context.Background(), js, replicas, c.Signed)
 			if err == nil {
 				break
 			}

@@ -29,24 +29,22 @@ const SubjectPrefix = "ledger.v1.evt."
 // SystemToken stands for "no reseller" in subjects (products, plans, system credentials).
 const SystemToken = "_"
 
-// Subject returns the subject an event is published on:
+// Subject returns the subject an event of the unpartitioned ledger is published on:
 // ledger.v1.evt.<reseller or _>.<aggregate id>.<type>.
 func Subject(reseller, aggregate, typ string) string {
-	if reseller == "" {
-		reseller = SystemToken
-	}
-	return SubjectPrefix + reseller + "." + aggregate + "." + typ
+	return Partition{}.Subject(reseller, aggregate, typ)
 }
 
-// Config is the stream LEDGER_EVENTS. Replicas 1 for the embedded server, 3 on a cluster.
-func Config(replicas int) jetstream.StreamConfig {
+// Config is the partition's event stream (LEDGER_EVENTS unpartitioned). Replicas 1 for the
+// embedded server, 3 on a cluster.
+func (p Partition) Config(replicas int) jetstream.StreamConfig {
 	if replicas <= 0 {
 		replicas = 1
 	}
 	return jetstream.StreamConfig{
-		Name:        StreamName,
-		Description: "licledger: every accepted change, in ledger order (stream seq == ledger seq)",
-		Subjects:    []string{SubjectPrefix + ">"},
+		Name:        p.StreamName(),
+		Description: "licledger: every accepted change, in ledger order (stream seq == ledger seq), " + p.String(),
+		Subjects:    []string{p.SubjectPrefix() + ">"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    replicas,
@@ -58,9 +56,15 @@ func Config(replicas int) jetstream.StreamConfig {
 
 // Publisher implements eventstore.Publisher on JetStream.
 type Publisher struct {
-	JS       jetstream.JetStream
-	Replicas int
-	// AckTimeout bounds the wait for one batch's acknowledgements. Default 10 s.
+	JS        jetstream.JetStream
+	Partition Partition // which stream: LEDGER_EVENTS unless partitioned
+	Replicas  int
+	// AckTimeout bounds the wait for the next acknowledgement of a batch: a publication that
+	// gets none for this long is given up, and the relay starts over from the stream's state.
+	// Default 2 s. It is a wait for progress, not for the whole batch, so a large batch on a busy
+	// cluster is not cut short, while a stream whose leader died with its node (which leaves the
+	// publications sent to it unanswered) is noticed in seconds: under --ack-replicated, every
+	// command waits for the relay meanwhile.
 	AckTimeout time.Duration
 }
 
@@ -68,9 +72,9 @@ type Publisher struct {
 func (p *Publisher) Last(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := p.JS.CreateOrUpdateStream(ctx, Config(p.Replicas))
+	s, err := p.JS.CreateOrUpdateStream(ctx, p.Partition.Config(p.Replicas))
 	if err != nil {
-		return 0, fmt.Errorf("jetstream: ensure stream %s: %w", StreamName, err)
+		return 0, fmt.Errorf("jetstream: ensure stream %s: %w", p.Partition.StreamName(), err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
@@ -98,7 +102,7 @@ func (p *Publisher) Publish(ctx context.Context, events []eventstore.Event) erro
 			return fmt.Errorf("jetstream: event %d: %w", e.Sequence, err)
 		}
 		m := &nats.Msg{
-			Subject: Subject(r.Reseller, r.Subject, r.Type),
+			Subject: p.Partition.Subject(r.Reseller, r.Subject, r.Type),
 			Data:    e.Bytes,
 			Header: nats.Header{
 				jetstream.MsgIDHeader:           []string{r.ID},
@@ -113,7 +117,7 @@ func (p *Publisher) Publish(ctx context.Context, events []eventstore.Event) erro
 	}
 	timeout := p.AckTimeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = 2 * time.Second
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -123,10 +127,11 @@ func (p *Publisher) Publish(ctx context.Context, events []eventstore.Event) erro
 			if ack.Sequence != events[i].Sequence {
 				return fmt.Errorf("jetstream: event %d landed at stream sequence %d", events[i].Sequence, ack.Sequence)
 			}
+			timer.Reset(timeout)
 		case err := <-f.Err():
 			return fmt.Errorf("jetstream: event %d: %w", events[i].Sequence, err)
 		case <-timer.C:
-			return fmt.Errorf("jetstream: no acknowledgement for event %d within %s", events[i].Sequence, timeout)
+			return fmt.Errorf("jetstream: no acknowledgement for event %d within %s of the one before", events[i].Sequence, timeout)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

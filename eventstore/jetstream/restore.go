@@ -19,17 +19,17 @@ const CheckpointSubject = "ledger.v1.checkpoint"
 // the latest one kept here (and its signature against a key the operator holds).
 const CheckpointStream = "LEDGER_CHECKPOINTS"
 
-// CheckpointConfig is the stream CheckpointStream; replicas as for Config. Only the latest
-// checkpoint is needed to check a restore (its tree covers every event before it); the last
-// thousand are kept for whoever wants to look back.
-func CheckpointConfig(replicas int) jetstream.StreamConfig {
+// CheckpointConfig is the partition's checkpoint stream (CheckpointStream unpartitioned);
+// replicas as for Config. Only the latest checkpoint is needed to check a restore (its tree covers
+// every event before it); the last thousand are kept for whoever wants to look back.
+func (p Partition) CheckpointConfig(replicas int) jetstream.StreamConfig {
 	if replicas <= 0 {
 		replicas = 1
 	}
 	return jetstream.StreamConfig{
-		Name:        CheckpointStream,
-		Description: "licledger: the signed checkpoints of the log's Merkle tree, newest last",
-		Subjects:    []string{CheckpointSubject},
+		Name:        p.CheckpointStream(),
+		Description: "licledger: the signed checkpoints of the log's Merkle tree, newest last, " + p.String(),
+		Subjects:    []string{p.CheckpointSubject()},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		MaxMsgs:     1000,
@@ -40,16 +40,16 @@ func CheckpointConfig(replicas int) jetstream.StreamConfig {
 	}
 }
 
-// PublishCheckpoint publishes a signed checkpoint on CheckpointSubject and waits for
-// CheckpointStream to store it, making the stream first if it is missing (NATS may have lost its
-// store since the last one).
-func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int, signed []byte) error {
+// PublishCheckpoint publishes a signed checkpoint on the partition's CheckpointSubject and waits
+// for its CheckpointStream to store it, making the stream first if it is missing (NATS may have
+// lost its store since the last one).
+func (p Partition) PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int, signed []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := js.Publish(ctx, CheckpointSubject, signed)
+	_, err := js.Publish(ctx, p.CheckpointSubject(), signed)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		if _, err = js.CreateOrUpdateStream(ctx, CheckpointConfig(replicas)); err == nil {
-			_, err = js.Publish(ctx, CheckpointSubject, signed)
+		if _, err = js.CreateOrUpdateStream(ctx, p.CheckpointConfig(replicas)); err == nil {
+			_, err = js.Publish(ctx, p.CheckpointSubject(), signed)
 		}
 	}
 	if err != nil {
@@ -58,10 +58,10 @@ func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int
 	return nil
 }
 
-// Checkpoints returns the signed checkpoints CheckpointStream holds, oldest first (none if the
-// stream does not exist).
-func Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) {
-	s, info, err := stream(ctx, js, CheckpointStream)
+// Checkpoints returns the signed checkpoints the partition's CheckpointStream holds, oldest first
+// (none if the stream does not exist).
+func (p Partition) Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) {
+	s, info, err := stream(ctx, js, p.CheckpointStream())
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
 	}
@@ -83,9 +83,9 @@ func Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) 
 	return out, nil
 }
 
-// LastEvent returns the last sequence LEDGER_EVENTS holds.
-func LastEvent(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	_, info, err := stream(ctx, js, StreamName)
+// LastEvent returns the last sequence the partition's stream holds.
+func (p Partition) LastEvent(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	_, info, err := stream(ctx, js, p.StreamName())
 	if err != nil {
 		return 0, err
 	}
@@ -123,14 +123,15 @@ func retrying(ctx context.Context, f func() error) error {
 	}
 }
 
-// ReadEvents reads LEDGER_EVENTS from sequence from to the last message it holds when called, in
+// ReadEvents reads the partition's stream (LEDGER_EVENTS unpartitioned) from sequence from to the last message it holds when called, in
 // order, and hands each to fn with its stream sequence (which is its ledger sequence). A stream
 // that no longer holds from, or skips a sequence, is an error: it is not the whole log. It returns
 // the last sequence read (from-1 if the stream holds nothing from there), and stops at fn's first
 // error.
-func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
+func (p Partition) ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
 	read := from - 1
-	s, info, err := stream(ctx, js, StreamName)
+	name := p.StreamName()
+	s, info, err := stream(ctx, js, name)
 	if err != nil {
 		return read, err
 	}
@@ -139,7 +140,7 @@ func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn fun
 		return read, nil
 	}
 	if info.State.FirstSeq > from {
-		return read, fmt.Errorf("jetstream: stream %s starts at sequence %d, after %d: it no longer holds the whole log", StreamName, info.State.FirstSeq, from)
+		return read, fmt.Errorf("jetstream: stream %s starts at sequence %d, after %d: it no longer holds the whole log", name, info.State.FirstSeq, from)
 	}
 	var c jetstream.Consumer
 	if err := retrying(ctx, func() (err error) {
@@ -161,7 +162,7 @@ func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn fun
 				return read, fmt.Errorf("jetstream: message after %d: %w", read, err)
 			}
 			if seq := meta.Sequence.Stream; seq != read+1 {
-				return read, fmt.Errorf("jetstream: stream %s skips from sequence %d to %d", StreamName, read, seq)
+				return read, fmt.Errorf("jetstream: stream %s skips from sequence %d to %d", name, read, seq)
 			}
 			if err := fn(read+1, m.Data()); err != nil {
 				return read, err
@@ -175,7 +176,7 @@ func ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn fun
 			if err := ctx.Err(); err != nil {
 				return read, err
 			}
-			return read, fmt.Errorf("jetstream: stream %s delivered nothing after sequence %d of %d", StreamName, read, last)
+			return read, fmt.Errorf("jetstream: stream %s delivered nothing after sequence %d of %d", name, read, last)
 		}
 	}
 	return read, nil
