@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/eventstore/jetstream"
 	"github.com/licledger/licledger/schemas"
 )
 
@@ -119,8 +118,8 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			"response_schema": schemas.ReplyURL(e.Kind, e.Name),
 			"error_schema":    schemas.ErrorURL,
 		}})
-		// served is one subscription of the endpoint: base is its subject without the reseller an
-		// addressed request names after it.
+		// serve subscribes the endpoint to subject; base is the subject without the reseller that
+		// an addressed request names after it.
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
@@ -150,15 +149,21 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			s.subs = append(s.subs, sub)
 			return nil
 		}
-		for _, base := range endpointSubjects(e, l.Partition) {
-			for _, subject := range []string{base, base + ".*"} {
-				if l.Partition.Index > 0 && subject == base {
-					continue // other partitions take only addressed requests
-				}
-				if err := serve(base, subject); err != nil {
+		// Partition 0 (and the unpartitioned ledger) serves ledger.v1.cmd.<command> and
+		// ledger.v1.q.<query>, unaddressed and addressed; every partition k serves the addressed
+		// requests the cluster's subject mapping sends it, ledger.v1.p.<k>.cmd.<command>.<reseller>
+		// (and .q.). The unpartitioned ledger is partition 0 of 1, so a cluster configured with
+		// the mapping for one partition reaches it too.
+		if l.Partition.Index == 0 {
+			for _, subject := range []string{e.Subject, e.Subject + ".*"} {
+				if err := serve(e.Subject, subject); err != nil {
 					return err
 				}
 			}
+		}
+		mapped := l.Partition.Prefix() + strings.TrimPrefix(e.Subject, "ledger.v1.")
+		if err := serve(mapped, mapped+".*"); err != nil {
+			return err
 		}
 		return nil
 	}
@@ -185,18 +190,6 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		return nil, fmt.Errorf("handlers: register endpoints: %w", err)
 	}
 	return s, nil
-}
-
-// endpointSubjects are the subjects an endpoint is served on, before the reseller an addressed
-// request adds: partition 0 (and the unpartitioned ledger) serves ledger.v1.cmd.<command> and
-// ledger.v1.q.<query>, unaddressed and addressed; every partition k serves the addressed requests
-// the cluster's subject mapping sends it, ledger.v1.p.<k>.cmd.<command>.<reseller> (and .q.).
-func endpointSubjects(e Endpoint, part jetstream.Partition) []string {
-	mapped := part.Prefix() + strings.TrimPrefix(e.Subject, "ledger.v1.")
-	if part.Index > 0 {
-		return []string{mapped}
-	}
-	return []string{e.Subject, mapped}
 }
 
 // enqueue hands a request to the workers without waiting; false if the backlog is full or the

@@ -10,7 +10,8 @@ import (
 // TestAddressedCommands: a command sent on ledger.v1.cmd.<command>.<reseller> (the form a cluster
 // partitioned by reseller routes, docs/SCALING.md) is served when everything it changes is that
 // reseller's, and refused 400 MISADDRESSED, appending nothing, when it changes another reseller's
-// data or system-wide data. Unaddressed commands are served as before.
+// data or system-wide data. Unaddressed commands are served as before. Queries may be addressed
+// as well.
 func TestAddressedCommands(t *testing.T) {
 	data := t.TempDir()
 	url, _, _ := startInProcess(t, data)
@@ -49,6 +50,14 @@ func TestAddressedCommands(t *testing.T) {
 	}
 	if u := quota(t, admin, lic); u.Active != 1 {
 		t.Fatalf("after the refusals the license has %d active seats, want 1", u.Active)
+	}
+	// Queries may be addressed too (ledger.v1.q.<query>.<reseller>), and a single ledger answers
+	// them as it answers unaddressed ones.
+	if u := quota(t, ar, lic); u.Active != 1 {
+		t.Fatalf("an addressed usage.quota says %d active seats, want 1", u.Active)
+	}
+	if _, err := ar.Request(ctx, "ledger.v1.p.0.q.usage.quota.ar", map[string]string{"licenseId": lic}, ""); err != nil {
+		t.Fatalf("the subject a cluster's mapping for one partition sends it to: %v", err)
 	}
 	// Nothing was appended by the refusals: the next command lands right after the tenant.
 	r, err = admin.Command(ctx, "seat.register", seat(lic, "cy"), "")

@@ -32,9 +32,10 @@ func checkPartitionKeys(cfg config) error {
 
 // copySystemData copies partition 0's system-wide events (products, plans, system credentials;
 // the subjects ledger.v1.p.0.evt._.>) into this partition's log as they appear in partition 0's
-// stream, until ctx ends. It resumes after the last sequence it noted, and starts over from the
-// stream's beginning when the consumer fails (partition 0's stream not made yet, a NATS node
-// restarting): a copy made twice is applied once.
+// stream, until ctx ends. It starts after the last sequence it noted as copied, and starts again
+// from there a second after the consumer fails (partition 0's stream not made yet, a NATS node
+// restarting). The note is written without an fsync, so after a crash some events are copied
+// again: a copy made twice is applied once.
 func copySystemData(ctx context.Context, js jetstream.JetStream, ledger *handlers.Ledger, part jspub.Partition, log *slog.Logger) {
 	source := jspub.Partition{Index: 0, Count: part.Count}
 	for ctx.Err() == nil {
