@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -84,5 +85,31 @@ func TestPrometheusAlertsMetricsExist(t *testing.T) {
 		prom.ScrapeConfigs[0].JobName != "licledger" || prom.ScrapeConfigs[0].MetricsPath != "/metrics" ||
 		!strings.Contains(string(raw), `job="licledger"`) {
 		t.Errorf("prometheus.yml does not load alerts.yml and scrape job licledger at /metrics: %+v", prom)
+	}
+}
+
+// TestPrometheusRulesWithPromtool checks deploy/prometheus/ with Prometheus's own promtool: the
+// configuration and rule files load, and the unit tests in alerts_test.yml pass (each alert fires
+// on what it is for, only after its `for`, and stays quiet on a healthy ledger). Skipped without
+// promtool; LICLEDGER_REQUIRE_PROMTOOL=1 (set by .ci/run, which installs Debian's prometheus
+// package) makes it fail instead.
+func TestPrometheusRulesWithPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("LICLEDGER_REQUIRE_PROMTOOL") == "1" {
+			t.Fatal("no promtool on PATH, and LICLEDGER_REQUIRE_PROMTOOL=1")
+		}
+		t.Skip("promtool is not installed")
+	}
+	for _, args := range [][]string{
+		{"check", "config", "prometheus.yml"},
+		{"check", "rules", "alerts.yml"},
+		{"test", "rules", "alerts_test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "../../deploy/prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }
