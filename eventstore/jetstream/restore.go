@@ -149,9 +149,15 @@ func (p Partition) ReadEvents(ctx context.Context, js jetstream.JetStream, from 
 	}); err != nil {
 		return read, fmt.Errorf("jetstream: consumer: %w", err)
 	}
+	settled := time.Now().Add(settleTime) // until when a fetch that finds no responder is retried
 	for read < last {
-		batch, err := c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
+		// An ordered consumer is made (and made again) by a fetch, which a stream electing its
+		// leader, or a node that just came back, may leave unanswered for a moment.
+		var batch jetstream.MessageBatch
+		if err := retrying(ctx, func() (err error) {
+			batch, err = c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
+			return err
+		}); err != nil {
 			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
 		}
 		got := 0
@@ -170,6 +176,10 @@ func (p Partition) ReadEvents(ctx context.Context, js jetstream.JetStream, from 
 			read++
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			if got == 0 && errors.Is(err, nats.ErrNoResponders) && time.Now().Before(settled) {
+				time.Sleep(250 * time.Millisecond)
+				continue
+			}
 			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
 		}
 		if got == 0 {
