@@ -33,13 +33,21 @@ func (l *Ledger) waitReflected(ctx context.Context, seq uint64, field string) er
 	return nil
 }
 
+// asOfSequence reads asOf as a sequence number of the log, the form that is not an RFC 3339
+// instant.
+func asOfSequence(asOf string) (uint64, bool) {
+	n, err := strconv.ParseUint(asOf, 10, 64)
+	return n, err == nil
+}
+
 // viewAsOf rebuilds, from the log, the read model q needs as it stood at asOf: an RFC 3339
 // instant, or a sequence number. A query about a few licenses reads only their streams (and their
 // reseller's); one about many replays the log up to that point (see AsOfReplayShare).
 func (l *Ledger) viewAsOf(ctx context.Context, asOf string, q historical) (readView, error) {
 	durable := l.store.Durable()
 	var v readView
-	if n, err := strconv.ParseUint(asOf, 10, 64); err == nil {
+	if n, ok := asOfSequence(asOf); ok {
+		var err error
 		if n > durable {
 			return v, domain.Errorf(domain.CodeInvalidArgument, "asOf", "sequence %d is past the end of the log (%d)", n, durable)
 		}

@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
+	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
-	"github.com/licledger/licledger/eventstore/jetstream"
 	"github.com/licledger/licledger/projections"
 )
 
@@ -122,11 +121,10 @@ func (l *Ledger) summaryAcrossPartitions(ctx context.Context, r Request, local p
 			return local, domain.Errorf(domain.CodeInvalidArgument, "", "request body: %v", err)
 		}
 	}
-	if asOf, ok := body["asOf"]; ok {
-		var at string
-		if json.Unmarshal(asOf, &at) == nil && at != "" && strings.IndexFunc(at, func(c rune) bool { return c < '0' || c > '9' }) < 0 {
-			return local, domain.Errorf(domain.CodeInvalidArgument, "asOf", "the ledger is partitioned: a system-wide summary's asOf must be a time (a sequence names a place in one partition's log)")
-		}
+	var asOf string
+	_ = json.Unmarshal(body["asOf"], &asOf) // absent: no asOf (a malformed one was refused already)
+	if _, bySequence := asOfSequence(asOf); bySequence {
+		return local, domain.Errorf(domain.CodeInvalidArgument, "asOf", "the ledger is partitioned: a system-wide summary's asOf must be a time (a sequence names a place in one partition's log)")
 	}
 	delete(body, "minSequence")
 	forwarded, _ := json.Marshal(body) // raw messages re-encode as they came
@@ -163,9 +161,10 @@ func (l *Ledger) validateAcrossPartitions(ctx context.Context, r Request, local 
 	return local, nil
 }
 
-// askPartition sends query r (with body) to partition i's addressed subject with the reseller
-// token "_" ("the whole partition") and the caller's own token, and decodes the reply's result
-// into result. A refusal is returned as the partition's; no answer is 503 UNAVAILABLE.
+// askPartition sends query r (with body) to partition i with the caller's own token, through the
+// Go client (straight to the partition, addressed to "_": the whole partition), and decodes the
+// reply's result into result. A refusal is returned as the partition's; no answer is 503
+// UNAVAILABLE.
 func (l *Ledger) askPartition(ctx context.Context, i int, r Request, body []byte, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -173,22 +172,17 @@ func (l *Ledger) askPartition(ctx context.Context, i int, r Request, body []byte
 	if nc == nil {
 		return domain.Errorf(CodeUnavailable, "", "the other partitions cannot be asked: not connected")
 	}
-	m := &nats.Msg{Subject: jetstream.Partition{Index: i, Count: l.Partition.Count}.Prefix() + "q." + r.Name + "." + jetstream.SystemToken, Data: body, Header: nats.Header{}}
-	if r.Token != "" {
-		m.Header.Set("Authorization", "Bearer "+r.Token)
-	}
-	reply, err := nc.RequestMsgWithContext(ctx, m)
-	if err != nil {
+	c := client.New(nc, r.Token)
+	c.Partition = strconv.Itoa(i)
+	raw, err := c.Query(ctx, r.Name, body)
+	var refused *client.Error
+	switch {
+	case errors.As(err, &refused):
+		return &domain.Error{Code: domain.Code(refused.Code), Field: refused.Field, Message: fmt.Sprintf("partition %d: %s", i, refused.Message)}
+	case err != nil:
 		return domain.Errorf(CodeUnavailable, "", "partition %d did not answer: %v", i, err)
 	}
-	if status := reply.Header.Get(micro.ErrorCodeHeader); status != "" {
-		var w wireError
-		_ = json.Unmarshal(reply.Data, &w)
-		return &domain.Error{Code: domain.Code(w.Error.Code), Field: w.Error.Field, Message: fmt.Sprintf("partition %d: %s", i, w.Error.Message)}
-	}
-	if err := json.Unmarshal(reply.Data, &struct {
-		Result any `json:"result"`
-	}{result}); err != nil {
+	if err := json.Unmarshal(raw, result); err != nil {
 		return domain.Errorf(CodeUnavailable, "", "partition %d: unreadable answer: %v", i, err)
 	}
 	return nil

@@ -72,7 +72,9 @@ func copySystemDataFrom(ctx context.Context, js jetstream.JetStream, ledger *han
 		return err
 	}
 	defer msgs.Stop()
-	go func() { <-ctx.Done(); msgs.Stop() }()
+	// Next does not take ctx: stopping the iterator ends it. (A goroutine waiting on ctx would
+	// outlive this call, one more for every retry.)
+	defer context.AfterFunc(ctx, msgs.Stop)()
 	for {
 		m, err := msgs.Next()
 		if err != nil {

@@ -275,6 +275,11 @@ func TestPartitionsLoseNothing(t *testing.T) {
 		sums.ByReseller[resellers[0]].Active != registered[0] || sums.ByReseller[resellers[1]].Active != registered[1] {
 		t.Fatalf("usage.summary across partitions: %+v; the streams have %v registrations", sums, registered)
 	}
+	// A sequence names a place in one partition's log: a system-wide summary as of one is refused.
+	_, err = admin.Query(t.Context(), "usage.summary", map[string]any{"asOf": "5"})
+	if e := wantCode(t, err, 400, "INVALID_ARGUMENT"); e.Field != "asOf" {
+		t.Fatalf("usage.summary asOf a sequence: field %q", e.Field)
+	}
 	// Any partition's HTTP query API gives the same totals.
 	req, err := http.NewRequest(http.MethodPost, "http://"+http1+"/v1/usage.summary", strings.NewReader("{}"))
 	if err != nil {

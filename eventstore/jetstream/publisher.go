@@ -38,16 +38,13 @@ func Subject(reseller, aggregate, typ string) string {
 // Config is the partition's event stream (LEDGER_EVENTS unpartitioned). Replicas 1 for the
 // embedded server, 3 on a cluster.
 func (p Partition) Config(replicas int) jetstream.StreamConfig {
-	if replicas <= 0 {
-		replicas = 1
-	}
 	return jetstream.StreamConfig{
 		Name:        p.StreamName(),
 		Description: "licledger: every accepted change, in ledger order (stream seq == ledger seq), " + p.String(),
 		Subjects:    []string{p.SubjectPrefix() + ">"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		Replicas:    replicas,
+		Replicas:    max(replicas, 1),
 		Duplicates:  2 * time.Minute,
 		DenyDelete:  true,
 		DenyPurge:   true,

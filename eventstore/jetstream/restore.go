@@ -23,9 +23,6 @@ const CheckpointStream = "LEDGER_CHECKPOINTS"
 // replicas as for Config. Only the latest checkpoint is needed to check a restore (its tree covers
 // every event before it); the last thousand are kept for whoever wants to look back.
 func (p Partition) CheckpointConfig(replicas int) jetstream.StreamConfig {
-	if replicas <= 0 {
-		replicas = 1
-	}
 	return jetstream.StreamConfig{
 		Name:        p.CheckpointStream(),
 		Description: "licledger: the signed checkpoints of the log's Merkle tree, newest last, " + p.String(),
@@ -34,7 +31,7 @@ func (p Partition) CheckpointConfig(replicas int) jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		MaxMsgs:     1000,
 		Discard:     jetstream.DiscardOld,
-		Replicas:    replicas,
+		Replicas:    max(replicas, 1),
 		DenyDelete:  true,
 		DenyPurge:   true,
 	}
@@ -149,38 +146,37 @@ func (p Partition) ReadEvents(ctx context.Context, js jetstream.JetStream, from 
 	}); err != nil {
 		return read, fmt.Errorf("jetstream: consumer: %w", err)
 	}
-	settled := time.Now().Add(settleTime) // until when a fetch that finds no responder is retried
 	for read < last {
 		// An ordered consumer is made (and made again) by a fetch, which a stream electing its
-		// leader, or a node that just came back, may leave unanswered for a moment.
-		var batch jetstream.MessageBatch
-		if err := retrying(ctx, func() (err error) {
-			batch, err = c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
-			return err
-		}); err != nil {
-			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
-		}
+		// leader, or a node that just came back, may leave unanswered for a moment: such a fetch
+		// is tried again, and the consumer goes on after the last message it delivered.
 		got := 0
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
+		err := retrying(ctx, func() error {
+			batch, err := c.Fetch(int(min(last-read, 4096)), jetstream.FetchMaxWait(5*time.Second))
 			if err != nil {
-				return read, fmt.Errorf("jetstream: message after %d: %w", read, err)
+				return fmt.Errorf("jetstream: fetch after %d: %w", read, err)
 			}
-			if seq := meta.Sequence.Stream; seq != read+1 {
-				return read, fmt.Errorf("jetstream: stream %s skips from sequence %d to %d", name, read, seq)
+			for m := range batch.Messages() {
+				got++
+				meta, err := m.Metadata()
+				if err != nil {
+					return fmt.Errorf("jetstream: message after %d: %v", read, err)
+				}
+				if seq := meta.Sequence.Stream; seq != read+1 {
+					return fmt.Errorf("jetstream: stream %s skips from sequence %d to %d", name, read, seq)
+				}
+				if err := fn(read+1, m.Data()); err != nil {
+					return err
+				}
+				read++
 			}
-			if err := fn(read+1, m.Data()); err != nil {
-				return read, err
+			if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+				return fmt.Errorf("jetstream: fetch after %d: %w", read, err)
 			}
-			read++
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			if got == 0 && errors.Is(err, nats.ErrNoResponders) && time.Now().Before(settled) {
-				time.Sleep(250 * time.Millisecond)
-				continue
-			}
-			return read, fmt.Errorf("jetstream: fetch after %d: %w", read, err)
+			return nil
+		})
+		if err != nil {
+			return read, err
 		}
 		if got == 0 {
 			if err := ctx.Err(); err != nil {
