@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -264,8 +265,29 @@ func (s *State) decideAdminUpdate(c AdminUpdate) ([]Event, error) {
 		}
 		e.UserProfileType = t
 		e.DropTenant = a.TenantID != ""
+		// A lower profile caps the credentials acting for the admin: those whose role now
+		// exceeds it are revoked with the change.
+		return append([]Event{e}, s.revokeActingFor(a.Username, *t, "admin "+a.Username+" became a "+*t)...), nil
 	}
 	return []Event{e}, nil
+}
+
+// revokeActingFor revokes, in id order, every live credential acting for admin username whose
+// role exceeds profile ("" for any role: the admin is deleted), saying why.
+func (s *State) revokeActingFor(username, profile, reason string) []Event {
+	var ids []string
+	for id, c := range s.Credentials {
+		if c.Scope.UserID == username && !c.Revoked && (profile == "" || len(RoleExcess(c.Role, profile)) > 0) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // map order is random; the decision must not be
+	events := make([]Event, len(ids))
+	for i, id := range ids {
+		c := s.Credentials[id]
+		events[i] = CredentialRevoked{CredentialID: id, ResellerID: c.Scope.ResellerID, TenantID: c.Scope.TenantID, Reason: reason}
+	}
+	return events
 }
 
 func (s *State) decideAdminDelete(c AdminDelete) ([]Event, error) {
@@ -279,7 +301,9 @@ func (s *State) decideAdminDelete(c AdminDelete) ([]Event, error) {
 	if c.By == c.Username {
 		return nil, Errorf(CodeCannotDeleteYourself, "username", "cannot delete yourself")
 	}
-	return []Event{AdminDeleted{Username: a.Username, ResellerID: a.ResellerID, TenantID: a.TenantID}}, nil
+	// Every credential acting for the admin goes with it, each revocation an event of its own.
+	return append([]Event{AdminDeleted{Username: a.Username, ResellerID: a.ResellerID, TenantID: a.TenantID}},
+		s.revokeActingFor(a.Username, "", "admin "+a.Username+" was deleted")...), nil
 }
 
 func (s *State) applyAdmin(e Event) {

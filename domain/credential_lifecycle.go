@@ -1,6 +1,6 @@
 package domain
 
-import "sort"
+import "time"
 
 // View levels, lowest first: a grant of one implies those below it.
 var ViewLevels = []string{"none", "basic", "standard", "detail", "expanded"}
@@ -18,11 +18,13 @@ type (
 )
 
 // CredentialRotate replaces a credential's token: the old one stops working at once. The caller
-// draws the new token and passes its keyed hash and prefix.
+// draws the new token and passes its keyed hash and prefix. The expiry stays as it was unless
+// ExpiresAt gives a new one.
 type CredentialRotate struct {
-	CredentialID string `json:"credentialId"`
-	TokenHash    string `json:"-"`
-	TokenPrefix  string `json:"-"`
+	CredentialID string     `json:"credentialId"`
+	ExpiresAt    *time.Time `json:"expiresAt,omitempty"`
+	TokenHash    string     `json:"-"`
+	TokenPrefix  string     `json:"-"`
 }
 
 // CredentialSetAccess sets the maximum view level per resource.
@@ -54,6 +56,8 @@ type CredentialChanged struct {
 	TokenHash    string            `json:"tokenHash,omitempty"`   // rotated: the new token's keyed hash
 	TokenPrefix  string            `json:"tokenPrefix,omitempty"` // rotated
 	Access       map[string]string `json:"access,omitempty"`      // access-set
+	ExpiresAt    *time.Time        `json:"expiresAt,omitempty"`   // rotated: a new expiry
+	Reason       string            `json:"reason,omitempty"`      // revoked by the ledger itself: why
 }
 
 // Credential lifecycle events.
@@ -104,7 +108,7 @@ func (s *State) liveCredential(id string) (*Credential, error) {
 	return c, nil
 }
 
-func (s *State) decideCredential(cmd Command) ([]Event, error) {
+func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
 	var id string
 	switch c := cmd.(type) {
 	case CredentialDisable:
@@ -140,26 +144,31 @@ func (s *State) decideCredential(cmd Command) ([]Event, error) {
 		if c.TokenHash == "" {
 			return nil, Errorf(CodeInvalidArgument, "token", "a credential needs a token hash")
 		}
-		ch.TokenHash, ch.TokenPrefix = c.TokenHash, c.TokenPrefix
+		if err := checkExpiry(now, c.ExpiresAt); err != nil {
+			return nil, err
+		}
+		ch.TokenHash, ch.TokenPrefix, ch.ExpiresAt = c.TokenHash, c.TokenPrefix, c.ExpiresAt
 		return []Event{CredentialRotated(ch)}, nil
 	case CredentialSetAccess:
-		keys := make([]string, 0, len(c.Access))
-		for k := range c.Access {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys) // the first bad entry named is always the same one
-		for _, resource := range keys {
-			if !ValidID(resource) {
-				return nil, Errorf(CodeInvalidArgument, "access", "resource %q is not a valid name", resource)
-			}
-			if !knownLevel(c.Access[resource]) {
-				return nil, Errorf(CodeInvalidArgument, "access."+resource, "must be one of none, basic, standard, detail, expanded")
-			}
+		if err := checkAccess(c.Access); err != nil {
+			return nil, err
 		}
 		ch.Access = c.Access
 		return []Event{CredentialAccessSet(ch)}, nil
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown credential command %T", cmd)
+}
+
+// AccessResources are the resources a credential's view caps may name: those with a view.
+var AccessResources = []string{"credentials", "licenses"}
+
+func knownResource(r string) bool {
+	for _, k := range AccessResources {
+		if k == r {
+			return true
+		}
+	}
+	return false
 }
 
 func knownLevel(l string) bool {
@@ -183,6 +192,9 @@ func (c *Credential) Apply(e Event) {
 		c.Revoked, c.Enabled = true, false
 	case CredentialRotated:
 		c.TokenHash = e.TokenHash
+		if e.ExpiresAt != nil {
+			c.ExpiresAt = *e.ExpiresAt
+		}
 	case CredentialAccessSet:
 		c.Access = e.Access
 	}

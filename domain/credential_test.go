@@ -33,12 +33,14 @@ func TestCredentialLifecycle(t *testing.T) {
 			code: domain.CodeCredentialRevoked, field: "credentialId"},
 		{name: "an unknown credential", given: credWorld(), when: domain.CredentialDisable{CredentialID: "nope"},
 			code: domain.CodeCredentialNotFound, field: "credentialId"},
-		{name: "set access", given: credWorld(), when: domain.CredentialSetAccess{CredentialID: "c1", Access: map[string]string{"licenses": "detail", "seats": "basic"}},
+		{name: "set access", given: credWorld(), when: domain.CredentialSetAccess{CredentialID: "c1", Access: map[string]string{"licenses": "detail", "credentials": "basic"}},
 			then: []domain.Event{domain.CredentialAccessSet(credChange(func(c *domain.CredentialChanged) {
-				c.Access = map[string]string{"licenses": "detail", "seats": "basic"}
+				c.Access = map[string]string{"licenses": "detail", "credentials": "basic"}
 			}))}},
 		{name: "an unknown view level", given: credWorld(), when: domain.CredentialSetAccess{CredentialID: "c1", Access: map[string]string{"licenses": "everything"}},
 			code: domain.CodeInvalidArgument, field: "access.licenses"},
+		{name: "a resource without a view", given: credWorld(), when: domain.CredentialSetAccess{CredentialID: "c1", Access: map[string]string{"bogus": "expanded"}},
+			code: domain.CodeInvalidArgument, field: "access.bogus"},
 	})
 	s := given(t, credWorld(domain.CredentialRotated(credChange(func(c *domain.CredentialChanged) { c.TokenHash = "h2" })), domain.CredentialRevoked(credChange(nil)))...)
 	if c := s.Credentials["c1"]; c.TokenHash != "h2" || !c.Revoked || c.Enabled {

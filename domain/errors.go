@@ -48,6 +48,7 @@ var Codes = []Code{
 	CodeTooManyMachines, CodeMachineNotFound,
 	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
 	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation, CodeProtected,
+	CodeAccessEscalation, CodeExpiryEscalation, CodeLevelEscalation, CodeActsForAnother, CodeScopeMismatch,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

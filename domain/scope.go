@@ -18,12 +18,13 @@ const CodeProtected Code = "PROTECTED"
 // IsSystem reports whether the scope is the whole system (no field set).
 func (sc Scope) IsSystem() bool { return sc == Scope{} }
 
-// userOnly reports whether the scope is a single user's (Keygen's user scope): the user's own
-// admin record and seats, and the licenses the user holds a seat on. With other fields set,
-// userId only names the admin a credential acts for (APIO), and the other fields give the reach.
-func (sc Scope) userOnly() bool {
-	return sc.UserID != "" && sc.ResellerID == "" && sc.TenantID == "" && sc.ProductID == "" && sc.LicenseID == ""
-}
+// endUser reports whether the scope is an end user's (Keygen's user scope).
+func (sc Scope) endUser() bool { return sc.EndUserName != "" || sc.EndUserCompany != "" }
+
+// adminOnly reports whether the scope names only the admin it acts for: it reaches that admin's
+// own record and nothing else (a credential issued before user scopes named a company has such
+// a scope; it no longer reaches licenses by a seat holder's name alone).
+func (sc Scope) adminOnly() bool { return sc == Scope{UserID: sc.UserID} && sc.UserID != "" }
 
 // String describes the scope for error messages.
 func (sc Scope) String() string {
@@ -33,7 +34,7 @@ func (sc Scope) String() string {
 	var parts []string
 	for _, f := range []struct{ name, v string }{
 		{"reseller", sc.ResellerID}, {"tenant", sc.TenantID}, {"product", sc.ProductID},
-		{"license", sc.LicenseID}, {"user", sc.UserID},
+		{"license", sc.LicenseID}, {"admin", sc.UserID}, {"end user company", sc.EndUserCompany}, {"end user", sc.EndUserName},
 	} {
 		if f.v != "" {
 			parts = append(parts, f.name+" "+f.v)
@@ -42,18 +43,37 @@ func (sc Scope) String() string {
 	return strings.Join(parts, ", ")
 }
 
+// Contains reports whether every object inner reaches is one sc reaches, field by field: each
+// field sc sets, inner sets to the same value (the system contains every scope). It is how a
+// credential's scope is compared with the scope of one it issues or manages, so a child acting
+// for nobody is not contained in a parent acting for an admin.
+func (sc Scope) Contains(inner Scope) bool {
+	for _, f := range [][2]string{
+		{sc.ResellerID, inner.ResellerID}, {sc.TenantID, inner.TenantID}, {sc.ProductID, inner.ProductID},
+		{sc.LicenseID, inner.LicenseID}, {sc.UserID, inner.UserID},
+		{sc.EndUserCompany, inner.EndUserCompany}, {sc.EndUserName, inner.EndUserName},
+	} {
+		if f[0] != "" && f[0] != f[1] {
+			return false
+		}
+	}
+	return true
+}
+
 // Place is where an object sits in the scope tree (system > reseller > tenant, and product), as
 // far as a scope needs to know.
 type Place struct {
 	System                                     bool // the catalogue and the resellers themselves: only a system scope reaches it
 	ResellerID, TenantID, ProductID, LicenseID string
-	UserID                                     string   // the end user or admin the object is
-	License                                    *License // for a user scope: reached if the user holds a seat on it
+	UserID                                     string   // the admin the object is
+	EndUserCompany, EndUserName                string   // the end user the object is (a seat)
+	License                                    *License // the license the object is or belongs to, for an end user's scope
 }
 
 // Reaches reports whether an object at place p lies within the scope. Every field the scope sets
 // must match the object's; an object without that field (a product, for a reseller scope) lies
-// outside.
+// outside. An end user's scope reaches exactly the licenses where that user (company and name)
+// holds a seat, and only that user's seats on them.
 func (sc Scope) Reaches(p Place) bool {
 	switch {
 	case sc.IsSystem():
@@ -65,23 +85,15 @@ func (sc Scope) Reaches(p Place) bool {
 		sc.ProductID != "" && sc.ProductID != p.ProductID,
 		sc.LicenseID != "" && sc.LicenseID != p.LicenseID:
 		return false
-	case sc.userOnly():
-		if p.UserID != "" {
-			return p.UserID == sc.UserID
+	case sc.endUser():
+		if p.EndUserName != "" && (p.EndUserCompany != sc.EndUserCompany || p.EndUserName != sc.EndUserName) {
+			return false
 		}
-		return p.License != nil && p.License.HasSeatHolder(sc.UserID)
+		return p.License != nil && p.License.Users.Active(sc.EndUserCompany, sc.EndUserName)
+	case sc.adminOnly():
+		return p.UserID == sc.UserID
 	}
 	return true
-}
-
-// HasSeatHolder reports whether an end user of this name holds a seat on the license now.
-func (l *License) HasSeatHolder(name string) bool {
-	for u, s := range l.Users.All() {
-		if s.Active && u.Name() == name {
-			return true
-		}
-	}
-	return false
 }
 
 // LicensePlace is where a license sits.
@@ -91,7 +103,8 @@ func LicensePlace(l *License) Place {
 
 // CredentialPlace is where a credential sits: where its own scope points.
 func CredentialPlace(sc Scope) Place {
-	return Place{ResellerID: sc.ResellerID, TenantID: sc.TenantID, ProductID: sc.ProductID, LicenseID: sc.LicenseID, UserID: sc.UserID}
+	return Place{ResellerID: sc.ResellerID, TenantID: sc.TenantID, ProductID: sc.ProductID, LicenseID: sc.LicenseID,
+		UserID: sc.UserID, EndUserCompany: sc.EndUserCompany, EndUserName: sc.EndUserName}
 }
 
 // placeOf returns where a command acts and the request field that names it, or exists false
@@ -126,11 +139,11 @@ func (s *State) placeOf(cmd Command) (p Place, field string, exists bool) {
 		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, ProductID: plan.ProductID, LicenseID: c.ID}, "resellerId", true
 	case SeatRegister:
 		p, field, ok := license(c.LicenseID)
-		p.UserID = c.EndUserName
+		p.EndUserCompany, p.EndUserName = c.EndUserCompany, c.EndUserName
 		return p, field, ok
 	case SeatUnregister:
 		p, field, ok := license(c.LicenseID)
-		p.UserID = c.EndUserName
+		p.EndUserCompany, p.EndUserName = c.EndUserCompany, c.EndUserName
 		return p, field, ok
 	case AdminCreate:
 		return Place{ResellerID: c.ResellerID, TenantID: c.TenantID, UserID: c.Username}, "username", true
@@ -181,11 +194,11 @@ func credentialOf(cmd Command) string {
 }
 
 // Authorize checks, against the write model, that the caller may perform cmd where it acts: the
-// object must lie within the caller's scope (OUT_OF_SCOPE otherwise), and a credential may only
-// be issued or managed by a caller whose role may do everything that credential's role may
-// (ROLE_ESCALATION otherwise). A command naming an object that does not exist passes, so that
-// the decision answers with the object's not-found code. The permission matrix (Allowed) has been
-// checked before.
+// object must lie within the caller's scope (OUT_OF_SCOPE otherwise), Keygen's protected
+// attributes hold, and a command that creates or changes power produces nothing beyond the
+// caller's own (checkPower, power.go). A command naming an object that does not exist passes, so
+// that the decision answers with the object's not-found code. The permission matrix (Allowed) has
+// been checked before.
 func (s *State) Authorize(caller Credential, cmd Command) error {
 	p, field, exists := s.placeOf(cmd)
 	if exists && !caller.Scope.Reaches(p) {
@@ -194,19 +207,7 @@ func (s *State) Authorize(caller Credential, cmd Command) error {
 	if err := s.checkProtected(caller, cmd); err != nil {
 		return err
 	}
-	role := ""
-	if c, ok := cmd.(CredentialIssue); ok {
-		role = c.Role
-	} else if cred, ok := s.Credentials[credentialOf(cmd)]; ok {
-		role = cred.Role
-	}
-	if role != "" {
-		if extra := RoleExcess(role, caller.Role); len(extra) > 0 {
-			return Errorf(CodeRoleEscalation, "role", "the role %s may %s, which the caller's role %s may not",
-				role, strings.Join(extra, ", "), caller.Role)
-		}
-	}
-	return nil
+	return s.checkPower(caller, cmd)
 }
 
 // checkProtected applies Keygen's protected attributes: only an admin (a role allowed every

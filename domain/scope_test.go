@@ -15,6 +15,7 @@ func TestAuthorize(t *testing.T) {
 		return domain.Credential{ID: "me", Role: role, Scope: sc}
 	}
 	reseller1 := caller("reseller-admin", domain.Scope{ResellerID: "r1"})
+	annOfAcme := domain.Scope{EndUserCompany: "Acme", EndUserName: "ann"}
 	cases := []struct {
 		name   string
 		caller domain.Credential
@@ -35,11 +36,15 @@ func TestAuthorize(t *testing.T) {
 			domain.LicenseNote{LicenseID: "l1", Note: "x"}, domain.CodeOutOfScope, "licenseId"},
 		{"a license scope reaches its license", caller("license", domain.Scope{LicenseID: "l1"}),
 			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, "", ""},
-		{"a user reaches a license it holds a seat on", caller("user", domain.Scope{UserID: "ann"}),
+		{"a user reaches a license it holds a seat on", caller("user", annOfAcme),
 			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, "", ""},
-		{"a user reaches no license it holds no seat on", caller("user", domain.Scope{UserID: "bob"}),
+		{"a user reaches no license it holds no seat on", caller("user", domain.Scope{EndUserCompany: "Acme", EndUserName: "bob"}),
 			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, domain.CodeOutOfScope, "licenseId"},
-		{"a user registers itself only", caller("user", domain.Scope{UserID: "ann"}),
+		{"a user of the same name in another company reaches nothing", caller("user", domain.Scope{EndUserCompany: "Other", EndUserName: "ann"}),
+			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, domain.CodeOutOfScope, "licenseId"},
+		{"a scope naming only an admin reaches no license by a seat holder's name", caller("user", domain.Scope{UserID: "ann"}),
+			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, domain.CodeOutOfScope, "licenseId"},
+		{"a user registers itself only", caller("user", annOfAcme),
 			domain.SeatRegister{LicenseID: "l1", EndUserCompany: "Acme", EndUserName: "cy"}, domain.CodeOutOfScope, "licenseId"},
 		{"with other fields, userId names the admin, not the reach", caller("tenant-admin", domain.Scope{ResellerID: "r1", TenantID: "t1", UserID: "tina"}),
 			domain.SeatRegister{LicenseID: "l1", EndUserCompany: "Acme", EndUserName: "cy"}, "", ""},
@@ -50,7 +55,7 @@ func TestAuthorize(t *testing.T) {
 		{"a credential with a stronger role", reseller1,
 			domain.CredentialIssue{ID: "c9", Role: "system-admin", Scope: domain.Scope{ResellerID: "r1"}}, domain.CodeRoleEscalation, "role"},
 		{"managing a credential with a stronger role", reseller1,
-			domain.CredentialDisable{CredentialID: "boss"}, domain.CodeRoleEscalation, "role"},
+			domain.CredentialDisable{CredentialID: "boss"}, domain.CodeRoleEscalation, "credentialId"},
 		{"managing a credential of an equal role", reseller1, domain.CredentialRotate{CredentialID: "c1", TokenHash: "x"}, "", ""},
 		{"a protected license by an admin", caller("admin", domain.Scope{}),
 			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2", Protected: true}, "", ""},
@@ -60,7 +65,7 @@ func TestAuthorize(t *testing.T) {
 			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2", Protected: true}, domain.CodeProtected, "protected"},
 		{"an unprotected license by a reseller", reseller1,
 			domain.LicenseCreate{ResellerID: "r1", TenantID: "t1", PlanID: "plan2"}, "", ""},
-		{"a user's machines on a protected license", caller("user", domain.Scope{UserID: "ann"}),
+		{"a user's machines on a protected license", caller("user", annOfAcme),
 			domain.MachineActivate{LicenseID: "lp", Fingerprint: "f"}, domain.CodeProtected, "licenseId"},
 		{"a license token's machines on a protected license", caller("license", domain.Scope{LicenseID: "lp"}),
 			domain.MachineDeactivate{LicenseID: "lp", Fingerprint: "f"}, domain.CodeProtected, "licenseId"},

@@ -59,7 +59,7 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 	case SeatUnregister:
 		return s.decideSeatUnregister(now, c)
 	case CredentialIssue:
-		return s.decideCredentialIssue(c)
+		return s.decideCredentialIssue(now, c)
 	case LicenseSuspend, LicenseReinstate, LicenseExpire, LicenseRenew, LicenseTerminate:
 		return s.decideLifecycle(now, c)
 	case LicenseUpgrade:
@@ -83,7 +83,7 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 	case AdminDelete:
 		return s.decideAdminDelete(c)
 	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess:
-		return s.decideCredential(c)
+		return s.decideCredential(now, c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
 }
@@ -110,7 +110,7 @@ func (s *State) Evolve(e Event) {
 	case SeatUnregistered:
 		s.mustLicense(e.LicenseID).UnregisterSeat(NewSeatUser(e.EndUserCompany, e.EndUserName), e.Period)
 	case CredentialIssued:
-		s.Credentials[e.ID] = &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
+		s.Credentials[e.ID] = NewCredential(e)
 	case LicenseSuspended, LicenseReinstated, LicenseExpired, LicenseRenewed, LicenseTerminated:
 		s.mustLicense(e.AggregateID()).applyStatus(e)
 	case LicenseUpgraded, LicenseDowngraded, LicenseNoted, LicenseQuotaSet, LicenseKeyRotated:

@@ -156,12 +156,14 @@ type credentialIssueWire struct {
 
 // credentialIssued is credential.issue's reply.
 type credentialIssued struct {
-	ID          string       `json:"id"`
-	Token       string       `json:"token"` // shown once, here
-	TokenPrefix string       `json:"tokenPrefix"`
-	InboxPrefix string       `json:"inboxPrefix"` // the NATS reply prefix this token's connections may read
-	Role        string       `json:"role"`
-	Scope       domain.Scope `json:"scope"`
+	ID          string            `json:"id"`
+	Token       string            `json:"token"` // shown once, here
+	TokenPrefix string            `json:"tokenPrefix"`
+	InboxPrefix string            `json:"inboxPrefix"` // the NATS reply prefix this token's connections may read
+	Role        string            `json:"role"`
+	Scope       domain.Scope      `json:"scope"`
+	Access      map[string]string `json:"access,omitempty"`    // as inherited from the issuer, where the request named none
+	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"` // likewise
 }
 
 func credentialIssueCommand(w credentialIssueWire, env *commandEnv) (*prepared, error) {
@@ -172,9 +174,10 @@ func credentialIssueCommand(w credentialIssueWire, env *commandEnv) (*prepared, 
 	fillID(&w.ID)
 	token, hash, prefix := env.secrets.NewToken()
 	w.TokenHash, w.TokenPrefix = hash, prefix
-	c := w.CredentialIssue
+	// What the request leaves out, the issuer passes on: its caps and its expiry.
+	c := w.CredentialIssue.Inherit(env.caller)
 	return &prepared{cmd: c, meta: w.CommandMeta, secret: true, result: func(*domain.State, time.Time) any {
-		return credentialIssued{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope}
+		return credentialIssued{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope, c.Access, c.ExpiresAt}
 	}}, nil
 }
 
@@ -248,6 +251,7 @@ type credentialView struct {
 	Enabled     bool              `json:"enabled"`
 	Revoked     bool              `json:"revoked"`
 	Access      map[string]string `json:"access,omitempty"`
+	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
 }
 
 // credentialResult answers with the credential a command acted on, as it stands after it.
@@ -256,6 +260,6 @@ func credentialResult(cmd domain.Command) func(*domain.State, time.Time) credent
 	return func(s *domain.State, _ time.Time) credentialView {
 		c := s.Credentials[id]
 		return credentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description,
-			Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}
+			Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access, ExpiresAt: optionalTime(c.ExpiresAt)}
 	}
 }

@@ -191,7 +191,7 @@ func (a *activity) sample(t time.Time, byReseller map[string]*projections.Summar
 
 // history sums the samples of the resellers sc reaches whole; nil for a narrower scope.
 func (a *activity) history(sc domain.Scope) []ActivitySample {
-	if !sc.IsSystem() && (sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.UserID != "") {
+	if !sc.IsSystem() && (sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.UserID != "" || sc.EndUserName != "") {
 		return nil
 	}
 	a.mu.Lock()

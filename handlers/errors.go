@@ -16,6 +16,7 @@ const (
 	CodeMalformedJSON        domain.Code = "MALFORMED_JSON"
 	CodeSchemaViolation      domain.Code = "SCHEMA_VIOLATION"
 	CodeUnauthenticated      domain.Code = "UNAUTHENTICATED"
+	CodeTokenExpired         domain.Code = "TOKEN_EXPIRED" // 401: the credential's expiresAt has passed
 	CodeForbidden            domain.Code = "FORBIDDEN"
 	CodeRoleNotFound         domain.Code = "ROLE_NOT_FOUND"
 	CodePayloadTooLarge      domain.Code = "PAYLOAD_TOO_LARGE"
@@ -31,7 +32,7 @@ const (
 
 // Codes lists every code a reply may carry: the domain's and the handlers' own.
 func Codes() []domain.Code {
-	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeForbidden, CodeRoleNotFound,
+	return append([]domain.Code{CodeMalformedJSON, CodeSchemaViolation, CodeUnauthenticated, CodeTokenExpired, CodeForbidden, CodeRoleNotFound,
 		CodePayloadTooLarge, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored, CodeMisaddressed, CodeOverloaded, CodeUnavailable,
 		CodeInternal, CodeRateLimited, CodeQueryNotFound, CodeSequenceNotReflected, CodeEventNotFound, CodeNotYetCheckpointed}, domain.Codes...)
 }
@@ -41,9 +42,10 @@ func statusOf(c domain.Code) int {
 	switch c {
 	case domain.CodeInvalidArgument, CodeMalformedJSON, CodeSchemaViolation, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself, CodeMisaddressed:
 		return 400
-	case CodeUnauthenticated:
+	case CodeUnauthenticated, CodeTokenExpired:
 		return 401
-	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected:
+	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected,
+		domain.CodeAccessEscalation, domain.CodeExpiryEscalation, domain.CodeLevelEscalation, domain.CodeActsForAnother:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
 		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound:
@@ -52,7 +54,7 @@ func statusOf(c domain.Code) int {
 		return 409
 	case CodePayloadTooLarge:
 		return 413
-	case domain.CodeTenantMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded,
+	case domain.CodeTenantMismatch, domain.CodeScopeMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded,
 		domain.CodeLicenseTerminated, domain.CodeLicenseNotSuspended, domain.CodeLicensePerpetual,
 		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines, domain.CodeCredentialRevoked:
 		return 422

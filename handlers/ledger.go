@@ -250,6 +250,11 @@ func (l *Ledger) authenticate(token, source string, countFailure bool) (domain.C
 		}
 		return domain.Credential{}, failure(&domain.Error{Code: CodeUnauthenticated, Field: "Authorization", Message: "unknown or disabled token"})
 	}
+	if c.ExpiredAt(now) {
+		// Not a guess: the token was good. It is no failed authentication.
+		return domain.Credential{}, failure(&domain.Error{Code: CodeTokenExpired, Field: "Authorization",
+			Message: "the token expired at " + c.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
 	l.creds.RecordLogin(c.ID, now)
 	return c, nil
 }

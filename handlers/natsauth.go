@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -154,10 +155,11 @@ func (a *NATSAuth) Check(c server.ClientAuthentication) bool {
 		c.RegisterUser(&server.User{Username: LedgerNATSUser}) // no permissions: everything
 		return true
 	}
-	name, _, perms, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
+	in, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
 		Nkey: o.Nkey, JWT: o.JWT, Host: remoteHost(c.RemoteAddress())})
 	if ok {
-		c.RegisterUser(&server.User{Username: name, Permissions: perms.server()})
+		// The server closes the connection when its credential expires (zero: never).
+		c.RegisterUser(&server.User{Username: in.name, Permissions: in.perms.server(), ConnectionDeadline: in.expiresAt})
 	}
 	return ok
 }
@@ -168,15 +170,21 @@ type natsLogin struct {
 	Host                             string
 }
 
+// admission is an admitted NATS login: who it is (the credential id, "" if anonymous), its
+// reseller ("" for a system-wide credential and for an anonymous login), its permissions, and
+// when its credential expires (zero: never).
+type admission struct {
+	name, reseller string
+	perms          NATSPermissions
+	expiresAt      time.Time
+}
+
 // admit decides a partner's NATS login, for the embedded server and for an external cluster's
 // auth callout alike: a usable ledger token gets its credential's permissions and is known by
 // the credential id; no credentials at all get the anonymous permissions; anything else
 // (a wrong token, a user name, an nkey) is refused. Refused tokens count as failed
 // authentications of the remote host.
-//
-// reseller is the admitted credential's reseller ("" for a system-wide credential, and for an
-// anonymous login).
-func admit(l *Ledger, log *slog.Logger, in natsLogin) (name, reseller string, p NATSPermissions, ok bool) {
+func admit(l *Ledger, log *slog.Logger, in natsLogin) (admission, bool) {
 	switch {
 	case in.Token != "":
 		// A partition that does not know a token says nothing (NATSCallout.Serve): the token may
@@ -185,13 +193,13 @@ func admit(l *Ledger, log *slog.Logger, in natsLogin) (name, reseller string, p 
 		cred, fail := l.authenticate(in.Token, "nats:"+in.Host, !l.Partition.Partitioned())
 		if fail != nil {
 			log.Debug("NATS connection refused", "remote", in.Host, "code", fail.Err.Code)
-			return "", "", NATSPermissions{}, false
+			return admission{}, false
 		}
-		return cred.ID, cred.Scope.ResellerID, CredentialNATSPermissions(cred, in.Token, l.Partition), true
+		return admission{cred.ID, cred.Scope.ResellerID, CredentialNATSPermissions(cred, in.Token, l.Partition), cred.ExpiresAt}, true
 	case in.User == "" && in.Password == "" && in.Nkey == "" && in.JWT == "":
-		return "", "", AnonymousNATSPermissions(), true
+		return admission{perms: AnonymousNATSPermissions()}, true
 	}
-	return "", "", NATSPermissions{}, false
+	return admission{}, false
 }
 
 // closeConnections closes every connection authenticated as credential id. It runs after the

@@ -123,21 +123,27 @@ func (c *NATSCallout) answer(request []byte, now time.Time) (answer []byte, rese
 	o := req.ConnectOptions
 	resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 	resp.Audience = req.Server.ID
-	name, reseller, perms, ok := admit(c.ledger, c.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
+	in, ok := admit(c.ledger, c.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,
 		Nkey: o.Nkey, JWT: o.JWT, Host: req.ClientInformation.Host})
 	if !ok {
 		resp.Error = "not a usable ledger token"
 	} else {
 		user := jwt.NewUserClaims(req.UserNkey)
 		user.Audience = calloutAccount
-		user.Name = name
-		user.Expires = now.Add(c.Session).Unix()
-		user.Pub.Allow.Add(perms.Publish...)
-		user.Sub.Allow.Add(perms.Subscribe...)
+		user.Name = in.name
+		// The server ends the session at the JWT's expiry: the session's length, or sooner the
+		// credential's own expiry.
+		expires := now.Add(c.Session)
+		if !in.expiresAt.IsZero() && in.expiresAt.Before(expires) {
+			expires = in.expiresAt
+		}
+		user.Expires = expires.Unix()
+		user.Pub.Allow.Add(in.perms.Publish...)
+		user.Sub.Allow.Add(in.perms.Subscribe...)
 		if resp.Jwt, err = user.Encode(c.issuer); err != nil {
 			return nil, "", false, err
 		}
 	}
 	signed, err := resp.Encode(c.issuer)
-	return []byte(signed), reseller, ok, err
+	return []byte(signed), in.reseller, ok, err
 }

@@ -42,7 +42,7 @@ func (p *Credentials) Apply(m Meta, e domain.Event) {
 	switch e := e.(type) {
 	case domain.CredentialIssued:
 		p.mu.Lock()
-		p.byID[e.ID] = &domain.Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true, TokenHash: e.TokenHash}
+		p.byID[e.ID] = domain.NewCredential(e)
 		p.byHash[e.TokenHash] = e.ID
 		p.markDirty(e.ID)
 		if t := p.times[e.ID]; t != nil { // a last login restored before the log was read
@@ -142,6 +142,7 @@ type CredentialView struct {
 	Enabled     bool              `json:"enabled"`
 	Revoked     bool              `json:"revoked"`
 	Access      map[string]string `json:"access,omitempty"`
+	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
 	IssuedAt    time.Time         `json:"issuedAt"`
 	RotatedAt   *time.Time        `json:"rotatedAt,omitempty"`
 	LastLoginAt *time.Time        `json:"lastLoginAt,omitempty"`
@@ -149,6 +150,10 @@ type CredentialView struct {
 
 func (p *Credentials) view(c *domain.Credential) CredentialView {
 	v := CredentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description, Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}
+	if !c.ExpiresAt.IsZero() {
+		at := c.ExpiresAt
+		v.ExpiresAt = &at
+	}
 	if t := p.times[c.ID]; t != nil {
 		v.IssuedAt = t.IssuedAt
 		if !t.RotatedAt.IsZero() {
@@ -201,7 +206,7 @@ func (p *Credentials) List(after string, limit int, keep func(*domain.Credential
 // the caller persists them itself (see LastLogins).
 
 // credentialsVersion is the record layout and rules version; change it whenever either changes.
-const credentialsVersion = 1
+const credentialsVersion = 2
 
 type credentialStored struct {
 	domain.Credential

@@ -128,9 +128,19 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"NOT_FOUND"`) {
 		t.Fatalf("validate: %v\n%s", err, out)
 	}
-	out, err = ctl("credential", "issue", "--role", "reseller-admin", "--scope-reseller", "r1", "--scope-user", "boss")
-	if err != nil || !strings.Contains(out, `"token": "lic_`) || !strings.Contains(out, `"userId": "boss"`) {
+	if _, err := ctl("admin", "create", "--reseller", "r1", "--username", "boss", "--profile", "reseller-admin"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ctl("credential", "issue", "--role", "reseller-admin", "--scope-reseller", "r1", "--scope-user", "boss", "--expires-in", "720h")
+	if err != nil || !strings.Contains(out, `"token": "lic_`) || !strings.Contains(out, `"userId": "boss"`) || !strings.Contains(out, `"expiresAt": "`) {
 		t.Fatalf("credential issue: %v\n%s", err, out)
+	}
+	if _, err := ctl("credential", "issue", "--role", "user", "--scope-company", "Acme", "--scope-end-user", "ann", "--expires-in", "-1h"); err == nil || !strings.Contains(err.Error(), "--expires-in") {
+		t.Fatalf("credential issue --expires-in -1h: %v", err)
+	}
+	out, err = ctl("credential", "issue", "--role", "user", "--scope-company", "Acme", "--scope-end-user", "ann")
+	if err != nil || !strings.Contains(out, `"endUserCompany": "Acme"`) {
+		t.Fatalf("credential issue for an end user: %v\n%s", err, out)
 	}
 	// A credential for the whole system is said outright; a forgotten scope is refused.
 	if out, err := ctl("credential", "issue", "--role", "developer", "--scope-system", "true"); err != nil || !strings.Contains(out, `"scope": {}`) {
@@ -141,8 +151,8 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	}
 	var issued struct{ Result struct{ ID string } }
 	json.Unmarshal([]byte(out), &issued)
-	out, err = ctl("credential", "set-access", "--credential", issued.Result.ID, "--access", "licenses=detail, seats=basic")
-	if err != nil || !strings.Contains(out, `"seats": "basic"`) {
+	out, err = ctl("credential", "set-access", "--credential", issued.Result.ID, "--access", "licenses=detail, credentials=basic")
+	if err != nil || !strings.Contains(out, `"credentials": "basic"`) {
 		t.Fatalf("set-access: %v\n%s", err, out)
 	}
 	out, err = ctl("role", "show", "--role", "client-advanced")

@@ -47,9 +47,12 @@ Commands:
   admin update      --username U [--profile --first-name --last-name --email --language --role --password]
   admin delete      --username U
   credential issue  [--id ID] --role ROLE (--scope-reseller R [--scope-tenant T --scope-product P --scope-license L
-                    --scope-user U] | --scope-system true) [--description D]   (prints the token once)
-  credential disable | enable | revoke | rotate   --credential ID   (rotate prints the new token once)
-  credential set-access --credential ID --access licenses=detail,seats=basic
+                    --scope-user ADMIN] | --scope-company C --scope-end-user U | --scope-system true)
+                    [--description D] [--access licenses=basic,...] [--expires-in 720h | --expires-at RFC3339]
+                    (prints the token once; never more than the issuing credential has)
+  credential disable | enable | revoke   --credential ID
+  credential rotate --credential ID [--expires-in D | --expires-at T]   (prints the new token once)
+  credential set-access --credential ID --access licenses=detail,credentials=basic
   credential get    --credential ID [--format F]   (with last login and last rotation)
   credential list   [--reseller R] [--tenant T] [--role ROLE] [--status enabled|disabled|revoked]
                     [--limit N] [--after ID] [--format F]

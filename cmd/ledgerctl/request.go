@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -69,6 +70,7 @@ type field struct {
 	boolean          bool // "true" or "false"
 	pairs            bool // "k=v,k=v" becomes a JSON object
 	emptyObject      bool // "true" sends {} unless nested flags filled it (--scope-system)
+	fromNow          bool // a duration ("720h") sent as the RFC 3339 UTC time that far from now
 }
 
 // requests lists every command and query ledgerctl sends, with its flags.
@@ -106,11 +108,13 @@ var requests = map[string][]field{
 	"credential.issue": {{flag: "id", json: "id"}, {flag: "role", json: "role"}, {flag: "description", json: "description"},
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
-		{flag: "scope-user", json: "scope.userId"}, {flag: "scope-system", json: "scope", emptyObject: true}},
+		{flag: "scope-user", json: "scope.userId"}, {flag: "scope-company", json: "scope.endUserCompany"},
+		{flag: "scope-end-user", json: "scope.endUserName"}, {flag: "scope-system", json: "scope", emptyObject: true},
+		{flag: "access", json: "access", pairs: true}, expiresIn, expiresAt},
 	"credential.disable":    {{flag: "credential", json: "credentialId"}},
 	"credential.enable":     {{flag: "credential", json: "credentialId"}},
 	"credential.revoke":     {{flag: "credential", json: "credentialId"}},
-	"credential.rotate":     {{flag: "credential", json: "credentialId"}},
+	"credential.rotate":     {{flag: "credential", json: "credentialId"}, expiresIn, expiresAt},
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
 	"role.show":             {{flag: "role", json: "role"}},
 	"credential.get":        {{flag: "credential", json: "credentialId"}, viewFormat},
@@ -127,6 +131,12 @@ var requests = map[string][]field{
 	"audit.events": {{flag: "from", json: "from"}, {flag: "to", json: "to"}, {flag: "type", json: "type"},
 		{flag: "subject", json: "subject"}, {flag: "reseller", json: "reseller"}, {flag: "limit", json: "limit", number: true}},
 }
+
+// expiresIn and expiresAt give a credential's expiry: a duration from now, or a time.
+var (
+	expiresIn = field{flag: "expires-in", json: "expiresAt", fromNow: true}
+	expiresAt = field{flag: "expires-at", json: "expiresAt"}
+)
 
 // viewFormat asks a query for a view level (basic, standard, detail, expanded).
 var viewFormat = field{flag: "format", json: "format"}
@@ -167,7 +177,13 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		if v == "" {
 			continue
 		}
-		if f.emptyObject {
+		if f.fromNow {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("--%s: %q is not a positive duration (such as 720h or 90m)", f.flag, v)
+			}
+			body[f.json] = time.Now().Add(d).UTC().Format(time.RFC3339)
+		} else if f.emptyObject {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("--%s: %q is neither true nor false", f.flag, v)

@@ -27,7 +27,7 @@ var (
 )
 
 func (s scopeSide) scope() map[string]any {
-	return map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "productId": s.product, "licenseId": s.license, "userId": s.user}
+	return map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "productId": s.product, "licenseId": s.license}
 }
 
 // build creates the side's objects as the system admin.
@@ -140,7 +140,7 @@ func scopeOf(role string) (scope map[string]any, kind string) {
 	case "license":
 		return map[string]any{"licenseId": sideA.license}, "license"
 	case "user":
-		return map[string]any{"userId": sideA.user}, "user"
+		return map[string]any{"endUserCompany": "Acme", "endUserName": sideA.user}, "user"
 	case "tenant-admin", "client-all", "client-advanced", "client-standard", "client-limited":
 		return map[string]any{"resellerId": sideA.reseller, "tenantId": sideA.tenant}, "tenant"
 	}
