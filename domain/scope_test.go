@@ -44,6 +44,8 @@ func TestAuthorize(t *testing.T) {
 			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, domain.CodeOutOfScope, "licenseId"},
 		{"a scope naming only an admin reaches no license by a seat holder's name", caller("user", domain.Scope{UserID: "ann"}),
 			domain.MachineActivate{LicenseID: "l1", Fingerprint: "f"}, domain.CodeOutOfScope, "licenseId"},
+		{"a user's scope reaches no seat of the same name in another company", caller("user", annOfAcme),
+			domain.SeatUnregister{LicenseID: "l1", EndUserCompany: "Other", EndUserName: "ann"}, domain.CodeOutOfScope, "licenseId"},
 		{"a user registers itself only", caller("user", annOfAcme),
 			domain.SeatRegister{LicenseID: "l1", EndUserCompany: "Acme", EndUserName: "cy"}, domain.CodeOutOfScope, "licenseId"},
 		{"with other fields, userId names the admin, not the reach", caller("tenant-admin", domain.Scope{ResellerID: "r1", TenantID: "t1", UserID: "tina"}),
