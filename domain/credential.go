@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -111,15 +112,6 @@ func (e CredentialIssued) Owner() (string, string) {
 	return e.Scope.ResellerID, e.Scope.TenantID
 }
 
-func knownRole(r string) bool {
-	for _, k := range Roles {
-		if k == r {
-			return true
-		}
-	}
-	return false
-}
-
 // Inherit fills what the command leaves out from the issuer's own credential: its view caps, as a
 // ceiling for each resource the command does not name, and its expiry. What the command does give
 // is checked against the issuer by Authorize, never silently lowered.
@@ -145,7 +137,7 @@ func (s *State) decideCredentialIssue(now time.Time, c CredentialIssue) ([]Event
 	if err := checkID("id", c.ID); err != nil {
 		return nil, err
 	}
-	if !knownRole(c.Role) {
+	if !slices.Contains(Roles, c.Role) {
 		return nil, Errorf(CodeInvalidArgument, "role", "unknown role %q", c.Role)
 	}
 	if c.Role == RoleAuditor && !c.Scope.IsSystem() {
@@ -198,11 +190,11 @@ func checkAccess(access map[string]string) error {
 	}
 	sort.Strings(keys) // the first bad entry named is always the same one
 	for _, resource := range keys {
-		if !knownResource(resource) {
+		if !slices.Contains(AccessResources, resource) {
 			return Errorf(CodeInvalidArgument, "access."+resource, "unknown resource %q: the resources with views are %s",
 				resource, joinOps(AccessResources))
 		}
-		if !knownLevel(access[resource]) {
+		if !slices.Contains(ViewLevels, access[resource]) {
 			return Errorf(CodeInvalidArgument, "access."+resource, "must be one of none, basic, standard, detail, expanded")
 		}
 	}

@@ -162,24 +162,6 @@ func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
 // AccessResources are the resources a credential's view caps may name: those with a view.
 var AccessResources = []string{"credentials", "licenses"}
 
-func knownResource(r string) bool {
-	for _, k := range AccessResources {
-		if k == r {
-			return true
-		}
-	}
-	return false
-}
-
-func knownLevel(l string) bool {
-	for _, k := range ViewLevels {
-		if k == l {
-			return true
-		}
-	}
-	return false
-}
-
 // Apply applies one of the credential's lifecycle events. Read models that keep their own
 // credentials use it too, so the rule lives in one place.
 func (c *Credential) Apply(e Event) {

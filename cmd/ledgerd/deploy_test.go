@@ -21,7 +21,7 @@ import (
 // deploy/nats-server.conf, exactly as shipped, and ledgerd against it with --nats-url: the
 // cluster asks ledgerd (auth callout) about every connection, and partners get the same
 // admission and isolation as on the embedded server. A revoked credential's connection ends with
-// its session and cannot come back.
+// its session and cannot come back; an expiring credential's ends at its expiry.
 func TestDeployNATSConfigAdmitsLikeTheEmbeddedServer(t *testing.T) {
 	data := t.TempDir()
 	var pub bytes.Buffer
@@ -63,6 +63,19 @@ func TestDeployNATSConfigAdmitsLikeTheEmbeddedServer(t *testing.T) {
 	}
 	checkAdmission(t, url, admin)
 	checkIsolation(t, nc, admin)
+
+	// An expiring credential's session ends at its expiry, well before the 10-minute session.
+	expires := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second)
+	_, expiringToken := issueCredential(t, admin, map[string]any{"role": "support-agent", "expiresAt": expires.Format(time.RFC3339)})
+	expiring := connectWatched(t, url, expiringToken)
+	select {
+	case <-expiring.closed:
+		if late := time.Since(expires); late > 2*time.Second {
+			t.Fatalf("the expired credential's connection closed %s after its expiry", late)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an expired credential's connection is still open")
+	}
 
 	// The cluster's session ends; the client comes back with its token, unless it was revoked.
 	// (A short session only now: the checks above hold connections that must not expire.)
