@@ -18,6 +18,7 @@ type Metrics struct {
 	commands prometheus.Counter
 	events   prometheus.Counter
 	fsync    prometheus.Histogram
+	dropped  *prometheus.CounterVec
 }
 
 // NewMetrics registers the request and commit series on reg, and gauges reading the given
@@ -40,6 +41,10 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected func() 
 		events: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "licledger_committed_events_total", Help: "Events made durable.",
 		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "licledger_requests_dropped_total",
+			Help: "Requests not answered because their reply subject is no inbox the requester may read, by endpoint.",
+		}, []string{"endpoint"}),
 		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "licledger_commit_duration_seconds", Help: "Time of one synced group commit.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14),
@@ -48,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected func() 
 	gauge := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 	}
-	reg.MustRegister(m.requests, m.latency, m.commits, m.commands, m.events, m.fsync,
+	reg.MustRegister(m.requests, m.latency, m.commits, m.commands, m.events, m.fsync, m.dropped,
 		gauge("licledger_durable_sequence", "Last sequence whose fsync returned.", durable),
 		gauge("licledger_published_sequence", "Last sequence JetStream acknowledged.", published),
 		gauge("licledger_projected_sequence", "Last sequence the read models reflect.", projected),
@@ -69,6 +74,12 @@ func (m *Metrics) ObserveCommit(commands, events int, took time.Duration) {
 	m.commands.Add(float64(commands))
 	m.events.Add(float64(events))
 	m.fsync.Observe(took.Seconds())
+}
+
+func (m *Metrics) droppedRequest(endpoint string) {
+	if m != nil {
+		m.dropped.WithLabelValues(endpoint).Inc()
+	}
 }
 
 func (m *Metrics) request(endpoint, kind string, code int, took time.Duration) {

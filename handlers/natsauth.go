@@ -17,14 +17,37 @@ import (
 	"github.com/licledger/licledger/eventstore/jetstream"
 )
 
-// LedgerNATSUser is the NATS user of ledgerd's own connection, the only identity without
-// limits (it serves the requests and publishes the events). It is not a valid credential id
-// (ids never start with '$'), so no credential can be mistaken for it.
-const LedgerNATSUser = "$ledgerd"
+// ledgerd speaks on NATS as two identities. LedgerNATSUser serves the requests: its answers go to
+// the requesters' inboxes and nowhere else (the server enforces it: LedgerServingPermissions), so
+// a request naming another subject as its reply cannot make the ledger publish there.
+// LedgerWriterNATSUser publishes the events, checkpoints and views, and serves nothing. Neither
+// is a valid credential id (ids never start with '$'), so no credential can be mistaken for them.
+const (
+	LedgerNATSUser       = "$ledgerd"
+	LedgerWriterNATSUser = "$ledgerd-writer"
+)
 
-// LedgerInboxPrefix is ledgerd's own reply-subject prefix (JetStream acknowledgements), kept out
-// of "_INBOX.", which anonymous connections may read.
-const LedgerInboxPrefix = client.InboxNamespace + ".ledgerd"
+// LedgerInboxPrefix is ledgerd's serving connection's reply-subject prefix (one partition asking
+// another), and LedgerWriterInboxPrefix its writer's (JetStream acknowledgements); both are kept
+// out of "_INBOX.", which anonymous connections may read, and out of the credentials' inboxes
+// (whose second token is hexadecimal).
+const (
+	LedgerInboxPrefix       = client.InboxNamespace + ".ledgerd"
+	LedgerWriterInboxPrefix = client.InboxNamespace + ".ledgerd-writer"
+)
+
+// LedgerServingPermissions are the serving identity's: it may publish answers to inboxes (the
+// anonymous "_INBOX." and the credentials' private ones, not the writer's) and queries to other
+// partitions, and nothing else: no event, checkpoint, views bucket or JetStream API.
+func LedgerServingPermissions() NATSPermissions {
+	return NATSPermissions{
+		Publish: []string{"_INBOX.>", client.InboxNamespace + ".>", QuerySubjectPrefix + ">", PartitionSubjects + "q.>",
+			"$SYS._INBOX.>"}, // the auth callout's answers, on a cluster
+	}
+}
+
+// ledgerServingDeny are the inboxes the serving identity may not publish to despite the namespace.
+var ledgerServingDeny = []string{LedgerWriterInboxPrefix + ".>"}
 
 // PartitionSubjects is where a cluster's subject mapping sends addressed requests,
 // ledger.v1.p.<partition>.(cmd|q).…: NATS checks a publisher's permissions against the mapped
@@ -108,10 +131,11 @@ func streamReader(stream string) []string {
 }
 
 func (p NATSPermissions) server() *server.Permissions {
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: p.Publish},
-		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+	perms := &server.Permissions{Publish: &server.SubjectPermission{Allow: p.Publish}}
+	if p.Subscribe != nil {
+		perms.Subscribe = &server.SubjectPermission{Allow: p.Subscribe}
 	}
+	return perms
 }
 
 // NATSAuth authenticates the embedded NATS server's client connections with ledger
@@ -137,9 +161,15 @@ func NewNATSAuth(l *Ledger, log *slog.Logger) *NATSAuth {
 // Attach gives the authenticator the server whose connections it closes.
 func (a *NATSAuth) Attach(s *server.Server) { a.server.Store(s) }
 
-// LedgerOptions are the NATS options of ledgerd's own connection.
+// LedgerOptions are the NATS options of ledgerd's serving connection, and WriterOptions those of
+// its writer's.
 func (a *NATSAuth) LedgerOptions() []nats.Option {
 	return []nats.Option{nats.UserInfo(LedgerNATSUser, string(a.password)), nats.CustomInboxPrefix(LedgerInboxPrefix)}
+}
+
+// WriterOptions: see LedgerOptions.
+func (a *NATSAuth) WriterOptions() []nats.Option {
+	return []nats.Option{nats.UserInfo(LedgerWriterNATSUser, string(a.password)), nats.CustomInboxPrefix(LedgerWriterInboxPrefix)}
 }
 
 // Check implements server.Authentication.
@@ -148,11 +178,17 @@ func (a *NATSAuth) Check(c server.ClientAuthentication) bool {
 		return false // the embedded server has no routes, gateways or leaf nodes
 	}
 	o := c.GetOpts()
-	if o.Username == LedgerNATSUser {
+	if o.Username == LedgerNATSUser || o.Username == LedgerWriterNATSUser {
 		if subtle.ConstantTimeCompare([]byte(o.Password), a.password) != 1 {
 			return false
 		}
-		c.RegisterUser(&server.User{Username: LedgerNATSUser}) // no permissions: everything
+		user := &server.User{Username: o.Username} // the writer: no permissions, everything
+		if o.Username == LedgerNATSUser {
+			perms := LedgerServingPermissions().server()
+			perms.Publish.Deny = ledgerServingDeny
+			user.Permissions = perms
+		}
+		c.RegisterUser(user)
 		return true
 	}
 	in, ok := admit(a.ledger, a.log, natsLogin{Token: o.Token, User: o.Username, Password: o.Password,

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
 )
@@ -123,6 +124,14 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
+				token := bearer(m.Header.Get("Authorization"))
+				if !replyAllowed(token, m.Reply) {
+					// Someone names a subject they may not read as the reply: the ledger's answer
+					// would be published there under its name. Nobody is answered.
+					o.Metrics.droppedRequest(e.Name)
+					o.Logger.Debug("request dropped: its reply subject is no inbox of the requester", "endpoint", e.Name, "reply", m.Reply)
+					return
+				}
 				if len(m.Data) > o.MaxPayload {
 					answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
 					return
@@ -130,7 +139,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				r := Request{
 					Name:        e.Name,
 					Body:        m.Data,
-					Token:       bearer(m.Header.Get("Authorization")),
+					Token:       token,
 					CommandID:   m.Header.Get(nats.MsgIdHdr),
 					TraceParent: m.Header.Get("traceparent"),
 					Source:      inboxPrefix(m.Reply),
@@ -231,6 +240,23 @@ func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []b
 		d.record(e.Subject, elapsed, "")
 	}
 	_ = nc.PublishMsg(msg)
+}
+
+// replyAllowed reports whether the ledger may answer a request at reply: under the inbox prefix
+// of the token the request carries (the only connections that may read there are that token's),
+// under the ledger's own (one partition asking another, with the caller's token), or, for a
+// request without a token, under nats.go's default "_INBOX.", which anonymous connections read. A
+// request without a reply subject is answered nowhere and passes.
+func replyAllowed(token, reply string) bool {
+	switch {
+	case reply == "":
+		return true
+	case strings.HasPrefix(reply, LedgerInboxPrefix+"."):
+		return true
+	case token == "":
+		return strings.HasPrefix(reply, "_INBOX.")
+	}
+	return strings.HasPrefix(reply, client.InboxPrefix(token)+".")
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.

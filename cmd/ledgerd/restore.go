@@ -64,9 +64,10 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 
-	opts := []nats.Option{nats.Name("ledgerd restore"), nats.CustomInboxPrefix(handlers.LedgerInboxPrefix)}
+	// The stream is read through JetStream's API, which only the writer user may use.
+	opts := []nats.Option{nats.Name("ledgerd restore"), nats.CustomInboxPrefix(handlers.LedgerWriterInboxPrefix)}
 	if cfg.NATSPassword != "" {
-		opts = append(opts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+		opts = append(opts, nats.UserInfo(writerUser(cfg), cfg.NATSPassword))
 	}
 	nc, err := nats.Connect(cfg.NATSURL, opts...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
-	nc, shutdownNATS, err := connectNATS(cfg, log, ledger)
+	nc, wc, shutdownNATS, err := connectNATS(cfg, log, ledger)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192))
+	// Events, checkpoints and views go out on the writer's connection; the serving one may only
+	// answer into inboxes.
+	js, err := jetstream.New(wc, jetstream.WithPublishAsyncMaxPending(8192))
 	if err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	startMark := store.Durable()
 	ready := func() (bool, string) {
 		switch {
-		case !nc.IsConnected():
+		case !nc.IsConnected() || !wc.IsConnected():
 			return false, "NATS is not connected"
 		case relay.Published() < startMark:
 			return false, fmt.Sprintf("publishing the log to JetStream: %d of %d", relay.Published(), startMark)
@@ -259,9 +262,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
-// ledger to it. The embedded server admits connections with the ledger's credentials. The
-// returned function drains the connection and stops the server.
-func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (*nats.Conn, func(), error) {
+// ledger to it twice: nc serves the requests (its answers may go to inboxes only), wc publishes
+// the events, checkpoints and views (handlers.LedgerWriterNATSUser). The embedded server admits
+// partners' connections with the ledger's credentials. The returned function drains both
+// connections and stops the server.
+func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (nc, wc *nats.Conn, shutdown func(), err error) {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.NATSURL != "" {
 		return connectCluster(cfg, log, ledger, opts)
@@ -269,11 +274,11 @@ func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (*nats.C
 	auth := handlers.NewNATSAuth(ledger, log)
 	host, portText, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("nats-listen: %w", err)
+		return nil, nil, nil, fmt.Errorf("nats-listen: %w", err)
 	}
 	port, err := strconv.Atoi(portText)
 	if err != nil {
-		return nil, nil, fmt.Errorf("nats-listen: %w", err)
+		return nil, nil, nil, fmt.Errorf("nats-listen: %w", err)
 	}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "ledgerd",
@@ -287,23 +292,31 @@ func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (*nats.C
 		CustomClientAuthentication: auth,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("embedded NATS: %w", err)
+		return nil, nil, nil, fmt.Errorf("embedded NATS: %w", err)
 	}
 	auth.Attach(ns)
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
 		ns.Shutdown()
-		return nil, nil, errors.New("embedded NATS did not start within 10s")
+		return nil, nil, nil, errors.New("embedded NATS did not start within 10s")
 	}
-	nc, err := nats.Connect(ns.ClientURL(), append(append(opts, nats.InProcessServer(ns)), auth.LedgerOptions()...)...)
+	opts = append(opts, nats.InProcessServer(ns))
+	nc, err = nats.Connect(ns.ClientURL(), append(slices.Clone(opts), auth.LedgerOptions()...)...)
 	if err != nil {
 		ns.Shutdown()
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	wc, err = nats.Connect(ns.ClientURL(), append(opts, auth.WriterOptions()...)...)
+	if err != nil {
+		nc.Close()
+		ns.Shutdown()
+		return nil, nil, nil, err
 	}
 	log.Info("embedded NATS with JetStream", "url", ns.ClientURL(), "store", filepath.Join(cfg.Data, "nats"))
-	return nc, func() {
+	return nc, wc, func() {
 		_ = nc.Drain()
-		for nc.IsDraining() {
+		_ = wc.Drain()
+		for nc.IsDraining() || wc.IsDraining() {
 			time.Sleep(10 * time.Millisecond)
 		}
 		ns.Shutdown()
@@ -311,37 +324,60 @@ func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (*nats.C
 	}, nil
 }
 
-// connectCluster connects the ledger to an external cluster as cfg.NATSUser, and answers the
-// cluster's auth callout if the data dir holds the callout issuer's seed (see
-// deploy/nats-server.conf).
-func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts []nats.Option) (*nats.Conn, func(), error) {
-	opts = append(opts, nats.CustomInboxPrefix(handlers.LedgerInboxPrefix))
+// writerUser is the cluster user of ledgerd's writer connection: --nats-user with "-writer"
+// (deploy/nats-server.conf has both, with the same password).
+func writerUser(cfg config) string { return cfg.NATSUser + "-writer" }
+
+// connectCluster connects the ledger to an external cluster as cfg.NATSUser (serving) and its
+// writer user, and answers the cluster's auth callout if the data dir holds the callout issuer's
+// seed (see deploy/nats-server.conf). A cluster that knows no writer user gets one connection
+// for both, as before the split, with a warning.
+func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts []nats.Option) (nc, wc *nats.Conn, shutdown func(), err error) {
+	serving := append(slices.Clone(opts), nats.CustomInboxPrefix(handlers.LedgerInboxPrefix))
+	writing := append(opts, nats.CustomInboxPrefix(handlers.LedgerWriterInboxPrefix))
 	if cfg.NATSPassword != "" {
-		opts = append(opts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+		serving = append(serving, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+		writing = append(writing, nats.UserInfo(writerUser(cfg), cfg.NATSPassword))
 	}
-	nc, err := nats.Connect(cfg.NATSURL, opts...)
+	nc, err = nats.Connect(cfg.NATSURL, serving...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
+		return nil, nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
+	}
+	wc, err = nats.Connect(cfg.NATSURL, writing...)
+	if errors.Is(err, nats.ErrAuthorization) {
+		log.Warn("the cluster has no writer user: one connection serves and publishes (add it as deploy/nats-server.conf does)",
+			"user", writerUser(cfg))
+		wc, err = nc, nil
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, fmt.Errorf("connect %s as %s: %w", cfg.NATSURL, writerUser(cfg), err)
+	}
+	drain := func() {
+		_ = nc.Drain()
+		_ = wc.Drain()
 	}
 	issuer, err := handlers.LoadCalloutIssuer(cfg.Data, false)
 	if errors.Is(err, os.ErrNotExist) {
 		log.Warn("no auth callout issuer in the data dir: the cluster's own configuration decides who may connect",
 			"want", filepath.Join(cfg.Data, handlers.CalloutIssuerFile))
-		return nc, func() { _ = nc.Drain() }, nil
+		return nc, wc, drain, nil
 	}
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		wc.Close()
+		return nil, nil, nil, err
 	}
 	callout := handlers.NewNATSCallout(ledger, issuer, log)
 	callout.Session = cfg.NATSSession
 	if _, err := callout.Serve(nc); err != nil {
 		nc.Close()
-		return nil, nil, err
+		wc.Close()
+		return nil, nil, nil, err
 	}
 	pub, _ := issuer.PublicKey()
 	log.Info("answering the cluster's auth callout", "issuer", pub, "session", cfg.NATSSession)
-	return nc, func() { _ = nc.Drain() }, nil
+	return nc, wc, drain, nil
 }
 
 // publishCheckpoints stores each checkpoint from in in the stream LEDGER_CHECKPOINTS. One that
