@@ -1,11 +1,13 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +17,9 @@ type Publisher interface {
 	// Last returns the sequence of the last event the destination holds (0 if none). The relay
 	// resumes after it, so the destination itself is the cursor that cannot drift.
 	Last(ctx context.Context) (uint64, error)
+	// At returns the bytes the destination holds at sequence seq. The relay checks that they are
+	// the log's own before it counts seq as published.
+	At(ctx context.Context, seq uint64) ([]byte, error)
 	// Publish sends events in order and returns once the destination acknowledged all of them,
 	// or the first error. Each event must land at its own sequence (no gap, no duplicate).
 	Publish(ctx context.Context, events []Event) error
@@ -32,7 +37,13 @@ type Relay struct {
 	Backoff time.Duration
 
 	published mark
+	foreign   atomic.Uint64 // the destination's sequence holding what the log did not publish; 0 if none
 }
+
+// Foreign returns the sequence at which the destination holds a message that is not the log's
+// event there (a foreign writer's), or 0. While it is set, the relay publishes nothing: it would
+// either skip a real event or build on a forgery. /readyz and the alerts watch it.
+func (r *Relay) Foreign() uint64 { return r.foreign.Load() }
 
 const outboxCursor = "outbox"
 
@@ -106,6 +117,9 @@ func (r *Relay) runOnce(ctx context.Context) error {
 		// an older copy. Publishing on would break stream seq == ledger seq; refuse loudly.
 		return fmt.Errorf("destination is at sequence %d, beyond the log's %d: refusing to publish", last, mark)
 	}
+	if err := r.checkOwn(ctx, last); err != nil {
+		return err
+	}
 	r.advance(last)
 	events := make([]Event, 0, r.Batch)
 	for {
@@ -132,6 +146,32 @@ func (r *Relay) runOnce(ctx context.Context) error {
 		last = events[len(events)-1].Sequence
 		r.advance(last)
 	}
+}
+
+// checkOwn checks that the destination's message at seq is the log's event at seq, byte for
+// byte. Only the relay's own publications carry the expected-last-sequence that keeps the stream
+// gap-free, so a message someone else slipped in can only be the last: checking it at every
+// reconciliation is enough to never count a forgery as published.
+func (r *Relay) checkOwn(ctx context.Context, seq uint64) error {
+	if seq == 0 {
+		r.foreign.Store(0)
+		return nil
+	}
+	theirs, err := r.Publisher.At(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("reconcile: read the destination at %d: %w", seq, err)
+	}
+	var ours []byte
+	if _, err := r.Store.Read(seq, 1, func(e Event) error { ours = append(ours, e.Bytes...); return nil }); err != nil {
+		return err
+	}
+	if !bytes.Equal(theirs, ours) {
+		r.foreign.Store(seq)
+		r.Logger.Error("the destination holds a message the ledger did not publish: publication stopped", "sequence", seq)
+		return fmt.Errorf("destination's message at sequence %d is not the log's event: refusing to publish", seq)
+	}
+	r.foreign.Store(0)
+	return nil
 }
 
 func (r *Relay) advance(seq uint64) {

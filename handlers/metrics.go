@@ -22,8 +22,9 @@ type Metrics struct {
 }
 
 // NewMetrics registers the request and commit series on reg, and gauges reading the given
-// positions (durable mark, published, projected).
-func NewMetrics(reg prometheus.Registerer, durable, published, projected func() uint64) *Metrics {
+// positions (durable mark, published, projected, and the stream's foreign message: see
+// eventstore.Relay.Foreign).
+func NewMetrics(reg prometheus.Registerer, durable, published, projected, foreign func() uint64) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "licledger_requests_total", Help: "Requests answered, by endpoint and status code.",
@@ -57,6 +58,7 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected func() 
 		gauge("licledger_durable_sequence", "Last sequence whose fsync returned.", durable),
 		gauge("licledger_published_sequence", "Last sequence JetStream acknowledged.", published),
 		gauge("licledger_projected_sequence", "Last sequence the read models reflect.", projected),
+		gauge("licledger_stream_foreign_sequence", "Sequence at which the event stream holds a message the ledger did not publish (publication stops); 0 if none.", foreign),
 		gauge("licledger_publication_lag_events", "Durable events not yet acknowledged by JetStream.", func() uint64 {
 			d, p := durable(), published()
 			if p >= d {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -40,7 +41,8 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Stop() })
-	nc, err := nats.Connect(ns.ClientURL())
+	// Replies go only into the inbox of the token a request carries.
+	nc, err := nats.Connect(ns.ClientURL(), nats.CustomInboxPrefix(client.InboxPrefix(l.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 
 	const flood = 1000
 	replies := make(chan *nats.Msg, flood)
-	inbox := nats.NewInbox()
+	inbox := nc.NewRespInbox()
 	sub, err := nc.ChanSubscribe(inbox+".*", replies)
 	if err != nil {
 		t.Fatal(err)

@@ -206,13 +206,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 
-	metrics = handlers.NewMetrics(reg, store.Durable, relay.Published, ledger.Projected)
+	metrics = handlers.NewMetrics(reg, store.Durable, relay.Published, ledger.Projected, relay.Foreign)
 	ledger.RegisterUsageMetrics(reg)
 	startMark := store.Durable()
 	ready := func() (bool, string) {
 		switch {
 		case !nc.IsConnected() || !wc.IsConnected():
 			return false, "NATS is not connected"
+		case relay.Foreign() != 0:
+			return false, fmt.Sprintf("publication stopped: the event stream holds a message the ledger did not publish at sequence %d", relay.Foreign())
 		case relay.Published() < startMark:
 			return false, fmt.Sprintf("publishing the log to JetStream: %d of %d", relay.Published(), startMark)
 		}

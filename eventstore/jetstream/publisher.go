@@ -80,6 +80,21 @@ func (p *Publisher) Last(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// At returns the data of the stream's message at sequence seq.
+func (p *Publisher) At(ctx context.Context, seq uint64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := p.JS.Stream(ctx, p.Partition.StreamName())
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: stream %s: %w", p.Partition.StreamName(), err)
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: message %d: %w", seq, err)
+	}
+	return m.Data, nil
+}
+
 // routing is the part of the envelope a subject needs.
 type routing struct {
 	ID       string `json:"id"`

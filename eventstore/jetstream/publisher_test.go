@@ -144,3 +144,46 @@ func TestRelayCopiesTheLogThroughOutagesAndLoss(t *testing.T) {
 		t.Fatalf("outbox cursor %d, durable %d", c, store.Durable())
 	}
 }
+
+// TestRelayTrustsNothingItDidNotPublish: a message someone else slipped into the stream is never
+// counted as published, even once the log reaches its sequence: publication stops there, says
+// so (Foreign), and no real event is skipped.
+func TestRelayTrustsNothingItDidNotPublish(t *testing.T) {
+	ns := startServer(t, -1, t.TempDir())
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	store, err := eventstore.Open(t.TempDir(), eventstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, AckTimeout: 2 * time.Second}, Backoff: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	appendN(t, store, 10)
+	waitConverged(t, nc, store)
+	// A forger publishes into the stream's subjects; it lands at sequence 11.
+	if _, err := js.Publish(ctx, jspub.Subject("r1", "l1", "license.terminated.v1"), []byte(`{"forged":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, store, 5) // the log's own event 11 and more
+	deadline := time.Now().Add(10 * time.Second)
+	for relay.Foreign() != 11 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay did not notice the forged message (foreign %d, published %d)", relay.Foreign(), relay.Published())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a few more reconciliations
+	if p := relay.Published(); p != 10 {
+		t.Fatalf("published %d: the forged message was counted as the log's event 11", p)
+	}
+}
