@@ -16,9 +16,15 @@ type config struct {
 	Data       string // --data, LICLEDGER_DATA: Pebble log, JetStream store, keys. Default ./data
 	NATSListen string // --nats-listen, LICLEDGER_NATS_LISTEN: embedded NATS. Default 127.0.0.1:4222
 	HTTPListen string // --http-listen, LICLEDGER_HTTP_LISTEN: health, metrics. Default 127.0.0.1:8080
-	NATSURL    string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
-	LogLevel   string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
-	MaxPayload int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
+	// HTTPReadTimeout is --http-read-timeout, LICLEDGER_HTTP_READ_TIMEOUT: the whole request,
+	// body included, must arrive within it, or the connection is closed. Default 10s.
+	HTTPReadTimeout time.Duration
+	// HTTPMaxConns is --http-max-conns, LICLEDGER_HTTP_MAX_CONNS: open HTTP connections at most;
+	// more wait until one closes. Default 1024.
+	HTTPMaxConns int
+	NATSURL      string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
+	LogLevel     string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
+	MaxPayload   int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
 	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
 	// passwords (8+ characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -93,6 +99,10 @@ Flags:
 	fs.StringVar(&c.Data, "data", env("DATA", "./data"), "data directory (env LICLEDGER_DATA)")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "embedded NATS listen address (env LICLEDGER_NATS_LISTEN)")
 	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for the query API, /dashboard, /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
+	httpRead := env("HTTP_READ_TIMEOUT", "10s")
+	fs.Func("http-read-timeout", "the whole HTTP request, body included, must arrive within this (env LICLEDGER_HTTP_READ_TIMEOUT, default 10s)", func(s string) error { httpRead = s; return nil })
+	httpConns := env("HTTP_MAX_CONNS", "1024")
+	fs.Func("http-max-conns", "open HTTP connections at most; more wait (env LICLEDGER_HTTP_MAX_CONNS, default 1024)", func(s string) error { httpConns = s; return nil })
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
 	passwordRule := env("PASSWORD_RULE", "true")
@@ -137,6 +147,14 @@ Flags:
 		return config{}, fmt.Errorf("projection-flush: %q is not a duration of at least 1ms", flush)
 	} else {
 		c.ProjectionFlush = d
+	}
+	if d, err := time.ParseDuration(httpRead); err != nil || d < 100*time.Millisecond {
+		return config{}, fmt.Errorf("http-read-timeout: %q is not a duration of at least 100ms", httpRead)
+	} else {
+		c.HTTPReadTimeout = d
+	}
+	if _, err := fmt.Sscan(httpConns, &c.HTTPMaxConns); err != nil || c.HTTPMaxConns < 1 {
+		return config{}, fmt.Errorf("http-max-conns: %q is not a count of at least 1", httpConns)
 	}
 	if _, err := fmt.Sscan(failedAuth, &c.FailedAuthLimit); err != nil || c.FailedAuthLimit < 0 {
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)

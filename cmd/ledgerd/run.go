@@ -230,7 +230,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		svc.Stop()
 		return err
 	}
-	httpSrv := &http.Server{Handler: handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload)), ReadHeaderTimeout: 5 * time.Second}
+	ln = limitConnections(ln, cfg.HTTPMaxConns)
+	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload)))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
