@@ -43,7 +43,8 @@ func asOfSequence(asOf string) (uint64, bool) {
 // viewAsOf rebuilds, from the log, the read model q needs as it stood at asOf: an RFC 3339
 // instant, or a sequence number. A query about a few licenses reads only their streams (and their
 // reseller's); one about many replays the log up to that point (see AsOfReplayShare).
-func (l *Ledger) viewAsOf(ctx context.Context, asOf string, q historical) (readView, error) {
+// caller is the credential asking, whose replays the gate counts.
+func (l *Ledger) viewAsOf(ctx context.Context, caller, asOf string, q historical) (readView, error) {
 	durable := l.store.Durable()
 	var v readView
 	if n, ok := asOfSequence(asOf); ok {
@@ -73,13 +74,12 @@ func (l *Ledger) viewAsOf(ctx context.Context, asOf string, q historical) (readV
 	resellers, licenses := q.history(l)
 	var err error
 	if float64(len(licenses)) > l.AsOfReplayShare*float64(l.licenses.LicenseCount()) {
-		select { // one replay at a time: each holds a whole read model
-		case l.replaying <- struct{}{}:
-		case <-ctx.Done():
-			return v, ctx.Err()
+		release, refused := l.replays.enter(ctx, caller)
+		if refused != nil {
+			return v, refused
 		}
 		v.licenses, err = projections.LicensesReplayed(ctx, l.store, v.sequence)
-		<-l.replaying
+		release()
 	} else {
 		v.licenses, err = projections.LicensesAt(l.store, v.sequence, resellers, licenses)
 	}

@@ -77,8 +77,11 @@ type Ledger struct {
 	// from their last snapshots (projections.LicensesAt, some 40 µs per event read, each a random
 	// read of the log). Default 1/32.
 	AsOfReplayShare float64
-	// replaying lets one replay run at a time (a token in it): each holds a whole read model.
-	replaying chan struct{}
+	// replays bounds the asOf replays (replaygate.go).
+	replays *replayGate
+	// QueryTimeout bounds a whole query, over NATS as over HTTP: its wait for the read models,
+	// its turn for a replay and the replay itself. Default 30 s.
+	QueryTimeout time.Duration
 
 	// PasswordRule applies APIO's local password rule to admin passwords (at least 8
 	// characters, an upper and a lower case letter). Default true.
@@ -92,7 +95,7 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		store: store, secrets: secrets, log: log,
 		licenses: projections.NewLicenses(), creds: projections.NewCredentials(),
 		now: time.Now, ReadTimeout: 2 * time.Second, CommandTimeout: 10 * time.Second, PasswordRule: true,
-		AsOfReplayShare: 1.0 / 32, replaying: make(chan struct{}, 1),
+		AsOfReplayShare: 1.0 / 32, replays: newReplayGate(8), QueryTimeout: 30 * time.Second,
 		authFailures: newAuthLimiter(20, time.Minute),
 	}
 	// The read models resume from their stored checkpoints and catch up with the log (the first

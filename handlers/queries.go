@@ -103,7 +103,7 @@ func queryAt[Q historical, R any](answer func(l *Ledger, caller domain.Credentia
 			}
 			v := readView{licenses: l.licenses, now: l.now(), sequence: l.runner.Position()}
 			if q.asOf() != "" {
-				if v, err = l.viewAsOf(ctx, q.asOf(), q); err != nil {
+				if v, err = l.viewAsOf(ctx, caller.ID, q.asOf(), q); err != nil {
 					return nil, 0, err
 				}
 			}
@@ -526,6 +526,10 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(caller.Role, r.Name); f != nil {
 		return nil, f
 	}
+	// The same deadline whatever carried the query: over NATS nothing else would end a query
+	// whose asker went away.
+	ctx, cancel := context.WithTimeout(ctx, l.QueryTimeout)
+	defer cancel()
 	res, seq, err := q.run(ctx, l, caller, r.Name, r.Body, l.store.Durable())
 	if err != nil {
 		return nil, failure(err)
