@@ -11,6 +11,10 @@ import (
 // nats.go's default "_INBOX.", which anonymous connections share.
 const InboxNamespace = "_INBOX_LEDGER"
 
+// LedgerInboxPrefix is ledgerd's own reply prefix: one partition asks another with its callers'
+// tokens and takes the answers there.
+const LedgerInboxPrefix = InboxNamespace + ".ledgerd"
+
 // InboxPrefix is the reply-subject prefix a connection authenticated with token must use: the
 // ledger's NATS permissions let that connection subscribe under it and nowhere else. It is
 // derived from the token (not the credential id, which partners can see in credential.list), so

@@ -32,7 +32,7 @@ const (
 // out of "_INBOX.", which anonymous connections may read, and out of the credentials' inboxes
 // (whose second token is hexadecimal).
 const (
-	LedgerInboxPrefix       = client.InboxNamespace + ".ledgerd"
+	LedgerInboxPrefix       = client.LedgerInboxPrefix
 	LedgerWriterInboxPrefix = client.InboxNamespace + ".ledgerd-writer"
 )
 

@@ -125,8 +125,8 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			handle := func(m *nats.Msg) {
 				received := time.Now()
 				token := bearer(m.Header.Get("Authorization"))
-				if !replyAllowed(token, m.Reply) {
-					// Someone names a subject they may not read as the reply: the ledger's answer
+				if !replyAllowed(m.Reply) {
+					// Someone names a subject other than an inbox as the reply: the ledger's answer
 					// would be published there under its name. Nobody is answered.
 					o.Metrics.droppedRequest(e.Name)
 					o.Logger.Debug("request dropped: its reply subject is no inbox of the requester", "endpoint", e.Name, "reply", m.Reply)
@@ -242,21 +242,23 @@ func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []b
 	_ = nc.PublishMsg(msg)
 }
 
-// replyAllowed reports whether the ledger may answer a request at reply: under the inbox prefix
-// of the token the request carries (the only connections that may read there are that token's),
-// under the ledger's own (one partition asking another, with the caller's token), or, for a
-// request without a token, under nats.go's default "_INBOX.", which anonymous connections read. A
-// request without a reply subject is answered nowhere and passes.
-func replyAllowed(token, reply string) bool {
+// replyAllowed reports whether the ledger may answer at reply: only into an inbox, nats.go's
+// default "_INBOX." (which anonymous connections read) or a credential's under "_INBOX_LEDGER."
+// (which only that token's connections read), never the writer's. A request naming anything else
+// (the event stream, the views bucket, the checkpoint subject) is not answered at all. The NATS
+// server does not tell the ledger which connection asked, so the ledger cannot check that the
+// inbox is the asker's own; a credential's inbox prefix derives from its secret token, and the
+// reply token nats.go puts after it is random per connection, so naming another partner's inbox
+// delivers nothing it could take for an answer. A request without a reply subject passes (it is
+// answered nowhere).
+func replyAllowed(reply string) bool {
 	switch {
-	case reply == "":
+	case reply == "", strings.HasPrefix(reply, "_INBOX."):
 		return true
-	case strings.HasPrefix(reply, LedgerInboxPrefix+"."):
-		return true
-	case token == "":
-		return strings.HasPrefix(reply, "_INBOX.")
+	case strings.HasPrefix(reply, LedgerWriterInboxPrefix+"."):
+		return false
 	}
-	return strings.HasPrefix(reply, client.InboxPrefix(token)+".")
+	return strings.HasPrefix(reply, client.InboxNamespace+".")
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
