@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -39,12 +40,14 @@ var numericParams = sync.OnceValue(func() map[string][]string {
 // levels, the same {"result"} and {"error"} bodies, with the error's status as the HTTP
 // status. GET /v1/<name>?field=value takes the request's fields as URL parameters; POST
 // /v1/<name> takes the same JSON body as NATS (use it for license keys, which do not belong in
-// URLs and access logs). Bodies over maxPayload are 413 before decoding.
-func QueryAPI(l *Ledger, maxPayload int) http.Handler {
+// URLs and access logs). Bodies over maxPayload are 413 before decoding. Failed authentications
+// are counted against the client's address: the connection's, or, when that is one of the
+// trusted proxies, the one X-Forwarded-For names (clientAddress).
+func QueryAPI(l *Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
 		r := Request{Name: name, Token: bearer(req.Header.Get("Authorization")),
-			TraceParent: req.Header.Get("traceparent"), Source: "http:" + hostOf(req.RemoteAddr)}
+			TraceParent: req.Header.Get("traceparent"), Source: "http:" + clientAddress(req, trustedProxies)}
 		var f *Failure
 		_, known := queries[name]
 		switch {
@@ -103,4 +106,37 @@ func readBody(r io.Reader, maxPayload int) ([]byte, *Failure) {
 		return nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is over the limit of %d bytes", maxPayload))
 	}
 	return b, nil
+}
+
+// clientAddress is the address a request comes from: its connection's, unless that is a trusted
+// proxy; then the nearest address in X-Forwarded-For that is not a trusted proxy (the header's
+// entries are appended by each proxy in turn, so everything left of the first untrusted one, from
+// the right, may be forged by the client).
+func clientAddress(req *http.Request, trusted []netip.Prefix) string {
+	addr := hostOf(req.RemoteAddr)
+	isTrusted := func(a string) bool {
+		ip, err := netip.ParseAddr(strings.TrimSpace(a))
+		if err != nil {
+			return false
+		}
+		return slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Contains(ip.Unmap()) })
+	}
+	if len(trusted) == 0 || !isTrusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if !isTrusted(hop) {
+			if _, err := netip.ParseAddr(hop); err != nil {
+				return addr // not an address: the proxy's own is all that is known
+			}
+			return hop
+		}
+		addr = hop
+	}
+	return addr
 }

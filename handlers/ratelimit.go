@@ -1,15 +1,23 @@
 package handlers
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // authLimiter counts failed authentications per source and per presented token (by its keyed
-// hash) in fixed windows. Once either has failed Limit times in a window, requests are refused
-// with 429 until the window ends, without looking at the token: a guesser learns nothing more
+// hash) in fixed windows. Once either has failed its limit in a window, requests are refused
+// with 429 until the block ends, without looking at the token: a guesser learns nothing more
 // and costs one map lookup. Successful authentications are not counted.
+//
+// A source is what the attacker cannot choose freely: a NATS connection (told apart by its inbox
+// prefix), or a remote address for a NATS login or an HTTP request ("nats:<host>", "http:<host>").
+// An address may be shared by many honest clients (a NAT, a TLS proxy: see the trusted proxies of
+// the HTTP edge), so it gets AddressFactor times the limit, and a backoff instead: each window in
+// a row in which it reaches its limit blocks it twice as long as the one before (at most 64
+// windows). A token's and a connection's limit is Limit.
 //
 // It sits on every request's path, so a request costs one atomic load while nothing has failed
 // recently, and no allocation in any case.
@@ -18,8 +26,9 @@ import (
 // ended are dropped, and if none has, the whole table is reset (an attacker spraying sources can
 // at worst reset the counting, never grow the table).
 type authLimiter struct {
-	Limit  int
-	Window time.Duration
+	Limit         int
+	Window        time.Duration
+	AddressFactor int // an address's limit is Limit × AddressFactor. Default 10.
 
 	tracked atomic.Int64 // len(keys), readable without the lock
 	mu      sync.RWMutex
@@ -36,10 +45,25 @@ type limitKey struct {
 type failWindow struct {
 	start    time.Time
 	failures int
+	until    time.Time // blocked until then (zero: not blocked)
+	strikes  int       // windows in a row that ended blocked (addresses' backoff)
 }
 
 func newAuthLimiter(limit int, window time.Duration) *authLimiter {
-	return &authLimiter{Limit: limit, Window: window, maxKeys: 100_000, keys: map[limitKey]*failWindow{}}
+	return &authLimiter{Limit: limit, Window: window, AddressFactor: 10, maxKeys: 100_000, keys: map[limitKey]*failWindow{}}
+}
+
+// isAddress reports whether a source is a remote address, shared by whoever is behind it.
+func isAddress(source string) bool {
+	return strings.HasPrefix(source, "nats:") || strings.HasPrefix(source, "http:")
+}
+
+// limitOf is the failures key k may have in a window.
+func (a *authLimiter) limitOf(k limitKey) int {
+	if !k.token && isAddress(k.id) {
+		return a.Limit * max(a.AddressFactor, 1)
+	}
+	return a.Limit
 }
 
 func keysOf(source, tokenHash string) [2]limitKey {
@@ -58,8 +82,8 @@ func (a *authLimiter) blocked(now time.Time, source, tokenHash string) (bool, ti
 		if k.id == "" {
 			continue
 		}
-		if w := a.keys[k]; w != nil && now.Sub(w.start) < a.Window && w.failures >= a.Limit {
-			return true, w.start.Add(a.Window)
+		if w := a.keys[k]; w != nil && now.Before(w.until) {
+			return true, w.until
 		}
 	}
 	return false, time.Time{}
@@ -77,14 +101,28 @@ func (a *authLimiter) fail(now time.Time, source, tokenHash string) {
 			continue
 		}
 		w := a.keys[k]
-		if w == nil || now.Sub(w.start) >= a.Window {
-			if w == nil && len(a.keys) >= a.maxKeys {
+		switch {
+		case w == nil:
+			if len(a.keys) >= a.maxKeys {
 				a.prune(now)
 			}
 			w = &failWindow{start: now}
 			a.keys[k] = w
+		case now.Sub(w.start) >= a.Window && !now.Before(w.until):
+			strikes := 0
+			if !w.until.IsZero() && now.Sub(w.until) < a.Window {
+				strikes = w.strikes + 1 // blocked in the window just before: back off further
+			}
+			*w = failWindow{start: now, strikes: strikes}
 		}
 		w.failures++
+		if w.failures == a.limitOf(k) {
+			block := a.Window
+			if !k.token && isAddress(k.id) {
+				block = a.Window << min(w.strikes, 6)
+			}
+			w.until = w.start.Add(block)
+		}
 	}
 	a.tracked.Store(int64(len(a.keys)))
 }
@@ -92,7 +130,7 @@ func (a *authLimiter) fail(now time.Time, source, tokenHash string) {
 // prune drops ended windows, or everything if none has ended. Called with mu held.
 func (a *authLimiter) prune(now time.Time) {
 	for k, w := range a.keys {
-		if now.Sub(w.start) >= a.Window {
+		if now.Sub(w.start) >= a.Window && !now.Before(w.until) {
 			delete(a.keys, k)
 		}
 	}

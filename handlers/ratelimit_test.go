@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -56,6 +58,76 @@ func TestInboxPrefix(t *testing.T) {
 	} {
 		if got := inboxPrefix(reply); got != want {
 			t.Errorf("inboxPrefix(%q) = %q, want %q", reply, got, want)
+		}
+	}
+}
+
+// TestAuthLimiterAddresses: an address, which many honest clients may share, gets ten times the
+// limit, and each window in a row in which it reaches it blocks it twice as long.
+func TestAuthLimiterAddresses(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := newAuthLimiter(3, time.Minute)
+	for range 29 {
+		a.fail(t0, "http:10.0.0.1", "")
+	}
+	if blocked, _ := a.blocked(t0, "http:10.0.0.1", ""); blocked {
+		t.Fatal("an address blocked before ten times the limit")
+	}
+	a.fail(t0, "http:10.0.0.1", "")
+	if blocked, until := a.blocked(t0, "http:10.0.0.1", ""); !blocked || !until.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("after 30 failures: blocked %t until %v; want the window", blocked, until)
+	}
+	// Right after the block, the address fails as much again: twice as long, then four times.
+	at := t0.Add(time.Minute)
+	for want := 2; want <= 4; want *= 2 {
+		for range 30 {
+			a.fail(at, "http:10.0.0.1", "")
+		}
+		blocked, until := a.blocked(at, "http:10.0.0.1", "")
+		if !blocked || !until.Equal(at.Add(time.Duration(want)*time.Minute)) {
+			t.Fatalf("a repeat offender: blocked %t until %v; want %d minutes from %v", blocked, until, want, at)
+		}
+		at = until
+	}
+	// A quiet window forgets the strikes.
+	at = at.Add(2 * time.Minute)
+	for range 30 {
+		a.fail(at, "http:10.0.0.1", "")
+	}
+	if _, until := a.blocked(at, "http:10.0.0.1", ""); !until.Equal(at.Add(time.Minute)) {
+		t.Fatalf("after a quiet window: until %v; want one window", until)
+	}
+	// A NATS connection's inbox is no address: the plain limit.
+	for range 3 {
+		a.fail(t0, "_INBOX_LEDGER.abcd", "")
+	}
+	if blocked, _ := a.blocked(t0, "_INBOX_LEDGER.abcd", ""); !blocked {
+		t.Fatal("a connection is limited like a token")
+	}
+}
+
+func TestClientAddress(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, c := range []struct {
+		remote, xff string
+		trusted     []netip.Prefix
+		want        string
+	}{
+		{"203.0.113.5:1234", "198.51.100.7", nil, "203.0.113.5"},                      // no trusted proxy: the header is ignored
+		{"203.0.113.5:1234", "198.51.100.7", trusted, "203.0.113.5"},                  // not from a trusted proxy
+		{"10.1.2.3:1234", "198.51.100.7", trusted, "198.51.100.7"},                    // the proxy names the client
+		{"10.1.2.3:1234", "1.2.3.4, 198.51.100.7, 10.9.9.9", trusted, "198.51.100.7"}, // a forged left part is skipped
+		{"10.1.2.3:1234", "", trusted, "10.1.2.3"},                                    // a proxy that says nothing
+		{"10.1.2.3:1234", "not-an-ip", trusted, "10.1.2.3"},
+		{"[::1]:1234", "2001:db8::1", trusted, "2001:db8::1"},
+	} {
+		req := httptest.NewRequest("GET", "/v1/role.show", nil)
+		req.RemoteAddr = c.remote
+		if c.xff != "" {
+			req.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := clientAddress(req, c.trusted); got != c.want {
+			t.Errorf("clientAddress(%s, %q) = %s; want %s", c.remote, c.xff, got, c.want)
 		}
 	}
 }

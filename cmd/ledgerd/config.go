@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -22,9 +23,13 @@ type config struct {
 	// HTTPMaxConns is --http-max-conns, LICLEDGER_HTTP_MAX_CONNS: open HTTP connections at most;
 	// more wait until one closes. Default 1024.
 	HTTPMaxConns int
-	NATSURL      string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
-	LogLevel     string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
-	MaxPayload   int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
+	// TrustedProxies is --trusted-proxies, LICLEDGER_TRUSTED_PROXIES: comma-separated addresses
+	// or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names
+	// the client whose failed logins are counted. Default none.
+	TrustedProxies []netip.Prefix
+	NATSURL        string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
+	LogLevel       string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
+	MaxPayload     int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
 	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
 	// passwords (8+ characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -103,6 +108,8 @@ Flags:
 	fs.Func("http-read-timeout", "the whole HTTP request, body included, must arrive within this (env LICLEDGER_HTTP_READ_TIMEOUT, default 10s)", func(s string) error { httpRead = s; return nil })
 	httpConns := env("HTTP_MAX_CONNS", "1024")
 	fs.Func("http-max-conns", "open HTTP connections at most; more wait (env LICLEDGER_HTTP_MAX_CONNS, default 1024)", func(s string) error { httpConns = s; return nil })
+	proxies := env("TRUSTED_PROXIES", "")
+	fs.Func("trusted-proxies", "comma-separated addresses or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names the client (env LICLEDGER_TRUSTED_PROXIES, default none)", func(s string) error { proxies = s; return nil })
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
 	passwordRule := env("PASSWORD_RULE", "true")
@@ -155,6 +162,20 @@ Flags:
 	}
 	if _, err := fmt.Sscan(httpConns, &c.HTTPMaxConns); err != nil || c.HTTPMaxConns < 1 {
 		return config{}, fmt.Errorf("http-max-conns: %q is not a count of at least 1", httpConns)
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return config{}, fmt.Errorf("trusted-proxies: %q is neither an address nor a CIDR prefix", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if _, err := fmt.Sscan(failedAuth, &c.FailedAuthLimit); err != nil || c.FailedAuthLimit < 0 {
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)

@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ln = limitConnections(ln, cfg.HTTPMaxConns)
-	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload)))
+	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies)))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
