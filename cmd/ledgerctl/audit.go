@@ -99,7 +99,7 @@ func connect(g global) (*client.Client, *nats.Conn, error) {
 	if g.token == "" {
 		return nil, nil, needsToken("the audit queries")
 	}
-	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl audit"))
+	nc, err := g.connect("ledgerctl audit")
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", g.natsURL, err)
 	}

@@ -36,7 +36,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	}
 	ncs := make([]*nats.Conn, *conns)
 	for i := range ncs {
-		nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl-bench"))
+		nc, err := g.connect("ledgerctl-bench")
 		if err != nil {
 			return fmt.Errorf("connect %s: %w", g.natsURL, err)
 		}

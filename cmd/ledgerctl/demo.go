@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/licledger/licledger/client"
 )
 
@@ -61,7 +59,7 @@ func runDemo(ctx context.Context, g global, stdout io.Writer) error {
 	if g.token == "" {
 		return needsToken("demo (an admin's)")
 	}
-	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl-demo"))
+	nc, err := g.connect("ledgerctl-demo")
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", g.natsURL, err)
 	}

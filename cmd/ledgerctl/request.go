@@ -19,9 +19,12 @@ import (
 
 type global struct {
 	natsURL, token, commandID string
-	output                    string // json or table
-	address                   string // the reseller requests are addressed to ("": none)
-	partition                 string // the partition requests go straight to ("": through the mapping)
+	// tlsCA, clientCert and clientKey make the NATS connection TLS: the CA that signed the
+	// ledger's certificate, and a client certificate for mutual TLS.
+	tlsCA, clientCert, clientKey string
+	output                       string // json or table
+	address                      string // the reseller requests are addressed to ("": none)
+	partition                    string // the partition requests go straight to ("": through the mapping)
 }
 
 func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (global, []string, error) {
@@ -40,6 +43,9 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 	fs.StringVar(&g.token, "token", env("TOKEN", ""), "bearer token")
 	fs.StringVar(&tokenFile, "token-file", env("TOKEN_FILE", "./data/bootstrap-admin.token"), "file holding the bearer token")
 	fs.StringVar(&g.commandID, "command-id", "", "idempotency key for a command")
+	fs.StringVar(&g.tlsCA, "tls-ca", env("TLS_CA", ""), "PEM CA file that signed the ledger's certificate: connect over TLS")
+	fs.StringVar(&g.clientCert, "client-cert", env("CLIENT_CERT", ""), "PEM client certificate, for a ledger that requires mutual TLS")
+	fs.StringVar(&g.clientKey, "client-key", env("CLIENT_KEY", ""), "PEM key of --client-cert")
 	fs.StringVar(&g.output, "output", env("OUTPUT", "json"), "json or table")
 	fs.StringVar(&g.address, "address", env("ADDRESS", ""), "address commands and queries to this reseller (ledger.v1.cmd.<command>.<reseller>)")
 	fs.StringVar(&g.partition, "partition", env("PARTITION", ""), "send requests straight to this partition of a partitioned ledger, and read its stream LEDGER_EVENTS_<k>")
@@ -60,7 +66,27 @@ func parseGlobal(args []string, getenv func(string) string, stderr io.Writer) (g
 			return g, nil, err
 		}
 	}
+	if (g.clientCert == "") != (g.clientKey == "") {
+		return g, nil, errors.New("--client-cert and --client-key go together")
+	}
 	return g, fs.Args(), nil
+}
+
+// connect opens the NATS connection every subcommand uses: with the token, over TLS when a CA
+// or a client certificate is given, named name.
+func (g global) connect(name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name)}
+	if g.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(g.tlsCA))
+	}
+	if g.clientCert != "" {
+		opts = append(opts, nats.ClientCert(g.clientCert, g.clientKey))
+	}
+	nc, err := client.Connect(g.natsURL, g.token, opts...)
+	if err != nil && (strings.Contains(err.Error(), "x509") || strings.Contains(err.Error(), "tls")) {
+		err = fmt.Errorf("%w\nhint: the ledger speaks TLS: pass --tls-ca with the CA that signed its certificate (and --client-cert, --client-key if it asks for one)", err)
+	}
+	return nc, err
 }
 
 // field maps one flag to one JSON field of a request body.
@@ -228,7 +254,7 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		// The ledger's NATS server would refuse the publish; say so now rather than time out.
 		return needsToken(name + " (only license validate works without one)")
 	}
-	nc, err := client.Connect(g.natsURL, g.token, nats.Name("ledgerctl"))
+	nc, err := g.connect("ledgerctl")
 	if errors.Is(err, nats.ErrAuthorization) {
 		return fmt.Errorf("connect %s: %w\nhint: the ledger admits a connection with a usable token (not disabled, revoked or rotated away), or with none for license validate; after 20 failed logins in a minute an address waits for the next minute", g.natsURL, err)
 	}

@@ -27,9 +27,19 @@ type config struct {
 	// or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names
 	// the client whose failed logins are counted. Default none.
 	TrustedProxies []netip.Prefix
-	NATSURL        string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
-	LogLevel       string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
-	MaxPayload     int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
+	// TLSCert and TLSKey are --tls-cert and --tls-key (LICLEDGER_TLS_CERT, LICLEDGER_TLS_KEY):
+	// PEM files of the certificate and key both listeners serve. With them the embedded NATS
+	// server requires TLS and HTTP serves HTTPS only. Reloaded on SIGHUP or when they change.
+	TLSCert, TLSKey string
+	// TLSClientCA is --tls-client-ca, LICLEDGER_TLS_CLIENT_CA: a PEM file of the CAs whose
+	// client certificates both listeners require (mutual TLS). Default none.
+	TLSClientCA string
+	// NATSCA is --nats-ca, LICLEDGER_NATS_CA: a PEM file of the CAs that sign an external
+	// cluster's certificates (--nats-url tls://…). Default: the system's.
+	NATSCA     string
+	NATSURL    string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
+	LogLevel   string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
+	MaxPayload int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
 	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
 	// passwords (8+ characters, an upper and a lower case letter). Default true.
 	PasswordRule bool
@@ -108,6 +118,10 @@ Flags:
 	fs.Func("http-read-timeout", "the whole HTTP request, body included, must arrive within this (env LICLEDGER_HTTP_READ_TIMEOUT, default 10s)", func(s string) error { httpRead = s; return nil })
 	httpConns := env("HTTP_MAX_CONNS", "1024")
 	fs.Func("http-max-conns", "open HTTP connections at most; more wait (env LICLEDGER_HTTP_MAX_CONNS, default 1024)", func(s string) error { httpConns = s; return nil })
+	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate for the embedded NATS server and HTTPS; with --tls-key, no plaintext listener remains (env LICLEDGER_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", ""), "PEM private key of --tls-cert (env LICLEDGER_TLS_KEY)")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", env("TLS_CLIENT_CA", ""), "PEM CA file: require client certificates it signed, on NATS and HTTP (mutual TLS) (env LICLEDGER_TLS_CLIENT_CA)")
+	fs.StringVar(&c.NATSCA, "nats-ca", env("NATS_CA", ""), "PEM CA file to verify an external cluster's TLS certificate (env LICLEDGER_NATS_CA)")
 	proxies := env("TRUSTED_PROXIES", "")
 	fs.Func("trusted-proxies", "comma-separated addresses or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names the client (env LICLEDGER_TRUSTED_PROXIES, default none)", func(s string) error { proxies = s; return nil })
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")

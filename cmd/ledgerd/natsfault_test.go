@@ -144,11 +144,12 @@ func startNATS(t *testing.T, nodes []*natsServer, logs ...string) string {
 	return strings.Join(urls, ",")
 }
 
-// ownerJetStream is JetStream through a connection of ledgerd's own user (which may read and
-// manage every stream), closed at the end of the test.
+// ownerJetStream is JetStream through a connection of ledgerd's writer user (which may read and
+// manage every stream; the serving user ledgerd may only answer into inboxes), closed at the end
+// of the test.
 func ownerJetStream(t *testing.T, url, password string) jetstream.JetStream {
 	t.Helper()
-	owner, err := nats.Connect(url, nats.UserInfo("ledgerd", password), nats.MaxReconnects(-1))
+	owner, err := nats.Connect(url, nats.UserInfo("ledgerd-writer", password), nats.MaxReconnects(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +217,8 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 	ledger := startSubprocess(t, ledgerd, filepath.Join(root, "ledgerd.log"), []string{"LICLEDGER_NATS_PASSWORD=" + password},
 		"--data", data, "--nats-url", url, "--http-listen", httpAddr, "--checkpoint-interval", "50ms")
 	token := readToken(t, data)
-	// The stream and the bucket are read as ledgerd's own NATS user (partners may not).
-	owner, err := nats.Connect(url, nats.UserInfo("ledgerd", password), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	// The stream and the bucket are read as ledgerd's writer user (partners may not).
+	owner, err := nats.Connect(url, nats.UserInfo("ledgerd-writer", password), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if err := checkPartitionKeys(cfg); err != nil {
 		return err
+	}
+	tlsConf, certs, err := serverTLS(cfg, log)
+	if err != nil {
+		return err
+	}
+	if certs != nil {
+		watching, stopWatching := context.WithCancel(context.Background())
+		var watcher sync.WaitGroup
+		watcher.Add(1)
+		go func() { defer watcher.Done(); certs.watch(watching, 2*time.Second) }()
+		defer func() { stopWatching(); watcher.Wait() }()
 	}
 	secrets, err := loadSecrets(cfg.Data)
 	if err != nil {
@@ -94,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
-	nc, wc, shutdownNATS, err := connectNATS(cfg, log, ledger)
+	nc, wc, shutdownNATS, err := connectNATS(cfg, log, ledger, tlsConf)
 	if err != nil {
 		return err
 	}
@@ -231,13 +244,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	ln = limitConnections(ln, cfg.HTTPMaxConns)
+	scheme := "http"
+	if tlsConf != nil {
+		ln, scheme = tls.NewListener(ln, tlsConf), "https" // HTTPS only: no plaintext listener beside it
+	}
 	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies)))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("ledgerd serving", "nats", nc.ConnectedUrl(), "http", ln.Addr().String())
+	log.Info("ledgerd serving", "nats", nc.ConnectedUrl(), scheme, ln.Addr().String())
 
 	var failure error
 	select {
@@ -269,9 +286,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // the events, checkpoints and views (handlers.LedgerWriterNATSUser). The embedded server admits
 // partners' connections with the ledger's credentials. The returned function drains both
 // connections and stops the server.
-func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (nc, wc *nats.Conn, shutdown func(), err error) {
+//
+// With tc (--tls-cert), the embedded server requires TLS of every client (and a client
+// certificate with --tls-client-ca); ledgerd's own in-process connections need none.
+func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger, tc *tls.Config) (nc, wc *nats.Conn, shutdown func(), err error) {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.NATSURL != "" {
+		if cfg.NATSCA != "" {
+			opts = append(opts, nats.RootCAs(cfg.NATSCA))
+		}
 		return connectCluster(cfg, log, ledger, opts)
 	}
 	auth := handlers.NewNATSAuth(ledger, log)
@@ -292,6 +315,11 @@ func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (nc, wc 
 		NoSigs:     true,
 		NoLog:      true,
 
+		TLSConfig:  tc,
+		TLS:        tc != nil,
+		TLSVerify:  tc != nil && tc.ClientCAs != nil,
+		TLSTimeout: 2,
+
 		CustomClientAuthentication: auth,
 	})
 	if err != nil {
@@ -304,12 +332,14 @@ func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger) (nc, wc 
 		return nil, nil, nil, errors.New("embedded NATS did not start within 10s")
 	}
 	opts = append(opts, nats.InProcessServer(ns))
-	nc, err = nats.Connect(ns.ClientURL(), append(slices.Clone(opts), auth.LedgerOptions()...)...)
+	// In process, with no TLS: ClientURL says tls:// when the server requires it of the others.
+	inProcess := strings.Replace(ns.ClientURL(), "tls://", "nats://", 1)
+	nc, err = nats.Connect(inProcess, append(slices.Clone(opts), auth.LedgerOptions()...)...)
 	if err != nil {
 		ns.Shutdown()
 		return nil, nil, nil, err
 	}
-	wc, err = nats.Connect(ns.ClientURL(), append(opts, auth.WriterOptions()...)...)
+	wc, err = nats.Connect(inProcess, append(opts, auth.WriterOptions()...)...)
 	if err != nil {
 		nc.Close()
 		ns.Shutdown()
