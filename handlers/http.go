@@ -3,17 +3,20 @@ package handlers
 import (
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
 )
 
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
-// traffic) /metrics, /debug/pprof/, the JSON Schemas under /schemas/, and api (the query API)
-// under /v1/.
-func HTTPHandler(gather prometheus.Gatherer, ready func() (bool, string), api http.Handler) http.Handler {
+// traffic), the dashboard, the JSON Schemas under /schemas/, api (the query API) under /v1/ and,
+// if operator is not nil, the operator's endpoints (/metrics, /debug/pprof/: OperatorHandler,
+// wrapped by Ledger.OperatorOnly) beside them.
+func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("GET /dashboard", DashboardPage())
@@ -31,9 +34,44 @@ func HTTPHandler(gather prometheus.Gatherer, ready func() (bool, string), api ht
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
-	// Profiles, for finding where time goes under load. The HTTP listener is loopback by default.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if operator != nil {
+		mux.Handle("/metrics", operator)
+		mux.Handle("/debug/pprof/", operator)
+	}
 	return mux
+}
+
+// OperatorHandler serves the operator's endpoints: /metrics (every reseller's figures) and, only
+// if pprof, the profiles under /debug/pprof/. ledgerd serves it on its own listener
+// (--metrics-listen), or on the main one behind Ledger.OperatorOnly.
+func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
+	return mux
+}
+
+// OperatorOnly lets through only requests whose bearer token is an operator's: a credential of
+// the system scope whose role may do everything or is the auditor's (who read the whole ledger
+// anyway). Others get the API's 401 or 403 error body.
+func (l *Ledger) OperatorOnly(h http.Handler, trustedProxies []netip.Prefix) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		cred, f := l.Authenticate(bearer(req.Header.Get("Authorization")), "http:"+clientAddress(req, trustedProxies))
+		if f == nil && !(cred.Scope.IsSystem() && (domain.AllowedEverything(cred.Role) || cred.Role == domain.RoleAuditor)) {
+			f = failure(&domain.Error{Code: CodeForbidden, Message: "only a system-scope admin or auditor may read " + req.URL.Path})
+		}
+		if f != nil {
+			if f.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.Status)
+			w.Write(f.Body())
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
 }

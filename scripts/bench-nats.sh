@@ -24,4 +24,4 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go ver
 ctl() { "$work/ledgerctl" --nats-url "nats://127.0.0.1:$nats_port" --token-file "$work/data/bootstrap-admin.token" "$@"; }
 ctl bench --clients 1 --duration "${secs}s"
 ctl bench --clients 64 --duration "${secs}s"
-curl -fs "127.0.0.1:$http_port/metrics" | grep -E '^licledger_(group_commits_total|committed_commands_total|publication_lag_events) '
+curl -fs -H "Authorization: Bearer $(cat "$work/data/bootstrap-admin.token")" "127.0.0.1:$http_port/metrics" | grep -E '^licledger_(group_commits_total|committed_commands_total|publication_lag_events) '

@@ -45,7 +45,7 @@ for n in "${counts[@]}"; do
   time "$bin/ledgerctl" --nats-url "$url" --token-file "$work/data0/bootstrap-admin.token" \
     bench --clients 64 --resellers 16 --duration "${secs}s"
   for k in $(seq 0 $((n-1))); do
-    metrics=$(curl -fs "127.0.0.1:${http[$k]}/metrics" | grep -E '^licledger_(committed_commands_total|publication_lag_events) ')
+    metrics=$(curl -fs -H "Authorization: Bearer $(cat "$work/data0/bootstrap-admin.token")" "127.0.0.1:${http[$k]}/metrics" | grep -E '^licledger_(committed_commands_total|publication_lag_events) ')
     echo "partition $k: $(echo "$metrics" | tr '\n' ' ')"
     if ! echo "$metrics" | grep -q '^licledger_publication_lag_events 0$'; then # say why
       tail -5 "$work/ledgerd-$k.log"

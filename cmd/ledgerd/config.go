@@ -27,6 +27,13 @@ type config struct {
 	// or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names
 	// the client whose failed logins are counted. Default none.
 	TrustedProxies []netip.Prefix
+	// MetricsListen is --metrics-listen, LICLEDGER_METRICS_LISTEN: the operator's listener for
+	// /metrics (and /debug/pprof/ with --pprof), plain HTTP, to keep on a private network. Empty
+	// (the default): they are served on the main listener, to a system-scope admin's or auditor's
+	// bearer token only.
+	MetricsListen string
+	// Pprof is --pprof, LICLEDGER_PPROF: serve /debug/pprof/ beside /metrics. Default false.
+	Pprof bool
 	// TLSCert and TLSKey are --tls-cert and --tls-key (LICLEDGER_TLS_CERT, LICLEDGER_TLS_KEY):
 	// PEM files of the certificate and key both listeners serve. With them the embedded NATS
 	// server requires TLS and HTTP serves HTTPS only. Reloaded on SIGHUP or when they change.
@@ -122,6 +129,9 @@ Flags:
 	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", ""), "PEM private key of --tls-cert (env LICLEDGER_TLS_KEY)")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", env("TLS_CLIENT_CA", ""), "PEM CA file: require client certificates it signed, on NATS and HTTP (mutual TLS) (env LICLEDGER_TLS_CLIENT_CA)")
 	fs.StringVar(&c.NATSCA, "nats-ca", env("NATS_CA", ""), "PEM CA file to verify an external cluster's TLS certificate (env LICLEDGER_NATS_CA)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", env("METRICS_LISTEN", ""), "operator listener for /metrics (and /debug/pprof/ with --pprof); empty serves them on --http-listen to an operator's token only (env LICLEDGER_METRICS_LISTEN)")
+	pprofOn := env("PPROF", "false")
+	fs.Func("pprof", "serve /debug/pprof/ beside /metrics: true or false (env LICLEDGER_PPROF, default false)", func(s string) error { pprofOn = s; return nil })
 	proxies := env("TRUSTED_PROXIES", "")
 	fs.Func("trusted-proxies", "comma-separated addresses or CIDR prefixes of the proxies in front of the HTTP listener, whose X-Forwarded-For names the client (env LICLEDGER_TRUSTED_PROXIES, default none)", func(s string) error { proxies = s; return nil })
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
@@ -202,6 +212,9 @@ Flags:
 		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)
 	} else {
 		c.NATSSession = d
+	}
+	if c.Pprof, err = trueOrFalse("pprof", pprofOn); err != nil {
+		return config{}, err
 	}
 	if c.AckReplicated, err = trueOrFalse("ack-replicated", ackReplicated); err != nil {
 		return config{}, err

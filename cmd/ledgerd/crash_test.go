@@ -73,6 +73,11 @@ func startSubprocess(t *testing.T, bin, logPath string, env []string, args ...st
 	go func() { p.err = cmd.Wait(); logf.Close(); close(p.exited) }()
 	t.Cleanup(func() { p.cmd.Process.Kill(); p.wait() })
 	if i := slices.Index(args, "--http-listen"); i >= 0 {
+		if d := slices.Index(args, "--data"); d >= 0 {
+			if _, known := metricsReaders.Load(args[i+1]); !known {
+				noteMetricsReader(args[i+1], args[d+1])
+			}
+		}
 		waitReady(t, args[i+1], 30*time.Second)
 	}
 	return p

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -81,12 +79,7 @@ func servedMetrics(t *testing.T) map[string]bool {
 	if _, err := c.Command(context.Background(), "seat.register", seat(lic, "ann"), ""); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := getMetrics(t, httpAddr)
 	served := map[string]bool{}
 	for _, line := range strings.Split(string(body), "\n") {
 		if name, _, ok := strings.Cut(line, "{"); ok && !strings.HasPrefix(line, "#") {

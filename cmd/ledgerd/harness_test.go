@@ -305,3 +305,31 @@ func logBytes(t *testing.T, dir string) [][]byte {
 	}
 	return out
 }
+
+// metricsReaders maps a ledgerd's HTTP address to the data dir whose bootstrap token may read its
+// /metrics (only operators' tokens may: handlers.Ledger.OperatorOnly). The starters register
+// their ledgers; a partition without a token of its own is registered with partition 0's.
+var metricsReaders sync.Map
+
+func noteMetricsReader(httpAddr, dataDir string) { metricsReaders.Store(httpAddr, dataDir) }
+
+// getMetrics reads a ledgerd's /metrics with an operator's token.
+func getMetrics(t *testing.T, httpAddr string) string {
+	t.Helper()
+	dir, ok := metricsReaders.Load(httpAddr)
+	if !ok {
+		t.Fatalf("no data dir registered for the ledgerd at %s", httpAddr)
+	}
+	req, _ := http.NewRequest("GET", "http://"+httpAddr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+readToken(t, dir.(string)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %s %s", resp.Status, body)
+	}
+	return string(body)
+}

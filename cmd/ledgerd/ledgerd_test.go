@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +39,7 @@ func startWithEnv(t *testing.T, dataDir string, logs io.Writer, getenv func(stri
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	args := append([]string{"--data", dataDir, "--nats-listen", natsAddr, "--http-listen", httpAddr}, flags...)
+	noteMetricsReader(httpAddr, dataDir)
 	go func() {
 		done <- run(ctx, args, getenv, logs)
 	}()
@@ -195,12 +195,7 @@ func TestPartnerSessionOverNATS(t *testing.T) {
 	}
 
 	// Metrics are served and lint-clean names exist.
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := getMetrics(t, httpAddr)
 	for _, name := range []string{"licledger_durable_sequence", "licledger_publication_lag_events", "licledger_commit_duration_seconds_bucket", `licledger_requests_total{code="422",endpoint="seat.register"} 1`} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)

@@ -67,6 +67,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	}
 	start := func(k int) (*process, string) {
 		httpAddr := freeAddr(t)
+		noteMetricsReader(httpAddr, data[0]) // partition 0's admin is every partition's
 		return startSubprocess(t, ledgerd, filepath.Join(root, fmt.Sprintf("ledgerd-%d.log", k)), env, append(partitionArgs(k),
 			"--http-listen", httpAddr, "--checkpoint-interval", "50ms", "--replicas", "3", "--ack-replicated", "true")...), httpAddr
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -60,12 +58,7 @@ func TestRepliesGoOnlyIntoInboxes(t *testing.T) {
 			t.Fatal("the views bucket holds the forged key")
 		}
 	}
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := getMetrics(t, httpAddr)
 	if !strings.Contains(string(body), `licledger_requests_dropped_total{endpoint="license.validate"} 3`) {
 		t.Fatalf("/metrics does not count the dropped requests:\n%s", grepLines(string(body), "dropped"))
 	}

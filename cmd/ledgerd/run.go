@@ -248,7 +248,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if tlsConf != nil {
 		ln, scheme = tls.NewListener(ln, tlsConf), "https" // HTTPS only: no plaintext listener beside it
 	}
-	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(reg, ready, handlers.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies)))
+	// The operator's endpoints: on their own listener, or on this one to an operator's token.
+	operator := handlers.OperatorHandler(reg, cfg.Pprof)
+	var operatorSrv *http.Server
+	if cfg.MetricsListen != "" {
+		oln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			svc.Stop()
+			ln.Close()
+			return fmt.Errorf("metrics-listen: %w", err)
+		}
+		operatorSrv = newHTTPServer(cfg, operator)
+		go func() {
+			if err := operatorSrv.Serve(limitConnections(oln, 64)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		log.Info("operator endpoints", "metrics", "http://"+oln.Addr().String()+"/metrics", "pprof", cfg.Pprof)
+		operator = nil
+	} else {
+		operator = ledger.OperatorOnly(operator, cfg.TrustedProxies)
+	}
+	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(ready, handlers.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies), operator))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -269,6 +290,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(shutdownCtx)
+	if operatorSrv != nil {
+		_ = operatorSrv.Shutdown(shutdownCtx)
+	}
 	stopWorkers()
 	wg.Wait()
 	if err := ledger.PersistLastLogins(); err != nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,12 +75,7 @@ func TestNoSecretAtRest(t *testing.T) {
 			}
 		}
 	}
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := []byte(getMetrics(t, httpAddr))
 	scan("/metrics", metrics)
 	js, _ := jetstream.New(nc)
 	waitStreamAt(t, js, lastSequence(t, admin, ctx))
@@ -97,7 +90,7 @@ func TestNoSecretAtRest(t *testing.T) {
 	scan("the log", logs.Bytes())
 	logw.mu.Unlock()
 	files := 0
-	err = filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
