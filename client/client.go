@@ -6,6 +6,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -140,7 +141,7 @@ func (c *Client) Request(ctx context.Context, subject string, body any, commandI
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	resp, err := c.nc.RequestMsgWithContext(ctx, m)
+	resp, err := c.request(ctx, m)
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", subject, err)
 	}
@@ -157,4 +158,23 @@ func (c *Client) Request(ctx context.Context, subject string, body any, commandI
 		return nil, e
 	}
 	return resp.Data, nil
+}
+
+// request sends m and waits for its reply, or, on a connection made by Connect, for the server's
+// refusal to carry it (ErrNotPermitted), whichever comes first.
+func (c *Client) request(ctx context.Context, m *nats.Msg) (*nats.Msg, error) {
+	v, ok := connDenials.Load(c.nc)
+	if !ok {
+		return c.nc.RequestMsgWithContext(ctx, m)
+	}
+	d := v.(*denials)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w := d.watch(m.Subject, cancel)
+	defer d.unwatch(w)
+	msg, err := c.nc.RequestMsgWithContext(ctx, m)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrNotPermitted) {
+		return nil, cause
+	}
+	return msg, err
 }

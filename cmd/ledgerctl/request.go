@@ -275,6 +275,9 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	}
 	if err != nil {
 		var ce *client.Error
+		if errors.Is(err, client.ErrNotPermitted) {
+			return fmt.Errorf("%w\nhint: your credential's role may not send this at all (an auditor sends no commands); `ledgerctl role show --role <your role>` lists what it may do", err)
+		}
 		if errors.As(err, &ce) && hints[ce.Code] != "" {
 			return fmt.Errorf("%w\nhint: %s", err, hints[ce.Code])
 		}
