@@ -22,6 +22,10 @@ type Admin struct {
 	Role                                        string
 	PasswordHash                                string // argon2id, never shown
 	CreatedAt                                   time.Time
+	// PIIKey names the key the ledger sealed this admin's personal data and password hash
+	// under, outside the log (handlers/personal.go): deleting the admin destroys it. The domain
+	// carries the sealed values as they are.
+	PIIKey string
 }
 
 // Forbidden holds attributes a method does not accept. The wire decodes them so that a refusal
@@ -111,6 +115,7 @@ type AdminCreated struct {
 	Role            string    `json:"role,omitempty"`
 	PasswordHash    string    `json:"passwordHash,omitempty"`
 	At              time.Time `json:"at"`
+	PIIKey          string    `json:"piiKey,omitempty"` // see Admin.PIIKey
 }
 
 // AdminUpdated records the attributes an update changed (absent: unchanged).
@@ -122,6 +127,7 @@ type AdminUpdated struct {
 	DropTenant      bool    `json:"dropTenant,omitempty"` // left tenant-admin: no tenant any more
 	AdminProfile
 	PasswordHash string `json:"passwordHash,omitempty"`
+	PIIKey       string `json:"piiKey,omitempty"` // a key given to an admin created before keys were
 }
 
 // AdminDeleted records a deletion.
@@ -311,7 +317,7 @@ func (s *State) applyAdmin(e Event) {
 	case AdminCreated:
 		s.Admins[e.Username] = &Admin{Username: e.Username, ResellerID: e.ResellerID, TenantID: e.TenantID,
 			ProfileType: e.UserProfileType, FirstName: e.FirstName, LastName: e.LastName, EmailAddress: e.EmailAddress,
-			Language: e.Language, Role: e.Role, PasswordHash: e.PasswordHash, CreatedAt: e.At}
+			Language: e.Language, Role: e.Role, PasswordHash: e.PasswordHash, CreatedAt: e.At, PIIKey: e.PIIKey}
 	case AdminUpdated:
 		a := s.Admins[e.Username]
 		for _, f := range []struct {
@@ -330,6 +336,9 @@ func (s *State) applyAdmin(e Event) {
 		}
 		if e.PasswordHash != "" {
 			a.PasswordHash = e.PasswordHash
+		}
+		if e.PIIKey != "" {
+			a.PIIKey = e.PIIKey
 		}
 	case AdminDeleted:
 		delete(s.Admins, e.Username)

@@ -290,6 +290,18 @@ func (s *Store) SetMeta(name string, value []byte) error {
 	return s.db.Set(metaKey(name), value, pebble.NoSync)
 }
 
+// SetMetaSynced writes a metadata value that the log cannot recompute (a key the ledger keeps
+// outside the log) and returns once it is fsynced.
+func (s *Store) SetMetaSynced(name string, value []byte) error {
+	return s.db.Set(metaKey(name), value, pebble.Sync)
+}
+
+// DeleteMeta removes a metadata value, with an fsync: what is deleted (a destroyed key) must not
+// come back after a crash.
+func (s *Store) DeleteMeta(name string) error {
+	return s.db.Delete(metaKey(name), pebble.Sync)
+}
+
 // pebbleLogger passes Pebble's errors to slog and drops its chatter (WAL replay notes, etc.).
 // Pebble reports a failed WAL write or sync through Fatalf and would carry on if Fatalf returned,
 // so Fatalf puts the store in its failed state, calls Options.Fatal, and unwinds with a

@@ -18,6 +18,7 @@ type commandEnv struct {
 	secrets      *Secrets
 	passwordRule bool              // apply APIO's local password rule (domain.CheckPassword)
 	caller       domain.Credential // the authenticated principal
+	personal     *personalKeys     // opens the admins' sealed personal data for replies
 	// argonMemory overrides the argon2id memory cost in KiB (0: argonMemory). Only tests that
 	// decode many passwords (the fuzzer) lower it.
 	argonMemory uint32
@@ -95,7 +96,7 @@ func adminCommand[W any, P interface {
 		return nil, err
 	}
 	cmd, meta := P(&w).withHash(hash)
-	return &prepared{cmd: cmd, meta: meta, result: untyped(adminResult(cmd))}, nil
+	return &prepared{cmd: cmd, meta: meta, result: untyped(adminResult(cmd, env.personal))}, nil
 }
 
 type adminDeleteWire struct {
@@ -133,14 +134,17 @@ type adminView struct {
 	HasPassword     bool   `json:"hasPassword"`
 }
 
-// adminResult answers with the admin a command acted on, as it stands after it.
-func adminResult(cmd domain.Command) func(*domain.State, time.Time) adminView {
+// adminResult answers with the admin a command acted on, as it stands after it, its personal
+// data opened with its key.
+func adminResult(cmd domain.Command, personal *personalKeys) func(*domain.State, time.Time) adminView {
 	username := aggregateID(cmd)
 	return func(s *domain.State, _ time.Time) adminView {
 		a := s.Admins[username]
-		return adminView{Username: a.Username, FirstName: a.FirstName, LastName: a.LastName, EmailAddress: a.EmailAddress,
-			Language: a.Language, UserProfileType: a.ProfileType, ResellerID: a.ResellerID, TenantID: a.TenantID,
-			Role: a.Role, HasPassword: a.PasswordHash != ""}
+		return adminView{
+			Username: a.Username, Language: a.Language, Role: a.Role, HasPassword: a.PasswordHash != "",
+			FirstName: personal.open(a.FirstName), LastName: personal.open(a.LastName), EmailAddress: personal.open(a.EmailAddress),
+			UserProfileType: a.ProfileType, ResellerID: a.ResellerID, TenantID: a.TenantID,
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type Ledger struct {
 	// disabled, revoked or rotated (the NATS authenticator closes its connections).
 	credentialChanged credentialWatch
 
+	// personal keeps the keys admins' personal data is sealed under (personal.go).
+	personal *personalKeys
+
 	// views notes what events touched, for ExportViews.
 	views viewWatch
 	// checkpointKey verifies the log's signed checkpoints (SetCheckpointKey; audit.go).
@@ -124,6 +127,14 @@ func NewLedger(store *eventstore.Store, secrets *Secrets, log *slog.Logger) (*Le
 		return nil, fmt.Errorf("handlers: the read models reached sequence %d of %d", p, d)
 	}
 	l.state = l.licenses.CopyState()
+	personal, err := loadPersonalKeys(store)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: personal data keys: %w", err)
+	}
+	l.personal = personal
+	if err := l.personal.sweep(l.state); err != nil {
+		return nil, fmt.Errorf("handlers: destroy the keys of deleted admins: %w", err)
+	}
 	return l, nil
 }
 
@@ -287,7 +298,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	p, err := spec.decode(r.Name, r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred})
+	p, err := spec.decode(r.Name, r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.PasswordRule, caller: cred, personal: l.personal})
 	if err != nil {
 		return nil, failure(err)
 	}
@@ -393,6 +404,12 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 				return nil, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
 			}
 		}
+		// Personal data leaves the decision sealed; the keys of deleted admins are destroyed
+		// once the deletion is durable.
+		forget := l.personal.forgetDeleted(l.state, events)
+		if events, err = l.personal.sealEvents(l.state, events); err != nil {
+			return nil, err
+		}
 		for _, e := range events {
 			data, err := json.Marshal(e)
 			if err != nil {
@@ -415,6 +432,11 @@ func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Rec
 				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
 				if strings.HasPrefix(e.Type, "credential.") {
 					l.noteCredentialChange(e.Sequence)
+				}
+			}
+			for _, id := range forget {
+				if err := l.personal.forget(id); err != nil {
+					l.log.Error("a deleted admin's personal data key was not destroyed; the next start destroys it", "err", err)
 				}
 			}
 			b, _ := json.Marshal(reply) // results are plain data
