@@ -311,17 +311,41 @@ func logBytes(t *testing.T, dir string) [][]byte {
 // their ledgers; a partition without a token of its own is registered with partition 0's.
 var metricsReaders sync.Map
 
+// metricsTokens caches, by data dir, the token last read there, and holds the tokens registered
+// by HTTP address (noteMetricsToken).
+var metricsTokens sync.Map
+
 func noteMetricsReader(httpAddr, dataDir string) { metricsReaders.Store(httpAddr, dataDir) }
 
 // getMetrics reads a ledgerd's /metrics with an operator's token.
 func getMetrics(t *testing.T, httpAddr string) string {
 	t.Helper()
+	if token, ok := metricsTokens.Load(httpAddr); ok { // registered as such (noteMetricsToken)
+		return readMetrics(t, httpAddr, token.(string))
+	}
 	dir, ok := metricsReaders.Load(httpAddr)
 	if !ok {
 		t.Fatalf("no data dir registered for the ledgerd at %s", httpAddr)
 	}
+	// A data dir restored from the stream has no token file: the one read before it still works.
+	token, cached := metricsTokens.Load(dir)
+	if b, err := os.ReadFile(filepath.Join(dir.(string), "bootstrap-admin.token")); err == nil {
+		token = strings.TrimSpace(string(b))
+		metricsTokens.Store(dir, token)
+	} else if !cached {
+		t.Fatalf("no token to read /metrics of %s with: %v", httpAddr, err)
+	}
+	return readMetrics(t, httpAddr, token.(string))
+}
+
+// noteMetricsToken registers the token that reads the /metrics of the ledgerd at httpAddr (one
+// whose data dir holds none, as after a restore).
+func noteMetricsToken(httpAddr, token string) { metricsTokens.Store(httpAddr, token) }
+
+func readMetrics(t *testing.T, httpAddr, token string) string {
+	t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+httpAddr+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+readToken(t, dir.(string)))
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

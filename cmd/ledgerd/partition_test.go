@@ -88,6 +88,18 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	nc := connect(t, url, token)
 	admin := client.New(nc, token)
 	admin.Timeout = 5 * time.Second
+	// Partition 1 knows the system admin once it has copied partition 0's credentials.
+	toOne := client.New(nc, token)
+	toOne.Timeout, toOne.Partition = 5*time.Second, "1"
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := toOne.Query(t.Context(), "role.show", map[string]any{"role": "support-agent"})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partition 1 does not know partition 0's system admin: %v", err)
+		}
+	}
 	command := func(c *client.Client, name string, body map[string]any) {
 		t.Helper()
 		if _, err := c.Command(t.Context(), name, body, ""); err != nil {

@@ -194,6 +194,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	// ledgerd serves the restored log: the old token works, every acknowledged registration is
 	// an active seat, a retry is refused, and a new command lands at the next sequence.
 	httpAddr = freeAddr(t)
+	noteMetricsToken(httpAddr, token) // a restored data dir has no token file
 	ledger = startSubprocess(t, ledgerd, filepath.Join(root, "ledgerd-restored.log"), env,
 		"--data", data, "--nats-url", url, "--http-listen", httpAddr, "--checkpoint-interval", "50ms", "--replicas", replicas, "--ack-replicated", ackReplicated)
 	waitReady(t, httpAddr, 60*time.Second)
