@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,62 @@ func TestDeployNATSConfigAdmitsLikeTheEmbeddedServer(t *testing.T) {
 	time.Sleep(3 * time.Second) // past the kept connection's first session
 	if _, err := client.New(kept, keptToken).Query(context.Background(), "role.show", map[string]any{"role": "support-agent"}); err != nil {
 		t.Fatalf("a kept credential after its session renewed: %v", err)
+	}
+}
+
+// TestDeployNATSConfigWithTLS runs a real nats-server from deploy/nats-server-tls.conf as
+// shipped (deploy/nats-server.conf with TLS) and ledgerd against it with --nats-url tls:// and
+// --nats-ca: ledgerd and partners with the CA are admitted through the callout, a plaintext
+// connection is refused, and so is a client that trusts another CA.
+func TestDeployNATSConfigWithTLS(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	ca, other := newTestCA(t, dir, "nats"), newTestCA(t, dir, "other")
+	certFile, keyFile := ca.issue(t, dir, "nats-server", 2, true)
+	var pub bytes.Buffer
+	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &pub, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	password := hex.EncodeToString(secret)
+	for k, v := range map[string]string{"LICLEDGER_CALLOUT_ISSUER": strings.TrimSpace(pub.String()), "LICLEDGER_NATS_PASSWORD": password,
+		"LICLEDGER_NATS_SERVER_NAME": "deploy-tls-test", "LICLEDGER_NATS_TLS_CERT": certFile, "LICLEDGER_NATS_TLS_KEY": keyFile} {
+		t.Setenv(k, v)
+	}
+	opts, err := server.ProcessConfigFile("../../deploy/nats-server-tls.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := fmt.Sprintf("tls://127.0.0.1:%d", ns.Addr().(*net.TCPAddr).Port)
+
+	env := map[string]string{"LICLEDGER_NATS_PASSWORD": password}
+	startWithEnv(t, data, io.Discard, func(k string) string { return env[k] }, "--nats-url", url, "--nats-ca", ca.file)
+	token := readToken(t, data)
+	nc, err := client.Connect(url, token, nats.RootCAs(ca.file), nats.Timeout(10*time.Second))
+	if err != nil {
+		t.Fatalf("a partner over TLS: %v", err)
+	}
+	defer nc.Close()
+	if _, err := client.New(nc, token).Query(context.Background(), "role.show", map[string]any{"role": "support-agent"}); err != nil {
+		t.Fatalf("a query over TLS through the callout: %v", err)
+	}
+	plain := strings.Replace(url, "tls://", "nats://", 1)
+	if c, err := client.Connect(plain, token, nats.Timeout(5*time.Second)); err == nil {
+		c.Close()
+		t.Fatal("a plaintext connection was admitted")
+	}
+	if c, err := client.Connect(url, token, nats.RootCAs(other.file), nats.Timeout(5*time.Second)); err == nil {
+		c.Close()
+		t.Fatal("a client trusting another CA connected")
 	}
 }
