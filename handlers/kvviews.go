@@ -159,9 +159,37 @@ func (x *viewExport) repair(ctx context.Context) error {
 	return nil
 }
 
+// all writes every key, and deletes every other key of the bucket: only the ledger's writer may
+// write there, but what is there is the ledger's own once a full pass is over, whatever happened
+// before (a key someone else overwrote, or added). It is the start's pass and the refresh's.
 func (x *viewExport) all(ctx context.Context) error {
+	x.written = map[string]uint64{} // rewrite even what seems unchanged: it may not be ours
 	r, t, lic := x.ledger.licenses.ScopeIDs()
-	return x.write(ctx, r, t, lic)
+	if err := x.write(ctx, r, t, lic); err != nil {
+		return err
+	}
+	return x.dropForeign(ctx)
+}
+
+// dropForeign deletes the bucket's keys that the last full pass did not write.
+func (x *viewExport) dropForeign(ctx context.Context) error {
+	keys, err := x.kv.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var foreign []string
+	for k := range keys.Keys() {
+		if _, ours := x.written[k]; !ours {
+			foreign = append(foreign, k)
+		}
+	}
+	for _, k := range foreign {
+		if err := x.kv.Purge(ctx, k); err != nil {
+			return err
+		}
+		x.ledger.log.Warn("the views bucket held a key the ledger did not write; purged", "key", k)
+	}
+	return nil
 }
 
 // write exports the given scopes' values. Totals come from one pass over the licenses.
