@@ -18,7 +18,8 @@ const unknownToken = "lic_000000000000000000000000000000000000000000000000000000
 
 // TestFailedAuthenticationIsRateLimited: after 20 failed authentications in a minute, requests
 // from that connection are answered 429 with a retry hint, whatever token they carry; other
-// connections are not affected.
+// connections are not affected; and answers sent to a prefix other than the connection's own
+// cannot be read by it.
 func TestFailedAuthenticationIsRateLimited(t *testing.T) {
 	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
@@ -41,6 +42,17 @@ func TestFailedAuthenticationIsRateLimited(t *testing.T) {
 	if _, err := admin.Query(ctx, "credential.list", map[string]any{}); err != nil {
 		t.Fatalf("another connection was limited: %v", err)
 	}
+
+	// The fresh-prefix dodge: a request source is its reply prefix, which the caller names, so
+	// a guesser naming a new one each time is not counted as one source. But a connection reads
+	// only its own token's inbox: it cannot even subscribe where those answers go, so it learns
+	// nothing from them.
+	w := connectWatched(t, nc.ConnectedUrl(), guesserToken)
+	fresh := client.InboxNamespace + ".0123456789abcdef0123456789abcdef"
+	if _, err := w.SubscribeSync(fresh + ".>"); err != nil {
+		t.Fatal(err)
+	}
+	w.wantViolation(t, "Subscription", fresh)
 }
 
 // TestFailedNATSLoginsAreRateLimited: refused NATS logins count against the token and against
