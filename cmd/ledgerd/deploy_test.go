@@ -160,3 +160,24 @@ func TestDeployNATSConfigWithTLS(t *testing.T) {
 		t.Fatal("a client trusting another CA connected")
 	}
 }
+
+// TestDeployClusterConfigWithTLS: deploy/nats-cluster-tls.conf loads as nats-server reads it,
+// and is the cluster node of nats-cluster.conf with TLS required of its clients.
+func TestDeployClusterConfigWithTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := newTestCA(t, dir, "nats").issue(t, dir, "node", 2, true)
+	for k, v := range map[string]string{"LICLEDGER_CALLOUT_ISSUER": "AAUL7NRNUUIJRIYWXXWY2UPJRRH4BIP6X6WQCXXI26CMA24LV7MHYI5G",
+		"LICLEDGER_NATS_PASSWORD": "p", "LICLEDGER_NATS_ROUTE_PASSWORD": "r", "LICLEDGER_NATS_SERVER_NAME": "n1",
+		"LICLEDGER_NATS_ROUTE_1": "nats-route://route:r@127.0.0.1:6222", "LICLEDGER_NATS_ROUTE_2": "nats-route://route:r@127.0.0.1:6223",
+		"LICLEDGER_NATS_ROUTE_3":  "nats-route://route:r@127.0.0.1:6224",
+		"LICLEDGER_NATS_TLS_CERT": certFile, "LICLEDGER_NATS_TLS_KEY": keyFile} {
+		t.Setenv(k, v)
+	}
+	opts, err := server.ProcessConfigFile("../../deploy/nats-cluster-tls.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.TLSConfig == nil || opts.Cluster.Name != "licledger" || len(opts.Routes) != 3 || opts.AuthCallout == nil {
+		t.Fatalf("nats-cluster-tls.conf: TLS %t, cluster %q, %d routes, callout %t", opts.TLSConfig != nil, opts.Cluster.Name, len(opts.Routes), opts.AuthCallout != nil)
+	}
+}
