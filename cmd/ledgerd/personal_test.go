@@ -11,6 +11,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/handlers"
 )
 
 // TestPersonalDataIsSealedAndShredded: an admin's names, email address and password hash reach
@@ -84,5 +85,18 @@ func TestPersonalDataIsSealedAndShredded(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// And the history verifies against every checkpoint the ledger signed, as `ledgerctl audit
+	// verify --data` checks it.
+	vkey, err := handlers.CheckpointVerifierKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoints, err := store.StoredCheckpoints(vkey)
+	if err != nil || len(checkpoints) == 0 {
+		t.Fatalf("%d checkpoints (%v)", len(checkpoints), err)
+	}
+	if err := store.VerifyLog(eventstore.NewVerifier(checkpoints...), nil); err != nil {
+		t.Fatalf("the history after the admin's deletion: %v", err)
 	}
 }
