@@ -48,9 +48,11 @@ bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 
 	scripts/bench-partitions.sh 10
 	scripts/bench-floor.sh 10
 
-lint: ## gofmt, go vet, go mod tidy, and the import-direction test
+lint: ## gofmt, go vet, go mod tidy, the import-direction test, and no tracked file over 1 MiB (build outputs go to bin/)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@big=$$(git ls-files -z 2>/dev/null | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print $$2}'); \
+	  if [ -n "$$big" ]; then echo "tracked files over 1 MiB (binaries belong in bin/, which git ignores):"; echo "$$big"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 	$(GO) test -count=1 ./internal/archtest/
