@@ -12,7 +12,7 @@ import (
 )
 
 // Publisher is where the outbox relay sends events: in licledger, the JetStream stream
-// LEDGER_EVENTS (see package eventstore/jetstream). The store does not know NATS.
+// LEDGER_EVENTS (see package eventstore/natsstream). The store does not know NATS.
 type Publisher interface {
 	// Last returns the sequence of the last event the destination holds (0 if none). The relay
 	// resumes after it, so the destination itself is the cursor that cannot drift.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
-	"github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/projections"
 )
 
@@ -30,7 +30,7 @@ type Ledger struct {
 	// zero value is the unpartitioned ledger. Partitioned, an unaddressed command may change only
 	// system-wide data (partition 0 decides it for all), and a system admin's usage.summary sums
 	// every partition's. Set it before Serve.
-	Partition jetstream.Partition
+	Partition natsstream.Partition
 
 	store    *eventstore.Store
 	secrets  *Secrets

@@ -14,7 +14,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 )
 
 // ledgerd speaks on NATS as two identities. LedgerNATSUser serves the requests: its answers go to
@@ -56,8 +56,8 @@ var ledgerServingDeny = []string{LedgerWriterInboxPrefix + ".>"}
 const PartitionSubjects = "ledger.v1.p.*."
 
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
-// signed (the note's text, exactly); the stream jetstream.CheckpointStream keeps them.
-const CheckpointSubject = jetstream.CheckpointSubject
+// signed (the note's text, exactly); the stream natsstream.CheckpointStream keeps them.
+const CheckpointSubject = natsstream.CheckpointSubject
 
 // NATSPermissions is what one NATS connection may publish and subscribe to.
 type NATSPermissions struct {
@@ -84,10 +84,10 @@ func AnonymousNATSPermissions() NATSPermissions {
 // for its info and stats ($SRV) and read the event stream, as auditors do; they may not change
 // it. In a ledger split into partitions (part), the stream and checkpoints they read are every
 // partition's.
-func CredentialNATSPermissions(c domain.Credential, token string, part jetstream.Partition) NATSPermissions {
+func CredentialNATSPermissions(c domain.Credential, token string, part natsstream.Partition) NATSPermissions {
 	history := func(p NATSPermissions) NATSPermissions {
 		for i := range max(part.Count, 1) {
-			each := jetstream.Partition{Index: i, Count: part.Count}
+			each := natsstream.Partition{Index: i, Count: part.Count}
 			p.Publish = append(p.Publish, streamReader(each.StreamName())...)
 			p.Subscribe = append(p.Subscribe, each.CheckpointSubject())
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 )
 
 // AuthCalloutSubject is where a NATS server with auth_callout asks who may connect.
@@ -106,7 +106,7 @@ func (c *NATSCallout) Serve(nc *nats.Conn) (*nats.Subscription, error) {
 
 // answersFor reports whether partition part is the one to admit a credential of reseller ("" for
 // system-wide credentials and anonymous logins, which partition 0 admits).
-func answersFor(part jetstream.Partition, reseller string) bool {
+func answersFor(part natsstream.Partition, reseller string) bool {
 	if reseller == "" {
 		return part.Index == 0
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/projections"
 	"github.com/licledger/licledger/schemas"
 )
@@ -508,7 +508,7 @@ func (l *Ledger) Query(ctx context.Context, r Request) ([]byte, *Failure) {
 	if !ok {
 		return nil, failure(domain.Errorf(domain.CodeInvalidArgument, "", "unknown query %q", r.Name))
 	}
-	if r.Reseller != jetstream.SystemToken { // "_": this partition's part of a system-wide answer
+	if r.Reseller != natsstream.SystemToken { // "_": this partition's part of a system-wide answer
 		if f := l.checkPartition(r.Reseller); f != nil {
 			return nil, f
 		}

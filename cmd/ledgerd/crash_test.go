@@ -20,7 +20,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/testreport"
 )
@@ -242,7 +242,7 @@ func checkStoredReadModels(t *testing.T, data string) (behind bool) {
 // verifyStream checks the whole stream against what clients were told, and returns it.
 func verifyStream(t *testing.T, js jetstream.JetStream, acked []ack) []streamMsg {
 	t.Helper()
-	return verifyStreamNamed(t, js, jspub.StreamName, acked)
+	return verifyStreamNamed(t, js, natsstream.StreamName, acked)
 }
 
 // verifyStreamNamed is verifyStream for the stream name (a partition's).

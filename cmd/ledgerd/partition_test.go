@@ -24,7 +24,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/testreport"
 )
@@ -233,7 +233,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := ownerJetStream(t, url, d.password)
-	part1 := jspub.Partition{Index: 1, Count: 2}
+	part1 := natsstream.Partition{Index: 1, Count: 2}
 	waitStreamNamedSettled(t, js, part1.StreamName())
 	var out bytes.Buffer
 	if err := restore(t.Context(), append(partitionArgs(1), "--from-stream", "--keys", backup), getenv, &out, io.Discard); err != nil {
@@ -262,7 +262,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	streams := make([][]streamMsg, 2)
 	registered := make([]int, 2)
 	for k := range 2 {
-		part := jspub.Partition{Index: k, Count: 2}
+		part := natsstream.Partition{Index: k, Count: 2}
 		for deadline := time.Now().Add(30 * time.Second); metric(t, httpAddrs[k], "licledger_publication_lag_events") != 0; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("partition %d did not publish its log", k)
@@ -334,7 +334,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	events := make([]int, 2)
 	for k := range 2 {
 		events[k] = streamEqualsLog(t, data[k], streams[k])
-		verifyPartitionTree(t, js, jspub.Partition{Index: k, Count: 2}, data[k])
+		verifyPartitionTree(t, js, natsstream.Partition{Index: k, Count: 2}, data[k])
 	}
 	// Partition 1's log holds partition 0's system-wide events, the same data.
 	copies := systemEvents(t, logBytes(t, filepath.Join(data[1], "log")))
@@ -412,7 +412,7 @@ func systemEvents(t *testing.T, log [][]byte) []string {
 
 // verifyPartitionTree checks the stopped partition's log in data against every checkpoint it
 // stored and the newest one in its checkpoint stream, with its own verifier key.
-func verifyPartitionTree(t *testing.T, js jetstream.JetStream, part jspub.Partition, data string) {
+func verifyPartitionTree(t *testing.T, js jetstream.JetStream, part natsstream.Partition, data string) {
 	t.Helper()
 	vkey := mustVerifierKey(t, data)
 	store, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
@@ -485,7 +485,7 @@ func TestCalloutIsAnsweredOnce(t *testing.T) {
 	}
 	js := ownerJetStream(t, url, d.password)
 	for k := range 3 {
-		stream := jspub.Partition{Index: k, Count: 3}.StreamName()
+		stream := natsstream.Partition{Index: k, Count: 3}.StreamName()
 		for deadline := time.Now().Add(15 * time.Second); !holdsProduct(t, js, stream, "after-the-logins"); time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never got the product made after the logins: partition %d no longer publishes", stream, k)

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 )
 
@@ -119,7 +119,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 // A newer one covers events the lost ledger signed but never published; its size is returned as
 // beyond (0 if there is none). Every checkpoint must verify with vkey: one that does not was not
 // made by this ledger.
-func restorePoint(ctx context.Context, js jetstream.JetStream, p jspub.Partition, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
+func restorePoint(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
 	signed, err := p.Checkpoints(ctx, js)
 	if err != nil {
 		return use, 0, err
@@ -149,7 +149,7 @@ func restorePoint(ctx context.Context, js jetstream.JetStream, p jspub.Partition
 
 // importStream reads LEDGER_EVENTS into a new log in dir and checks it against checkpoint. It
 // returns how many events it restored.
-func importStream(ctx context.Context, js jetstream.JetStream, p jspub.Partition, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
+func importStream(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
 	if err := os.RemoveAll(dir); err != nil { // a restore that did not finish
 		return 0, err
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/testreport"
 )
@@ -95,7 +95,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		// An error is retried: a cluster whose node just came back may be electing the stream's
 		// leader.
-		all, err := jspub.Partition{}.Checkpoints(t.Context(), js)
+		all, err := natsstream.Partition{}.Checkpoints(t.Context(), js)
 		if err == nil && len(all) > 0 {
 			if c, err := eventstore.OpenCheckpoint(all[len(all)-1], mustVerifierKey(t, backup)); err != nil {
 				t.Fatal(err)
@@ -228,7 +228,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	}
 	n := streamEqualsLog(t, data, stream)
 	if cluster {
-		info, err := js.Stream(t.Context(), jspub.StreamName)
+		info, err := js.Stream(t.Context(), natsstream.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +246,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 // its leader took before (a restore reads only what is there).
 func waitStreamSettled(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	waitStreamNamedSettled(t, js, jspub.StreamName)
+	waitStreamNamedSettled(t, js, natsstream.StreamName)
 }
 
 // waitStreamNamedSettled is waitStreamSettled for the stream name (a partition's).
@@ -391,16 +391,16 @@ func publishCopy(t *testing.T, url string, events, checkpoints [][]byte) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if _, err := js.CreateStream(t.Context(), jspub.Partition{}.Config(1)); err != nil {
+	if _, err := js.CreateStream(t.Context(), natsstream.Partition{}.Config(1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events {
-		if _, err := js.Publish(t.Context(), jspub.Subject("", "s", "thing.happened.v1"), e); err != nil {
+		if _, err := js.Publish(t.Context(), natsstream.Subject("", "s", "thing.happened.v1"), e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, c := range checkpoints {
-		if err := (jspub.Partition{}).PublishCheckpoint(t.Context(), js, 1, c); err != nil {
+		if err := (natsstream.Partition{}).PublishCheckpoint(t.Context(), js, 1, c); err != nil {
 			t.Fatal(err)
 		}
 	}

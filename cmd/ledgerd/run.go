@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 )
 
@@ -204,7 +204,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		publishCheckpoints(workers, js, cfg.Partition, cfg.Replicas, checkpoints, log)
 	}()
 
-	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}, Logger: log}
+	relay := &eventstore.Relay{Store: store, Publisher: &natsstream.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}, Logger: log}
 	ledger.SetPublished(relay.Published)
 	if cfg.AckReplicated {
 		ledger.SetAckReplicated(relay.WaitPublished)
@@ -442,7 +442,7 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 // the stream takes it or a newer one replaces it: otherwise it would stay missing until the log
 // grows and the next one is signed. Once ctx ends each is tried once; it returns when in is
 // closed.
-func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p jspub.Partition, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
+func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
 	for c := range in {
 		for {
 			err := p.PublishCheckpoint(context.Background(), js, replicas, c.Signed)

@@ -1,4 +1,4 @@
-package jetstream_test
+package natsstream_test
 
 import (
 	"fmt"
@@ -13,17 +13,17 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 )
 
 func TestPartitionNames(t *testing.T) {
 	for _, c := range []struct {
-		p                                       jspub.Partition
+		p                                       natsstream.Partition
 		stream, subject, checkpoints, cpSubject string
 	}{
-		{jspub.Partition{}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
-		{jspub.Partition{Index: 0, Count: 1}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
-		{jspub.Partition{Index: 2, Count: 4}, "LEDGER_EVENTS_2", "ledger.v1.p.2.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS_2", "ledger.v1.p.2.checkpoint"},
+		{natsstream.Partition{}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
+		{natsstream.Partition{Index: 0, Count: 1}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
+		{natsstream.Partition{Index: 2, Count: 4}, "LEDGER_EVENTS_2", "ledger.v1.p.2.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS_2", "ledger.v1.p.2.checkpoint"},
 	} {
 		if got := c.p.StreamName(); got != c.stream {
 			t.Errorf("%v: stream %q, want %q", c.p, got, c.stream)
@@ -44,7 +44,7 @@ func TestPartitionNames(t *testing.T) {
 			t.Errorf("%v: checkpoint stream config %+v", c.p, cfg)
 		}
 	}
-	if got := (jspub.Partition{Index: 1, Count: 2}).SystemSubjects(); got != "ledger.v1.p.1.evt._.>" {
+	if got := (natsstream.Partition{Index: 1, Count: 2}).SystemSubjects(); got != "ledger.v1.p.1.evt._.>" {
 		t.Errorf("system subjects %q", got)
 	}
 }
@@ -110,7 +110,7 @@ func TestPartitionOwnsWhatNATSMapsToIt(t *testing.T) {
 			}
 			seen[k] = true
 			for p := range 3 {
-				if owns := (jspub.Partition{Index: p, Count: 3}).Owns(reseller); owns != (p == k) {
+				if owns := (natsstream.Partition{Index: p, Count: 3}).Owns(reseller); owns != (p == k) {
 					t.Fatalf("%s: NATS maps it to partition %d, but partition %d says it owns it: %v", reseller, k, p, owns)
 				}
 			}

@@ -1,11 +1,11 @@
-// Package jetstream publishes the ledger's log to the JetStream stream LEDGER_EVENTS so that the
+// Package natsstream publishes the ledger's log to the JetStream stream LEDGER_EVENTS so that the
 // stream is an exact copy of the log: stream sequence == ledger sequence, one message per event,
 // the same bytes.
 //
 // Every message carries Nats-Msg-Id = event id (JetStream drops a duplicate within its window) and
 // Nats-Expected-Last-Sequence = sequence-1 (JetStream refuses a message that would land anywhere
 // but at its own sequence). Together they make re-publication after any crash harmless.
-package jetstream
+package natsstream
 
 import (
 	"context"

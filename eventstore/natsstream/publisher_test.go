@@ -1,4 +1,4 @@
-package jetstream_test
+package natsstream_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/eventstore"
-	jspub "github.com/licledger/licledger/eventstore/jetstream"
+	"github.com/licledger/licledger/eventstore/natsstream"
 )
 
 func startServer(t *testing.T, port int, dir string) *server.Server {
@@ -66,7 +66,7 @@ func (m mismatch) Error() string { return string(m) }
 func compare(js jetstream.JetStream, s *eventstore.Store) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := js.Stream(ctx, jspub.StreamName)
+	st, err := js.Stream(ctx, natsstream.StreamName)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func compare(js jetstream.JetStream, s *eventstore.Store) error {
 			return err
 		}
 		env, _ := eventstore.DecodeEnvelope(e.Bytes)
-		if !bytes.Equal(m.Data, e.Bytes) || m.Subject != jspub.Subject(env.Reseller, env.Subject, env.Type) || m.Header.Get(nats.MsgIdHdr) != env.ID {
+		if !bytes.Equal(m.Data, e.Bytes) || m.Subject != natsstream.Subject(env.Reseller, env.Subject, env.Type) || m.Header.Get(nats.MsgIdHdr) != env.ID {
 			return mismatch("message " + strconv.FormatUint(e.Sequence, 10) + " differs")
 		}
 		return nil
@@ -104,7 +104,7 @@ func TestRelayCopiesTheLogThroughOutagesAndLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(nc)
-	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, AckTimeout: 2 * time.Second}, Backoff: 50 * time.Millisecond}
+	relay := &eventstore.Relay{Store: store, Publisher: &natsstream.Publisher{JS: js, AckTimeout: 2 * time.Second}, Backoff: 50 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(ctx) }()
@@ -135,7 +135,7 @@ func TestRelayCopiesTheLogThroughOutagesAndLoss(t *testing.T) {
 	waitConverged(t, nc, store)
 
 	// The stream is lost (its store deleted): the relay republishes everything from the log.
-	if err := js.DeleteStream(context.Background(), jspub.StreamName); err != nil {
+	if err := js.DeleteStream(context.Background(), natsstream.StreamName); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, store, 10)
@@ -162,7 +162,7 @@ func TestRelayTrustsNothingItDidNotPublish(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	relay := &eventstore.Relay{Store: store, Publisher: &jspub.Publisher{JS: js, AckTimeout: 2 * time.Second}, Backoff: 20 * time.Millisecond}
+	relay := &eventstore.Relay{Store: store, Publisher: &natsstream.Publisher{JS: js, AckTimeout: 2 * time.Second}, Backoff: 20 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(ctx) }()
@@ -171,7 +171,7 @@ func TestRelayTrustsNothingItDidNotPublish(t *testing.T) {
 	appendN(t, store, 10)
 	waitConverged(t, nc, store)
 	// A forger publishes into the stream's subjects; it lands at sequence 11.
-	if _, err := js.Publish(ctx, jspub.Subject("r1", "l1", "license.terminated.v1"), []byte(`{"forged":true}`)); err != nil {
+	if _, err := js.Publish(ctx, natsstream.Subject("r1", "l1", "license.terminated.v1"), []byte(`{"forged":true}`)); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, store, 5) // the log's own event 11 and more

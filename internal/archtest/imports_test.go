@@ -12,19 +12,19 @@ const module = "github.com/licledger/licledger"
 // allowed lists, per package, the packages of this module it may import. A package missing here
 // may import nothing of ours (new packages must be added deliberately).
 var allowed = map[string][]string{
-	"domain":               {},
-	"eventstore":           {},
-	"eventstore/jetstream": {"eventstore"},
-	"projections":          {"domain", "eventstore"},
-	"handlers":             {"domain", "eventstore", "eventstore/jetstream", "projections", "client", "schemas"},
-	"client":               {},
-	"cmd/ledgerd":          {"eventstore", "eventstore/jetstream", "handlers", "client"},
-	"cmd/ledgerctl":        {"client", "eventstore"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
-	"internal/archtest":    {},
-	"internal/floorbench":  {},
-	"internal/loggen":      {"domain", "eventstore"},
-	"internal/testreport":  {},
-	"schemas":              {},
+	"domain":                {},
+	"eventstore":            {},
+	"eventstore/natsstream": {"eventstore"},
+	"projections":           {"domain", "eventstore"},
+	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas"},
+	"client":                {},
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client"},
+	"cmd/ledgerctl":         {"client", "eventstore"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
+	"internal/archtest":     {},
+	"internal/floorbench":   {},
+	"internal/loggen":       {"domain", "eventstore"},
+	"internal/testreport":   {},
+	"schemas":               {},
 }
 
 // external lists, for the inner packages, the only third-party import paths they may use.
