@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/licledger/licledger/wire"
 )
 
 // Client sends requests on one NATS connection with one credential.
@@ -34,20 +36,12 @@ type Client struct {
 }
 
 // Subject is the subject a request of kind "cmd" or "q" named name is sent on, as Reseller and
-// Partition direct.
+// Partition direct (package wire spells them).
 func (c *Client) Subject(kind, name string) string {
 	if c.Partition != "" {
-		reseller := c.Reseller
-		if reseller == "" {
-			reseller = "_"
-		}
-		return "ledger.v1.p." + c.Partition + "." + kind + "." + name + "." + reseller
+		return wire.PartitionSubject(c.Partition, kind, name, c.Reseller)
 	}
-	subject := "ledger.v1." + kind + "." + name
-	if c.Reseller != "" {
-		subject += "." + c.Reseller
-	}
-	return subject
+	return wire.RequestSubject(kind, name, c.Reseller)
 }
 
 // New returns a client using token ("" for anonymous requests).
@@ -131,10 +125,10 @@ func (c *Client) Request(ctx context.Context, subject string, body any, commandI
 	m := nats.NewMsg(subject)
 	m.Data = data
 	if c.token != "" {
-		m.Header.Set("Authorization", "Bearer "+c.token)
+		m.Header.Set(wire.HeaderAuthorization, wire.Bearer(c.token))
 	}
 	if commandID != "" {
-		m.Header.Set(nats.MsgIdHdr, commandID)
+		m.Header.Set(wire.HeaderMsgID, commandID)
 	}
 	if _, has := ctx.Deadline(); !has {
 		var cancel context.CancelFunc

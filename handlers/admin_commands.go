@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/wire"
 )
 
 // commandEnv is what a command decoder may use besides the body: the server's secrets, the
@@ -181,7 +181,7 @@ func credentialIssueCommand(w credentialIssueWire, env *commandEnv) (*prepared, 
 	// What the request leaves out, the issuer passes on: its caps and its expiry.
 	c := w.CredentialIssue.Inherit(env.caller)
 	return &prepared{cmd: c, meta: w.CommandMeta, secret: true, result: func(*domain.State, time.Time) any {
-		return credentialIssued{c.ID, token, prefix, client.InboxPrefix(token), c.Role, c.Scope, c.Access, c.ExpiresAt}
+		return credentialIssued{c.ID, token, prefix, wire.InboxPrefix(token), c.Role, c.Scope, c.Access, c.ExpiresAt}
 	}}, nil
 }
 
@@ -242,7 +242,7 @@ func credentialRotateCommand(w credentialRotateWire, env *commandEnv) (*prepared
 	w.TokenHash, w.TokenPrefix = hash, prefix
 	view := credentialResult(w.CredentialRotate)
 	return &prepared{cmd: w.CredentialRotate, meta: w.CommandMeta, secret: true, result: func(s *domain.State, now time.Time) any {
-		return credentialRotated{view(s, now), token, client.InboxPrefix(token)}
+		return credentialRotated{view(s, now), token, wire.InboxPrefix(token)}
 	}}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"github.com/licledger/licledger/schemas"
+	"github.com/licledger/licledger/wire"
 )
 
 // Endpoint is one endpoint of the wire contract as the outside sees it: its name and subject,
@@ -23,11 +24,11 @@ func Endpoints() []Endpoint {
 	var out []Endpoint
 	for _, name := range CommandNames() {
 		s := commands[name]
-		out = append(out, Endpoint{name, schemas.Command, CommandSubjectPrefix + name, s.request, s.result})
+		out = append(out, Endpoint{name, schemas.Command, wire.CommandPrefix + name, s.request, s.result})
 	}
 	for _, name := range QueryNames() {
 		s := queries[name]
-		out = append(out, Endpoint{name, schemas.Query, QuerySubjectPrefix + name, s.request, s.result})
+		out = append(out, Endpoint{name, schemas.Query, wire.QueryPrefix + name, s.request, s.result})
 	}
 	return out
 }

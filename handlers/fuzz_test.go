@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/licledger/licledger/wire"
 )
 
 // adminTokenSeed in a seed's Authorization header stands for the bootstrap admin's token, which
@@ -35,7 +37,7 @@ func FuzzLedgerRequest(f *testing.F) {
 		commands[n] = true
 	}
 	f.Fuzz(func(t *testing.T, name, authorization, commandID, traceparent string, body []byte) {
-		token := bearer(authorization)
+		token := wire.BearerToken(authorization)
 		if token == adminTokenSeed {
 			token = l.token
 		}

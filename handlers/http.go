@@ -10,6 +10,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
+	"github.com/licledger/licledger/wire"
 )
 
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
@@ -59,7 +60,7 @@ func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
 // anyway). Others get the API's 401 or 403 error body.
 func (l *Ledger) OperatorOnly(h http.Handler, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		cred, f := l.Authenticate(bearer(req.Header.Get("Authorization")), "http:"+clientAddress(req, trustedProxies))
+		cred, f := l.Authenticate(wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)), "http:"+clientAddress(req, trustedProxies))
 		if f == nil && !(cred.Scope.IsSystem() && (domain.AllowedEverything(cred.Role) || cred.Role == domain.RoleAuditor)) {
 			f = failure(&domain.Error{Code: CodeForbidden, Message: "only a system-scope admin or auditor may read " + req.URL.Path})
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
+	"github.com/licledger/licledger/wire"
 )
 
 // CodeQueryNotFound answers an HTTP path that names no query (404).
@@ -46,8 +47,8 @@ var numericParams = sync.OnceValue(func() map[string][]string {
 func QueryAPI(l *Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
-		r := Request{Name: name, Token: bearer(req.Header.Get("Authorization")),
-			TraceParent: req.Header.Get("traceparent"), Source: "http:" + clientAddress(req, trustedProxies)}
+		r := Request{Name: name, Token: wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)),
+			TraceParent: req.Header.Get(wire.HeaderTraceParent), Source: "http:" + clientAddress(req, trustedProxies)}
 		var f *Failure
 		_, known := queries[name]
 		switch {

@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/wire"
 )
 
 // ledgerd speaks on NATS as two identities. LedgerNATSUser serves the requests: its answers go to
@@ -32,8 +32,8 @@ const (
 // out of "_INBOX.", which anonymous connections may read, and out of the credentials' inboxes
 // (whose second token is hexadecimal).
 const (
-	LedgerInboxPrefix       = client.LedgerInboxPrefix
-	LedgerWriterInboxPrefix = client.InboxNamespace + ".ledgerd-writer"
+	LedgerInboxPrefix       = wire.LedgerInboxPrefix
+	LedgerWriterInboxPrefix = wire.LedgerWriterInboxPrefix
 )
 
 // LedgerServingPermissions are the serving identity's: it may publish answers to inboxes (the
@@ -41,7 +41,7 @@ const (
 // partitions, and nothing else: no event, checkpoint, views bucket or JetStream API.
 func LedgerServingPermissions() NATSPermissions {
 	return NATSPermissions{
-		Publish: []string{"_INBOX.>", client.InboxNamespace + ".>", QuerySubjectPrefix + ">", PartitionSubjects + "q.>",
+		Publish: []string{"_INBOX.>", wire.InboxNamespace + ".>", wire.QueryPrefix + ">", PartitionSubjects + "q.>",
 			"$SYS._INBOX.>"}, // the auth callout's answers, on a cluster
 	}
 }
@@ -53,7 +53,7 @@ var ledgerServingDeny = []string{LedgerWriterInboxPrefix + ".>"}
 // ledger.v1.p.<partition>.(cmd|q).…: NATS checks a publisher's permissions against the mapped
 // subject, so a partner must be allowed these too. Each partition checks that the reseller a
 // request names is its own (Ledger.checkPartition), so publishing there directly gains nothing.
-const PartitionSubjects = "ledger.v1.p.*."
+const PartitionSubjects = wire.PartitionRoot + "*."
 
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
 // signed (the note's text, exactly); the stream natsstream.CheckpointStream keeps them.
@@ -71,7 +71,7 @@ type NATSPermissions struct {
 // they are never under a credential's inbox or the ledger's.
 func AnonymousNATSPermissions() NATSPermissions {
 	return NATSPermissions{
-		Publish: []string{QuerySubjectPrefix + "license.validate", QuerySubjectPrefix + "license.validate.*",
+		Publish: []string{wire.QueryPrefix + "license.validate", wire.QueryPrefix + "license.validate.*",
 			PartitionSubjects + "q.license.validate.*"},
 		Subscribe: []string{"_INBOX.>"},
 	}
@@ -97,13 +97,13 @@ func CredentialNATSPermissions(c domain.Credential, token string, part natsstrea
 		// An auditor's identity reads the history (the stream, the audit queries, published
 		// checkpoints) and can do nothing else: no commands, no other query.
 		return history(NATSPermissions{
-			Publish:   []string{QuerySubjectPrefix + "audit.>", PartitionSubjects + "q.audit.>"},
-			Subscribe: []string{client.InboxPrefix(token) + ".>"},
+			Publish:   []string{wire.QueryPrefix + "audit.>", PartitionSubjects + "q.audit.>"},
+			Subscribe: []string{wire.InboxPrefix(token) + ".>"},
 		})
 	}
 	p := NATSPermissions{
-		Publish:   []string{CommandSubjectPrefix + ">", QuerySubjectPrefix + ">", PartitionSubjects + "cmd.>", PartitionSubjects + "q.>"},
-		Subscribe: []string{client.InboxPrefix(token) + ".>"},
+		Publish:   []string{wire.CommandPrefix + ">", wire.QueryPrefix + ">", PartitionSubjects + "cmd.>", PartitionSubjects + "q.>"},
+		Subscribe: []string{wire.InboxPrefix(token) + ".>"},
 	}
 	if c.Scope.IsSystem() && domain.AllowedEverything(c.Role) { // sees the whole ledger anyway
 		p.Publish = append(p.Publish, "$SRV.>")

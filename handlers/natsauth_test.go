@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestTheServingIdentityAnswersOnlyIntoInboxes: the NATS server itself (not only a check in the
@@ -87,7 +87,7 @@ func TestReplyAllowed(t *testing.T) {
 	}{
 		{"", true},
 		{"_INBOX.abc.1", true},
-		{client.InboxPrefix("lic_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") + ".x.1", true},
+		{wire.InboxPrefix("lic_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") + ".x.1", true},
 		{LedgerInboxPrefix + ".x.1", true},
 		{LedgerWriterInboxPrefix + ".1", false},
 		{"ledger.v1.evt.r.l.license.terminated.v1", false},

@@ -12,15 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
-)
-
-// Subjects of the wire contract.
-const (
-	CommandSubjectPrefix = "ledger.v1.cmd."
-	QuerySubjectPrefix   = "ledger.v1.q."
+	"github.com/licledger/licledger/wire"
 )
 
 // ServiceOptions configure the NATS micro service. The zero value works.
@@ -124,7 +118,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
-				token := bearer(m.Header.Get("Authorization"))
+				token := wire.BearerToken(m.Header.Get(wire.HeaderAuthorization))
 				if !replyAllowed(m.Reply) {
 					// Someone names a subject other than an inbox as the reply: the ledger's answer
 					// would be published there under its name. Nobody is answered.
@@ -140,8 +134,8 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 					Name:        e.Name,
 					Body:        m.Data,
 					Token:       token,
-					CommandID:   m.Header.Get(nats.MsgIdHdr),
-					TraceParent: m.Header.Get("traceparent"),
+					CommandID:   m.Header.Get(wire.HeaderMsgID),
+					TraceParent: m.Header.Get(wire.HeaderTraceParent),
 					Source:      inboxPrefix(m.Reply),
 				}
 				if len(m.Subject) > len(base) { // <base>.<reseller>
@@ -170,7 +164,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				}
 			}
 		}
-		mapped := l.Partition.Prefix() + strings.TrimPrefix(e.Subject, "ledger.v1.")
+		mapped := wire.InPartition(l.Partition.Index, e.Subject)
 		if err := serve(mapped, mapped+".*"); err != nil {
 			return err
 		}
@@ -253,21 +247,12 @@ func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []b
 // answered nowhere).
 func replyAllowed(reply string) bool {
 	switch {
-	case reply == "", strings.HasPrefix(reply, "_INBOX."):
+	case reply == "", strings.HasPrefix(reply, wire.AnonymousInboxes+"."):
 		return true
 	case strings.HasPrefix(reply, LedgerWriterInboxPrefix+"."):
 		return false
 	}
-	return strings.HasPrefix(reply, client.InboxNamespace+".")
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(h string) string {
-	const p = "Bearer "
-	if len(h) > len(p) && strings.EqualFold(h[:len(p)], p) {
-		return strings.TrimSpace(h[len(p):])
-	}
-	return ""
+	return strings.HasPrefix(reply, wire.InboxNamespace+".")
 }
 
 // inboxPrefix is a reply subject without its last token: nats.go gives each connection one

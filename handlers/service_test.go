@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/internal/testreport"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestOverloadIsAnsweredNotQueued floods a service that has one worker and a backlog of eight
@@ -42,7 +42,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	}
 	t.Cleanup(func() { svc.Stop() })
 	// Replies go only into the inbox of the token a request carries.
-	nc, err := nats.Connect(ns.ClientURL(), nats.CustomInboxPrefix(client.InboxPrefix(l.token)))
+	nc, err := nats.Connect(ns.ClientURL(), nats.CustomInboxPrefix(wire.InboxPrefix(l.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	defer sub.Unsubscribe()
 	before := l.store.Durable()
 	for i := range flood {
-		m := nats.NewMsg(CommandSubjectPrefix + "product.create")
+		m := nats.NewMsg(wire.CommandPrefix + "product.create")
 		m.Reply = fmt.Sprintf("%s.%d", inbox, i)
 		m.Header.Set("Authorization", "Bearer "+l.token)
 		m.Data = fmt.Appendf(nil, `{"name":"flood %d"}`, i)
@@ -92,7 +92,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	if grew := l.store.Durable() - before; grew != uint64(accepted) {
 		t.Fatalf("accepted %d commands, the log grew by %d", accepted, grew)
 	}
-	m := nats.NewMsg(CommandSubjectPrefix + "product.create")
+	m := nats.NewMsg(wire.CommandPrefix + "product.create")
 	m.Header.Set("Authorization", "Bearer "+l.token)
 	m.Data = []byte(`{"name":"after the flood"}`)
 	if r, err := nc.RequestMsg(m, 10*time.Second); err != nil || r.Header.Get(micro.ErrorCodeHeader) != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 // runBench measures durable command throughput: it creates a reseller, tenant, product, a large
@@ -68,7 +69,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			// Bodies are built by hand and replies only checked for an error, so that the load
 			// generator, which shares the machine, spends as little CPU as it can.
 			prefix := []byte(`{"licenseId":"` + licenses[i] + `","endUserCompany":"Bench","endUserName":"u`)
-			subject := "ledger.v1.cmd.seat.register." + owners[i]
+			subject := wire.RequestSubject(wire.KindCommand, "seat.register", owners[i])
 			body := make([]byte, 0, len(prefix)+24)
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
 				body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)

@@ -15,9 +15,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/wire"
 )
 
 // startLedger serves a real ledger (Pebble, embedded NATS) and returns its URL and token file.
@@ -191,7 +191,7 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 		t.Fatalf("--output xml: %v", err)
 	}
 	out, err = ctl("inbox-prefix")
-	if token, _ := os.ReadFile(tokenFile); err != nil || strings.TrimSpace(out) != client.InboxPrefix(strings.TrimSpace(string(token))) {
+	if token, _ := os.ReadFile(tokenFile); err != nil || strings.TrimSpace(out) != wire.InboxPrefix(strings.TrimSpace(string(token))) {
 		t.Fatalf("inbox-prefix: %v %q", err, out)
 	}
 	os.Remove(tokenFile)

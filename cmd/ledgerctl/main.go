@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 func main() {
@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if g.token == "" {
 			return needsToken("inbox-prefix")
 		}
-		fmt.Fprintln(stdout, client.InboxPrefix(g.token))
+		fmt.Fprintln(stdout, wire.InboxPrefix(g.token))
 		return nil
 	}
 	if rest[0] == "demo" {

@@ -22,6 +22,7 @@ import (
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/schemas"
+	"github.com/licledger/licledger/wire"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago, and that it never
@@ -184,8 +185,8 @@ func issueCredential(t *testing.T, c *client.Client, body map[string]any) (id, t
 		t.Fatalf("credential.issue reply: %s", r.Raw)
 	}
 	// What a stock NATS client must pass as its inbox prefix to connect with this token.
-	if cred.InboxPrefix != client.InboxPrefix(cred.Token) || !strings.HasPrefix(cred.InboxPrefix, client.InboxNamespace+".") {
-		t.Fatalf("credential.issue inboxPrefix %q; want %q", cred.InboxPrefix, client.InboxPrefix(cred.Token))
+	if cred.InboxPrefix != wire.InboxPrefix(cred.Token) || !strings.HasPrefix(cred.InboxPrefix, wire.InboxNamespace+".") {
+		t.Fatalf("credential.issue inboxPrefix %q; want %q", cred.InboxPrefix, wire.InboxPrefix(cred.Token))
 	}
 	return cred.ID, cred.Token
 }

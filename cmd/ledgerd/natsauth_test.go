@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 // watched is a NATS connection whose asynchronous errors (permission violations) a test reads.
@@ -114,10 +115,10 @@ func checkAdmission(t *testing.T, url string, admin *client.Client) {
 		t.Fatalf("refused requests appended: sequence %d -> %d", before, after)
 	}
 	// Anonymous replies come to "_INBOX."; the credentials' inboxes are out of its reach.
-	if _, err := anon.SubscribeSync(client.InboxNamespace + ".>"); err != nil {
+	if _, err := anon.SubscribeSync(wire.InboxNamespace + ".>"); err != nil {
 		t.Fatal(err)
 	}
-	anon.wantViolation(t, "Subscription", client.InboxNamespace+".>")
+	anon.wantViolation(t, "Subscription", wire.InboxNamespace+".>")
 }
 
 // TestPartnersCannotReadEachOthersReplies: each credential may subscribe only under its own
@@ -138,7 +139,7 @@ func checkIsolation(t *testing.T, nc *nats.Conn, admin *client.Client) {
 	a := connectWatched(t, url, tokenA)
 	b := connectWatched(t, url, tokenB)
 
-	for _, subject := range []string{client.InboxPrefix(tokenB) + ".>", client.InboxNamespace + ".>", "_INBOX.>", ">", "ledger.v1.cmd.>"} {
+	for _, subject := range []string{wire.InboxPrefix(tokenB) + ".>", wire.InboxNamespace + ".>", "_INBOX.>", ">", "ledger.v1.cmd.>"} {
 		sub, err := a.SubscribeSync(subject)
 		if err != nil {
 			t.Fatal(err)

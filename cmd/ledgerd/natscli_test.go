@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestStockNATSCLI runs README's examples with the stock nats CLI (`make test` installs it into
@@ -30,7 +30,7 @@ func TestStockNATSCLI(t *testing.T) {
 	if err := json.Unmarshal(r.Result, &rotated); err != nil || rotated.Key == "" {
 		t.Fatalf("rotate-key: %s", r.Raw)
 	}
-	token, inbox := admin.Token(), client.InboxPrefix(admin.Token())
+	token, inbox := admin.Token(), wire.InboxPrefix(admin.Token())
 	natsCLI := func(args ...string) (string, error) {
 		out, err := exec.Command(natsBin, append([]string{"--server", url, "--timeout", "3s"}, args...)...).CombinedOutput()
 		return string(out), err

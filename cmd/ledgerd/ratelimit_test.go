@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/client"
+	"github.com/licledger/licledger/wire"
 )
 
 const unknownToken = "lic_0000000000000000000000000000000000000000000000000000000000"
@@ -48,7 +49,7 @@ func TestFailedAuthenticationIsRateLimited(t *testing.T) {
 	// only its own token's inbox: it cannot even subscribe where those answers go, so it learns
 	// nothing from them.
 	w := connectWatched(t, nc.ConnectedUrl(), guesserToken)
-	fresh := client.InboxNamespace + ".0123456789abcdef0123456789abcdef"
+	fresh := wire.InboxNamespace + ".0123456789abcdef0123456789abcdef"
 	if _, err := w.SubscribeSync(fresh + ".>"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/internal/testreport"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestReplayFloodDoesNotStallOthers: a low-privilege token floods asOf queries, each a replay of
@@ -31,7 +31,7 @@ func TestReplayFloodDoesNotStallOthers(t *testing.T) {
 	_, token := issueCredential(t, admin, map[string]any{"role": "client-limited", "scope": map[string]any{"resellerId": "rfr"}})
 	flooder := connect(t, url, token)
 	replies := make(chan *nats.Msg, 1024)
-	sub, err := flooder.ChanSubscribe(client.InboxPrefix(token)+".flood.*", replies)
+	sub, err := flooder.ChanSubscribe(wire.InboxPrefix(token)+".flood.*", replies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestReplayFloodDoesNotStallOthers(t *testing.T) {
 
 	const flood = 700
 	for i := range flood {
-		m := &nats.Msg{Subject: "ledger.v1.q.usage.summary", Reply: client.InboxPrefix(token) + ".flood." + strconv.Itoa(i),
+		m := &nats.Msg{Subject: "ledger.v1.q.usage.summary", Reply: wire.InboxPrefix(token) + ".flood." + strconv.Itoa(i),
 			Header: nats.Header{"Authorization": []string{"Bearer " + token}}, Data: []byte(`{"asOf":"` + asOf + `"}`)}
 		if err := flooder.PublishMsg(m); err != nil {
 			t.Fatal(err)

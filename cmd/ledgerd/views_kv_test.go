@@ -11,8 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestViewsExportedToKV: the read models reach the ledger-views bucket. A burst of registrations
@@ -105,7 +105,7 @@ func TestViewsExportedToKV(t *testing.T) {
 		t.Skip("the nats CLI is not on PATH; `make test` installs it into ./bin")
 	}
 	out, err := exec.Command(natsBin, "--server", nc.ConnectedUrl(), "--timeout", "3s", "--user", admin.Token(),
-		"--inbox-prefix", client.InboxPrefix(admin.Token()), "kv", "get", handlers.ViewsBucket, "license."+lic, "--raw").CombinedOutput()
+		"--inbox-prefix", wire.InboxPrefix(admin.Token()), "kv", "get", handlers.ViewsBucket, "license."+lic, "--raw").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"active":%d`, users)) {
 		t.Fatalf("nats kv get: %v\n%s", err, out)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+
+	"github.com/licledger/licledger/wire"
 )
 
 // Partition names the streams and subjects of one partition of a ledger partitioned by reseller
@@ -26,7 +28,7 @@ func (p Partition) String() string {
 // Prefix is the subject space NATS maps the partition's addressed requests to, "ledger.v1.p.<k>."
 // (the unpartitioned ledger is partition 0 of 1: a cluster configured with the mapping for one
 // partition sends it every addressed request).
-func (p Partition) Prefix() string { return "ledger.v1.p." + strconv.Itoa(p.Index) + "." }
+func (p Partition) Prefix() string { return wire.PartitionPrefix(p.Index) }
 
 // Owns reports whether the reseller's requests belong to this partition: whether NATS's
 // partition(Count, …) mapping sends a subject whose mapped token is reseller here. NATS hashes the
@@ -79,5 +81,5 @@ func (p Partition) subject(base string) string {
 	if !p.Partitioned() {
 		return base
 	}
-	return p.Prefix() + base[len("ledger.v1."):]
+	return wire.InPartition(p.Index, base)
 }

@@ -18,16 +18,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/wire"
 )
 
 // StreamName is the stream that carries every ledger event.
 const StreamName = "LEDGER_EVENTS"
 
 // SubjectPrefix is the subject space of LEDGER_EVENTS; only the ledger may publish under it.
-const SubjectPrefix = "ledger.v1.evt."
+const SubjectPrefix = wire.EventPrefix
 
 // SystemToken stands for "no reseller" in subjects (products, plans, system credentials).
-const SystemToken = "_"
+const SystemToken = wire.SystemToken
 
 // Subject returns the subject an event of the unpartitioned ledger is published on:
 // ledger.v1.evt.<reseller or _>.<aggregate id>.<type>.

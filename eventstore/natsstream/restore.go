@@ -8,11 +8,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/wire"
 )
 
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is signed
 // (the note's text, exactly). Auditors subscribe to it.
-const CheckpointSubject = "ledger.v1.checkpoint"
+const CheckpointSubject = wire.CheckpointSubject
 
 // CheckpointStream keeps the checkpoints published on CheckpointSubject. The log keeps its own,
 // but a lost data dir loses them with it: a log restored from LEDGER_EVENTS is checked against

@@ -14,23 +14,25 @@ const module = "github.com/licledger/licledger"
 var allowed = map[string][]string{
 	"domain":                {},
 	"eventstore":            {},
-	"eventstore/natsstream": {"eventstore"},
+	"eventstore/natsstream": {"eventstore", "wire"},
 	"projections":           {"domain", "eventstore"},
-	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas"},
-	"client":                {},
-	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client"},
-	"cmd/ledgerctl":         {"client", "eventstore"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
+	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas", "wire"},
+	"client":                {"wire"},
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client", "wire"},
+	"cmd/ledgerctl":         {"client", "eventstore", "wire"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
 	"internal/archtest":     {},
 	"internal/floorbench":   {},
 	"internal/loggen":       {"domain", "eventstore"},
 	"internal/testreport":   {},
 	"schemas":               {},
+	"wire":                  {}, // the wire's names, for everyone: the standard library only
 }
 
 // external lists, for the inner packages, the only third-party import paths they may use.
 var external = map[string][]string{
 	"domain":     {"github.com/oklog/ulid/v2"},
 	"eventstore": {"github.com/cockroachdb/pebble/v2", "github.com/oklog/ulid/v2", "golang.org/x/mod/sumdb"},
+	"wire":       {},
 }
 
 func TestImportsPointInward(t *testing.T) {
