@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // AuthCalloutSubject is where a NATS server with auth_callout asks who may connect.
@@ -22,7 +23,7 @@ const AuthCalloutSubject = "$SYS.REQ.USER.AUTH"
 // CalloutIssuerFile is the data-dir file holding the seed of the account key that signs the
 // answers to an external cluster's auth callout. Its public key goes in the cluster's
 // configuration (authorization.auth_callout.issuer).
-const CalloutIssuerFile = "nats-callout.seed"
+const CalloutIssuerFile = datadir.CalloutIssuerFile
 
 // NATSCallout admits partners to an external NATS cluster the way NATSAuth admits them to the
 // embedded server, through the cluster's auth callout: the server sends each CONNECT it cannot
@@ -53,7 +54,7 @@ func LoadCalloutIssuer(dataDir string, create bool) (nkeys.KeyPair, error) {
 		if seed, err = kp.Seed(); err != nil {
 			return nil, err
 		}
-		return kp, writeFileSync(path, seed, 0o600)
+		return kp, datadir.WriteFileSync(path, seed, 0o600)
 	}
 	if err != nil {
 		return nil, err

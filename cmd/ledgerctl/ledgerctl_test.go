@@ -17,6 +17,7 @@ import (
 
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -28,7 +29,7 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := handlers.LoadServerKey(dir)
+	key, _ := datadir.LoadServerKey(dir, handlers.ServerKeySize)
 	secrets, _ := handlers.NewSecrets(key)
 	l, err := handlers.NewLedger(store, secrets, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -120,7 +121,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, vkey, err := handlers.LoadCheckpointKey(data)
+	_, vkey, err := datadir.LoadCheckpointKey(data)
 	if err != nil {
 		t.Fatal(err)
 	}

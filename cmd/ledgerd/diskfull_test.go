@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
-	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -106,7 +106,7 @@ func TestFullDiskStopsCleanlyAndLosesNothing(t *testing.T) {
 	if err := os.Remove(balloon); err != nil {
 		t.Fatal(err)
 	}
-	_, vkey, err := handlers.LoadCheckpointKey(data)
+	_, vkey, err := datadir.LoadCheckpointKey(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // minProcs is the fewest Ps ledgerd runs with (see main).
@@ -176,7 +177,7 @@ func openStopped(data string, opts eventstore.Options) (*eventstore.Store, error
 // loadSecrets reads the data dir's server key (creating it on first start) and derives the
 // ledger's secrets from it.
 func loadSecrets(dataDir string) (*handlers.Secrets, error) {
-	key, err := handlers.LoadServerKey(dataDir)
+	key, err := datadir.LoadServerKey(dataDir, handlers.ServerKeySize)
 	if err != nil {
 		return nil, err
 	}

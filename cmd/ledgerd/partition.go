@@ -12,6 +12,7 @@ import (
 
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // checkPartitionKeys refuses to start a partition other than 0 on a data dir without partition
@@ -23,9 +24,9 @@ func checkPartitionKeys(cfg config) error {
 	if cfg.Partition.Index == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Data, handlers.ServerKeyFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(cfg.Data, datadir.ServerKeyFile)); err != nil {
 		return fmt.Errorf("partition %d: the data dir must hold partition 0's %s and %s before the first start (copy them from partition 0's data dir): %w",
-			cfg.Partition.Index, handlers.ServerKeyFile, handlers.CalloutIssuerFile, err)
+			cfg.Partition.Index, datadir.ServerKeyFile, datadir.CalloutIssuerFile, err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -75,12 +76,12 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	p0, http0 := start(0)
 	token := readToken(t, data[0])
 	// Partition 1 needs partition 0's keys before its first start.
-	if err := run(t.Context(), partitionArgs(1), getenv, io.Discard); err == nil || !strings.Contains(err.Error(), handlers.ServerKeyFile) {
+	if err := run(t.Context(), partitionArgs(1), getenv, io.Discard); err == nil || !strings.Contains(err.Error(), datadir.ServerKeyFile) {
 		t.Fatalf("partition 1 without partition 0's keys: %v, want it refused", err)
 	}
-	copyKeys(t, data[0], data[1], handlers.ServerKeyFile, handlers.CalloutIssuerFile)
+	copyKeys(t, data[0], data[1], datadir.ServerKeyFile, datadir.CalloutIssuerFile)
 	p1, http1 := start(1)
-	copyKeys(t, data[1], backup, handlers.KeyFiles...) // the operator's backup of partition 1's keys
+	copyKeys(t, data[1], backup, datadir.KeyFiles...) // the operator's backup of partition 1's keys
 	if _, err := os.Stat(filepath.Join(data[1], handlers.BootstrapTokenFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("partition 1 bootstrapped an administrator of its own: %v", err)
 	}
@@ -461,7 +462,7 @@ func TestCalloutIsAnsweredOnce(t *testing.T) {
 	for k := range 3 {
 		data := filepath.Join(root, fmt.Sprintf("data%d", k))
 		if k > 0 {
-			copyKeys(t, filepath.Join(root, "data0"), data, handlers.ServerKeyFile, handlers.CalloutIssuerFile)
+			copyKeys(t, filepath.Join(root, "data0"), data, datadir.ServerKeyFile, datadir.CalloutIssuerFile)
 		}
 		startSubprocess(t, ledgerd, logs[k], []string{"LICLEDGER_NATS_PASSWORD=" + d.password},
 			"--data", data, "--nats-url", url, "--http-listen", freeAddr(t), "--partition", strconv.Itoa(k), "--partitions", "3")

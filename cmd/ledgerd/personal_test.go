@@ -11,7 +11,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
-	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // TestPersonalDataIsSealedAndShredded: an admin's names, email address and password hash reach
@@ -88,7 +88,7 @@ func TestPersonalDataIsSealedAndShredded(t *testing.T) {
 	}
 	// And the history verifies against every checkpoint the ledger signed, as `ledgerctl audit
 	// verify --data` checks it.
-	vkey, err := handlers.CheckpointVerifierKey(data)
+	vkey, err := datadir.CheckpointVerifierKey(data)
 	if err != nil {
 		t.Fatal(err)
 	}

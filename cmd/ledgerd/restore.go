@@ -17,6 +17,7 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // importBatch is how many events restore hands the log at a time (one fsync each).
@@ -35,7 +36,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	var keysDir, vkey string
 	cfg, err := parseConfigWith(args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&fromStream, "from-stream", false, "restore: read the log from the stream LEDGER_EVENTS on --nats-url")
-		fs.StringVar(&keysDir, "keys", "", "restore: a directory holding the lost data dir's key files (a backup: "+strings.Join(handlers.KeyFiles, ", ")+")")
+		fs.StringVar(&keysDir, "keys", "", "restore: a directory holding the lost data dir's key files (a backup: "+strings.Join(datadir.KeyFiles, ", ")+")")
 		fs.StringVar(&vkey, "key", getenv("LICLEDGER_CHECKPOINT_KEY"), "restore: the checkpoint verifier key (env LICLEDGER_CHECKPOINT_KEY; default: the backed-up signing key's)")
 	})
 	if err != nil {
@@ -47,19 +48,19 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	case cfg.NATSURL == "":
 		return errors.New("restore: --nats-url is required: the embedded server's stream lives in the data dir that was lost")
 	case keysDir == "":
-		return errors.New("restore: --keys is required: a directory holding the lost data dir's " + handlers.ServerKeyFile + " (and " + handlers.CheckpointKeyFile + ")")
+		return errors.New("restore: --keys is required: a directory holding the lost data dir's " + datadir.ServerKeyFile + " (and " + datadir.CheckpointKeyFile + ")")
 	case len(cfg.Args) > 0:
 		return fmt.Errorf("restore: unexpected argument %q", cfg.Args[0])
 	}
-	if _, err := os.Stat(filepath.Join(keysDir, handlers.ServerKeyFile)); err != nil {
-		return fmt.Errorf("restore: --keys must hold the lost data dir's %s (without it no token or license key issued before validates): %w", handlers.ServerKeyFile, err)
+	if _, err := os.Stat(filepath.Join(keysDir, datadir.ServerKeyFile)); err != nil {
+		return fmt.Errorf("restore: --keys must hold the lost data dir's %s (without it no token or license key issued before validates): %w", datadir.ServerKeyFile, err)
 	}
 	logDir := filepath.Join(cfg.Data, "log")
 	if entries, err := os.ReadDir(logDir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("restore: %s holds a log: restore only fills a data dir that lost its log (move it away first)", logDir)
 	}
 	if vkey == "" {
-		if vkey, err = handlers.CheckpointVerifierKey(keysDir); err != nil {
+		if vkey, err = datadir.CheckpointVerifierKey(keysDir); err != nil {
 			return fmt.Errorf("restore: no --key, and no signing key to take it from: %w", err)
 		}
 	}
@@ -95,7 +96,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	// The keys go in only now: a data dir with a server key and no log would start as a new,
 	// empty ledger.
-	if err := handlers.RestoreKeys(keysDir, cfg.Data); err != nil {
+	if err := datadir.RestoreKeys(keysDir, cfg.Data); err != nil {
 		return fmt.Errorf("restore: keys: %w", err)
 	}
 	if err := os.Rename(tmp, logDir); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -64,7 +65,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	if err := os.MkdirAll(backup, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, file := range handlers.KeyFiles {
+	for _, file := range datadir.KeyFiles {
 		if b, err := os.ReadFile(filepath.Join(data, file)); err == nil {
 			if err := os.WriteFile(filepath.Join(backup, file), b, 0o600); err != nil {
 				t.Fatal(err)
@@ -284,7 +285,7 @@ func waitStreamNamedSettled(t *testing.T, js jetstream.JetStream, name string) {
 
 func mustVerifierKey(t *testing.T, dir string) string {
 	t.Helper()
-	v, err := handlers.CheckpointVerifierKey(dir)
+	v, err := datadir.CheckpointVerifierKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,12 +297,12 @@ func mustVerifierKey(t *testing.T, dir string) string {
 // the data dir gets neither a log nor keys. A stream that ends between two checkpoints is restored
 // against the older one, and the restore says which events are lost.
 func TestRestoreRefusesAStreamThatDoesNotReproduceItsCheckpoint(t *testing.T) {
-	skey, err := eventstore.GenerateCheckpointKey(handlers.CheckpointKeyName)
+	skey, err := eventstore.GenerateCheckpointKey(datadir.CheckpointKeyName)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := t.TempDir()
-	for file, content := range map[string]string{handlers.ServerKeyFile: "a server key\n", handlers.CheckpointKeyFile: skey + "\n"} {
+	for file, content := range map[string]string{datadir.ServerKeyFile: "a server key\n", datadir.CheckpointKeyFile: skey + "\n"} {
 		if err := os.WriteFile(filepath.Join(keys, file), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +340,7 @@ func TestRestoreRefusesAStreamThatDoesNotReproduceItsCheckpoint(t *testing.T) {
 	changed[6] = bytes.Replace(changed[6], []byte(`{"i":6}`), []byte(`{"i":7}`), 1)
 
 	noServerKey := t.TempDir()
-	if err := os.WriteFile(filepath.Join(noServerKey, handlers.CheckpointKeyFile), []byte(skey+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(noServerKey, datadir.CheckpointKeyFile), []byte(skey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -350,7 +351,7 @@ func TestRestoreRefusesAStreamThatDoesNotReproduceItsCheckpoint(t *testing.T) {
 	}{
 		{"changed", changed, keys, "do not give checkpoint 30"},
 		{"cut short", events[:15], keys, "can reproduce"},
-		{"no server key in the backup", events, noServerKey, handlers.ServerKeyFile},
+		{"no server key in the backup", events, noServerKey, datadir.ServerKeyFile},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := startJetStream(t)

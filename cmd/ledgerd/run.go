@@ -26,6 +26,7 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/internal/datadir"
 )
 
 // run starts the ledger and serves until ctx ends, then shuts down in order: stop taking
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	signingKey, verifierKey, err := handlers.LoadCheckpointKey(cfg.Data)
+	signingKey, verifierKey, err := datadir.LoadCheckpointKey(cfg.Data)
 	if err != nil {
 		return err
 	}
@@ -417,7 +418,7 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 	issuer, err := handlers.LoadCalloutIssuer(cfg.Data, false)
 	if errors.Is(err, os.ErrNotExist) {
 		log.Warn("no auth callout issuer in the data dir: the cluster's own configuration decides who may connect",
-			"want", filepath.Join(cfg.Data, handlers.CalloutIssuerFile))
+			"want", filepath.Join(cfg.Data, datadir.CalloutIssuerFile))
 		return nc, wc, drain, nil
 	}
 	if err != nil {

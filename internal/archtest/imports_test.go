@@ -16,11 +16,12 @@ var allowed = map[string][]string{
 	"eventstore":            {},
 	"eventstore/natsstream": {"eventstore", "wire"},
 	"projections":           {"domain", "eventstore"},
-	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas", "wire"},
+	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas", "wire", "internal/datadir"},
 	"client":                {"wire"},
-	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client", "wire"},
-	"cmd/ledgerctl":         {"client", "eventstore", "wire"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client", "wire", "internal/datadir"},
+	"cmd/ledgerctl":         {"client", "eventstore", "wire", "internal/datadir"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
 	"internal/archtest":     {},
+	"internal/datadir":      {"eventstore"}, // the data dir's key files
 	"internal/floorbench":   {},
 	"internal/loggen":       {"domain", "eventstore"},
 	"internal/testreport":   {},
