@@ -1,8 +1,8 @@
 package domain
 
 import (
+	"maps"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -117,13 +117,8 @@ func (e CredentialIssued) Owner() (string, string) {
 // is checked against the issuer by Authorize, never silently lowered.
 func (c CredentialIssue) Inherit(issuer Credential) CredentialIssue {
 	if len(issuer.Access) > 0 {
-		access := make(map[string]string, len(issuer.Access)+len(c.Access))
-		for r, level := range issuer.Access {
-			access[r] = level
-		}
-		for r, level := range c.Access {
-			access[r] = level
-		}
+		access := maps.Clone(issuer.Access)
+		maps.Copy(access, c.Access)
 		c.Access = access
 	}
 	if c.ExpiresAt == nil && !issuer.ExpiresAt.IsZero() {
@@ -184,12 +179,8 @@ func checkExpiry(now time.Time, at *time.Time) error {
 // checkAccess refuses view caps on a resource that has no view, or at a level that does not
 // exist.
 func checkAccess(access map[string]string) error {
-	keys := make([]string, 0, len(access))
-	for k := range access {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // the first bad entry named is always the same one
-	for _, resource := range keys {
+	// In order, so that the first bad entry named is always the same one.
+	for _, resource := range slices.Sorted(maps.Keys(access)) {
 		if !slices.Contains(AccessResources, resource) {
 			return Errorf(CodeInvalidArgument, "access."+resource, "unknown resource %q: the resources with views are %s",
 				resource, joinOps(AccessResources))

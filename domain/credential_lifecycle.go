@@ -1,9 +1,24 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // View levels, lowest first: a grant of one implies those below it.
 var ViewLevels = []string{"none", "basic", "standard", "detail", "expanded"}
+
+// ViewRank is a view level's place in ViewLevels (-1 for no level).
+func ViewRank(level string) int { return slices.Index(ViewLevels, level) }
+
+// Cap is the credential's view cap for a resource; a resource its access does not name is not
+// capped ("expanded").
+func (c Credential) Cap(resource string) string {
+	if level, ok := c.Access[resource]; ok {
+		return level
+	}
+	return "expanded"
+}
 
 // CredentialRef names the credential a lifecycle command acts on.
 type CredentialRef struct {

@@ -109,12 +109,8 @@ func (s *State) checkPower(caller Credential, cmd Command) error {
 				after.ExpiresAt = *c.ExpiresAt
 			}
 		}, "expiresAt")
-	case CredentialEnable:
-		return managed(c.CredentialID, nil)
-	case CredentialDisable:
-		return managed(c.CredentialID, nil)
-	case CredentialRevoke:
-		return managed(c.CredentialID, nil)
+	case CredentialEnable, CredentialDisable, CredentialRevoke:
+		return managed(credentialOf(c), nil)
 	case AdminCreate:
 		return s.withinLevel(caller, c.UserProfileType, "userProfileType")
 	case AdminUpdate:
@@ -161,9 +157,9 @@ func (s *State) withinCaller(caller, t Credential, field func(dimension string) 
 		}
 	}
 	for _, r := range AccessResources {
-		if levelRank(accessOf(t, r)) > levelRank(accessOf(caller, r)) {
+		if ViewRank(t.Cap(r)) > ViewRank(caller.Cap(r)) {
 			return Errorf(CodeAccessEscalation, field("access")+"."+r, "the view level %s of %s is above the caller's cap (%s)",
-				accessOf(t, r), r, accessOf(caller, r))
+				t.Cap(r), r, caller.Cap(r))
 		}
 	}
 	if !caller.ExpiresAt.IsZero() && (t.ExpiresAt.IsZero() || t.ExpiresAt.After(caller.ExpiresAt)) {
@@ -175,8 +171,10 @@ func (s *State) withinCaller(caller, t Credential, field func(dimension string) 
 
 // withinLevel checks that an admin of profile type profile is at or below the caller's level.
 func (s *State) withinLevel(caller Credential, profile, field string) error {
-	if lv, ok := profileLevels[profile]; ok && lv > s.Level(caller) {
-		return Errorf(CodeLevelEscalation, field, "a %s is above the caller's level (%s)", profile, levelName(s.Level(caller)))
+	if lv, ok := profileLevels[profile]; ok {
+		if own := s.Level(caller); lv > own {
+			return Errorf(CodeLevelEscalation, field, "a %s is above the caller's level (%s)", profile, levelName(own))
+		}
 	}
 	return nil
 }
@@ -189,16 +187,6 @@ func levelName(level int) string {
 	}
 	return "no admin level"
 }
-
-// accessOf is a credential's view cap for a resource; a resource it does not name is not capped.
-func accessOf(c Credential, resource string) string {
-	if level, ok := c.Access[resource]; ok {
-		return level
-	}
-	return "expanded"
-}
-
-func levelRank(level string) int { return slices.Index(ViewLevels, level) }
 
 func joinOps(ops []string) string { return strings.Join(ops, ", ") }
 

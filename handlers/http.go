@@ -65,12 +65,7 @@ func (l *Ledger) OperatorOnly(h http.Handler, trustedProxies []netip.Prefix) htt
 			f = failure(&domain.Error{Code: CodeForbidden, Message: "only a system-scope admin or auditor may read " + req.URL.Path})
 		}
 		if f != nil {
-			if f.Status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", "Bearer")
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(f.Status)
-			w.Write(f.Body())
+			writeFailure(w, f)
 			return
 		}
 		h.ServeHTTP(w, req)

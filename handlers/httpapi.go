@@ -66,14 +66,24 @@ func QueryAPI(l *Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Han
 		if f == nil {
 			reply, f = l.Query(req.Context(), r)
 		}
-		w.Header().Set("Content-Type", "application/json")
 		if f != nil {
-			w.WriteHeader(f.Status)
-			w.Write(f.Body())
+			writeFailure(w, f)
 			return
 		}
+		w.Header().Set("Content-Type", "application/json")
 		w.Write(reply)
 	})
+}
+
+// writeFailure answers an HTTP request with a refusal: its status, and the error body NATS
+// callers get too (a 401 also says which scheme to use).
+func writeFailure(w http.ResponseWriter, f *Failure) {
+	if f.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.Status)
+	w.Write(f.Body())
 }
 
 // paramsBody turns URL parameters into the query's JSON body; a parameter given twice is

@@ -18,15 +18,7 @@ func TestViewsExportRestoresItsBucket(t *testing.T) {
 	if _, f := l.Command(context.Background(), Request{Name: "reseller.create", Token: l.token, Body: []byte(`{"id":"vr","name":"R"}`)}); f != nil {
 		t.Fatal(f.Err)
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns := startNATSServer(t, server.Options{JetStream: true, StoreDir: t.TempDir()})
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected, foreig
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "licledger_requests_dropped_total",
-			Help: "Requests not answered because their reply subject is no inbox the requester may read, by endpoint.",
+			Help: "Requests not answered because their reply subject is not an inbox, by endpoint.",
 		}, []string{"endpoint"}),
 		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "licledger_commit_duration_seconds", Help: "Time of one synced group commit.",

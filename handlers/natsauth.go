@@ -27,27 +27,18 @@ const (
 	LedgerWriterNATSUser = "$ledgerd-writer"
 )
 
-// LedgerInboxPrefix is ledgerd's serving connection's reply-subject prefix (one partition asking
-// another), and LedgerWriterInboxPrefix its writer's (JetStream acknowledgements); both are kept
-// out of "_INBOX.", which anonymous connections may read, and out of the credentials' inboxes
-// (whose second token is hexadecimal).
-const (
-	LedgerInboxPrefix       = wire.LedgerInboxPrefix
-	LedgerWriterInboxPrefix = wire.LedgerWriterInboxPrefix
-)
-
 // LedgerServingPermissions are the serving identity's: it may publish answers to inboxes (the
 // anonymous "_INBOX." and the credentials' private ones, not the writer's) and queries to other
 // partitions, and nothing else: no event, checkpoint, views bucket or JetStream API.
 func LedgerServingPermissions() NATSPermissions {
 	return NATSPermissions{
-		Publish: []string{"_INBOX.>", wire.InboxNamespace + ".>", wire.QueryPrefix + ">", PartitionSubjects + "q.>",
+		Publish: []string{wire.AnonymousInboxes + ".>", wire.InboxNamespace + ".>", wire.QueryPrefix + ">", PartitionSubjects + "q.>",
 			"$SYS._INBOX.>"}, // the auth callout's answers, on a cluster
 	}
 }
 
 // ledgerServingDeny are the inboxes the serving identity may not publish to despite the namespace.
-var ledgerServingDeny = []string{LedgerWriterInboxPrefix + ".>"}
+var ledgerServingDeny = []string{wire.LedgerWriterInboxPrefix + ".>"}
 
 // PartitionSubjects is where a cluster's subject mapping sends addressed requests,
 // ledger.v1.p.<partition>.(cmd|q).…: NATS checks a publisher's permissions against the mapped
@@ -73,7 +64,7 @@ func AnonymousNATSPermissions() NATSPermissions {
 	return NATSPermissions{
 		Publish: []string{wire.QueryPrefix + "license.validate", wire.QueryPrefix + "license.validate.*",
 			PartitionSubjects + "q.license.validate.*"},
-		Subscribe: []string{"_INBOX.>"},
+		Subscribe: []string{wire.AnonymousInboxes + ".>"},
 	}
 }
 
@@ -164,12 +155,12 @@ func (a *NATSAuth) Attach(s *server.Server) { a.server.Store(s) }
 // LedgerOptions are the NATS options of ledgerd's serving connection, and WriterOptions those of
 // its writer's.
 func (a *NATSAuth) LedgerOptions() []nats.Option {
-	return []nats.Option{nats.UserInfo(LedgerNATSUser, string(a.password)), nats.CustomInboxPrefix(LedgerInboxPrefix)}
+	return []nats.Option{nats.UserInfo(LedgerNATSUser, string(a.password)), nats.CustomInboxPrefix(wire.LedgerInboxPrefix)}
 }
 
 // WriterOptions: see LedgerOptions.
 func (a *NATSAuth) WriterOptions() []nats.Option {
-	return []nats.Option{nats.UserInfo(LedgerWriterNATSUser, string(a.password)), nats.CustomInboxPrefix(LedgerWriterInboxPrefix)}
+	return []nats.Option{nats.UserInfo(LedgerWriterNATSUser, string(a.password)), nats.CustomInboxPrefix(wire.LedgerWriterInboxPrefix)}
 }
 
 // Check implements server.Authentication.

@@ -18,15 +18,7 @@ import (
 func TestTheServingIdentityAnswersOnlyIntoInboxes(t *testing.T) {
 	l := newTestLedger(t)
 	auth := NewNATSAuth(l.Ledger, slog.New(slog.DiscardHandler))
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, CustomClientAuthentication: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns := startNATSServer(t, server.Options{CustomClientAuthentication: auth})
 	auth.Attach(ns)
 	violations := make(chan error, 16)
 	onError := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err })
@@ -36,7 +28,7 @@ func TestTheServingIdentityAnswersOnlyIntoInboxes(t *testing.T) {
 	}
 	defer serving.Close()
 	for _, subject := range []string{"ledger.v1.evt.r1.l1.license.terminated.v1", "$KV.ledger-views.x", CheckpointSubject,
-		"$JS.API.STREAM.PURGE.LEDGER_EVENTS", LedgerWriterInboxPrefix + ".ack", "ledger.v1.cmd.license.terminate"} {
+		"$JS.API.STREAM.PURGE.LEDGER_EVENTS", wire.LedgerWriterInboxPrefix + ".ack", "ledger.v1.cmd.license.terminate"} {
 		if err := serving.Publish(subject, []byte("forged")); err != nil {
 			t.Fatal(err)
 		}
@@ -88,8 +80,8 @@ func TestReplyAllowed(t *testing.T) {
 		{"", true},
 		{"_INBOX.abc.1", true},
 		{wire.InboxPrefix("lic_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") + ".x.1", true},
-		{LedgerInboxPrefix + ".x.1", true},
-		{LedgerWriterInboxPrefix + ".1", false},
+		{wire.LedgerInboxPrefix + ".x.1", true},
+		{wire.LedgerWriterInboxPrefix + ".1", false},
 		{"ledger.v1.evt.r.l.license.terminated.v1", false},
 		{"$KV.ledger-views.k", false},
 		{CheckpointSubject, false},

@@ -118,12 +118,11 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
-				token := wire.BearerToken(m.Header.Get(wire.HeaderAuthorization))
 				if !replyAllowed(m.Reply) {
 					// Someone names a subject other than an inbox as the reply: the ledger's answer
 					// would be published there under its name. Nobody is answered.
 					o.Metrics.droppedRequest(e.Name)
-					o.Logger.Debug("request dropped: its reply subject is no inbox of the requester", "endpoint", e.Name, "reply", m.Reply)
+					o.Logger.Debug("request dropped: its reply subject is not an inbox", "endpoint", e.Name, "reply", m.Reply)
 					return
 				}
 				if len(m.Data) > o.MaxPayload {
@@ -133,7 +132,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				r := Request{
 					Name:        e.Name,
 					Body:        m.Data,
-					Token:       token,
+					Token:       wire.BearerToken(m.Header.Get(wire.HeaderAuthorization)),
 					CommandID:   m.Header.Get(wire.HeaderMsgID),
 					TraceParent: m.Header.Get(wire.HeaderTraceParent),
 					Source:      inboxPrefix(m.Reply),
@@ -249,7 +248,7 @@ func replyAllowed(reply string) bool {
 	switch {
 	case reply == "", strings.HasPrefix(reply, wire.AnonymousInboxes+"."):
 		return true
-	case strings.HasPrefix(reply, LedgerWriterInboxPrefix+"."):
+	case strings.HasPrefix(reply, wire.LedgerWriterInboxPrefix+"."):
 		return false
 	}
 	return strings.HasPrefix(reply, wire.InboxNamespace+".")

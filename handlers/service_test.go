@@ -22,15 +22,7 @@ import (
 // when the flood is over.
 func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	l := newTestLedger(t)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns := startNATSServer(t, server.Options{})
 	serverSide, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

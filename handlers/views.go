@@ -40,29 +40,24 @@ var (
 // defaultLevel is what a query shows when it asks for no format (capped by the grant).
 const defaultLevel = "detail"
 
-func levelRank(level string) int { return slices.Index(domain.ViewLevels, level) }
-
 // level decides the view level of a query: the format asked for (or the default), which must
 // not exceed the caller's grant for the resource. A resource missing from a credential's access
 // map is not limited.
 func (v view) level(caller domain.Credential, format string) (string, error) {
-	granted := caller.Access[v.resource]
-	if granted == "" {
-		granted = "expanded"
-	}
+	granted := caller.Cap(v.resource)
 	if granted == "none" {
 		return "", &domain.Error{Code: CodeForbidden, Message: fmt.Sprintf("the credential may not view %s", v.resource)}
 	}
 	if format == "" {
-		if levelRank(granted) < levelRank(defaultLevel) {
+		if domain.ViewRank(granted) < domain.ViewRank(defaultLevel) {
 			return granted, nil
 		}
 		return defaultLevel, nil
 	}
-	if levelRank(format) < 1 {
+	if domain.ViewRank(format) < 1 {
 		return "", domain.Errorf(domain.CodeInvalidArgument, "format", "must be one of basic, standard, detail, expanded")
 	}
-	if levelRank(format) > levelRank(granted) {
+	if domain.ViewRank(format) > domain.ViewRank(granted) {
 		return "", &domain.Error{Code: CodeForbidden, Field: "format",
 			Message: fmt.Sprintf("format %s is above the credential's grant for %s (%s)", format, v.resource, granted)}
 	}
@@ -108,7 +103,7 @@ func (v view) render(item any, level string) (map[string]any, error) {
 		return nil, err
 	}
 	for field := range m {
-		if min, ok := v.fields[field]; !ok || levelRank(min) > levelRank(level) {
+		if min, ok := v.fields[field]; !ok || domain.ViewRank(min) > domain.ViewRank(level) {
 			delete(m, field)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,31 +27,7 @@ import (
 // its session and cannot come back; an expiring credential's ends at its expiry.
 func TestDeployNATSConfigAdmitsLikeTheEmbeddedServer(t *testing.T) {
 	data := t.TempDir()
-	var pub bytes.Buffer
-	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &pub, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 16)
-	_, _ = rand.Read(secret)
-	password := hex.EncodeToString(secret)
-	t.Setenv("LICLEDGER_CALLOUT_ISSUER", strings.TrimSpace(pub.String()))
-	t.Setenv("LICLEDGER_NATS_PASSWORD", password)
-	t.Setenv("LICLEDGER_NATS_SERVER_NAME", "deploy-test")
-
-	opts, err := server.ProcessConfigFile("../../deploy/nats-server.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns, password := startDeployNATS(t, "nats-server.conf", data, map[string]string{"LICLEDGER_NATS_SERVER_NAME": "deploy-test"})
 	url := ns.ClientURL()
 
 	env := map[string]string{"LICLEDGER_NATS_PASSWORD": password}
@@ -112,31 +89,8 @@ func TestDeployNATSConfigWithTLS(t *testing.T) {
 	dir, data := t.TempDir(), t.TempDir()
 	ca, other := newTestCA(t, dir, "nats"), newTestCA(t, dir, "other")
 	certFile, keyFile := ca.issue(t, dir, "nats-server", 2, true)
-	var pub bytes.Buffer
-	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &pub, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 16)
-	_, _ = rand.Read(secret)
-	password := hex.EncodeToString(secret)
-	for k, v := range map[string]string{"LICLEDGER_CALLOUT_ISSUER": strings.TrimSpace(pub.String()), "LICLEDGER_NATS_PASSWORD": password,
-		"LICLEDGER_NATS_SERVER_NAME": "deploy-tls-test", "LICLEDGER_NATS_TLS_CERT": certFile, "LICLEDGER_NATS_TLS_KEY": keyFile} {
-		t.Setenv(k, v)
-	}
-	opts, err := server.ProcessConfigFile("../../deploy/nats-server-tls.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns, password := startDeployNATS(t, "nats-server-tls.conf", data, map[string]string{"LICLEDGER_NATS_SERVER_NAME": "deploy-tls-test",
+		"LICLEDGER_NATS_TLS_CERT": certFile, "LICLEDGER_NATS_TLS_KEY": keyFile})
 	url := fmt.Sprintf("tls://127.0.0.1:%d", ns.Addr().(*net.TCPAddr).Port)
 
 	env := map[string]string{"LICLEDGER_NATS_PASSWORD": password}
@@ -180,4 +134,38 @@ func TestDeployClusterConfigWithTLS(t *testing.T) {
 	if opts.TLSConfig == nil || opts.Cluster.Name != "licledger" || len(opts.Routes) != 3 || opts.AuthCallout == nil {
 		t.Fatalf("nats-cluster-tls.conf: TLS %t, cluster %q, %d routes, callout %t", opts.TLSConfig != nil, opts.Cluster.Name, len(opts.Routes), opts.AuthCallout != nil)
 	}
+}
+
+// startDeployNATS runs a real nats-server from the deploy/ configuration conf, as shipped, with
+// the environment it reads: the callout issuer of ledgerd's data dir, a fresh password for
+// ledgerd (returned), and env. It stops when the test ends.
+func startDeployNATS(t *testing.T, conf, data string, env map[string]string) (*server.Server, string) {
+	t.Helper()
+	var pub bytes.Buffer
+	if err := printCalloutKey([]string{"--data", data}, func(string) string { return "" }, &pub, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	password := hex.EncodeToString(secret)
+	t.Setenv("LICLEDGER_CALLOUT_ISSUER", strings.TrimSpace(pub.String()))
+	t.Setenv("LICLEDGER_NATS_PASSWORD", password)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join("../../deploy", conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return ns, password
 }

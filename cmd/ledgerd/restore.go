@@ -16,8 +16,8 @@ import (
 
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
-	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
+	"github.com/licledger/licledger/wire"
 )
 
 // importBatch is how many events restore hands the log at a time (one fsync each).
@@ -66,7 +66,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	}
 
 	// The stream is read through JetStream's API, which only the writer user may use.
-	opts := []nats.Option{nats.Name("ledgerd restore"), nats.CustomInboxPrefix(handlers.LedgerWriterInboxPrefix)}
+	opts := []nats.Option{nats.Name("ledgerd restore"), nats.CustomInboxPrefix(wire.LedgerWriterInboxPrefix)}
 	if cfg.NATSPassword != "" {
 		opts = append(opts, nats.UserInfo(writerUser(cfg), cfg.NATSPassword))
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
+	"github.com/licledger/licledger/wire"
 )
 
 // run starts the ledger and serves until ctx ends, then shuts down in order: stop taking
@@ -391,8 +392,8 @@ func writerUser(cfg config) string { return cfg.NATSUser + "-writer" }
 // seed (see deploy/nats-server.conf). A cluster that knows no writer user gets one connection
 // for both, as before the split, with a warning.
 func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts []nats.Option) (nc, wc *nats.Conn, shutdown func(), err error) {
-	serving := append(slices.Clone(opts), nats.CustomInboxPrefix(handlers.LedgerInboxPrefix))
-	writing := append(opts, nats.CustomInboxPrefix(handlers.LedgerWriterInboxPrefix))
+	serving := append(slices.Clone(opts), nats.CustomInboxPrefix(wire.LedgerInboxPrefix))
+	writing := append(opts, nats.CustomInboxPrefix(wire.LedgerWriterInboxPrefix))
 	if cfg.NATSPassword != "" {
 		serving = append(serving, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
 		writing = append(writing, nats.UserInfo(writerUser(cfg), cfg.NATSPassword))
