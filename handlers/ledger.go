@@ -16,8 +16,8 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
-	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/projections"
+	"github.com/licledger/licledger/wire"
 )
 
 // Ledger is the transport-free core every edge calls: it owns the write model (touched only by
@@ -30,7 +30,7 @@ type Ledger struct {
 	// zero value is the unpartitioned ledger. Partitioned, an unaddressed command may change only
 	// system-wide data (partition 0 decides it for all), and a system admin's usage.summary sums
 	// every partition's. Set it before Serve.
-	Partition natsstream.Partition
+	Partition wire.Partition
 
 	store    *eventstore.Store
 	secrets  *Secrets

@@ -75,10 +75,10 @@ func AnonymousNATSPermissions() NATSPermissions {
 // for its info and stats ($SRV) and read the event stream, as auditors do; they may not change
 // it. In a ledger split into partitions (part), the stream and checkpoints they read are every
 // partition's.
-func CredentialNATSPermissions(c domain.Credential, token string, part natsstream.Partition) NATSPermissions {
+func CredentialNATSPermissions(c domain.Credential, token string, part wire.Partition) NATSPermissions {
 	history := func(p NATSPermissions) NATSPermissions {
 		for i := range max(part.Count, 1) {
-			each := natsstream.Partition{Index: i, Count: part.Count}
+			each := wire.Partition{Index: i, Count: part.Count}
 			p.Publish = append(p.Publish, streamReader(each.StreamName())...)
 			p.Subscribe = append(p.Subscribe, each.CheckpointSubject())
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/internal/datadir"
+	"github.com/licledger/licledger/wire"
 )
 
 // AuthCalloutSubject is where a NATS server with auth_callout asks who may connect.
@@ -107,7 +107,7 @@ func (c *NATSCallout) Serve(nc *nats.Conn) (*nats.Subscription, error) {
 
 // answersFor reports whether partition part is the one to admit a credential of reseller ("" for
 // system-wide credentials and anonymous logins, which partition 0 admits).
-func answersFor(part natsstream.Partition, reseller string) bool {
+func answersFor(part wire.Partition, reseller string) bool {
 	if reseller == "" {
 		return part.Index == 0
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/wire"
 )
 
 // config is ledgerd's configuration: every flag has a LICLEDGER_* environment fallback.
@@ -85,7 +85,7 @@ type config struct {
 	// serves the commands and queries NATS maps to ledger.v1.p.<k>, and publishes to its own
 	// streams; partition 0 also decides the system-wide data every partition copies. Default:
 	// partition 0 of 1, the unpartitioned ledger.
-	Partition natsstream.Partition
+	Partition wire.Partition
 	// Args are the arguments after the flags (the projection names of `ledgerd rebuild`).
 	Args []string
 }

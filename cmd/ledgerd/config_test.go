@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestPartitionFlags: --partition and --partitions (and their environment fallbacks) name one
@@ -15,12 +15,12 @@ func TestPartitionFlags(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		env  map[string]string
-		want natsstream.Partition
+		want wire.Partition
 		err  string
 	}{
-		{args: nil, want: natsstream.Partition{Index: 0, Count: 1}},
-		{args: []string{"--nats-url", "nats://n:4222", "--partition", "1", "--partitions", "2"}, want: natsstream.Partition{Index: 1, Count: 2}},
-		{env: map[string]string{"LICLEDGER_NATS_URL": "nats://n:4222", "LICLEDGER_PARTITION": "3", "LICLEDGER_PARTITIONS": "4"}, want: natsstream.Partition{Index: 3, Count: 4}},
+		{args: nil, want: wire.Partition{Index: 0, Count: 1}},
+		{args: []string{"--nats-url", "nats://n:4222", "--partition", "1", "--partitions", "2"}, want: wire.Partition{Index: 1, Count: 2}},
+		{env: map[string]string{"LICLEDGER_NATS_URL": "nats://n:4222", "LICLEDGER_PARTITION": "3", "LICLEDGER_PARTITIONS": "4"}, want: wire.Partition{Index: 3, Count: 4}},
 		{args: []string{"--nats-url", "nats://n:4222", "--partition", "2", "--partitions", "2"}, err: "partition:"},
 		{args: []string{"--nats-url", "nats://n:4222", "--partition", "-1", "--partitions", "2"}, err: "partition:"},
 		{args: []string{"--nats-url", "nats://n:4222", "--partitions", "0"}, err: "partitions:"},

@@ -10,9 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
+	"github.com/licledger/licledger/wire"
 )
 
 // checkPartitionKeys refuses to start a partition other than 0 on a data dir without partition
@@ -37,8 +37,8 @@ func checkPartitionKeys(cfg config) error {
 // from there a second after the consumer fails (partition 0's stream not made yet, a NATS node
 // restarting). The note is written without an fsync, so after a crash some events are copied
 // again: a copy made twice is applied once.
-func copySystemData(ctx context.Context, js jetstream.JetStream, ledger *handlers.Ledger, part natsstream.Partition, log *slog.Logger) {
-	source := natsstream.Partition{Index: 0, Count: part.Count}
+func copySystemData(ctx context.Context, js jetstream.JetStream, ledger *handlers.Ledger, part wire.Partition, log *slog.Logger) {
+	source := wire.Partition{Index: 0, Count: part.Count}
 	for ctx.Err() == nil {
 		from := uint64(1)
 		if last, err := ledger.CopiedThrough(); err == nil {
@@ -58,7 +58,7 @@ func copySystemData(ctx context.Context, js jetstream.JetStream, ledger *handler
 
 // copySystemDataFrom follows source's system-wide events from sequence from until ctx ends or the
 // consumer fails.
-func copySystemDataFrom(ctx context.Context, js jetstream.JetStream, ledger *handlers.Ledger, source natsstream.Partition, from uint64) error {
+func copySystemDataFrom(ctx context.Context, js jetstream.JetStream, ledger *handlers.Ledger, source wire.Partition, from uint64) error {
 	s, err := js.Stream(ctx, source.StreamName())
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestPartitionsLoseNothing runs a ledger split by reseller into two partitions, each a ledgerd
@@ -93,7 +94,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	// the copy in partition 1's own stream first: every request it refuses meanwhile counts as a
 	// failed login of the token, and 20 of them would lock it out for a minute.
 	js1 := ownerJetStream(t, url, d.password)
-	stream1 := natsstream.Partition{Index: 1, Count: 2}.StreamName()
+	stream1 := wire.Partition{Index: 1, Count: 2}.StreamName()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if s, err := js1.Stream(t.Context(), stream1); err == nil {
 			if info, err := s.Info(t.Context()); err == nil && info.State.LastSeq >= 1 {
@@ -248,7 +249,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := ownerJetStream(t, url, d.password)
-	part1 := natsstream.Partition{Index: 1, Count: 2}
+	part1 := wire.Partition{Index: 1, Count: 2}
 	waitStreamNamedSettled(t, js, part1.StreamName())
 	var out bytes.Buffer
 	if err := restore(t.Context(), append(partitionArgs(1), "--from-stream", "--keys", backup), getenv, &out, io.Discard); err != nil {
@@ -277,7 +278,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	streams := make([][]streamMsg, 2)
 	registered := make([]int, 2)
 	for k := range 2 {
-		part := natsstream.Partition{Index: k, Count: 2}
+		part := wire.Partition{Index: k, Count: 2}
 		for deadline := time.Now().Add(30 * time.Second); metric(t, httpAddrs[k], "licledger_publication_lag_events") != 0; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("partition %d did not publish its log", k)
@@ -351,7 +352,7 @@ func TestPartitionsLoseNothing(t *testing.T) {
 	events := make([]int, 2)
 	for k := range 2 {
 		events[k] = streamEqualsLog(t, data[k], streams[k])
-		verifyPartitionTree(t, js, natsstream.Partition{Index: k, Count: 2}, data[k])
+		verifyPartitionTree(t, js, wire.Partition{Index: k, Count: 2}, data[k])
 	}
 	// Partition 1's log holds partition 0's system-wide events, the same data.
 	copies := systemEvents(t, logBytes(t, filepath.Join(data[1], "log")))
@@ -429,7 +430,7 @@ func systemEvents(t *testing.T, log [][]byte) []string {
 
 // verifyPartitionTree checks the stopped partition's log in data against every checkpoint it
 // stored and the newest one in its checkpoint stream, with its own verifier key.
-func verifyPartitionTree(t *testing.T, js jetstream.JetStream, part natsstream.Partition, data string) {
+func verifyPartitionTree(t *testing.T, js jetstream.JetStream, part wire.Partition, data string) {
 	t.Helper()
 	vkey := mustVerifierKey(t, data)
 	store, err := eventstore.Open(filepath.Join(data, "log"), eventstore.Options{ReadOnly: true})
@@ -441,7 +442,7 @@ func verifyPartitionTree(t *testing.T, js jetstream.JetStream, part natsstream.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	published, err := part.Checkpoints(context.Background(), js)
+	published, err := natsstream.Checkpoints(context.Background(), js, part)
 	if err != nil || len(published) == 0 {
 		t.Fatalf("%s: %d checkpoints (%v)", part.CheckpointStream(), len(published), err)
 	}
@@ -502,7 +503,7 @@ func TestCalloutIsAnsweredOnce(t *testing.T) {
 	}
 	js := ownerJetStream(t, url, d.password)
 	for k := range 3 {
-		stream := natsstream.Partition{Index: k, Count: 3}.StreamName()
+		stream := wire.Partition{Index: k, Count: 3}.StreamName()
 		for deadline := time.Now().Add(15 * time.Second); !holdsProduct(t, js, stream, "after-the-logins"); time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never got the product made after the logins: partition %d no longer publishes", stream, k)

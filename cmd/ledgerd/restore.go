@@ -120,12 +120,12 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 // A newer one covers events the lost ledger signed but never published; its size is returned as
 // beyond (0 if there is none). Every checkpoint must verify with vkey: one that does not was not
 // made by this ledger.
-func restorePoint(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
-	signed, err := p.Checkpoints(ctx, js)
+func restorePoint(ctx context.Context, js jetstream.JetStream, p wire.Partition, vkey string) (use eventstore.Checkpoint, beyond uint64, err error) {
+	signed, err := natsstream.Checkpoints(ctx, js, p)
 	if err != nil {
 		return use, 0, err
 	}
-	last, err := p.LastEvent(ctx, js)
+	last, err := natsstream.LastEvent(ctx, js, p)
 	if err != nil {
 		return use, 0, err
 	}
@@ -150,7 +150,7 @@ func restorePoint(ctx context.Context, js jetstream.JetStream, p natsstream.Part
 
 // importStream reads LEDGER_EVENTS into a new log in dir and checks it against checkpoint. It
 // returns how many events it restored.
-func importStream(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
+func importStream(ctx context.Context, js jetstream.JetStream, p wire.Partition, dir string, checkpoint eventstore.Checkpoint) (uint64, error) {
 	if err := os.RemoveAll(dir); err != nil { // a restore that did not finish
 		return 0, err
 	}
@@ -184,7 +184,7 @@ func importStream(ctx context.Context, js jetstream.JetStream, p natsstream.Part
 	// its quorum commits what its leader had taken).
 	var last uint64
 	for {
-		read, err := p.ReadEvents(ctx, js, last+1, add)
+		read, err := natsstream.ReadEvents(ctx, js, p, last+1, add)
 		if err != nil {
 			return 0, err
 		}

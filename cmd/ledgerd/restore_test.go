@@ -23,6 +23,7 @@ import (
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/internal/testreport"
+	"github.com/licledger/licledger/wire"
 )
 
 // TestRestoreFromStream runs ledgerd on an external nats-server under load, kills it with SIGKILL
@@ -96,7 +97,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		// An error is retried: a cluster whose node just came back may be electing the stream's
 		// leader.
-		all, err := natsstream.Partition{}.Checkpoints(t.Context(), js)
+		all, err := natsstream.Checkpoints(t.Context(), js, wire.Partition{})
 		if err == nil && len(all) > 0 {
 			if c, err := eventstore.OpenCheckpoint(all[len(all)-1], mustVerifierKey(t, backup)); err != nil {
 				t.Fatal(err)
@@ -392,7 +393,7 @@ func publishCopy(t *testing.T, url string, events, checkpoints [][]byte) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if _, err := js.CreateStream(t.Context(), natsstream.Partition{}.Config(1)); err != nil {
+	if _, err := js.CreateStream(t.Context(), natsstream.StreamConfig(wire.Partition{}, 1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events {
@@ -401,7 +402,7 @@ func publishCopy(t *testing.T, url string, events, checkpoints [][]byte) {
 		}
 	}
 	for _, c := range checkpoints {
-		if err := (natsstream.Partition{}).PublishCheckpoint(t.Context(), js, 1, c); err != nil {
+		if err := natsstream.PublishCheckpoint(t.Context(), js, wire.Partition{}, 1, c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	// The checkpoints' stream, with this start's replicas (a later --replicas scales it). If NATS
 	// cannot make it now, the first checkpoint published makes it.
-	if _, err := js.CreateOrUpdateStream(ctx, cfg.Partition.CheckpointConfig(cfg.Replicas)); err != nil {
+	if _, err := js.CreateOrUpdateStream(ctx, natsstream.CheckpointConfig(cfg.Partition, cfg.Replicas)); err != nil {
 		log.Warn("checkpoint stream not made yet", "stream", cfg.Partition.CheckpointStream(), "err", err)
 	}
 	// Each signed checkpoint is kept in the stream LEDGER_CHECKPOINTS, for a restore that has lost
@@ -444,10 +444,10 @@ func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts 
 // the stream takes it or a newer one replaces it: otherwise it would stay missing until the log
 // grows and the next one is signed. Once ctx ends each is tried once; it returns when in is
 // closed.
-func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p natsstream.Partition, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
+func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p wire.Partition, replicas int, in <-chan eventstore.Checkpoint, log *slog.Logger) {
 	for c := range in {
 		for {
-			err := p.PublishCheckpoint(context.Background(), js, replicas, c.Signed)
+			err := natsstream.PublishCheckpoint(context.Background(), js, p, replicas, c.Signed)
 			if err == nil {
 				break
 			}

@@ -14,16 +14,17 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/wire"
 )
 
 func TestPartitionNames(t *testing.T) {
 	for _, c := range []struct {
-		p                                       natsstream.Partition
+		p                                       wire.Partition
 		stream, subject, checkpoints, cpSubject string
 	}{
-		{natsstream.Partition{}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
-		{natsstream.Partition{Index: 0, Count: 1}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
-		{natsstream.Partition{Index: 2, Count: 4}, "LEDGER_EVENTS_2", "ledger.v1.p.2.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS_2", "ledger.v1.p.2.checkpoint"},
+		{wire.Partition{}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
+		{wire.Partition{Index: 0, Count: 1}, "LEDGER_EVENTS", "ledger.v1.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS", "ledger.v1.checkpoint"},
+		{wire.Partition{Index: 2, Count: 4}, "LEDGER_EVENTS_2", "ledger.v1.p.2.evt.r1.l1.seat.registered.v1", "LEDGER_CHECKPOINTS_2", "ledger.v1.p.2.checkpoint"},
 	} {
 		if got := c.p.StreamName(); got != c.stream {
 			t.Errorf("%v: stream %q, want %q", c.p, got, c.stream)
@@ -37,14 +38,14 @@ func TestPartitionNames(t *testing.T) {
 		if got := c.p.CheckpointSubject(); got != c.cpSubject {
 			t.Errorf("%v: checkpoint subject %q, want %q", c.p, got, c.cpSubject)
 		}
-		if cfg := c.p.Config(3); cfg.Name != c.stream || cfg.Subjects[0] != c.p.SubjectPrefix()+">" || cfg.Replicas != 3 {
+		if cfg := natsstream.StreamConfig(c.p, 3); cfg.Name != c.stream || cfg.Subjects[0] != c.p.SubjectPrefix()+">" || cfg.Replicas != 3 {
 			t.Errorf("%v: stream config %+v", c.p, cfg)
 		}
-		if cfg := c.p.CheckpointConfig(1); cfg.Name != c.checkpoints || cfg.Subjects[0] != c.cpSubject {
+		if cfg := natsstream.CheckpointConfig(c.p, 1); cfg.Name != c.checkpoints || cfg.Subjects[0] != c.cpSubject {
 			t.Errorf("%v: checkpoint stream config %+v", c.p, cfg)
 		}
 	}
-	if got := (natsstream.Partition{Index: 1, Count: 2}).SystemSubjects(); got != "ledger.v1.p.1.evt._.>" {
+	if got := (wire.Partition{Index: 1, Count: 2}).SystemSubjects(); got != "ledger.v1.p.1.evt._.>" {
 		t.Errorf("system subjects %q", got)
 	}
 }
@@ -110,7 +111,7 @@ func TestPartitionOwnsWhatNATSMapsToIt(t *testing.T) {
 			}
 			seen[k] = true
 			for p := range 3 {
-				if owns := (natsstream.Partition{Index: p, Count: 3}).Owns(reseller); owns != (p == k) {
+				if owns := (wire.Partition{Index: p, Count: 3}).Owns(reseller); owns != (p == k) {
 					t.Fatalf("%s: NATS maps it to partition %d, but partition %d says it owns it: %v", reseller, k, p, owns)
 				}
 			}

@@ -22,7 +22,7 @@ import (
 )
 
 // StreamName is the stream that carries every ledger event.
-const StreamName = "LEDGER_EVENTS"
+const StreamName = wire.EventStream
 
 // SubjectPrefix is the subject space of LEDGER_EVENTS; only the ledger may publish under it.
 const SubjectPrefix = wire.EventPrefix
@@ -33,12 +33,12 @@ const SystemToken = wire.SystemToken
 // Subject returns the subject an event of the unpartitioned ledger is published on:
 // ledger.v1.evt.<reseller or _>.<aggregate id>.<type>.
 func Subject(reseller, aggregate, typ string) string {
-	return Partition{}.Subject(reseller, aggregate, typ)
+	return wire.Partition{}.Subject(reseller, aggregate, typ)
 }
 
 // Config is the partition's event stream (LEDGER_EVENTS unpartitioned). Replicas 1 for the
 // embedded server, 3 on a cluster.
-func (p Partition) Config(replicas int) jetstream.StreamConfig {
+func StreamConfig(p wire.Partition, replicas int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        p.StreamName(),
 		Description: "licledger: every accepted change, in ledger order (stream seq == ledger seq), " + p.String(),
@@ -55,7 +55,7 @@ func (p Partition) Config(replicas int) jetstream.StreamConfig {
 // Publisher implements eventstore.Publisher on JetStream.
 type Publisher struct {
 	JS        jetstream.JetStream
-	Partition Partition // which stream: LEDGER_EVENTS unless partitioned
+	Partition wire.Partition // which stream: LEDGER_EVENTS unless partitioned
 	Replicas  int
 	// AckTimeout bounds the wait for the next acknowledgement of a batch: a publication that
 	// gets none for this long is given up, and the relay starts over from the stream's state.
@@ -70,7 +70,7 @@ type Publisher struct {
 func (p *Publisher) Last(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := p.JS.CreateOrUpdateStream(ctx, p.Partition.Config(p.Replicas))
+	s, err := p.JS.CreateOrUpdateStream(ctx, StreamConfig(p.Partition, p.Replicas))
 	if err != nil {
 		return 0, fmt.Errorf("jetstream: ensure stream %s: %w", p.Partition.StreamName(), err)
 	}

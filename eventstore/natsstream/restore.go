@@ -19,12 +19,12 @@ const CheckpointSubject = wire.CheckpointSubject
 // CheckpointStream keeps the checkpoints published on CheckpointSubject. The log keeps its own,
 // but a lost data dir loses them with it: a log restored from LEDGER_EVENTS is checked against
 // the latest one kept here (and its signature against a key the operator holds).
-const CheckpointStream = "LEDGER_CHECKPOINTS"
+const CheckpointStream = wire.CheckpointStream
 
 // CheckpointConfig is the partition's checkpoint stream (CheckpointStream unpartitioned);
 // replicas as for Config. Only the latest checkpoint is needed to check a restore (its tree covers
 // every event before it); the last thousand are kept for whoever wants to look back.
-func (p Partition) CheckpointConfig(replicas int) jetstream.StreamConfig {
+func CheckpointConfig(p wire.Partition, replicas int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        p.CheckpointStream(),
 		Description: "licledger: the signed checkpoints of the log's Merkle tree, newest last, " + p.String(),
@@ -42,12 +42,12 @@ func (p Partition) CheckpointConfig(replicas int) jetstream.StreamConfig {
 // PublishCheckpoint publishes a signed checkpoint on the partition's CheckpointSubject and waits
 // for its CheckpointStream to store it, making the stream first if it is missing (NATS may have
 // lost its store since the last one).
-func (p Partition) PublishCheckpoint(ctx context.Context, js jetstream.JetStream, replicas int, signed []byte) error {
+func PublishCheckpoint(ctx context.Context, js jetstream.JetStream, p wire.Partition, replicas int, signed []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := js.Publish(ctx, p.CheckpointSubject(), signed)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		if _, err = js.CreateOrUpdateStream(ctx, p.CheckpointConfig(replicas)); err == nil {
+		if _, err = js.CreateOrUpdateStream(ctx, CheckpointConfig(p, replicas)); err == nil {
 			_, err = js.Publish(ctx, p.CheckpointSubject(), signed)
 		}
 	}
@@ -59,7 +59,7 @@ func (p Partition) PublishCheckpoint(ctx context.Context, js jetstream.JetStream
 
 // Checkpoints returns the signed checkpoints the partition's CheckpointStream holds, oldest first
 // (none if the stream does not exist).
-func (p Partition) Checkpoints(ctx context.Context, js jetstream.JetStream) ([][]byte, error) {
+func Checkpoints(ctx context.Context, js jetstream.JetStream, p wire.Partition) ([][]byte, error) {
 	s, info, err := stream(ctx, js, p.CheckpointStream())
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
@@ -83,7 +83,7 @@ func (p Partition) Checkpoints(ctx context.Context, js jetstream.JetStream) ([][
 }
 
 // LastEvent returns the last sequence the partition's stream holds.
-func (p Partition) LastEvent(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+func LastEvent(ctx context.Context, js jetstream.JetStream, p wire.Partition) (uint64, error) {
 	_, info, err := stream(ctx, js, p.StreamName())
 	if err != nil {
 		return 0, err
@@ -127,7 +127,7 @@ func retrying(ctx context.Context, f func() error) error {
 // that no longer holds from, or skips a sequence, is an error: it is not the whole log. It returns
 // the last sequence read (from-1 if the stream holds nothing from there), and stops at fn's first
 // error.
-func (p Partition) ReadEvents(ctx context.Context, js jetstream.JetStream, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
+func ReadEvents(ctx context.Context, js jetstream.JetStream, p wire.Partition, from uint64, fn func(seq uint64, data []byte) error) (uint64, error) {
 	read := from - 1
 	name := p.StreamName()
 	s, info, err := stream(ctx, js, name)

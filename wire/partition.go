@@ -1,17 +1,23 @@
-package natsstream
+package wire
 
 import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+)
 
-	"github.com/licledger/licledger/wire"
+// The JetStream streams a ledger writes, unpartitioned. Auditors and restores read them by name.
+const (
+	// EventStream carries every event of the log, stream sequence == ledger sequence.
+	EventStream = "LEDGER_EVENTS"
+	// CheckpointStream keeps the signed checkpoints published on CheckpointSubject.
+	CheckpointStream = "LEDGER_CHECKPOINTS"
 )
 
 // Partition names the streams and subjects of one partition of a ledger partitioned by reseller
 // (docs/SCALING.md): partition Index of Count, each a ledgerd with its own log, publishing to its
 // own stream. The zero value (and any Count of 1) is the unpartitioned ledger, whose names are
-// the constants StreamName, SubjectPrefix, CheckpointStream and CheckpointSubject.
+// the constants EventStream, EventPrefix, CheckpointStream and CheckpointSubject.
 type Partition struct{ Index, Count int }
 
 // Partitioned reports whether the ledger is split into more than one partition.
@@ -28,7 +34,7 @@ func (p Partition) String() string {
 // Prefix is the subject space NATS maps the partition's addressed requests to, "ledger.v1.p.<k>."
 // (the unpartitioned ledger is partition 0 of 1: a cluster configured with the mapping for one
 // partition sends it every addressed request).
-func (p Partition) Prefix() string { return wire.PartitionPrefix(p.Index) }
+func (p Partition) Prefix() string { return PartitionPrefix(p.Index) }
 
 // Owns reports whether the reseller's requests belong to this partition: whether NATS's
 // partition(Count, …) mapping sends a subject whose mapped token is reseller here. NATS hashes the
@@ -45,10 +51,10 @@ func (p Partition) Owns(reseller string) bool {
 }
 
 // StreamName is the stream that carries the partition's events: LEDGER_EVENTS_<k>.
-func (p Partition) StreamName() string { return p.name(StreamName) }
+func (p Partition) StreamName() string { return p.name(EventStream) }
 
 // SubjectPrefix is the subject space of the partition's stream: ledger.v1.p.<k>.evt.
-func (p Partition) SubjectPrefix() string { return p.subject(SubjectPrefix) }
+func (p Partition) SubjectPrefix() string { return p.subject(EventPrefix) }
 
 // CheckpointStream keeps the partition's signed checkpoints: LEDGER_CHECKPOINTS_<k>.
 func (p Partition) CheckpointStream() string { return p.name(CheckpointStream) }
@@ -81,5 +87,5 @@ func (p Partition) subject(base string) string {
 	if !p.Partitioned() {
 		return base
 	}
-	return wire.InPartition(p.Index, base)
+	return InPartition(p.Index, base)
 }
