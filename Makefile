@@ -26,7 +26,7 @@ test: lint tools ## The whole suite with the race detector (includes the reliabi
 soak: tools ## The reliability suite at length (about 50 min): 200 SIGKILLs, a 10-minute memory soak, longer fuzzing
 	@mkdir -p bin && rm -f $(REPORT)
 	PATH="$(CURDIR)/bin:$$PATH" LICLEDGER_REPORT=$(REPORT) LICLEDGER_CRASH_KILLS=200 LICLEDGER_SOAK=10m \
-	  $(GO) test -race -count=1 -timeout 120m -run 'TestCrash|TestSoak|TestNATSOutages|TestFullDisk|TestHostile|TestOverload' ./cmd/ledgerd/ ./handlers/
+	  $(GO) test -race -count=1 -timeout 120m -run 'TestCrash|TestSoak|TestNATSOutages|TestFullDisk|TestHostile|TestOverload' ./cmd/ledgerd/ ./handlers/natsapi/
 	$(MAKE) fuzz FUZZTIME=200000x
 	@echo "== reliability report" && cat $(REPORT)
 

@@ -88,7 +88,7 @@ var permissions = map[string]map[string]bool{
 	"tenant-admin":   union(searchLicenses, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
 
 	// An auditor reads and verifies the history and nothing else (on NATS too: see
-	// handlers.CredentialNATSPermissions).
+	// natsapi.CredentialNATSPermissions).
 	"auditor": union(audit),
 }
 

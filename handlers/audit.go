@@ -21,9 +21,6 @@ const (
 	CodeNotYetCheckpointed domain.Code = "NOT_YET_CHECKPOINTED"
 )
 
-// SetCheckpointKey gives the ledger its checkpoint verifier key, which audit.checkpoint shows.
-func (l *Ledger) SetCheckpointKey(vkey string) { l.checkpointKey = vkey }
-
 // auditor is the check every audit query makes: the history is the whole ledger's, so only a
 // system-scope credential may read it.
 func auditor(caller domain.Credential) error {

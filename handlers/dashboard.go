@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	_ "embed"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -13,25 +11,9 @@ import (
 	"github.com/licledger/licledger/projections"
 )
 
-// The built-in dashboard: GET /dashboard serves one self-contained page (no scripts or styles
-// from elsewhere) that asks dashboard.show every second with the token it is given and draws
-// quota usage per reseller, active users over the last hour, the recent events and the lags.
-
-//go:embed dashboard.html
-var dashboardPage []byte
-
-// DashboardPage serves the dashboard's page. It holds no data: the page fetches
-// /v1/dashboard.show with the token typed into it (or given after # in its URL, which browsers
-// do not send to servers), so it shows exactly what that token may see.
-func DashboardPage() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		// The page talks to this origin only, and nothing may frame it.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(dashboardPage)
-	})
-}
+// dashboard.show answers the built-in dashboard's page (httpapi serves it): quota usage per
+// reseller, active users over the last hour, the recent events and the lags, within the caller's
+// scope.
 
 // dashboardQuery asks for the dashboard's data.
 type dashboardQuery struct {
@@ -87,8 +69,8 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 		return Dashboard{}, domain.Errorf(domain.CodeInvalidArgument, "recent", "must be 1-100")
 	}
 	d := Dashboard{Summary: l.licenses.Summarize(l.now(), licensesIn(caller.Scope)), Durable: l.store.Durable()}
-	if p := l.published.Load(); p != nil && (*p)() < d.Durable {
-		d.PublicationLag = d.Durable - (*p)()
+	if p := l.published; p != nil && p() < d.Durable {
+		d.PublicationLag = d.Durable - p()
 	}
 	if pos := l.runner.Position(); pos < d.Durable {
 		d.ProjectionLag = d.Durable - pos
@@ -146,10 +128,6 @@ func (l *Ledger) recentEvents(caller domain.Credential, n int) ([]RecentEvent, e
 	}
 	return out, err
 }
-
-// SetPublished tells the ledger how far JetStream has the log (the outbox relay's position), for
-// the dashboard's publication lag.
-func (l *Ledger) SetPublished(published func() uint64) { l.published.Store(&published) }
 
 // activitySamples is how many samples of active users are kept per reseller: an hour of them.
 const activitySamples = 360

@@ -28,6 +28,7 @@ const (
 	CodeUnavailable          domain.Code = "UNAVAILABLE"
 	CodeInternal             domain.Code = "INTERNAL"
 	CodeRateLimited          domain.Code = "RATE_LIMITED"
+	CodeQueryNotFound        domain.Code = "QUERY_NOT_FOUND" // an HTTP path that names no query
 )
 
 // Codes lists every code a reply may carry: the domain's and the handlers' own.
@@ -128,7 +129,8 @@ type Failure struct {
 	Err    *domain.Error
 }
 
-func failure(err error) *Failure {
+// Refuse is the Failure an error makes: its code's status, and the error as the body says it.
+func Refuse(err error) *Failure {
 	e := asCoded(err)
 	return &Failure{Status: statusOf(e.Code), Err: e}
 }

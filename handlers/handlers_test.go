@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -263,7 +262,7 @@ func TestLastLoginsSurviveARestart(t *testing.T) {
 	if err := l.PersistLastLogins(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	again, err := NewLedger(Options{Store: store, Secrets: testSecrets(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +282,7 @@ func TestAuthenticationSeesAcknowledgedCredentialChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +293,7 @@ func TestAuthenticationSeesAcknowledgedCredentialChanges(t *testing.T) {
 	}
 	tok, _ := os.ReadFile(dir + "/" + BootstrapTokenFile)
 	admin := strings.TrimSpace(string(tok))
-	l.ReadTimeout = 100 * time.Millisecond
+	l.readTimeout = 100 * time.Millisecond
 
 	reply, f := l.Command(ctx, Request{Name: "credential.issue", Body: []byte(`{"id":"c1","role":"developer","scope":{}}`), Token: admin})
 	if f != nil {

@@ -20,13 +20,13 @@ func (l *Ledger) waitReflected(ctx context.Context, seq uint64, field string) er
 	if l.runner.Position() >= seq {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.ReadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, l.readTimeout)
 	defer cancel()
 	if err := l.runner.WaitFor(ctx, seq); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return domain.Errorf(CodeSequenceNotReflected, field,
 				"the read models reflect sequence %d; %d was not reached within %s (the log's last durable sequence is %d)",
-				l.runner.Position(), seq, l.ReadTimeout, l.store.Durable())
+				l.runner.Position(), seq, l.readTimeout, l.store.Durable())
 		}
 		return err
 	}
@@ -73,7 +73,7 @@ func (l *Ledger) viewAsOf(ctx context.Context, caller, asOf string, q historical
 	}
 	resellers, licenses := q.history(l)
 	var err error
-	if float64(len(licenses)) > l.AsOfReplayShare*float64(l.licenses.LicenseCount()) {
+	if float64(len(licenses)) > l.asOfReplayShare*float64(l.licenses.LicenseCount()) {
 		release, refused := l.replays.enter(ctx, caller)
 		if refused != nil {
 			return v, refused

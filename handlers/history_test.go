@@ -83,7 +83,7 @@ func asOfAnswersWhatWasTrueThen(t *testing.T, snapshotEvents int, replayShare fl
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	c := newClockedLedger(t, start)
 	c.licenses.SnapshotEvents = snapshotEvents
-	c.AsOfReplayShare = replayShare
+	c.asOfReplayShare = replayShare
 	c.runner.SnapshotEvery, c.runner.SnapshotsKept = snapshotEvery, 1000
 	c.runner.FlushEvents = 2 // flush (and so snapshot) often
 	for _, step := range [][2]string{
@@ -182,7 +182,7 @@ func TestMinSequenceWaitsForTheReadModels(t *testing.T) {
 	}
 	// A no-op command (already registered) appends nothing and replies the sequence it saw.
 	c.must(t, "tenant.create", `{"resellerId":"r1","id":"t1","name":"T"}`)
-	c.Ledger.ReadTimeout = 50 * time.Millisecond
+	c.Ledger.readTimeout = 50 * time.Millisecond
 	began := time.Now()
 	_, _, f := c.do("role.show", fmt.Sprintf(`{"role":"developer","minSequence":%d}`, c.store.Durable()+1))
 	if f == nil || f.Err.Code != CodeSequenceNotReflected || f.Status != 503 || f.Err.Field != "minSequence" {

@@ -2,13 +2,9 @@ package handlers
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/licledger/licledger/eventstore"
 )
@@ -33,7 +29,7 @@ func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	l, err := NewLedger(store, testSecrets(t), slog.New(slog.DiscardHandler))
+	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,21 +44,4 @@ func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 		t.Fatal(err)
 	}
 	return &testLedger{Ledger: l, store: store, dir: dir, token: strings.TrimSpace(string(tok))}
-}
-
-// startNATSServer runs a real nats-server on a free loopback port until the test ends; opts
-// add to that (JetStream, an authenticator).
-func startNATSServer(t testing.TB, opts server.Options) *server.Server {
-	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
-	ns, err := server.NewServer(&opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return ns
 }

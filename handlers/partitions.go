@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/projections"
@@ -27,11 +24,11 @@ import (
 // straight to this partition's subject, or the cluster's mapping has another partition count
 // than --partitions.
 func (l *Ledger) checkPartition(reseller string) *Failure {
-	if reseller == "" || l.Partition.Owns(reseller) {
+	if reseller == "" || l.partition.Owns(reseller) {
 		return nil
 	}
-	return failure(domain.Errorf(CodeMisaddressed, "subject", "reseller %q belongs to another partition than %s: send requests to ledger.v1.cmd.<command>.%s (and check that the cluster's mapping is partition(%d,3))",
-		reseller, l.Partition, reseller, l.Partition.Count))
+	return Refuse(domain.Errorf(CodeMisaddressed, "subject", "reseller %q belongs to another partition than %s: send requests to ledger.v1.cmd.<command>.%s (and check that the cluster's mapping is partition(%d,3))",
+		reseller, l.partition, reseller, l.partition.Count))
 }
 
 // copyCommandPrefix starts the command id of a copied event: "partition-0/<sequence>", the
@@ -45,7 +42,7 @@ const copyCommandPrefix = "partition-0/"
 // and time of this log, and partition 0's event id as its correlation id. Copying an event twice
 // appends it once. It returns once the copy is durable.
 func (l *Ledger) CopySystemEvent(ctx context.Context, seq uint64, data []byte) error {
-	if l.Partition.Index == 0 {
+	if l.partition.Index == 0 {
 		return errors.New("handlers: partition 0 decides the system-wide data; it copies from nobody")
 	}
 	env, err := eventstore.DecodeEnvelope(data)
@@ -98,14 +95,16 @@ func (l *Ledger) CopiedThrough() (uint64, error) {
 	return strconv.ParseUint(string(b), 10, 64)
 }
 
-// SetCopiedThrough notes that partition 0's events up to seq are copied.
-func (l *Ledger) SetCopiedThrough(seq uint64) error {
+// NoteCopiedThrough records that partition 0's events up to seq are copied.
+func (l *Ledger) NoteCopiedThrough(seq uint64) error {
 	return l.store.SetMeta(copiedThroughMeta, strconv.AppendUint(nil, seq, 10))
 }
 
-// SetRequester gives the ledger the connection it asks other partitions on (a system admin's
-// usage.summary sums every partition's). Serve sets it.
-func (l *Ledger) SetRequester(nc *nats.Conn) { l.requester.Store(nc) }
+// AskPartition asks partition i the query name with body, on behalf of the caller whose token
+// it is, and returns the reply's result. A refusal by that partition is a *domain.Error (its
+// code, field and message); any other error means the partition did not answer. The NATS edge
+// implements it (natsapi.Asker): the core knows no transport.
+type AskPartition func(ctx context.Context, i int, name, token string, body []byte) (json.RawMessage, error)
 
 // summaryAcrossPartitions answers a system-scope usage.summary of a partitioned ledger (asked of
 // partition 0 over NATS, or of any partition's HTTP query API): local is this partition's
@@ -128,8 +127,8 @@ func (l *Ledger) summaryAcrossPartitions(ctx context.Context, r Request, local p
 	}
 	delete(body, "minSequence")
 	forwarded, _ := json.Marshal(body) // raw messages re-encode as they came
-	for i := range l.Partition.Count {
-		if i == l.Partition.Index {
+	for i := range l.partition.Count {
+		if i == l.partition.Index {
 			continue
 		}
 		var theirs projections.Summaries
@@ -146,8 +145,8 @@ func (l *Ledger) summaryAcrossPartitions(ctx context.Context, r Request, local p
 // partition is asked, and the first that knows the key answers. Apps that know their reseller
 // address the query instead, and reach its partition at once.
 func (l *Ledger) validateAcrossPartitions(ctx context.Context, r Request, local projections.Validation) (projections.Validation, error) {
-	for i := range l.Partition.Count {
-		if i == l.Partition.Index {
+	for i := range l.partition.Count {
+		if i == l.partition.Index {
 			continue
 		}
 		var theirs projections.Validation
@@ -161,24 +160,21 @@ func (l *Ledger) validateAcrossPartitions(ctx context.Context, r Request, local 
 	return local, nil
 }
 
-// askPartition sends query r (with body) to partition i with the caller's own token, through the
-// Go client (straight to the partition, addressed to "_": the whole partition), and decodes the
-// reply's result into result. A refusal is returned as the partition's; no answer is 503
-// UNAVAILABLE.
+// askPartition sends query r (with body) to partition i with the caller's own token (through
+// Options.AskPartition, straight to the partition, addressed to "_": the whole partition), and
+// decodes the reply's result into result. A refusal is returned as the partition's; no answer is
+// 503 UNAVAILABLE.
 func (l *Ledger) askPartition(ctx context.Context, i int, r Request, body []byte, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	nc := l.requester.Load()
-	if nc == nil {
+	if l.ask == nil {
 		return domain.Errorf(CodeUnavailable, "", "the other partitions cannot be asked: not connected")
 	}
-	c := client.New(nc, r.Token)
-	c.Partition = strconv.Itoa(i)
-	raw, err := c.Query(ctx, r.Name, body)
-	var refused *client.Error
+	raw, err := l.ask(ctx, i, r.Name, r.Token, body)
+	var refused *domain.Error
 	switch {
 	case errors.As(err, &refused):
-		return &domain.Error{Code: domain.Code(refused.Code), Field: refused.Field, Message: fmt.Sprintf("partition %d: %s", i, refused.Message)}
+		return &domain.Error{Code: refused.Code, Field: refused.Field, Message: fmt.Sprintf("partition %d: %s", i, refused.Message)}
 	case err != nil:
 		return domain.Errorf(CodeUnavailable, "", "partition %d did not answer: %v", i, err)
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -70,7 +69,7 @@ func (r *restartingLedger) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLedger(store, r.secrets, slog.New(slog.DiscardHandler))
+	l, err := NewLedger(Options{Store: store, Secrets: r.secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

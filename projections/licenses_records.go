@@ -1,3 +1,7 @@
+// This file is over 400 lines because it is one format: how every record of the Licenses read
+// model is written and read back (the layout below), kept together so that a change to one record
+// and its reader is one diff.
+
 package projections
 
 import (

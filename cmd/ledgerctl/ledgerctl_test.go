@@ -17,6 +17,7 @@ import (
 
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/wire"
 )
@@ -31,7 +32,7 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	}
 	key, _ := datadir.LoadServerKey(dir, handlers.ServerKeySize)
 	secrets, _ := handlers.NewSecrets(key)
-	l, err := handlers.NewLedger(store, secrets, slog.New(slog.DiscardHandler))
+	l, err := handlers.NewLedger(handlers.Options{Store: store, Secrets: secrets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	}
 	go l.Run(ctx)
 	// The server admits ledger credentials only, as ledgerd's embedded server does.
-	auth := handlers.NewNATSAuth(l, slog.New(slog.DiscardHandler))
+	auth := natsapi.NewNATSAuth(l, slog.New(slog.DiscardHandler))
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, CustomClientAuthentication: auth})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := handlers.Serve(ctx, nc, l, handlers.ServiceOptions{})
+	svc, err := natsapi.Serve(ctx, nc, l, natsapi.ServiceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/handlers/handlerstest"
 	"github.com/licledger/licledger/schemas"
 	"github.com/licledger/licledger/wire"
 )
@@ -267,16 +268,7 @@ func loadClients(t *testing.T, url, token string, n int, timeout time.Duration) 
 // startJetStream runs an in-process nats-server with JetStream, without authentication.
 func startJetStream(t *testing.T) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return ns
+	return handlerstest.StartNATS(t, server.Options{JetStream: true, StoreDir: t.TempDir()})
 }
 
 // count is how many commands were acknowledged so far.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/internal/datadir"
 )
 
@@ -85,7 +86,7 @@ func printCalloutKey(args []string, getenv func(string) string, stdout, stderr i
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return err
 	}
-	kp, err := handlers.LoadCalloutIssuer(cfg.Data, true)
+	kp, err := natsapi.LoadCalloutIssuer(cfg.Data, true)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func rebuild(args []string, getenv func(string) string, stdout, stderr io.Writer
 		names = handlers.ProjectionNames()
 	}
 	began := time.Now()
-	if _, err := handlers.RebuildLedger(store, secrets, log, names); err != nil {
+	if _, err := handlers.RebuildLedger(handlers.Options{Store: store, Secrets: secrets, Log: log}, names); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	took := time.Since(began)

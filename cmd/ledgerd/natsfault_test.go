@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
-	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/internal/testreport"
 )
 
@@ -255,7 +255,7 @@ func TestNATSOutagesLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		kv, err := js.KeyValue(context.Background(), handlers.ViewsBucket)
+		kv, err := js.KeyValue(context.Background(), natsapi.ViewsBucket)
 		if err == nil {
 			if _, err = kv.Get(context.Background(), "license."+lic); err == nil {
 				break

@@ -89,7 +89,7 @@ func copySystemDataFrom(ctx context.Context, js jetstream.JetStream, ledger *han
 		if err := ledger.CopySystemEvent(ctx, seq, m.Data()); err != nil {
 			return err
 		}
-		if err := ledger.SetCopiedThrough(seq); err != nil {
+		if err := ledger.NoteCopiedThrough(seq); err != nil {
 			return fmt.Errorf("note copied sequence %d: %w", seq, err)
 		}
 	}

@@ -11,14 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,6 +21,9 @@ import (
 	"github.com/licledger/licledger/eventstore"
 	"github.com/licledger/licledger/eventstore/natsstream"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/httpapi"
+	"github.com/licledger/licledger/handlers/metrics"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/wire"
 )
@@ -73,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var metrics *handlers.Metrics
+	var series *metrics.Series
 	store, err := eventstore.Open(filepath.Join(cfg.Data, "log"), eventstore.Options{
 		Logger: log,
 		Fatal: func(err error) {
@@ -82,8 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			os.Exit(2)
 		},
 		OnCommit: func(c, e int, d time.Duration) {
-			if metrics != nil {
-				metrics.ObserveCommit(c, e, d)
+			if series != nil {
+				series.ObserveCommit(c, e, d)
 			}
 		},
 	})
@@ -97,16 +95,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("the log does not verify against its last checkpoint (%d events; ledgerctl audit verify --data checks it in full): %w", signed, err)
 	}
 	log.Info("log verified against its last checkpoint", "checkpoint", signed, "tail", store.Durable()-signed, "key", verifierKey)
-	ledger, err := handlers.NewLedger(store, secrets, log)
+	// The outbox relay copies the log to the event stream; its publisher (on the writer's NATS
+	// connection) is given once that connection exists, before the relay runs.
+	relay := &eventstore.Relay{Store: store, Logger: log}
+	var asker natsapi.Asker // a partition asks the others on the serving connection, once made
+	opts := handlers.Options{Store: store, Secrets: secrets, Log: log, Partition: cfg.Partition,
+		AskPartition: asker.Ask, CheckpointKey: verifierKey, Published: relay.Published,
+		NoPasswordRule: !cfg.PasswordRule, FailedAuthLimit: cfg.FailedAuthLimit, ProjectionFlush: cfg.ProjectionFlush}
+	if cfg.FailedAuthLimit == 0 {
+		opts.FailedAuthLimit = -1 // --failed-auth-limit 0: no limit
+	}
+	if cfg.AckReplicated {
+		opts.AckReplicated = relay.WaitPublished
+	}
+	ledger, err := handlers.NewLedger(opts)
 	if err != nil {
 		return err
 	}
-	ledger.SetCheckpointKey(verifierKey)
-	ledger.Replicas = cfg.Replicas
-	ledger.Partition = cfg.Partition
-	ledger.PasswordRule = cfg.PasswordRule
-	ledger.SetProjectionFlush(cfg.ProjectionFlush)
-	ledger.SetFailedAuthLimit(cfg.FailedAuthLimit, time.Minute)
 	log.Info("log open", "dir", filepath.Join(cfg.Data, "log"), "durable", store.Durable())
 
 	nc, wc, shutdownNATS, err := connectNATS(cfg, log, ledger, tlsConf)
@@ -169,7 +174,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = ledger.ExportViews(workers, js, time.Second, 5*time.Minute) // logs its own failures
+		_ = natsapi.ExportViews(workers, ledger, js, natsapi.ExportOptions{ // logs its own failures
+			Replicas: cfg.Replicas, Interval: time.Second, Refresh: 5 * time.Minute, Log: log})
 	}()
 
 	if cfg.Partition.Index > 0 {
@@ -206,11 +212,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		publishCheckpoints(workers, js, cfg.Partition, cfg.Replicas, checkpoints, log)
 	}()
 
-	relay := &eventstore.Relay{Store: store, Publisher: &natsstream.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}, Logger: log}
-	ledger.SetPublished(relay.Published)
-	if cfg.AckReplicated {
-		ledger.SetAckReplicated(relay.WaitPublished)
-	}
+	relay.Publisher = &natsstream.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}
 	wg.Add(1)
 	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
 	wg.Add(1)
@@ -221,8 +223,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 
-	metrics = handlers.NewMetrics(reg, store.Durable, relay.Published, ledger.Projected, relay.Foreign)
-	ledger.RegisterUsageMetrics(reg)
+	series = metrics.New(reg, store.Durable, relay.Published, ledger.Projected, relay.Foreign)
+	metrics.RegisterUsage(reg, ledger)
 	startMark := store.Durable()
 	ready := func() (bool, string) {
 		switch {
@@ -236,7 +238,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return true, ""
 	}
 
-	svc, err := handlers.Serve(ctx, nc, ledger, handlers.ServiceOptions{MaxPayload: cfg.MaxPayload, Metrics: metrics, Logger: log})
+	asker.Connect(nc)
+	svc, err := natsapi.Serve(ctx, nc, ledger, natsapi.ServiceOptions{MaxPayload: cfg.MaxPayload, Metrics: series, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -251,7 +254,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ln, scheme = tls.NewListener(ln, tlsConf), "https" // HTTPS only: no plaintext listener beside it
 	}
 	// The operator's endpoints: on their own listener, or on this one to an operator's token.
-	operator := handlers.OperatorHandler(reg, cfg.Pprof)
+	operator := httpapi.OperatorHandler(reg, cfg.Pprof)
 	var operatorSrv *http.Server
 	if cfg.MetricsListen != "" {
 		oln, err := net.Listen("tcp", cfg.MetricsListen)
@@ -269,9 +272,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Info("operator endpoints", "metrics", "http://"+oln.Addr().String()+"/metrics", "pprof", cfg.Pprof)
 		operator = nil
 	} else {
-		operator = ledger.OperatorOnly(operator, cfg.TrustedProxies)
+		operator = httpapi.OperatorOnly(ledger, operator, cfg.TrustedProxies)
 	}
-	httpSrv := newHTTPServer(cfg, handlers.HTTPHandler(ready, handlers.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies), operator))
+	httpSrv := newHTTPServer(cfg, httpapi.HTTPHandler(ready, httpapi.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies), operator))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -305,138 +308,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log.Info("stopped", "durable", store.Durable())
 	return failure
-}
-
-// connectNATS starts the embedded server (unless --nats-url names a cluster) and connects the
-// ledger to it twice: nc serves the requests (its answers may go to inboxes only), wc publishes
-// the events, checkpoints and views (handlers.LedgerWriterNATSUser). The embedded server admits
-// partners' connections with the ledger's credentials. The returned function drains both
-// connections and stops the server.
-//
-// With tc (--tls-cert), the embedded server requires TLS of every client (and a client
-// certificate with --tls-client-ca); ledgerd's own in-process connections need none.
-func connectNATS(cfg config, log *slog.Logger, ledger *handlers.Ledger, tc *tls.Config) (nc, wc *nats.Conn, shutdown func(), err error) {
-	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
-	if cfg.NATSURL != "" {
-		if cfg.NATSCA != "" {
-			opts = append(opts, nats.RootCAs(cfg.NATSCA))
-		}
-		return connectCluster(cfg, log, ledger, opts)
-	}
-	auth := handlers.NewNATSAuth(ledger, log)
-	host, portText, err := net.SplitHostPort(cfg.NATSListen)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("nats-listen: %w", err)
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("nats-listen: %w", err)
-	}
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "ledgerd",
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.Data, "nats"),
-		NoSigs:     true,
-		NoLog:      true,
-
-		TLSConfig:  tc,
-		TLS:        tc != nil,
-		TLSVerify:  tc != nil && tc.ClientCAs != nil,
-		TLSTimeout: 2,
-
-		CustomClientAuthentication: auth,
-	})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("embedded NATS: %w", err)
-	}
-	auth.Attach(ns)
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		ns.Shutdown()
-		return nil, nil, nil, errors.New("embedded NATS did not start within 10s")
-	}
-	opts = append(opts, nats.InProcessServer(ns))
-	// In process, with no TLS: ClientURL says tls:// when the server requires it of the others.
-	inProcess := strings.Replace(ns.ClientURL(), "tls://", "nats://", 1)
-	nc, err = nats.Connect(inProcess, append(slices.Clone(opts), auth.LedgerOptions()...)...)
-	if err != nil {
-		ns.Shutdown()
-		return nil, nil, nil, err
-	}
-	wc, err = nats.Connect(inProcess, append(opts, auth.WriterOptions()...)...)
-	if err != nil {
-		nc.Close()
-		ns.Shutdown()
-		return nil, nil, nil, err
-	}
-	log.Info("embedded NATS with JetStream", "url", ns.ClientURL(), "store", filepath.Join(cfg.Data, "nats"))
-	return nc, wc, func() {
-		_ = nc.Drain()
-		_ = wc.Drain()
-		for nc.IsDraining() || wc.IsDraining() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}, nil
-}
-
-// writerUser is the cluster user of ledgerd's writer connection: --nats-user with "-writer"
-// (deploy/nats-server.conf has both, with the same password).
-func writerUser(cfg config) string { return cfg.NATSUser + "-writer" }
-
-// connectCluster connects the ledger to an external cluster as cfg.NATSUser (serving) and its
-// writer user, and answers the cluster's auth callout if the data dir holds the callout issuer's
-// seed (see deploy/nats-server.conf). A cluster that knows no writer user gets one connection
-// for both, as before the split, with a warning.
-func connectCluster(cfg config, log *slog.Logger, ledger *handlers.Ledger, opts []nats.Option) (nc, wc *nats.Conn, shutdown func(), err error) {
-	serving := append(slices.Clone(opts), nats.CustomInboxPrefix(wire.LedgerInboxPrefix))
-	writing := append(opts, nats.CustomInboxPrefix(wire.LedgerWriterInboxPrefix))
-	if cfg.NATSPassword != "" {
-		serving = append(serving, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
-		writing = append(writing, nats.UserInfo(writerUser(cfg), cfg.NATSPassword))
-	}
-	nc, err = nats.Connect(cfg.NATSURL, serving...)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("connect %s: %w", cfg.NATSURL, err)
-	}
-	wc, err = nats.Connect(cfg.NATSURL, writing...)
-	if errors.Is(err, nats.ErrAuthorization) {
-		log.Warn("the cluster has no writer user: one connection serves and publishes (add it as deploy/nats-server.conf does)",
-			"user", writerUser(cfg))
-		wc, err = nc, nil
-	}
-	if err != nil {
-		nc.Close()
-		return nil, nil, nil, fmt.Errorf("connect %s as %s: %w", cfg.NATSURL, writerUser(cfg), err)
-	}
-	drain := func() {
-		_ = nc.Drain()
-		_ = wc.Drain()
-	}
-	issuer, err := handlers.LoadCalloutIssuer(cfg.Data, false)
-	if errors.Is(err, os.ErrNotExist) {
-		log.Warn("no auth callout issuer in the data dir: the cluster's own configuration decides who may connect",
-			"want", filepath.Join(cfg.Data, datadir.CalloutIssuerFile))
-		return nc, wc, drain, nil
-	}
-	if err != nil {
-		nc.Close()
-		wc.Close()
-		return nil, nil, nil, err
-	}
-	callout := handlers.NewNATSCallout(ledger, issuer, log)
-	callout.Session = cfg.NATSSession
-	if _, err := callout.Serve(nc); err != nil {
-		nc.Close()
-		wc.Close()
-		return nil, nil, nil, err
-	}
-	pub, _ := issuer.PublicKey()
-	log.Info("answering the cluster's auth callout", "issuer", pub, "session", cfg.NATSSession)
-	return nc, wc, drain, nil
 }
 
 // publishCheckpoints stores each checkpoint from in in the stream LEDGER_CHECKPOINTS. One that

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -28,7 +28,7 @@ func TestViewsExportedToKV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(ctx, handlers.ViewsBucket)
+	kv, err := js.KeyValue(ctx, natsapi.ViewsBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestViewsExportedToKV(t *testing.T) {
 	}
 	short, cancelShort := context.WithTimeout(ctx, 2*time.Second) // a refused request gets no reply
 	defer cancelShort()
-	if _, err := pjs.KeyValue(short, handlers.ViewsBucket); err == nil {
+	if _, err := pjs.KeyValue(short, natsapi.ViewsBucket); err == nil {
 		t.Error("a reseller's credential opened the views bucket")
 	}
 
@@ -105,7 +105,7 @@ func TestViewsExportedToKV(t *testing.T) {
 		t.Skip("the nats CLI is not on PATH; `make test` installs it into ./bin")
 	}
 	out, err := exec.Command(natsBin, "--server", nc.ConnectedUrl(), "--timeout", "3s", "--user", admin.Token(),
-		"--inbox-prefix", wire.InboxPrefix(admin.Token()), "kv", "get", handlers.ViewsBucket, "license."+lic, "--raw").CombinedOutput()
+		"--inbox-prefix", wire.InboxPrefix(admin.Token()), "kv", "get", natsapi.ViewsBucket, "license."+lic, "--raw").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"active":%d`, users)) {
 		t.Fatalf("nats kv get: %v\n%s", err, out)
 	}

@@ -16,9 +16,13 @@ var allowed = map[string][]string{
 	"eventstore":            {},
 	"eventstore/natsstream": {"eventstore", "wire"},
 	"projections":           {"domain", "eventstore"},
-	"handlers":              {"domain", "eventstore", "eventstore/natsstream", "projections", "client", "schemas", "wire", "internal/datadir"},
+	"handlers":              {"domain", "eventstore", "projections", "schemas", "wire", "internal/datadir"}, // the core: no transport
+	"handlers/natsapi":      {"handlers", "handlers/metrics", "domain", "eventstore/natsstream", "projections", "client", "schemas", "wire", "internal/datadir"},
+	"handlers/httpapi":      {"handlers", "domain", "schemas", "wire"},
+	"handlers/metrics":      {"handlers", "projections"},
+	"handlers/handlerstest": {"handlers", "eventstore"}, // tests' harness: a real ledger and nats-server
 	"client":                {"wire"},
-	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "client", "wire", "internal/datadir"},
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "handlers/natsapi", "handlers/httpapi", "handlers/metrics", "client", "wire", "internal/datadir"},
 	"cmd/ledgerctl":         {"client", "eventstore", "wire", "internal/datadir"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
 	"internal/archtest":     {},
 	"internal/datadir":      {"eventstore"}, // the data dir's key files
@@ -31,7 +35,9 @@ var allowed = map[string][]string{
 
 // external lists, for the inner packages, the only third-party import paths they may use.
 var external = map[string][]string{
-	"domain":     {"github.com/oklog/ulid/v2"},
+	"domain": {"github.com/oklog/ulid/v2"},
+	// The core knows no transport: no NATS, HTTP or Prometheus package (and no net, below).
+	"handlers":   {"github.com/oklog/ulid/v2", "golang.org/x/crypto/", "golang.org/x/mod/sumdb/"},
 	"eventstore": {"github.com/cockroachdb/pebble/v2", "github.com/oklog/ulid/v2", "golang.org/x/mod/sumdb"},
 	"wire":       {},
 }
@@ -64,6 +70,9 @@ func TestImportsPointInward(t *testing.T) {
 			}
 			if ext, inner := external[pkg]; inner && isThirdParty(imp) && !hasPrefixIn(imp, ext) {
 				t.Errorf("%s imports %s: the inner packages stay free of infrastructure", pkg, imp)
+			}
+			if pkg == "handlers" && (imp == "net" || strings.HasPrefix(imp, "net/")) {
+				t.Errorf("handlers imports %s: the core knows no transport; the edges (natsapi, httpapi) do", imp)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/schemas"
 	"github.com/licledger/licledger/wire"
 )
@@ -16,7 +17,7 @@ import (
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
 // traffic), the dashboard, the JSON Schemas under /schemas/, api (the query API) under /v1/ and,
 // if operator is not nil, the operator's endpoints (/metrics, /debug/pprof/: OperatorHandler,
-// wrapped by Ledger.OperatorOnly) beside them.
+// wrapped by handlers.Ledger.OperatorOnly) beside them.
 func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
@@ -44,7 +45,7 @@ func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.H
 
 // OperatorHandler serves the operator's endpoints: /metrics (every reseller's figures) and, only
 // if pprof, the profiles under /debug/pprof/. ledgerd serves it on its own listener
-// (--metrics-listen), or on the main one behind Ledger.OperatorOnly.
+// (--metrics-listen), or on the main one behind handlers.Ledger.OperatorOnly.
 func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
@@ -58,11 +59,11 @@ func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
 // OperatorOnly lets through only requests whose bearer token is an operator's: a credential of
 // the system scope whose role may do everything or is the auditor's (who read the whole ledger
 // anyway). Others get the API's 401 or 403 error body.
-func (l *Ledger) OperatorOnly(h http.Handler, trustedProxies []netip.Prefix) http.Handler {
+func OperatorOnly(l *handlers.Ledger, h http.Handler, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		cred, f := l.Authenticate(wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)), "http:"+clientAddress(req, trustedProxies))
 		if f == nil && !(cred.Scope.IsSystem() && (domain.AllowedEverything(cred.Role) || cred.Role == domain.RoleAuditor)) {
-			f = failure(&domain.Error{Code: CodeForbidden, Message: "only a system-scope admin or auditor may read " + req.URL.Path})
+			f = handlers.Refuse(&domain.Error{Code: handlers.CodeForbidden, Message: "only a system-scope admin or auditor may read " + req.URL.Path})
 		}
 		if f != nil {
 			writeFailure(w, f)

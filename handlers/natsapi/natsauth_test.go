@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/handlerstest"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -16,9 +18,9 @@ import (
 // ledger's code) refuses the serving identity a publish anywhere but the inboxes and partition
 // queries, the writer's acknowledgement inbox included; the writer identity may publish events.
 func TestTheServingIdentityAnswersOnlyIntoInboxes(t *testing.T) {
-	l := newTestLedger(t)
+	l := handlerstest.Start(t, handlers.Options{})
 	auth := NewNATSAuth(l.Ledger, slog.New(slog.DiscardHandler))
-	ns := startNATSServer(t, server.Options{CustomClientAuthentication: auth})
+	ns := handlerstest.StartNATS(t, server.Options{CustomClientAuthentication: auth})
 	auth.Attach(ns)
 	violations := make(chan error, 16)
 	onError := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err })

@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"crypto/rand"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore/natsstream"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -43,7 +44,7 @@ var ledgerServingDeny = []string{wire.LedgerWriterInboxPrefix + ".>"}
 // PartitionSubjects is where a cluster's subject mapping sends addressed requests,
 // ledger.v1.p.<partition>.(cmd|q).…: NATS checks a publisher's permissions against the mapped
 // subject, so a partner must be allowed these too. Each partition checks that the reseller a
-// request names is its own (Ledger.checkPartition), so publishing there directly gains nothing.
+// request names is its own (handlers.Ledger.checkPartition), so publishing there directly gains nothing.
 const PartitionSubjects = wire.PartitionRoot + "*."
 
 // CheckpointSubject is where ledgerd publishes each signed checkpoint of the log, as it is
@@ -134,14 +135,14 @@ func (p NATSPermissions) server() *server.Permissions {
 // each connection gets the permissions above. When a credential is disabled, revoked or rotated
 // it closes that credential's connections; a reconnect with the old token then fails.
 type NATSAuth struct {
-	ledger   *Ledger
+	ledger   *handlers.Ledger
 	log      *slog.Logger
 	password []byte // of LedgerNATSUser, new on every start
 	server   atomic.Pointer[server.Server]
 }
 
-// NewNATSAuth returns the authenticator and hooks it to the ledger's credential changes.
-func NewNATSAuth(l *Ledger, log *slog.Logger) *NATSAuth {
+// NewNATSAuth returns the authenticator and has it told of the ledger's credential changes.
+func NewNATSAuth(l *handlers.Ledger, log *slog.Logger) *NATSAuth {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
 	a := &NATSAuth{ledger: l, log: log, password: []byte(hex.EncodeToString(secret))}
@@ -211,18 +212,17 @@ type admission struct {
 // the credential id; no credentials at all get the anonymous permissions; anything else
 // (a wrong token, a user name, an nkey) is refused. Refused tokens count as failed
 // authentications of the remote host.
-func admit(l *Ledger, log *slog.Logger, in natsLogin) (admission, bool) {
+func admit(l *handlers.Ledger, log *slog.Logger, in natsLogin) (admission, bool) {
 	switch {
 	case in.Token != "":
-		// A partition that does not know a token says nothing (NATSCallout.Serve): the token may
-		// be another partition's, so it is no failed authentication, and counting it would soon
-		// block the host's every login, the partition's own resellers' included.
-		cred, fail := l.authenticate(in.Token, "nats:"+in.Host, !l.Partition.Partitioned())
+		// A partition that does not know a token says nothing (NATSCallout.Serve), and does not
+		// count it as a failed login (AuthenticateConnection).
+		cred, fail := l.AuthenticateConnection(in.Token, "nats:"+in.Host)
 		if fail != nil {
 			log.Debug("NATS connection refused", "remote", in.Host, "code", fail.Err.Code)
 			return admission{}, false
 		}
-		return admission{cred.ID, cred.Scope.ResellerID, CredentialNATSPermissions(cred, in.Token, l.Partition), cred.ExpiresAt}, true
+		return admission{cred.ID, cred.Scope.ResellerID, CredentialNATSPermissions(cred, in.Token, l.Partition()), cred.ExpiresAt}, true
 	case in.User == "" && in.Password == "" && in.Nkey == "" && in.JWT == "":
 		return admission{perms: AnonymousNATSPermissions()}, true
 	}

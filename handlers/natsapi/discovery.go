@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"encoding/json"

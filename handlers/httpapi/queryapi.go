@@ -1,8 +1,9 @@
-package handlers
+package httpapi
 
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -10,19 +11,17 @@ import (
 	"sync"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/schemas"
 	"github.com/licledger/licledger/wire"
 )
-
-// CodeQueryNotFound answers an HTTP path that names no query (404).
-const CodeQueryNotFound domain.Code = "QUERY_NOT_FOUND"
 
 // numericParams are, per query, the fields that are numbers on the wire (read from the request
 // schemas, so a new numeric field needs no list kept by hand); every other URL parameter is a
 // string.
 var numericParams = sync.OnceValue(func() map[string][]string {
 	out := map[string][]string{}
-	for _, e := range Endpoints() {
+	for _, e := range handlers.Endpoints() {
 		if e.Kind != schemas.Query {
 			continue
 		}
@@ -44,23 +43,22 @@ var numericParams = sync.OnceValue(func() map[string][]string {
 // URLs and access logs). Bodies over maxPayload are 413 before decoding. Failed authentications
 // are counted against the client's address: the connection's, or, when that is one of the
 // trusted proxies, the one X-Forwarded-For names (clientAddress).
-func QueryAPI(l *Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
+func QueryAPI(l *handlers.Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
-		r := Request{Name: name, Token: wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)),
+		r := handlers.Request{Name: name, Token: wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)),
 			TraceParent: req.Header.Get(wire.HeaderTraceParent), Source: "http:" + clientAddress(req, trustedProxies)}
-		var f *Failure
-		_, known := queries[name]
+		var f *handlers.Failure
 		switch {
-		case !known:
-			f = failure(domain.Errorf(CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(QueryNames(), ", ")))
+		case !handlers.IsQuery(name):
+			f = handlers.Refuse(domain.Errorf(handlers.CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(handlers.QueryNames(), ", ")))
 		case req.Method == http.MethodGet:
 			r.Body, f = paramsBody(req, numericParams()[name])
 		case req.Method == http.MethodPost:
 			r.Body, f = readBody(req.Body, maxPayload)
 		default:
 			w.Header().Set("Allow", "GET, POST")
-			f = &Failure{Status: http.StatusMethodNotAllowed, Err: &domain.Error{Code: domain.CodeInvalidArgument, Message: "use GET or POST"}}
+			f = &handlers.Failure{Status: http.StatusMethodNotAllowed, Err: &domain.Error{Code: domain.CodeInvalidArgument, Message: "use GET or POST"}}
 		}
 		var reply []byte
 		if f == nil {
@@ -77,7 +75,7 @@ func QueryAPI(l *Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Han
 
 // writeFailure answers an HTTP request with a refusal: its status, and the error body NATS
 // callers get too (a 401 also says which scheme to use).
-func writeFailure(w http.ResponseWriter, f *Failure) {
+func writeFailure(w http.ResponseWriter, f *handlers.Failure) {
 	if f.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
@@ -88,16 +86,16 @@ func writeFailure(w http.ResponseWriter, f *Failure) {
 
 // paramsBody turns URL parameters into the query's JSON body; a parameter given twice is
 // refused rather than silently picking one.
-func paramsBody(req *http.Request, numeric []string) ([]byte, *Failure) {
+func paramsBody(req *http.Request, numeric []string) ([]byte, *handlers.Failure) {
 	body := map[string]any{}
 	for k, vs := range req.URL.Query() {
 		if len(vs) != 1 {
-			return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "is given %d times", len(vs)))
+			return nil, handlers.Refuse(domain.Errorf(domain.CodeInvalidArgument, k, "is given %d times", len(vs)))
 		}
 		if slices.Contains(numeric, k) {
 			var n json.Number
 			if json.Unmarshal([]byte(vs[0]), &n) != nil {
-				return nil, failure(domain.Errorf(domain.CodeInvalidArgument, k, "must be a number, got %q", vs[0]))
+				return nil, handlers.Refuse(domain.Errorf(domain.CodeInvalidArgument, k, "must be a number, got %q", vs[0]))
 			}
 			body[k] = n
 		} else {
@@ -108,13 +106,13 @@ func paramsBody(req *http.Request, numeric []string) ([]byte, *Failure) {
 	return b, nil
 }
 
-func readBody(r io.Reader, maxPayload int) ([]byte, *Failure) {
+func readBody(r io.Reader, maxPayload int) ([]byte, *handlers.Failure) {
 	b, err := io.ReadAll(io.LimitReader(r, int64(maxPayload)+1))
 	if err != nil {
-		return nil, failure(domain.Errorf(CodeMalformedJSON, "", "reading the body: %v", err))
+		return nil, handlers.Refuse(domain.Errorf(handlers.CodeMalformedJSON, "", "reading the body: %v", err))
 	}
 	if len(b) > maxPayload {
-		return nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is over the limit of %d bytes", maxPayload))
+		return nil, handlers.Refuse(domain.Errorf(handlers.CodePayloadTooLarge, "", "request body is over the limit of %d bytes", maxPayload))
 	}
 	return b, nil
 }
@@ -150,4 +148,13 @@ func clientAddress(req *http.Request, trusted []netip.Prefix) string {
 		addr = hop
 	}
 	return addr
+}
+
+// hostOf drops the port from host:port (or returns addr as it is).
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
 }

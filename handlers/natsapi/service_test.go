@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/handlerstest"
 	"github.com/licledger/licledger/internal/testreport"
 	"github.com/licledger/licledger/wire"
 )
@@ -21,8 +23,8 @@ import (
 // its timeout); what was accepted is exactly what the log gained; and the service serves again
 // when the flood is over.
 func TestOverloadIsAnsweredNotQueued(t *testing.T) {
-	l := newTestLedger(t)
-	ns := startNATSServer(t, server.Options{})
+	l := handlerstest.Start(t, handlers.Options{})
+	ns := handlerstest.StartNATS(t, server.Options{})
 	serverSide, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	}
 	t.Cleanup(func() { svc.Stop() })
 	// Replies go only into the inbox of the token a request carries.
-	nc, err := nats.Connect(ns.ClientURL(), nats.CustomInboxPrefix(wire.InboxPrefix(l.token)))
+	nc, err := nats.Connect(ns.ClientURL(), nats.CustomInboxPrefix(wire.InboxPrefix(l.Token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +50,11 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	before := l.store.Durable()
+	before := l.Store.Durable()
 	for i := range flood {
 		m := nats.NewMsg(wire.CommandPrefix + "product.create")
 		m.Reply = fmt.Sprintf("%s.%d", inbox, i)
-		m.Header.Set("Authorization", "Bearer "+l.token)
+		m.Header.Set("Authorization", "Bearer "+l.Token)
 		m.Data = fmt.Appendf(nil, `{"name":"flood %d"}`, i)
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
@@ -67,7 +69,7 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 				accepted++
 			case "503":
 				var r struct{ Error struct{ Code string } }
-				if json.Unmarshal(m.Data, &r); r.Error.Code != string(CodeOverloaded) {
+				if json.Unmarshal(m.Data, &r); r.Error.Code != string(handlers.CodeOverloaded) {
 					t.Fatalf("503 with %s", m.Data)
 				}
 				overloaded++
@@ -81,11 +83,11 @@ func TestOverloadIsAnsweredNotQueued(t *testing.T) {
 	if overloaded == 0 {
 		t.Fatalf("a thousand requests at once on one worker and a backlog of 8: none refused (%d accepted)", accepted)
 	}
-	if grew := l.store.Durable() - before; grew != uint64(accepted) {
+	if grew := l.Store.Durable() - before; grew != uint64(accepted) {
 		t.Fatalf("accepted %d commands, the log grew by %d", accepted, grew)
 	}
 	m := nats.NewMsg(wire.CommandPrefix + "product.create")
-	m.Header.Set("Authorization", "Bearer "+l.token)
+	m.Header.Set("Authorization", "Bearer "+l.Token)
 	m.Data = []byte(`{"name":"after the flood"}`)
 	if r, err := nc.RequestMsg(m, 10*time.Second); err != nil || r.Header.Get(micro.ErrorCodeHeader) != "" {
 		t.Fatalf("after the flood: %v %v", err, r)

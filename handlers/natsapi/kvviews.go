@@ -1,20 +1,16 @@
-package handlers
+package natsapi
 
 import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
-	"maps"
-	"slices"
+	"log/slog"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/projections"
 )
 
@@ -31,69 +27,19 @@ const ViewsBucket = "ledger-views"
 // ViewsStream is the stream that holds ViewsBucket.
 const ViewsStream = "KV_" + ViewsBucket
 
-// viewWatch is a projection that notes which resellers, tenants and licenses events touched, for
-// the export. It notes nothing until an export runs.
-type viewWatch struct {
-	on                           atomic.Bool
-	mu                           sync.Mutex
-	resellers, tenants, licenses map[string]struct{}
-}
-
-func (w *viewWatch) Apply(m projections.Meta, e domain.Event) {
-	if !w.on.Load() {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if m.Reseller != "" {
-		w.resellers[m.Reseller] = struct{}{}
-	}
-	if m.Tenant != "" {
-		w.tenants[m.Tenant] = struct{}{}
-	}
-	switch e := e.(type) {
-	case domain.SeatRegistered: // most events: no Stream() string to build
-		w.licenses[e.LicenseID] = struct{}{}
-	case domain.SeatUnregistered:
-		w.licenses[e.LicenseID] = struct{}{}
-	default:
-		if strings.HasPrefix(e.Stream(), "license/") {
-			w.licenses[e.AggregateID()] = struct{}{}
-		}
-	}
-}
-
-// ApplySeat implements projections.SeatProjection: Apply for a seat event (a catch-up's).
-func (w *viewWatch) ApplySeat(m projections.Meta, f *projections.SeatFact) {
-	if w.on.Load() { // Apply notes the owners from m and the license from the event
-		w.Apply(m, domain.SeatRegistered{LicenseID: f.LicenseID})
-	}
-}
-
-// start turns noting on and clears what was noted.
-func (w *viewWatch) start() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.resellers, w.tenants, w.licenses = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
-	w.on.Store(true)
-}
-
-// take returns what was noted since the last take, and clears it.
-func (w *viewWatch) take() (resellers, tenants, licenses []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	resellers, tenants, licenses = slices.Collect(maps.Keys(w.resellers)), slices.Collect(maps.Keys(w.tenants)), slices.Collect(maps.Keys(w.licenses))
-	clear(w.resellers)
-	clear(w.tenants)
-	clear(w.licenses)
-	return resellers, tenants, licenses
-}
-
 // ViewsBucketConfig is the bucket's configuration: the latest value of each key only, in
 // replicas copies (1 on a single server, 3 on a cluster).
 func ViewsBucketConfig(replicas int) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{Bucket: ViewsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
 		Description: "licledger read models: usage per reseller, tenant and license"}
+}
+
+// ExportOptions say how ExportViews writes.
+type ExportOptions struct {
+	Replicas int           // copies of the bucket: 1 on a single server, 3 on a cluster
+	Interval time.Duration // how often the scopes events touched are written
+	Refresh  time.Duration // how often every key is written
+	Log      *slog.Logger  // default: discard
 }
 
 // ExportViews keeps the ViewsBucket (opened, or made, through kvm) up to date with the read
@@ -104,13 +50,17 @@ func ViewsBucketConfig(replicas int) jetstream.KeyValueConfig {
 // After a failed write (NATS down, or its store lost with the bucket in it) the next interval
 // makes the bucket again if it must and rewrites every key, so the bucket converges once NATS is
 // back. It returns when ctx ends.
-func (l *Ledger) ExportViews(ctx context.Context, kvm jetstream.KeyValueManager, interval, refresh time.Duration) error {
-	l.views.start()
-	x := &viewExport{ledger: l, kvm: kvm, broken: true}
-	if err := x.repair(ctx); err != nil && ctx.Err() == nil {
-		l.log.Warn("exporting views", "err", err) // the next tick tries again
+func ExportViews(ctx context.Context, l *handlers.Ledger, kvm jetstream.KeyValueManager, o ExportOptions) error {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
-	tick, full := time.NewTicker(interval), time.NewTicker(refresh)
+	scopes := l.Scopes()
+	scopes.Start()
+	x := &viewExport{ledger: l, kvm: kvm, replicas: o.Replicas, log: o.Log, broken: true}
+	if err := x.repair(ctx); err != nil && ctx.Err() == nil {
+		o.Log.Warn("exporting views", "err", err) // the next tick tries again
+	}
+	tick, full := time.NewTicker(o.Interval), time.NewTicker(o.Refresh)
 	defer tick.Stop()
 	defer full.Stop()
 	for {
@@ -119,7 +69,7 @@ func (l *Ledger) ExportViews(ctx context.Context, kvm jetstream.KeyValueManager,
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			r, t, lic := l.views.take()
+			r, t, lic := scopes.Take()
 			if x.broken {
 				err = x.repair(ctx) // rewrites everything, these scopes too
 			} else {
@@ -130,23 +80,25 @@ func (l *Ledger) ExportViews(ctx context.Context, kvm jetstream.KeyValueManager,
 		}
 		if err != nil && ctx.Err() == nil {
 			x.broken = true
-			l.log.Warn("exporting views", "err", err) // the next tick tries again
+			o.Log.Warn("exporting views", "err", err) // the next tick tries again
 		}
 	}
 }
 
 type viewExport struct {
-	ledger  *Ledger
-	kvm     jetstream.KeyValueManager
-	kv      jetstream.KeyValue
-	written map[string]uint64 // key -> hash of the value last written
-	broken  bool              // a write failed: reopen the bucket and write every key
+	ledger   *handlers.Ledger
+	replicas int
+	log      *slog.Logger
+	kvm      jetstream.KeyValueManager
+	kv       jetstream.KeyValue
+	written  map[string]uint64 // key -> hash of the value last written
+	broken   bool              // a write failed: reopen the bucket and write every key
 }
 
 // repair opens the bucket (making it if NATS lost it) and writes every key.
 func (x *viewExport) repair(ctx context.Context) error {
 	open, cancel := context.WithTimeout(ctx, 5*time.Second)
-	kv, err := x.kvm.CreateOrUpdateKeyValue(open, ViewsBucketConfig(x.ledger.Replicas))
+	kv, err := x.kvm.CreateOrUpdateKeyValue(open, ViewsBucketConfig(x.replicas))
 	cancel()
 	if err != nil {
 		return err
@@ -164,7 +116,7 @@ func (x *viewExport) repair(ctx context.Context) error {
 // before (a key someone else overwrote, or added). It is the start's pass and the refresh's.
 func (x *viewExport) all(ctx context.Context) error {
 	x.written = map[string]uint64{} // rewrite even what seems unchanged: it may not be ours
-	r, t, lic := x.ledger.licenses.ScopeIDs()
+	r, t, lic := x.ledger.Usage().ScopeIDs()
 	if err := x.write(ctx, r, t, lic); err != nil {
 		return err
 	}
@@ -187,7 +139,7 @@ func (x *viewExport) dropForeign(ctx context.Context) error {
 		if err := x.kv.Purge(ctx, k); err != nil {
 			return err
 		}
-		x.ledger.log.Warn("the views bucket held a key the ledger did not write; purged", "key", k)
+		x.log.Warn("the views bucket held a key the ledger did not write; purged", "key", k)
 	}
 	return nil
 }
@@ -197,11 +149,11 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses []s
 	if len(resellers)+len(tenants)+len(licenses) == 0 {
 		return nil
 	}
-	l := x.ledger
-	seq, now := l.runner.Position(), l.now()
+	seq := x.ledger.Projected() // read first: the values reflect at least this
+	usage := x.ledger.Usage()
 	var sums projections.Summaries
 	if len(resellers)+len(tenants) > 0 {
-		sums = l.licenses.Summarize(now, func(*domain.License) bool { return true })
+		sums = usage.Summaries()
 	}
 	summary := func(m map[string]*projections.Summary, id string) projections.Summary {
 		if s := m[id]; s != nil {
@@ -226,7 +178,7 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses []s
 		}
 	}
 	for _, id := range licenses {
-		s, ok := l.licenses.LicenseSummary(id, now)
+		s, ok := usage.License(id)
 		if !ok {
 			continue
 		}

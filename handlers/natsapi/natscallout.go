@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/wire"
 )
@@ -34,7 +35,7 @@ const CalloutIssuerFile = datadir.CalloutIssuerFile
 // Until then the connection can do nothing with that token anyway: every request is checked
 // against its own Authorization header.
 type NATSCallout struct {
-	ledger *Ledger
+	ledger *handlers.Ledger
 	log    *slog.Logger
 	issuer nkeys.KeyPair
 	// Session is how long an admitted connection lives before it must authenticate again.
@@ -74,7 +75,7 @@ func LoadCalloutIssuer(dataDir string, create bool) (nkeys.KeyPair, error) {
 const calloutAccount = "$G"
 
 // NewNATSCallout returns the responder.
-func NewNATSCallout(l *Ledger, issuer nkeys.KeyPair, log *slog.Logger) *NATSCallout {
+func NewNATSCallout(l *handlers.Ledger, issuer nkeys.KeyPair, log *slog.Logger) *NATSCallout {
 	return &NATSCallout{ledger: l, log: log, issuer: issuer, Session: 10 * time.Minute}
 }
 
@@ -91,7 +92,7 @@ func NewNATSCallout(l *Ledger, issuer nkeys.KeyPair, log *slog.Logger) *NATSCall
 // that knows the token may admit it. A login no partition admits is refused when the server's
 // auth timeout passes.
 func (c *NATSCallout) Serve(nc *nats.Conn) (*nats.Subscription, error) {
-	part := c.ledger.Partition
+	part := c.ledger.Partition()
 	return nc.QueueSubscribe(AuthCalloutSubject, fmt.Sprintf("ledgerd-p%d", part.Index), func(m *nats.Msg) {
 		answer, reseller, admitted, err := c.answer(m.Data, time.Now())
 		if err != nil {

@@ -1,4 +1,4 @@
-package handlers
+package metrics
 
 import (
 	"strings"
@@ -7,13 +7,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/handlerstest"
 )
 
 // TestUsageMetricsPerReseller: the per-reseller gauges add up each reseller's licenses (a reseller
 // without any shows zeros), pass the Prometheus linter, and carry no label but reseller and
 // status.
 func TestUsageMetricsPerReseller(t *testing.T) {
-	c := newClockedLedger(t, time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := handlerstest.Start(t, handlers.Options{Clock: func() time.Time { return now }})
 	for _, step := range [][2]string{
 		{"reseller.create", `{"id":"r1","name":"R"}`},
 		{"reseller.create", `{"id":"r2","name":"R2"}`},
@@ -29,10 +33,10 @@ func TestUsageMetricsPerReseller(t *testing.T) {
 		{"machine.activate", `{"licenseId":"lb","fingerprint":"m1"}`},
 		{"license.suspend", `{"licenseId":"lb"}`},
 	} {
-		c.must(t, step[0], step[1])
+		c.Must(t, step[0], step[1])
 	}
 	reg := prometheus.NewPedanticRegistry()
-	c.Ledger.RegisterUsageMetrics(reg)
+	RegisterUsage(reg, c.Ledger)
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)

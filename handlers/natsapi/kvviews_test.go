@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"context"
@@ -9,16 +9,19 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/handlerstest"
 )
 
 // TestViewsExportRestoresItsBucket: a key of the views bucket that someone else overwrote is the
 // ledger's again after the next full pass, and one the ledger never wrote is purged.
 func TestViewsExportRestoresItsBucket(t *testing.T) {
-	l := newTestLedger(t)
-	if _, f := l.Command(context.Background(), Request{Name: "reseller.create", Token: l.token, Body: []byte(`{"id":"vr","name":"R"}`)}); f != nil {
+	l := handlerstest.Start(t, handlers.Options{})
+	if _, f := l.Command(context.Background(), handlers.Request{Name: "reseller.create", Token: l.Token, Body: []byte(`{"id":"vr","name":"R"}`)}); f != nil {
 		t.Fatal(f.Err)
 	}
-	ns := startNATSServer(t, server.Options{JetStream: true, StoreDir: t.TempDir()})
+	ns := handlerstest.StartNATS(t, server.Options{JetStream: true, StoreDir: t.TempDir()})
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +30,10 @@ func TestViewsExportRestoresItsBucket(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); l.ExportViews(ctx, js, 20*time.Millisecond, 100*time.Millisecond) }()
+	go func() {
+		defer close(done)
+		ExportViews(ctx, l.Ledger, js, ExportOptions{Interval: 20 * time.Millisecond, Refresh: 100 * time.Millisecond})
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 
 	var kv jetstream.KeyValue

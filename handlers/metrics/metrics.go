@@ -1,17 +1,20 @@
-package handlers
+// Package metrics keeps the ledger's Prometheus series: requests and their latency by endpoint
+// (the edges count them), group commits (the store reports them), the log's positions, and the
+// usage of each reseller, read from the core when Prometheus scrapes.
+package metrics
 
 import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/projections"
 )
 
-// Metrics are the ledger's Prometheus series. Labels stay bounded: endpoint names and status
+// Series are the ledger's Prometheus series. Labels stay bounded: endpoint names and status
 // codes, never ids.
-type Metrics struct {
+type Series struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	commits  prometheus.Counter
@@ -21,11 +24,11 @@ type Metrics struct {
 	dropped  *prometheus.CounterVec
 }
 
-// NewMetrics registers the request and commit series on reg, and gauges reading the given
+// New registers the request and commit series on reg, and gauges reading the given
 // positions (durable mark, published, projected, and the stream's foreign message: see
 // eventstore.Relay.Foreign).
-func NewMetrics(reg prometheus.Registerer, durable, published, projected, foreign func() uint64) *Metrics {
-	m := &Metrics{
+func New(reg prometheus.Registerer, durable, published, projected, foreign func() uint64) *Series {
+	m := &Series{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "licledger_requests_total", Help: "Requests answered, by endpoint and status code.",
 		}, []string{"endpoint", "code"}),
@@ -71,20 +74,23 @@ func NewMetrics(reg prometheus.Registerer, durable, published, projected, foreig
 }
 
 // ObserveCommit is an eventstore.Options.OnCommit hook.
-func (m *Metrics) ObserveCommit(commands, events int, took time.Duration) {
+func (m *Series) ObserveCommit(commands, events int, took time.Duration) {
 	m.commits.Inc()
 	m.commands.Add(float64(commands))
 	m.events.Add(float64(events))
 	m.fsync.Observe(took.Seconds())
 }
 
-func (m *Metrics) droppedRequest(endpoint string) {
+// DroppedRequest counts a request not answered because its reply subject is not an inbox. A nil
+// Series counts nothing (as Request).
+func (m *Series) DroppedRequest(endpoint string) {
 	if m != nil {
 		m.dropped.WithLabelValues(endpoint).Inc()
 	}
 }
 
-func (m *Metrics) request(endpoint, kind string, code int, took time.Duration) {
+// Request counts a request answered with code after took.
+func (m *Series) Request(endpoint, kind string, code int, took time.Duration) {
 	if m != nil {
 		m.requests.WithLabelValues(endpoint, codeLabel(code)).Inc()
 		m.latency.WithLabelValues(kind).Observe(took.Seconds())
@@ -119,12 +125,12 @@ func codeLabel(code int) string {
 // models when Prometheus scrapes. Labels are the reseller id (and the license status, one of four)
 // at most: never a license, tenant or user, whose numbers would grow without bound.
 type usageCollector struct {
-	ledger                                                 *Ledger
+	ledger                                                 *handlers.Ledger
 	licenses, seats, active, consumed, remaining, machines *prometheus.Desc
 }
 
-// RegisterUsageMetrics registers the per-reseller usage gauges on reg.
-func (l *Ledger) RegisterUsageMetrics(reg prometheus.Registerer) {
+// RegisterUsage registers the per-reseller usage gauges of l on reg.
+func RegisterUsage(reg prometheus.Registerer, l *handlers.Ledger) {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("licledger_reseller_"+name, help, append([]string{"reseller"}, labels...), nil)
 	}
@@ -146,8 +152,9 @@ func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
-	sums := c.ledger.licenses.Summarize(c.ledger.now(), func(*domain.License) bool { return true })
-	for _, id := range c.ledger.licenses.ResellerIDs() {
+	usage := c.ledger.Usage()
+	sums := usage.Summaries()
+	for _, id := range usage.ResellerIDs() {
 		s := sums.ByReseller[id]
 		if s == nil {
 			s = projections.NewSummary()

@@ -1,4 +1,4 @@
-package handlers
+package natsapi
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/metrics"
 	"github.com/licledger/licledger/schemas"
 	"github.com/licledger/licledger/wire"
 )
@@ -29,7 +31,7 @@ type ServiceOptions struct {
 	// Backlog is how many received requests may wait for a worker; past it a request is answered
 	// 503 OVERLOADED at once. Default 8192.
 	Backlog int
-	Metrics *Metrics
+	Metrics *metrics.Series
 	Logger  *slog.Logger
 }
 
@@ -47,10 +49,10 @@ type Service struct {
 // job is one received request waiting for a worker.
 type job struct {
 	reply    string // the requester's reply subject
-	e        Endpoint
-	r        Request
+	e        handlers.Endpoint
+	r        handlers.Request
 	received time.Time
-	run      func(context.Context, Request) ([]byte, *Failure)
+	run      func(context.Context, handlers.Request) ([]byte, *handlers.Failure)
 }
 
 // Stop stops taking requests and waits for those in flight to be answered.
@@ -74,7 +76,7 @@ func (s *Service) Stop() error {
 // Serve registers every command and query as an endpoint of the micro service "ledger" on nc.
 // The endpoint's goroutine only checks the size and queues the request; a pool of workers decodes,
 // authenticates and executes, so one slow group commit never holds up the next request.
-func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Service, error) {
+func Serve(ctx context.Context, nc *nats.Conn, l *handlers.Ledger, o ServiceOptions) (*Service, error) {
 	if o.Version == "" {
 		o.Version = "0.1.0"
 	}
@@ -90,10 +92,9 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	if o.Backlog <= 0 {
 		o.Backlog = 8192
 	}
-	l.SetRequester(nc)
 	d := newDiscovery("ledger", o.Version, "licledger: event-sourced software-license ledger")
 	s := &Service{jobs: make(chan job, o.Backlog)}
-	answer := func(to string, e Endpoint, received time.Time, reply []byte, f *Failure) {
+	answer := func(to string, e handlers.Endpoint, received time.Time, reply []byte, f *handlers.Failure) {
 		respond(nc, to, e, received, reply, f, o.Metrics, d)
 	}
 	for range o.Workers {
@@ -106,7 +107,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 			}
 		}()
 	}
-	add := func(e Endpoint, run func(context.Context, Request) ([]byte, *Failure)) error {
+	add := func(e handlers.Endpoint, run func(context.Context, handlers.Request) ([]byte, *handlers.Failure)) error {
 		d.add(micro.EndpointInfo{Name: strings.ReplaceAll(e.Kind+"-"+e.Name, ".", "-"), Subject: e.Subject, QueueGroup: micro.DefaultQueueGroup, Metadata: map[string]string{
 			"kind": e.Kind, "name": e.Name,
 			"request_schema":  schemas.RequestURL(e.Kind, e.Name),
@@ -121,15 +122,15 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 				if !replyAllowed(m.Reply) {
 					// Someone names a subject other than an inbox as the reply: the ledger's answer
 					// would be published there under its name. Nobody is answered.
-					o.Metrics.droppedRequest(e.Name)
+					o.Metrics.DroppedRequest(e.Name)
 					o.Logger.Debug("request dropped: its reply subject is not an inbox", "endpoint", e.Name, "reply", m.Reply)
 					return
 				}
 				if len(m.Data) > o.MaxPayload {
-					answer(m.Reply, e, received, nil, failure(domain.Errorf(CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
+					answer(m.Reply, e, received, nil, handlers.Refuse(domain.Errorf(handlers.CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
 					return
 				}
-				r := Request{
+				r := handlers.Request{
 					Name:        e.Name,
 					Body:        m.Data,
 					Token:       wire.BearerToken(m.Header.Get(wire.HeaderAuthorization)),
@@ -141,7 +142,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 					r.Reseller = m.Subject[len(base)+1:]
 				}
 				if !s.enqueue(job{reply: m.Reply, e: e, r: r, received: received, run: run}) {
-					answer(m.Reply, e, received, nil, failure(domain.Errorf(CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
+					answer(m.Reply, e, received, nil, handlers.Refuse(domain.Errorf(handlers.CodeOverloaded, "", "the ledger is at capacity or stopping; retry in a moment with the same command id")))
 				}
 			}
 			sub, err := nc.QueueSubscribe(subject, micro.DefaultQueueGroup, handle)
@@ -156,20 +157,20 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 		// requests the cluster's subject mapping sends it, ledger.v1.p.<k>.cmd.<command>.<reseller>
 		// (and .q.). The unpartitioned ledger is partition 0 of 1, so a cluster configured with
 		// the mapping for one partition reaches it too.
-		if l.Partition.Index == 0 {
+		if l.Partition().Index == 0 {
 			for _, subject := range []string{e.Subject, e.Subject + ".*"} {
 				if err := serve(e.Subject, subject); err != nil {
 					return err
 				}
 			}
 		}
-		mapped := wire.InPartition(l.Partition.Index, e.Subject)
+		mapped := wire.InPartition(l.Partition().Index, e.Subject)
 		if err := serve(mapped, mapped+".*"); err != nil {
 			return err
 		}
 		return nil
 	}
-	for _, e := range Endpoints() {
+	for _, e := range handlers.Endpoints() {
 		run := l.Query
 		if e.Kind == schemas.Command {
 			run = l.Command
@@ -189,7 +190,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *Ledger, o ServiceOptions) (*Se
 	// the service is up, or an early request finds no responders.
 	if err := nc.FlushTimeout(10 * time.Second); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("handlers: register endpoints: %w", err)
+		return nil, fmt.Errorf("natsapi: register endpoints: %w", err)
 	}
 	return s, nil
 }
@@ -212,14 +213,14 @@ func (s *Service) enqueue(j job) bool {
 
 // respond publishes a reply, or an error with the micro error headers, to the requester, and
 // counts it in /metrics and in `nats micro stats`.
-func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []byte, f *Failure, m *Metrics, d *discovery) {
+func respond(nc *nats.Conn, to string, e handlers.Endpoint, received time.Time, reply []byte, f *handlers.Failure, m *metrics.Series, d *discovery) {
 	if to == "" {
 		return // a publish without a reply subject: nobody to answer
 	}
 	msg := &nats.Msg{Subject: to, Data: reply}
 	if f != nil {
 		elapsed := time.Since(received)
-		m.request(e.Name, e.Kind, f.Status, elapsed)
+		m.Request(e.Name, e.Kind, f.Status, elapsed)
 		d.record(e.Subject, elapsed, f.StatusText()+" "+string(f.Err.Code)+": "+f.Err.Message)
 		msg.Data = f.Body()
 		msg.Header = nats.Header{
@@ -229,7 +230,7 @@ func respond(nc *nats.Conn, to string, e Endpoint, received time.Time, reply []b
 		}
 	} else {
 		elapsed := time.Since(received)
-		m.request(e.Name, e.Kind, 200, elapsed)
+		m.Request(e.Name, e.Kind, 200, elapsed)
 		d.record(e.Subject, elapsed, "")
 	}
 	_ = nc.PublishMsg(msg)

@@ -1,0 +1,200 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"strings"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/eventstore"
+)
+
+// Request is one wire request, whatever carried it.
+type Request struct {
+	Name        string // "seat.register", "usage.quota", …
+	Body        []byte
+	Token       string // bearer token ("" if none)
+	CommandID   string // Nats-Msg-Id header ("" if none; the body's commandId is used then)
+	TraceParent string // W3C traceparent, kept as the events' correlation id
+	Source      string // where the request came from, for limiting failed authentications ("" unknown)
+	// Reseller is the reseller a command is addressed to: the last token of
+	// ledger.v1.cmd.<command>.<reseller>, the form a cluster partitioned by reseller routes
+	// (docs/SCALING.md). "" for an unaddressed command.
+	Reseller string
+}
+
+// CommandNames lists the commands, for the edges to register.
+func CommandNames() []string { return sortedKeys(commands) }
+
+// Command authenticates, decodes and executes one command, and returns its reply.
+func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
+	spec, ok := commands[r.Name]
+	if !ok {
+		return nil, Refuse(domain.Errorf(domain.CodeInvalidArgument, "", "unknown command %q", r.Name))
+	}
+	if f := l.checkPartition(r.Reseller); f != nil {
+		return nil, f
+	}
+	cred, f := l.Authenticate(r.Token, r.Source)
+	if f != nil {
+		return nil, f
+	}
+	if f := authorize(cred.Role, r.Name); f != nil {
+		return nil, f
+	}
+	p, err := spec.decode(r.Name, r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal})
+	if err != nil {
+		return nil, Refuse(err)
+	}
+	p.caller, p.addressed = &cred, r.Reseller
+	id := r.CommandID
+	if id == "" {
+		id = p.meta.CommandID
+	}
+	if len(id) > 128 {
+		return nil, Refuse(domain.Errorf(domain.CodeInvalidArgument, "commandId", "must be at most 128 bytes"))
+	}
+	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: l.decision(p)}
+	if id != "" {
+		// The digest binds the id to the credential, the command and the body: a retry by the
+		// same caller gets its first reply back, while anyone else reusing the id is refused and
+		// never sees that reply (it may hold a license key or token).
+		digest := sha256.New()
+		for _, part := range [][]byte{[]byte(cred.ID), []byte(r.Name), r.Body} {
+			digest.Write(part)
+			digest.Write([]byte{0})
+		}
+		digest.Sum(cmd.Digest[:0])
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.commandTimeout)
+	defer cancel()
+	res, err := l.store.Submit(ctx, cmd)
+	if err != nil {
+		f := Refuse(err)
+		if r.Reseller == "" && l.partition.Partitioned() && strings.HasSuffix(string(f.Err.Code), "_NOT_FOUND") {
+			// Most likely a reseller's data, sent unaddressed to partition 0, which may not own it.
+			e := *f.Err
+			e.Message += " (the ledger is partitioned by reseller: address a reseller's commands to it, ledger.v1.cmd.<command>.<resellerId>)"
+			f.Err = &e
+		}
+		return nil, f
+	}
+	if l.replicated != nil {
+		// Every event of the command is at or below the durable mark now (a replayed one, long
+		// since): wait until the stream holds that much of the log.
+		if _, err := l.replicated(ctx, l.store.Durable()); err != nil {
+			return nil, Refuse(domain.Errorf(CodeUnavailable, "", "the command is durable on the ledger but not yet replicated to the stream; retry with the same command id"))
+		}
+	}
+	reply, err := l.secrets.openReply(res.Reply)
+	if err != nil {
+		l.log.Error("stored reply unreadable", "commandId", id, "err", err)
+		return nil, Refuse(err)
+	}
+	return reply, nil
+}
+
+// misaddressed refuses a command addressed to one reseller that changes another's data (or
+// system-wide data, owner ""): in a cluster partitioned by reseller it reached a ledger that does
+// not own what it changes.
+func misaddressed(addressed, owner string) error {
+	if owner == "" {
+		return domain.Errorf(CodeMisaddressed, "subject", "the command is addressed to reseller %q but changes system-wide data: send it unaddressed (ledger.v1.cmd.<command>)", addressed)
+	}
+	return domain.Errorf(CodeMisaddressed, "subject", "the command is addressed to reseller %q but changes reseller %q's data: address it to %q", addressed, owner, owner)
+}
+
+type eventRef struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Sequence uint64 `json:"sequence"`
+}
+
+type commandReply struct {
+	Result  any        `json:"result"`
+	Events  []eventRef `json:"events"`
+	Version uint32     `json:"version"`
+	// Sequence is the log's last sequence once the command is applied. A query with
+	// minSequence set to it reads the command's effect.
+	Sequence uint64 `json:"sequence"`
+}
+
+// decision is the function the sequencer runs for a prepared command.
+func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
+	return func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
+		// Scope first, so that nobody learns a version outside their reach; then a stale writer
+		// learns that, whatever the domain would have said.
+		if p.caller != nil {
+			if err := l.state.Authorize(*p.caller, p.cmd); err != nil {
+				return nil, err
+			}
+		}
+		target := domain.Target(p.cmd)
+		if ev := p.meta.ExpectedVersion; ev != nil {
+			if err := tx.Expect(target, *ev); err != nil {
+				return nil, err
+			}
+		}
+		events, err := domain.Decide(l.state, tx.Now(), p.cmd)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			reseller, _ := e.Owner()
+			if p.addressed != "" && reseller != p.addressed {
+				return nil, misaddressed(p.addressed, reseller)
+			}
+			if p.addressed == "" && reseller != "" && l.partition.Partitioned() {
+				return nil, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
+			}
+		}
+		// Personal data leaves the decision sealed; the keys of deleted admins are destroyed
+		// once the deletion is durable.
+		forget := l.personal.forgetDeleted(l.state, events)
+		if events, err = l.personal.sealEvents(l.state, events); err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			reseller, tenant := e.Owner()
+			rec := eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data, Payload: e}
+			if err := tx.Append(e.Stream(), eventstore.AnyVersion, rec); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range events {
+			l.state.Evolve(e)
+		}
+		result := p.result(l.state, tx.Now())
+		version := tx.Version(target)
+		return func(rc eventstore.Receipt) []byte {
+			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version, Sequence: rc.Sequence}
+			for i, e := range rc.Events {
+				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
+				if strings.HasPrefix(e.Type, "credential.") {
+					l.noteCredentialChange(e.Sequence)
+				}
+			}
+			for _, id := range forget {
+				if err := l.personal.forget(id); err != nil {
+					l.log.Error("a deleted admin's personal data key was not destroyed; the next start destroys it", "err", err)
+				}
+			}
+			b, _ := json.Marshal(reply) // results are plain data
+			return l.secrets.storeReply(b, p.secret)
+		}, nil
+	}
+}
+
+// traceID keeps the trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>").
+func traceID(traceparent string) string {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) == 4 && len(parts[1]) == 32 && domain.ValidID(parts[1]) {
+		return parts[1]
+	}
+	return ""
+}

@@ -1,0 +1,98 @@
+// Package handlerstest starts the real parts the edges' tests need: a ledger on a Pebble log in a
+// temp dir, bootstrapped, with its projector running, and a nats-server on a loopback port. Only
+// tests import it.
+package handlerstest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/handlers"
+)
+
+// Ledger is a running test ledger: the core, its store and data dir, and the bootstrap
+// system-admin's token.
+type Ledger struct {
+	*handlers.Ledger
+	Store *eventstore.Store
+	Dir   string
+	Token string
+}
+
+// Start opens a ledger built from o (Store and Secrets are made here; o.Clock, if set, is the
+// store's clock too), bootstraps it and runs its projector until the test ends.
+func Start(t testing.TB, o handlers.Options) *Ledger {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := eventstore.Open(dir+"/log", eventstore.Options{Clock: o.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if o.Secrets, err = handlers.NewSecrets(bytes.Repeat([]byte{7}, handlers.ServerKeySize)); err != nil {
+		t.Fatal(err)
+	}
+	o.Store = store
+	l, err := handlers.NewLedger(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if _, err := l.Bootstrap(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	go l.Run(ctx)
+	tok, err := os.ReadFile(dir + "/" + handlers.BootstrapTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Ledger{Ledger: l, Store: store, Dir: dir, Token: strings.TrimSpace(string(tok))}
+}
+
+// Must sends a command or query as the bootstrap admin and returns its reply's result; a refusal
+// fails the test.
+func (l *Ledger) Must(t testing.TB, name, body string) json.RawMessage {
+	t.Helper()
+	r := handlers.Request{Name: name, Body: []byte(body), Token: l.Token}
+	run := l.Command
+	if handlers.IsQuery(name) {
+		run = l.Query
+	}
+	reply, f := run(context.Background(), r)
+	if f != nil {
+		t.Fatalf("%s %s: %s", name, body, f.Body())
+	}
+	var out struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(reply, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Result
+}
+
+// StartNATS runs a real nats-server on a free loopback port until the test ends; opts add to
+// that (JetStream, an authenticator).
+func StartNATS(t testing.TB, opts server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	ns, err := server.NewServer(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return ns
+}
