@@ -30,7 +30,7 @@ var hints = map[string]string{
 	"SCOPE_MISMATCH":          "the scope's fields must lie inside one another: a license of that tenant, an admin of that reseller (and tenant)",
 	"TOKEN_EXPIRED":           "the credential's expiresAt has passed; ask whoever issued it for a new one",
 	"PROTECTED":               "only an admin or the product that owns the license may do this on a protected license",
-	"ROLE_NOT_FOUND":          "the roles are listed in README (Keygen's, Partner Central's and APIO's)",
+	"ROLE_NOT_FOUND":          "the roles are listed in docs/WIRE.md (Keygen's, Partner Central's, APIO's and the auditor)",
 	"RESELLER_NOT_FOUND":      "check the reseller id (objects outside your scope answer not found too)",
 	"TENANT_NOT_FOUND":        "check the tenant id (objects outside your scope answer not found too)",
 	"PRODUCT_NOT_FOUND":       "check the product id",

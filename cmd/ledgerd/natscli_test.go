@@ -10,8 +10,8 @@ import (
 	"github.com/licledger/licledger/wire"
 )
 
-// TestStockNATSCLI runs README's examples with the stock nats CLI (`make test` installs it into
-// ./bin): a partner session with the token as the NATS user and the token's inbox prefix, the
+// TestStockNATSCLI runs README's nats examples, and the refusals docs/WIRE.md describes, with
+// the stock nats CLI (`make test` installs it into ./bin): a partner session with the token as the NATS user and the token's inbox prefix, the
 // micro service's info, an anonymous license.validate, and the refusals a user meets without
 // the inbox prefix or without a token.
 func TestStockNATSCLI(t *testing.T) {
@@ -64,7 +64,7 @@ func TestStockNATSCLI(t *testing.T) {
 		t.Fatalf("anonymous license.validate: %v\n%s", err, out)
 	}
 
-	// The refusals README describes.
+	// The refusals docs/WIRE.md describes.
 	out, _ = natsCLI("req", "ledger.v1.q.usage.quota", `{"licenseId":"`+lic+`"}`, "--user", token)
 	if !strings.Contains(out, "Permissions Violation for Subscription to \"_INBOX.") {
 		t.Fatalf("a token without its inbox prefix: want a subscription violation\n%s", out)

@@ -301,7 +301,7 @@ func (m *matrixRun) credential(id string) (p power, revoked bool) {
 }
 
 // inherit is what an issue request asks for once the issuer's caps and expiry fill what it left
-// out (README: a child inherits the parent's caps as a ceiling, and its expiry).
+// out (docs/WIRE.md: a child inherits the parent's caps as a ceiling, and its expiry).
 func inherit(caller, asked power) power {
 	return asked.with(func(p *power) {
 		if caller.Access != nil {

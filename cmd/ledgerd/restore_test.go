@@ -140,7 +140,7 @@ func restoreFromStream(t *testing.T, cluster bool) {
 		waitStreamSettled(t, js)
 	} else {
 		// Without --ack-replicated, what is acknowledged but not yet published cannot come back
-		// from the stream (README, "Restoring a lost data dir"): wait for the outbox.
+		// from the stream (docs/OPERATIONS.md, "Restoring a lost data dir"): wait for the outbox.
 		acked = append(acked, load.stop()...)
 		for deadline := time.Now().Add(30 * time.Second); metric(t, httpAddr, "licledger_publication_lag_events") != 0; {
 			if time.Now().After(deadline) {

@@ -166,7 +166,7 @@ func TestTLS(t *testing.T) {
 		}
 		t.Fatalf("NATS with another CA: %v; want a certificate error", err)
 	}
-	// The stock nats CLI, as README shows it: --tlsca.
+	// The stock nats CLI, as docs/OPERATIONS.md shows it: --tlsca.
 	if natsBin, err := exec.LookPath("nats"); err == nil {
 		out, err := exec.Command(natsBin, "--server", natsURL, "--tlsca", ca.file, "--timeout", "3s",
 			"req", "ledger.v1.q.license.validate", `{"key":"NOT-A-KEY"}`).CombinedOutput()

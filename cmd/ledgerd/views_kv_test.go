@@ -99,7 +99,7 @@ func TestViewsExportedToKV(t *testing.T) {
 		t.Error("a reseller's credential opened the views bucket")
 	}
 
-	// The stock CLI, as README shows it.
+	// The stock CLI, as docs/OPERATIONS.md shows it.
 	natsBin, err := exec.LookPath("nats")
 	if err != nil {
 		t.Skip("the nats CLI is not on PATH; `make test` installs it into ./bin")
