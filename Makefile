@@ -38,7 +38,7 @@ bin/nats:
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
 
-bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 1M-event log, read-model rebuild (in memory and stored) and restart speed on a generated log, durable throughput through NATS from a separate process (embedded server, a three-node cluster, then 1, 2 and 4 partitions on it), and the machine's floor for it
+bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 1M-event log, read-model rebuild (in memory and stored) and restart speed on a generated log, durable throughput through NATS from a separate process (embedded server, a three-node cluster, then 1, 2 and 4 partitions on it) with batch.submit against single commands, and the machine's floor for it
 	$(GO) test -run '^$$' -bench 'GroupCommit' -benchtime 3s ./eventstore/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./handlers/
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 30m ./eventstore/

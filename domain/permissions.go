@@ -18,8 +18,12 @@ var Operations = append([]string{
 	"license.rotate-key", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
-	"credential.rotate", "credential.set-access",
+	"credential.rotate", "credential.set-access", BatchSubmit,
 }, Queries...)
+
+// BatchSubmit sends many commands in one request. Each of them is authorized on its own, so a role
+// may submit a batch if it may send any command at all (init, below).
+const BatchSubmit = "batch.submit"
 
 // Capability sets the seeds speak in. Each role below is a union of these.
 var (
@@ -90,6 +94,18 @@ var permissions = map[string]map[string]bool{
 	// An auditor reads and verifies the history and nothing else (on NATS too: see
 	// natsapi.CredentialNATSPermissions).
 	"auditor": union(audit),
+}
+
+func init() {
+	queries := union(Queries)
+	for _, ops := range permissions {
+		for op := range ops {
+			if !queries[op] && op != BatchSubmit {
+				ops[BatchSubmit] = true
+				break
+			}
+		}
+	}
 }
 
 // Allowed reports whether role may perform operation op (before scope is considered).

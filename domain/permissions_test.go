@@ -108,7 +108,8 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 		}
 	}
 	// A license token activates machines and validates; nothing else changes.
-	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true}); len(got) > 0 {
+	// (A batch carries only what the role may send alone: batch.submit adds nothing.)
+	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true}); len(got) > 0 {
 		t.Errorf("license may also %v", got)
 	}
 	// APIO: the catalogue is the system admin's alone.
@@ -119,5 +120,28 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 	}
 	if !domain.Allowed("tenant-admin", "admin.delete") || domain.Allowed("tenant-admin", "license.create") {
 		t.Error("tenant-admin row")
+	}
+}
+
+// TestBatchSubmitGoesWithCommands: a role may submit a batch exactly when it may send some
+// command (each of the batch's commands is then authorized on its own).
+func TestBatchSubmitGoesWithCommands(t *testing.T) {
+	queries := map[string]bool{}
+	for _, q := range domain.Queries {
+		queries[q] = true
+	}
+	for _, role := range domain.Roles {
+		hasCommand := false
+		for op := range ops(role) {
+			hasCommand = hasCommand || !queries[op] && op != domain.BatchSubmit
+		}
+		if domain.Allowed(role, domain.BatchSubmit) != hasCommand {
+			t.Errorf("%s: batch.submit %v, but sends commands %v", role, domain.Allowed(role, domain.BatchSubmit), hasCommand)
+		}
+	}
+	for _, role := range []string{"anonymous", "auditor"} {
+		if domain.Allowed(role, domain.BatchSubmit) {
+			t.Errorf("%s may submit a batch", role)
+		}
 	}
 }

@@ -213,15 +213,21 @@ func (s *State) Clone() *State {
 		Products:    cloneEach(s.Products, nil),
 		Plans:       cloneEach(s.Plans, nil),
 		Admins:      cloneEach(s.Admins, nil),
-		Credentials: cloneEach(s.Credentials, func(c *Credential) { c.Access = maps.Clone(c.Access) }),
-		Licenses: cloneEach(s.Licenses, func(l *License) {
-			l.Notes = slices.Clone(l.Notes)
-			l.Users = l.Users.Clone()
-			l.Activations = cloneEach(l.Activations, nil)
-		}),
+		Credentials: cloneEach(s.Credentials, deepenCredential),
+		Licenses:    cloneEach(s.Licenses, deepenLicense),
 	}
 	return c
 }
+
+// deepenLicense and deepenCredential make a shallow copy deep: they copy what the value refers to
+// and Evolve changes.
+func deepenLicense(l *License) {
+	l.Notes = slices.Clone(l.Notes)
+	l.Users = l.Users.Clone()
+	l.Activations = cloneEach(l.Activations, nil)
+}
+
+func deepenCredential(c *Credential) { c.Access = maps.Clone(c.Access) }
 
 // cloneEach copies a map of pointers, pointing at copies of the values; deepen, if given, then
 // copies what the value itself refers to.

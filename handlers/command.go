@@ -43,19 +43,33 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	p, err := spec.decode(r.Name, r.Body, &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal})
-	if err != nil {
-		return nil, Refuse(err)
-	}
-	p.caller, p.addressed = &cred, r.Reseller
+	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal}
+	var decide func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error)
 	id := r.CommandID
-	if id == "" {
-		id = p.meta.CommandID
+	if r.Name == domain.BatchSubmit {
+		b, err := prepareBatch(r.Body, env, r.Reseller)
+		if err != nil {
+			return nil, Refuse(err)
+		}
+		decide = l.batchDecision(b)
+		if id == "" {
+			id = b.commandID
+		}
+	} else {
+		p, err := spec.decode(r.Name, r.Body, env)
+		if err != nil {
+			return nil, Refuse(err)
+		}
+		p.caller, p.addressed = &cred, r.Reseller
+		decide = l.decision(p)
+		if id == "" {
+			id = p.meta.CommandID
+		}
 	}
 	if len(id) > 128 {
 		return nil, Refuse(domain.Errorf(domain.CodeInvalidArgument, "commandId", "must be at most 128 bytes"))
 	}
-	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: l.decision(p)}
+	cmd := eventstore.Command{ID: id, Actor: cred.ID, CorrelationID: traceID(r.TraceParent), Decide: decide}
 	if id != "" {
 		// The digest binds the id to the credential, the command and the body: a retry by the
 		// same caller gets its first reply back, while anyone else reusing the id is refused and
@@ -123,71 +137,104 @@ type commandReply struct {
 // decision is the function the sequencer runs for a prepared command.
 func (l *Ledger) decision(p *prepared) func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
 	return func(tx *eventstore.Tx) (func(eventstore.Receipt) []byte, error) {
-		// Scope first, so that nobody learns a version outside their reach; then a stale writer
-		// learns that, whatever the domain would have said.
-		if p.caller != nil {
-			if err := l.state.Authorize(*p.caller, p.cmd); err != nil {
-				return nil, err
-			}
-		}
-		target := domain.Target(p.cmd)
-		if ev := p.meta.ExpectedVersion; ev != nil {
-			if err := tx.Expect(target, *ev); err != nil {
-				return nil, err
-			}
-		}
-		events, err := domain.Decide(l.state, tx.Now(), p.cmd)
+		d, err := l.decide(tx, p, nil)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range events {
-			reseller, _ := e.Owner()
-			if p.addressed != "" && reseller != p.addressed {
-				return nil, misaddressed(p.addressed, reseller)
-			}
-			if p.addressed == "" && reseller != "" && l.partition.Partitioned() {
-				return nil, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
-			}
-		}
-		// Personal data leaves the decision sealed; the keys of deleted admins are destroyed
-		// once the deletion is durable.
-		forget := l.personal.forgetDeleted(l.state, events)
-		if events, err = l.personal.sealEvents(l.state, events); err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			data, err := json.Marshal(e)
-			if err != nil {
-				return nil, err
-			}
-			reseller, tenant := e.Owner()
-			rec := eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data, Payload: e}
-			if err := tx.Append(e.Stream(), eventstore.AnyVersion, rec); err != nil {
-				return nil, err
-			}
-		}
-		for _, e := range events {
-			l.state.Evolve(e)
-		}
-		result := p.result(l.state, tx.Now())
-		version := tx.Version(target)
 		return func(rc eventstore.Receipt) []byte {
-			reply := commandReply{Result: result, Events: make([]eventRef, len(rc.Events)), Version: version, Sequence: rc.Sequence}
-			for i, e := range rc.Events {
-				reply.Events[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
-				if strings.HasPrefix(e.Type, "credential.") {
-					l.noteCredentialChange(e.Sequence)
-				}
-			}
-			for _, id := range forget {
-				if err := l.personal.forget(id); err != nil {
-					l.log.Error("a deleted admin's personal data key was not destroyed; the next start destroys it", "err", err)
-				}
-			}
+			reply := commandReply{Result: d.result, Events: l.durable(rc.Events, d), Version: d.version, Sequence: rc.Sequence}
 			b, _ := json.Marshal(reply) // results are plain data
 			return l.secrets.storeReply(b, p.secret)
 		}, nil
 	}
+}
+
+// decided is what one command's decision made.
+type decided struct {
+	result  any
+	events  int      // how many events it appended
+	version uint32   // its target's version after them
+	forget  []string // deleted admins whose personal data keys go once the events are durable
+}
+
+// decide runs one prepared command on the sequencer: scope, expected version, domain.Decide, the
+// address, sealing personal data, append, Evolve. It fails only before it appends anything, so a
+// refused command leaves the log and the write model as they were. undo, if not nil, is told of
+// every event before Evolve applies it.
+func (l *Ledger) decide(tx *eventstore.Tx, p *prepared, undo *domain.Undo) (decided, error) {
+	// Scope first, so that nobody learns a version outside their reach; then a stale writer
+	// learns that, whatever the domain would have said.
+	if p.caller != nil {
+		if err := l.state.Authorize(*p.caller, p.cmd); err != nil {
+			return decided{}, err
+		}
+	}
+	target := domain.Target(p.cmd)
+	if ev := p.meta.ExpectedVersion; ev != nil {
+		if err := tx.Expect(target, *ev); err != nil {
+			return decided{}, err
+		}
+	}
+	events, err := domain.Decide(l.state, tx.Now(), p.cmd)
+	if err != nil {
+		return decided{}, err
+	}
+	for _, e := range events {
+		reseller, _ := e.Owner()
+		if p.addressed != "" && reseller != p.addressed {
+			return decided{}, misaddressed(p.addressed, reseller)
+		}
+		if p.addressed == "" && reseller != "" && l.partition.Partitioned() {
+			return decided{}, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
+		}
+	}
+	// Personal data leaves the decision sealed; the keys of deleted admins are destroyed
+	// once the deletion is durable.
+	forget := l.personal.forgetDeleted(l.state, events)
+	if events, err = l.personal.sealEvents(l.state, events); err != nil {
+		return decided{}, err
+	}
+	recs := make([]eventstore.Record, len(events))
+	for i, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return decided{}, err
+		}
+		reseller, tenant := e.Owner()
+		recs[i] = eventstore.Record{Type: e.EventType(), Subject: e.AggregateID(), Reseller: reseller, Tenant: tenant, Data: data, Payload: e}
+	}
+	for i, e := range events {
+		// AnyVersion: the expected version was checked above, so this cannot fail.
+		if err := tx.Append(e.Stream(), eventstore.AnyVersion, recs[i]); err != nil {
+			panic(err)
+		}
+	}
+	for _, e := range events {
+		if undo != nil {
+			undo.Save(e)
+		}
+		l.state.Evolve(e)
+	}
+	return decided{result: p.result(l.state, tx.Now()), events: len(events), version: tx.Version(target), forget: forget}, nil
+}
+
+// durable is what follows a decided command once its events are durable: their references for
+// the reply; the credential changes authentication must wait for; the personal data keys to
+// destroy.
+func (l *Ledger) durable(events []eventstore.Committed, d decided) []eventRef {
+	refs := make([]eventRef, len(events))
+	for i, e := range events {
+		refs[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}
+		if strings.HasPrefix(e.Type, "credential.") {
+			l.noteCredentialChange(e.Sequence)
+		}
+	}
+	for _, id := range d.forget {
+		if err := l.personal.forget(id); err != nil {
+			l.log.Error("a deleted admin's personal data key was not destroyed; the next start destroys it", "err", err)
+		}
+	}
+	return refs
 }
 
 // traceID keeps the trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>").

@@ -128,6 +128,8 @@ var commands = map[string]commandSpec{
 	"credential.revoke":     decodeCommand[credRevokeWire](credentialResult),
 	"credential.set-access": decodeCommand[credSetAccessWire](credentialResult),
 	"credential.rotate":     prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
+	// Decoded by Command itself (batch.go): each of its commands by its own decoder.
+	"batch.submit": {request: reflect.TypeFor[batchWire](), result: reflect.TypeFor[batchResult]()},
 }
 
 // Wire forms of the catalogue and seat commands.

@@ -95,18 +95,24 @@ func asCoded(err error) *domain.Error {
 // dotted wire name of the value at fault ("quota.seats"), pointer the same as a JSON pointer
 // (RFC 6901, "/quota/seats"); both are left out when no one field is at fault.
 type wireError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-		Pointer string `json:"pointer,omitempty"`
-	} `json:"error"`
+	Error errorDetail `json:"error"`
+}
+
+// errorDetail is a refusal as the wire says it: the error body's "error", and a refused command's
+// in a batch's results.
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Pointer string `json:"pointer,omitempty"`
+}
+
+func detailOf(e *domain.Error) errorDetail {
+	return errorDetail{Code: string(e.Code), Message: e.Message, Field: e.Field, Pointer: pointerOf(e.Field)}
 }
 
 func errorBody(e *domain.Error) []byte {
-	var w wireError
-	w.Error.Code, w.Error.Message, w.Error.Field, w.Error.Pointer = string(e.Code), e.Message, e.Field, pointerOf(e.Field)
-	b, _ := json.Marshal(w)
+	b, _ := json.Marshal(wireError{Error: detailOf(e)})
 	return b
 }
 

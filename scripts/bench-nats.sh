@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Durable command throughput through NATS, the load coming from a separate process (ledgerctl):
 # starts ledgerd on a fresh data dir and free ports, runs `ledgerctl bench` with 1 and with 64
-# clients, and stops ledgerd. Usage: scripts/bench-nats.sh [seconds per run]
+# clients, then bulk work: 16 clients sending one seat.register per request against 16 sending
+# batch.submit of 500, with the ratio of durable commands per second (target: at least 8), and
+# stops ledgerd. Usage: scripts/bench-nats.sh [seconds per run]
 set -euo pipefail
 secs=${1:-10}
 work=$(mktemp -d)
@@ -24,4 +26,11 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go ver
 ctl() { "$work/ledgerctl" --nats-url "nats://127.0.0.1:$nats_port" --token-file "$work/data/bootstrap-admin.token" "$@"; }
 ctl bench --clients 1 --duration "${secs}s"
 ctl bench --clients 64 --duration "${secs}s"
+single=$(ctl bench --clients 16 --duration "${secs}s")
+echo "$single"
+batched=$(ctl bench --clients 16 --batch 500 --duration "${secs}s")
+echo "$batched"
+s=$(sed -n 's/.*throughput=\([0-9]*\)\/s.*/\1/p' <<<"$single")
+b=$(sed -n 's/.*commands=\([0-9]*\)\/s.*/\1/p' <<<"$batched")
+awk -v s="$s" -v b="$b" 'BEGIN { r = b / s; printf "batch/single durable commands per second, 16 clients: %.1f (target >= 8) %s\n", r, (r >= 8 ? "ok" : "BELOW TARGET") }'
 curl -fs -H "Authorization: Bearer $(cat "$work/data/bootstrap-admin.token")" "127.0.0.1:$http_port/metrics" | grep -E '^licledger_(group_commits_total|committed_commands_total|publication_lag_events) '

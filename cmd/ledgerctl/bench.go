@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,12 +29,16 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	clients := fs.Int("clients", 64, "concurrent clients, each waiting for its reply before the next request")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	conns := fs.Int("connections", 4, "NATS connections the clients share")
+	batch := fs.Int("batch", 0, "send batch.submit requests of this many seat.register each (0: one command per request)")
 	resellers := fs.Int("resellers", 1, "resellers the clients' licenses are spread over; every command is addressed to its reseller, so on a ledger partitioned by reseller the load spreads over the partitions")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *clients < 1 || *conns < 1 || *resellers < 1 {
 		return fmt.Errorf("--clients, --connections and --resellers must be at least 1")
+	}
+	if *batch < 0 || *batch > client.MaxBatch {
+		return fmt.Errorf("--batch: %d is not between 0 and %d", *batch, client.MaxBatch)
 	}
 	ncs := make([]*nats.Conn, *conns)
 	for i := range ncs {
@@ -70,12 +75,32 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			// generator, which shares the machine, spends as little CPU as it can.
 			prefix := []byte(`{"licenseId":"` + licenses[i] + `","endUserCompany":"Bench","endUserName":"u`)
 			subject := wire.RequestSubject(wire.KindCommand, "seat.register", owners[i])
-			body := make([]byte, 0, len(prefix)+24)
+			if *batch > 0 {
+				subject = wire.RequestSubject(wire.KindCommand, "batch.submit", owners[i])
+			}
+			body := make([]byte, 0, max(1, *batch)*(len(prefix)+64))
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
-				body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)
+				if *batch == 0 {
+					body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)
+				} else {
+					body = append(body[:0], `{"commands":[`...)
+					for k := range *batch {
+						if k > 0 {
+							body = append(body, ',')
+						}
+						body = append(body, `{"name":"seat.register","body":`...)
+						body = append(strconv.AppendInt(append(body, prefix...), int64(n**batch+k), 10), `"}}`...)
+					}
+					body = append(body, `]}`...)
+				}
 				t := time.Now()
-				if _, err := c.Request(ctx, subject, body, ""); err != nil {
+				reply, err := c.Request(ctx, subject, body, "")
+				if err != nil {
 					fails[errorCode(err)]++
+					continue
+				}
+				if *batch > 0 && !bytes.Contains(reply, []byte(`"refused":0}`)) {
+					fails["REFUSED_IN_BATCH"]++ // a batch is counted only if every command in it was applied
 					continue
 				}
 				mine = append(mine, time.Since(t))
@@ -96,6 +121,14 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			return 0
 		}
 		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
+	}
+	if *batch > 0 {
+		// Every batch's commands are fresh users on a license with room: each acknowledged batch
+		// is batch durable seat.register events.
+		fmt.Fprintf(stdout, "seat.register batch=%d clients=%d duration=%s batches=%d failed=%v commands=%.0f/s p50=%s p99=%s max=%s\n",
+			*batch, *clients, elapsed.Round(time.Millisecond), len(latencies), failures,
+			float64(len(latencies)**batch)/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
+		return nil
 	}
 	fmt.Fprintf(stdout, "seat.register clients=%d duration=%s acknowledged=%d failed=%v throughput=%.0f/s p50=%s p99=%s max=%s\n",
 		*clients, elapsed.Round(time.Millisecond), len(latencies), failures,

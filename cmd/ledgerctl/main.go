@@ -96,6 +96,13 @@ LICLEDGER_CHECKPOINT_KEY is the ledger's checkpoint verifier key, obtained out o
                     (recomputes the tree from a copy of the history: ledgerd's data dir, offline
                     and read-only; an export; or the stream. Checks gap-free sequences, unique ids,
                     and every signed checkpoint's root; names the first bad sequence)
+Bulk:
+  batch submit      --file FILE [--atomic true] [--size N]   (FILE: JSON lines, one
+                    {"name": "seat.register", "body": {…}} per line, "-" for stdin; sent in batches
+                    of N commands (default 500, at most 1000), each decided as if sent alone; with
+                    --command-id ID batch k is idempotent as ID-k, so a rerun resumes where it
+                    stopped; --atomic: all or nothing, for a file of one batch; prints a summary
+                    and exits 1 if any command was refused)
 Tools:
   demo              seeds a running ledger with a sample reseller, customers, plans, licenses,
                     seats and machines (needs an admin token; running it again changes nothing)
@@ -142,6 +149,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if rest[0] == "audit" {
 		return runAudit(ctx, g, rest[1:], getenv, stdout, stderr)
+	}
+	if len(rest) >= 2 && rest[0] == "batch" && rest[1] == "submit" {
+		return runBatch(ctx, g, rest[2:], stdout, stderr)
 	}
 	if rest[0] == "bench" {
 		return runBench(ctx, g, rest[1:], stdout, stderr)

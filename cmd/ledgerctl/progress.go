@@ -55,3 +55,28 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// count reports done of total things.
+func (p *progress) count(done, total int, unit string) {
+	every := 5 * time.Second
+	if p.terminal {
+		every = 200 * time.Millisecond
+	}
+	if time.Since(p.last) < every && done < total {
+		return
+	}
+	p.last = time.Now()
+	rate := float64(done) / time.Since(p.start).Seconds()
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%d of %d %s, %.0f/s", done, total, unit, rate)
+	} else {
+		fmt.Fprintf(p.w, "ledgerctl: %d of %d %s, %.0f/s\n", done, total, unit, rate)
+	}
+}
+
+// finish ends a progress line on a terminal.
+func (p *progress) finish() {
+	if p.terminal {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -101,6 +101,8 @@ type field struct {
 
 // requests lists every command and query ledgerctl sends, with its flags.
 var requests = map[string][]field{
+	// batch submit reads its commands from --file (batch.go); these are for help and the tests.
+	"batch.submit":    {{flag: "file", json: "commands"}, {flag: "atomic", json: "atomic", boolean: true}},
 	"reseller.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.create":   {{flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.update":   {{flag: "tenant", json: "tenantId"}, {flag: "name", json: "name"}},

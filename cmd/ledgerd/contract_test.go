@@ -32,6 +32,7 @@ var contractOrder = []struct {
 	{"command", "plan.create", map[string]any{"id": "ex-pro", "productId": "ex-product", "name": "Pro", "tier": 2, "seats": 20}},
 	{"command", "license.create", nil},
 	{"command", "seat.register", nil},
+	{"command", "batch.submit", nil},
 	{"command", "machine.activate", nil},
 	{"command", "license.note", nil},
 	{"command", "license.set-quota", nil},

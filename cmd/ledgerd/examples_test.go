@@ -244,16 +244,23 @@ func exampleEnv(t *testing.T, tools map[string]string) []string {
 
 // makeRun is `make run` going in a process group of its own.
 type makeRun struct {
-	cmd    *exec.Cmd
-	output *bytes.Buffer
+	cmd *exec.Cmd
+	out *lockedWriter // stdout and stderr, one writer for both
+}
+
+// output is what make run printed so far.
+func (m *makeRun) output() string {
+	m.out.mu.Lock()
+	defer m.out.mu.Unlock()
+	return m.out.w.(*bytes.Buffer).String()
 }
 
 func startMakeRun(t *testing.T, dir string, env []string) *makeRun {
 	t.Helper()
-	m := &makeRun{cmd: exec.Command("make", "run"), output: &bytes.Buffer{}}
+	m := &makeRun{cmd: exec.Command("make", "run"), out: &lockedWriter{w: &bytes.Buffer{}}}
 	// A checkpoint a second rather than every 10 s: the auditing examples prove events at once.
 	m.cmd.Dir, m.cmd.Env = dir, append(slices.Clip(env), "LICLEDGER_CHECKPOINT_INTERVAL=1s")
-	m.cmd.Stdout, m.cmd.Stderr = &lockedWriter{w: m.output}, &lockedWriter{w: m.output}
+	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -269,7 +276,7 @@ func startMakeRun(t *testing.T, dir string, env []string) *makeRun {
 		}
 		if time.Now().After(deadline) {
 			m.stop(t)
-			t.Fatalf("make run not ready within 3 minutes:\n%s", m.output)
+			t.Fatalf("make run not ready within 3 minutes:\n%s", m.output())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -289,6 +296,6 @@ func (m *makeRun) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 		<-done
-		t.Errorf("make run did not stop on SIGINT within 30 s:\n%s", m.output)
+		t.Errorf("make run did not stop on SIGINT within 30 s:\n%s", m.output())
 	}
 }

@@ -300,7 +300,7 @@ func logBytes(t *testing.T, dir string) [][]byte {
 }
 
 // metricsReaders maps a ledgerd's HTTP address to the data dir whose bootstrap token may read its
-// /metrics (only operators' tokens may: handlers.Ledger.OperatorOnly). The starters register
+// /metrics (only operators' tokens may: httpapi.OperatorOnly). The starters register
 // their ledgers; a partition without a token of its own is registered with partition 0's.
 var metricsReaders sync.Map
 

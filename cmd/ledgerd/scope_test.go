@@ -205,10 +205,20 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 					reply json.RawMessage
 					err   error
 				)
+				// A batch is judged by the one command it carries, atomic so that its refusal is
+				// the batch's: a command the role may send.
+				judged, body := op, side.body(op, aim, n)
+				if op == domain.BatchSubmit {
+					judged = "seat.register"
+					if !domain.Allowed(role, judged) {
+						judged = "machine.activate"
+					}
+					body = map[string]any{"atomic": true, "commands": []any{map[string]any{"name": judged, "body": side.body(judged, aim, n)}}}
+				}
 				if queries[op] {
-					reply, err = c.Query(ctx, op, side.body(op, aim, n))
+					reply, err = c.Query(ctx, op, body)
 				} else {
-					_, err = c.Command(ctx, op, side.body(op, aim, n), "")
+					_, err = c.Command(ctx, op, body, "")
 				}
 				checked++
 				ce, _ := err.(*client.Error)
@@ -223,7 +233,7 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 					if code != "FORBIDDEN" {
 						t.Errorf("%s: %v, want FORBIDDEN", where, err)
 					}
-				case !outside && slices.Contains(beyondReach[kind], op):
+				case !outside && slices.Contains(beyondReach[kind], judged):
 					if code != "OUT_OF_SCOPE" {
 						t.Errorf("%s: %v, want OUT_OF_SCOPE (beyond a %s scope)", where, err, kind)
 					}

@@ -17,7 +17,7 @@ import (
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
 // traffic), the dashboard, the JSON Schemas under /schemas/, api (the query API) under /v1/ and,
 // if operator is not nil, the operator's endpoints (/metrics, /debug/pprof/: OperatorHandler,
-// wrapped by handlers.Ledger.OperatorOnly) beside them.
+// wrapped by OperatorOnly) beside them.
 func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
@@ -45,7 +45,7 @@ func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.H
 
 // OperatorHandler serves the operator's endpoints: /metrics (every reseller's figures) and, only
 // if pprof, the profiles under /debug/pprof/. ledgerd serves it on its own listener
-// (--metrics-listen), or on the main one behind handlers.Ledger.OperatorOnly.
+// (--metrics-listen), or on the main one behind OperatorOnly.
 func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))

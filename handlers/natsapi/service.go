@@ -116,6 +116,10 @@ func Serve(ctx context.Context, nc *nats.Conn, l *handlers.Ledger, o ServiceOpti
 		}})
 		// serve subscribes the endpoint to subject; base is the subject without the reseller that
 		// an addressed request names after it.
+		limit := o.MaxPayload
+		if e.Name == domain.BatchSubmit {
+			limit = max(limit, handlers.MaxBatchPayload) // a batch has its own, documented limit
+		}
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
@@ -126,8 +130,8 @@ func Serve(ctx context.Context, nc *nats.Conn, l *handlers.Ledger, o ServiceOpti
 					o.Logger.Debug("request dropped: its reply subject is not an inbox", "endpoint", e.Name, "reply", m.Reply)
 					return
 				}
-				if len(m.Data) > o.MaxPayload {
-					answer(m.Reply, e, received, nil, handlers.Refuse(domain.Errorf(handlers.CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), o.MaxPayload)))
+				if len(m.Data) > limit {
+					answer(m.Reply, e, received, nil, handlers.Refuse(domain.Errorf(handlers.CodePayloadTooLarge, "", "request body is %d bytes; the limit is %d", len(m.Data), limit)))
 					return
 				}
 				r := handlers.Request{
