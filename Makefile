@@ -38,7 +38,7 @@ bin/nats:
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)
 
-bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 1M-event log, read-model rebuild (in memory and stored) and restart speed on a generated log, durable throughput through NATS from a separate process (embedded server, a three-node cluster, then 1, 2 and 4 partitions on it) with batch.submit against single commands, and the machine's floor for it
+bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 1M-event log, read-model rebuild (in memory and stored) and restart speed on a generated log, durable throughput through NATS from a separate process (embedded server, a three-node cluster, then 1, 2 and 4 partitions on it) with batch.submit against single commands, the machine's floor for it, and the ledger's ratios to that floor measured interleaved in one run
 	$(GO) test -run '^$$' -bench 'GroupCommit' -benchtime 3s ./eventstore/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./handlers/
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 30m ./eventstore/
@@ -47,6 +47,7 @@ bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 
 	scripts/bench-cluster.sh 10
 	scripts/bench-partitions.sh 10
 	scripts/bench-floor.sh 10
+	scripts/bench-ratio.sh 10 2
 
 lint: ## gofmt, go vet, go mod tidy, the import-direction test, and no tracked file over 1 MiB (build outputs go to bin/)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -29,6 +29,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	clients := fs.Int("clients", 64, "concurrent clients, each waiting for its reply before the next request")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	conns := fs.Int("connections", 4, "NATS connections the clients share")
+	validate := fs.Bool("validate", false, "send anonymous license.validate for the clients' keys instead of commands")
 	batch := fs.Int("batch", 0, "send batch.submit requests of this many seat.register each (0: one command per request)")
 	resellers := fs.Int("resellers", 1, "resellers the clients' licenses are spread over; every command is addressed to its reseller, so on a ledger partitioned by reseller the load spreads over the partitions")
 	if err := fs.Parse(args); err != nil {
@@ -51,7 +52,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	}
 	admin := client.New(ncs[0], g.token)
 	run := ulid.Make().String()
-	licenses, owners, err := benchSetup(ctx, admin, run, *clients, *resellers)
+	licenses, owners, keys, err := benchSetup(ctx, admin, run, *clients, *resellers)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
@@ -69,6 +70,9 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 		go func() {
 			defer wg.Done()
 			c := client.New(ncs[i%len(ncs)], g.token)
+			if *validate {
+				c = client.New(ncs[i%len(ncs)], "") // no Authorization: Keygen's anonymous validate-key
+			}
 			mine := make([]time.Duration, 0, 1<<14)
 			fails := map[string]int{}
 			// Bodies are built by hand and replies only checked for an error, so that the load
@@ -78,9 +82,14 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			if *batch > 0 {
 				subject = wire.RequestSubject(wire.KindCommand, "batch.submit", owners[i])
 			}
+			if *validate {
+				subject = wire.RequestSubject(wire.KindQuery, "license.validate", "")
+			}
 			body := make([]byte, 0, max(1, *batch)*(len(prefix)+64))
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
-				if *batch == 0 {
+				if *validate {
+					body = append(append(append(body[:0], `{"key":"`...), keys[i]...), `"}`...)
+				} else if *batch == 0 {
 					body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)
 				} else {
 					body = append(body[:0], `{"commands":[`...)
@@ -97,6 +106,10 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 				reply, err := c.Request(ctx, subject, body, "")
 				if err != nil {
 					fails[errorCode(err)]++
+					continue
+				}
+				if *validate && !bytes.Contains(reply, []byte(`"valid":true`)) {
+					fails["NOT_VALID"]++
 					continue
 				}
 				if *batch > 0 && !bytes.Contains(reply, []byte(`"refused":0}`)) {
@@ -130,8 +143,12 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			float64(len(latencies)**batch)/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
 		return nil
 	}
-	fmt.Fprintf(stdout, "seat.register clients=%d duration=%s acknowledged=%d failed=%v throughput=%.0f/s p50=%s p99=%s max=%s\n",
-		*clients, elapsed.Round(time.Millisecond), len(latencies), failures,
+	what := "seat.register"
+	if *validate {
+		what = "license.validate"
+	}
+	fmt.Fprintf(stdout, "%s clients=%d duration=%s acknowledged=%d failed=%v throughput=%.0f/s p50=%s p99=%s max=%s\n",
+		what, *clients, elapsed.Round(time.Millisecond), len(latencies), failures,
 		float64(len(latencies))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
 	return nil
 }
@@ -144,10 +161,11 @@ func errorCode(err error) string {
 }
 
 // benchSetup makes a product and a plan (system-wide, unaddressed), resellers resellers with a
-// tenant each, and n licenses spread over them (addressed), and returns the licenses and their
-// resellers. On a partitioned ledger a partition other than 0 learns the plan from partition 0's
-// stream a moment after it is made, so a license there is retried while its plan is not found.
-func benchSetup(ctx context.Context, admin *client.Client, run string, n, resellers int) (licenses, owners []string, err error) {
+// tenant each, and n licenses spread over them (addressed), and returns the licenses, their
+// resellers and their keys. On a partitioned ledger a partition other than 0 learns the plan
+// from partition 0's stream a moment after it is made, so a license there is retried while its
+// plan is not found.
+func benchSetup(ctx context.Context, admin *client.Client, run string, n, resellers int) (licenses, owners, keys []string, err error) {
 	id := func(kind string) string { return "bench-" + kind + "-" + run }
 	for _, s := range []struct {
 		name string
@@ -157,7 +175,7 @@ func benchSetup(ctx context.Context, admin *client.Client, run string, n, resell
 		{"plan.create", map[string]any{"id": id("plan"), "productId": id("p"), "name": "Bench plan", "tier": 1, "seats": 1_000_000}},
 	} {
 		if _, err := admin.Command(ctx, s.name, s.body, ""); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", s.name, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	addressed := make([]*client.Client, resellers)
@@ -174,11 +192,11 @@ func benchSetup(ctx context.Context, admin *client.Client, run string, n, resell
 			{"tenant.create", map[string]any{"id": r + "-t", "resellerId": r, "name": "Bench"}},
 		} {
 			if _, err := c.Command(ctx, s.name, s.body, ""); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", s.name, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", s.name, err)
 			}
 		}
 	}
-	licenses, owners = make([]string, n), make([]string, n)
+	licenses, owners, keys = make([]string, n), make([]string, n), make([]string, n)
 	for i := range licenses {
 		c := addressed[i%resellers]
 		body := map[string]any{"resellerId": c.Reseller, "tenantId": c.Reseller + "-t", "planId": id("plan")}
@@ -190,15 +208,16 @@ func benchSetup(ctx context.Context, admin *client.Client, run string, n, resell
 			}
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("license.create: %w", err)
+			return nil, nil, nil, fmt.Errorf("license.create: %w", err)
 		}
 		var res struct {
-			ID string `json:"id"`
+			ID  string `json:"id"`
+			Key string `json:"key"`
 		}
 		if err := json.Unmarshal(r.Result, &res); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		licenses[i], owners[i] = res.ID, c.Reseller
+		licenses[i], owners[i], keys[i] = res.ID, c.Reseller, res.Key
 	}
-	return licenses, owners, nil
+	return licenses, owners, keys, nil
 }

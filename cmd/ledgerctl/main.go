@@ -108,7 +108,8 @@ Tools:
                     seats and machines (needs an admin token; running it again changes nothing)
   inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock
                     nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
-  bench             --clients N --duration D   (durable seat.register throughput and latency)
+  bench             --clients N --duration D [--batch N | --validate]   (durable seat.register
+                    throughput and latency; in batches; or anonymous license.validate)
 
 Global flags (before the noun):
   --nats-url URL     NATS server (env LICLEDGER_NATS_URL, default nats://127.0.0.1:4222)
