@@ -3,6 +3,9 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -44,6 +47,26 @@ func TestTokensAreCheckedAndHashed(t *testing.T) {
 	for _, bad := range []string{"", "lic_", "abc", string(flipped), token + "0", strings.ToUpper(token)} {
 		if WellFormedToken(bad) {
 			t.Errorf("WellFormedToken(%q) = true", bad)
+		}
+	}
+}
+
+// TestKeyedHashesAreHMACSHA256: the hashes stored in the log are HMAC-SHA-256 under keys derived
+// from the server key, the same on every call (the keyed states are pooled and reused), so that
+// every token and key issued before validates after.
+func TestKeyedHashesAreHMACSHA256(t *testing.T) {
+	serverKey := bytes.Repeat([]byte{7}, ServerKeySize)
+	derive := hmac.New(sha256.New, serverKey)
+	derive.Write([]byte("licledger/token"))
+	want := hmac.New(sha256.New, derive.Sum(nil))
+	want.Write([]byte("lic_TOKEN"))
+	s := testSecrets(t)
+	for range 3 {
+		if got := s.TokenHash("lic_TOKEN"); got != hex.EncodeToString(want.Sum(nil)) {
+			t.Fatalf("TokenHash = %s; want HMAC-SHA-256 %x", got, want.Sum(nil))
+		}
+		if s.TokenHash("lic_OTHER") == s.TokenHash("lic_TOKEN") {
+			t.Fatal("two tokens, one hash")
 		}
 	}
 }

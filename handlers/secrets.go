@@ -10,8 +10,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"hash/crc32"
+	"io"
 	"strings"
+	"sync"
 )
 
 // ServerKeySize is the length of the server secret (stored in <data>/server.key).
@@ -24,8 +27,8 @@ var b32 = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(bas
 
 // Secrets derives every keyed hash and seal from the server key.
 type Secrets struct {
-	tokenKey, licenseKey []byte
-	seal                 cipher.AEAD
+	tokens, licenses *keyedHasher
+	seal             cipher.AEAD
 }
 
 // NewSecrets derives independent keys for tokens, license keys and sealed replies.
@@ -46,13 +49,29 @@ func NewSecrets(serverKey []byte) (*Secrets, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Secrets{tokenKey: derive("token"), licenseKey: derive("license-key"), seal: aead}, nil
+	return &Secrets{tokens: newKeyedHasher(derive("token")), licenses: newKeyedHasher(derive("license-key")), seal: aead}, nil
 }
 
-func keyedHash(key []byte, s string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return hex.EncodeToString(m.Sum(nil))
+// keyedHasher computes HMAC-SHA-256 under one key. Every request hashes its token, and setting
+// up an HMAC (two SHA-256 states keyed with the padded key) costs more than hashing a token, so
+// keyed states are pooled and Reset, which returns them to just after keying.
+type keyedHasher struct{ pool sync.Pool }
+
+func newKeyedHasher(key []byte) *keyedHasher {
+	k := &keyedHasher{}
+	k.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return k
+}
+
+// sum is the hex HMAC of s.
+func (k *keyedHasher) sum(s string) string {
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, s)
+	var out [sha256.Size]byte
+	sum := m.Sum(out[:0])
+	k.pool.Put(m)
+	return hex.EncodeToString(sum)
 }
 
 // NewToken draws an API token: "lic_", then 32 random bytes and a CRC-32 of them in Crockford
@@ -66,7 +85,7 @@ func (s *Secrets) NewToken() (token, hash, prefix string) {
 }
 
 // TokenHash is the keyed hash under which a token is stored.
-func (s *Secrets) TokenHash(token string) string { return keyedHash(s.tokenKey, token) }
+func (s *Secrets) TokenHash(token string) string { return s.tokens.sum(token) }
 
 // WellFormedToken checks a token's prefix, length, alphabet and checksum without any lookup, so
 // garbage is refused before it costs a hash.
@@ -97,7 +116,7 @@ func (s *Secrets) NewLicenseKey() (key, hash, hint string) {
 
 // LicenseKeyHash is the keyed hash under which a license key is stored.
 func (s *Secrets) LicenseKeyHash(key string) string {
-	return keyedHash(s.licenseKey, strings.ToUpper(key))
+	return s.licenses.sum(strings.ToUpper(key))
 }
 
 // Stored replies start with one byte saying how the rest is kept.
