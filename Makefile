@@ -65,6 +65,7 @@ fuzz: ## Each fuzz target for FUZZTIME executions (default 20000x): the envelope
 	$(GO) test -run '^$$' -fuzz '^FuzzWellFormedToken$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzDuplicateKey$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzLedgerRequest$$' -fuzztime $(FUZZTIME) ./handlers/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME) ./handlers/
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -27,6 +27,9 @@ func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	if fastDecode(body, v) {
+		return nil
+	}
 	if !utf8.Valid(body) {
 		return &domain.Error{Code: CodeMalformedJSON, Message: fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(body))}
 	}
