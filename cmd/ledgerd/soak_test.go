@@ -74,7 +74,7 @@ func TestSoakMemoryStaysFlat(t *testing.T) {
 	every := max(d/60, time.Second)
 	for end := time.Now().Add(d - warmup); time.Now().Before(end); time.Sleep(every) {
 		// The live heap at the last collection: the next GC's target over (1 + GOGC/100). (Heap in
-		// use swings with the collector: ledgerd runs GOGC=400.)
+		// use swings with the collector: ledgerd runs GOGC=200.)
 		gogc := metric(t, httpAddr, "go_gc_gogc_percent")
 		heap = append(heap, metric(t, httpAddr, "go_memstats_next_gc_bytes")/(1+gogc/100))
 	}
