@@ -66,6 +66,7 @@ fuzz: ## Each fuzz target for FUZZTIME executions (default 20000x): the envelope
 	$(GO) test -run '^$$' -fuzz '^FuzzDuplicateKey$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzLedgerRequest$$' -fuzztime $(FUZZTIME) ./handlers/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME) ./handlers/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./licensefile/
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -48,6 +48,7 @@ var EventTypes = []string{
 	TypeLicenseKeyRotated,
 	TypeMachineActivated,
 	TypeMachineDeactivated,
+	TypeLicenseCheckedOut,
 	TypeAdminCreated,
 	TypeAdminUpdated,
 	TypeAdminDeleted,
@@ -112,6 +113,8 @@ func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event
 		e = new(MachineActivated)
 	case TypeMachineDeactivated:
 		e = new(MachineDeactivated)
+	case TypeLicenseCheckedOut:
+		e = new(LicenseCheckedOut)
 	case TypeAdminCreated:
 		e = new(AdminCreated)
 	case TypeAdminUpdated:
@@ -181,6 +184,8 @@ func deref(e Event) Event {
 	case *MachineActivated:
 		return *e
 	case *MachineDeactivated:
+		return *e
+	case *LicenseCheckedOut:
 		return *e
 	case *AdminCreated:
 		return *e

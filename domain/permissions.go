@@ -4,7 +4,7 @@ import "sort"
 
 // Queries lists every query the ledger serves, by wire name.
 var Queries = []string{
-	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate",
+	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "license.signing-keys", "seat.authenticate",
 	"license.details", "role.show", "credential.get", "credential.list",
 	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
 }
@@ -15,7 +15,7 @@ var Operations = append([]string{
 	"reseller.create", "tenant.create", "tenant.update", "product.create", "plan.create",
 	"license.create", "license.upgrade", "license.downgrade", "license.suspend", "license.reinstate",
 	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
-	"license.rotate-key", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
+	"license.rotate-key", "license.checkout", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
 	"credential.rotate", "credential.set-access", BatchSubmit,
@@ -27,7 +27,9 @@ const BatchSubmit = "batch.submit"
 
 // Capability sets the seeds speak in. Each role below is a union of these.
 var (
-	searchLicenses = []string{"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate", "license.details", "role.show"}
+	// Whoever may search licenses may also take a signed license file of one they reach
+	// (license.checkout appends an event, but changes nothing).
+	searchLicenses = []string{"usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate", "license.details", "role.show", "license.checkout", "license.signing-keys"}
 	// Partner Central: "modify existing licenses" (activation, notes, retrieval, terminating, …);
 	// the limited roles may not "assign a product configuration" (the seat quota).
 	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",
@@ -82,8 +84,8 @@ var permissions = map[string]map[string]bool{
 		[]string{"license.note", "license.renew", "license.expire", "license.set-quota", "license.rotate-key", "seat.register", "seat.unregister"}),
 	"product":   union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify),
 	"user":      union(searchLicenses, []string{"machine.activate", "machine.deactivate"}),
-	"license":   union([]string{"license.validate", "machine.activate", "machine.deactivate", "role.show"}),
-	"anonymous": union([]string{"license.validate"}),
+	"license":   union([]string{"license.validate", "license.signing-keys", "machine.activate", "machine.deactivate", "role.show", "license.checkout"}),
+	"anonymous": union([]string{"license.validate", "license.signing-keys"}),
 
 	// APIO: the system admin does everything; a reseller admin everything within its reseller
 	// but the system-wide catalogue; a tenant admin its tenant's seats, machines and admins.

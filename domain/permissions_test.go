@@ -90,7 +90,7 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 			t.Errorf("%s may not do everything", r)
 		}
 	}
-	if got := ops("anonymous"); len(got) != 1 || !got["license.validate"] {
+	if got := ops("anonymous"); len(got) != 2 || !got["license.validate"] || !got["license.signing-keys"] {
 		t.Errorf("anonymous: %v", got)
 	}
 	// Support agents update licenses and machines but create and delete nothing.
@@ -107,9 +107,9 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 			t.Errorf("sales-agent %s: want %v", op, want)
 		}
 	}
-	// A license token activates machines and validates; nothing else changes.
+	// A license token activates machines, validates and takes its license file; nothing else changes.
 	// (A batch carries only what the role may send alone: batch.submit adds nothing.)
-	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true}); len(got) > 0 {
+	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true, "license.checkout": true, "license.signing-keys": true}); len(got) > 0 {
 		t.Errorf("license may also %v", got)
 	}
 	// APIO: the catalogue is the system admin's alone.

@@ -74,6 +74,8 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideRotateKey(c)
 	case MachineActivate:
 		return s.decideMachineActivate(now, c)
+	case LicenseCheckout:
+		return s.decideLicenseCheckout(now, c)
 	case MachineDeactivate:
 		return s.decideMachineDeactivate(c)
 	case AdminCreate:
@@ -117,6 +119,8 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyChange(e)
 	case MachineActivated, MachineDeactivated:
 		s.mustLicense(e.AggregateID()).applyMachine(e)
+	case LicenseCheckedOut:
+		s.mustLicense(e.LicenseID) // a file was issued: the license itself does not change
 	case AdminCreated, AdminUpdated, AdminDeleted:
 		s.applyAdmin(e)
 	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet:
@@ -183,6 +187,8 @@ func Target(cmd Command) string {
 	case MachineActivate:
 		return LicenseStream(c.LicenseID)
 	case MachineDeactivate:
+		return LicenseStream(c.LicenseID)
+	case LicenseCheckout:
 		return LicenseStream(c.LicenseID)
 	case AdminCreate:
 		return adminStream(c.Username)

@@ -19,6 +19,7 @@ type commandEnv struct {
 	passwordRule bool              // apply APIO's local password rule (domain.CheckPassword)
 	caller       domain.Credential // the authenticated principal
 	personal     *personalKeys     // opens the admins' sealed personal data for replies
+	licenseKeys  *licenseKeys      // sign license files (license.checkout)
 	// argonMemory overrides the argon2id memory cost in KiB (0: argonMemory). Only tests that
 	// decode many passwords (the fuzzer) lower it.
 	argonMemory uint32

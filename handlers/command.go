@@ -43,7 +43,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal}
+	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal, licenseKeys: l.licenseKeys}
 	var decide func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error)
 	id := r.CommandID
 	if r.Name == domain.BatchSubmit {
@@ -222,6 +222,9 @@ func (l *Ledger) decide(tx *eventstore.Tx, p *prepared, undo *domain.Undo) (deci
 // the reply; the credential changes authentication must wait for; the personal data keys to
 // destroy.
 func (l *Ledger) durable(events []eventstore.Committed, d decided) []eventRef {
+	if s, ok := d.result.(sequenced); ok && len(events) > 0 {
+		s.atSequence(events[0].Sequence)
+	}
 	refs := make([]eventRef, len(events))
 	for i, e := range events {
 		refs[i] = eventRef{ID: e.ID, Type: e.Type, Sequence: e.Sequence}

@@ -115,6 +115,7 @@ var commands = map[string]commandSpec{
 	"license.note":          decodeCommand[noteWire](licenseResult),
 	"license.set-quota":     decodeCommand[setQuotaWire](licenseResult),
 	"license.rotate-key":    prepareCommand[rotateKeyWire, licenseKeyRotated](rotateKeyCommand),
+	"license.checkout":      prepareCommand[checkoutWire, checkoutResult](checkoutCommand),
 	"seat.register":         decodeCommand[seatRegisterWire](seatResult),
 	"seat.unregister":       decodeCommand[seatUnregisterWire](seatResult),
 	"machine.activate":      decodeCommand[activateWire](licenseResult),

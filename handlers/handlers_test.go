@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,11 @@ func testSecrets(t testing.TB) *Secrets {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// testLicenseKeys is a fixed license signing key, for ledgers in tests.
+func testLicenseKeys() []LicenseKey {
+	return []LicenseKey{{Private: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize))}}
 }
 
 func TestTokensAreCheckedAndHashed(t *testing.T) {

@@ -64,6 +64,10 @@ type Options struct {
 	// QueryTimeout bounds a whole query, over NATS as over HTTP: its wait for the read models,
 	// its turn for a replay and the replay itself. Default 30 s.
 	QueryTimeout time.Duration
+	// LicenseKeys sign license files (license.checkout); the one not retired signs, the others
+	// are listed by license.signing-keys until their files have expired. None: checkouts are
+	// refused.
+	LicenseKeys []LicenseKey
 	// AsOfReplayShare decides how a query with asOf rebuilds the past. One that needs more than
 	// this share of all licenses replays the log up to its point (projections.LicensesReplayed,
 	// about 1 µs per event of the log); one that needs fewer reads only those licenses' streams
@@ -110,6 +114,8 @@ type Ledger struct {
 	scopes ScopeWatch
 	// activity feeds the dashboard's chart (SampleActivity).
 	activity activity
+	// licenseKeys sign license files (checkout.go).
+	licenseKeys *licenseKeys
 	// replays bounds the asOf replays (replaygate.go).
 	replays *replayGate
 }
@@ -142,7 +148,7 @@ func NewLedger(o Options) (*Ledger, error) {
 		asOfReplayShare: cmp.Or(o.AsOfReplayShare, 1.0/32),
 		passwordRule:    !o.NoPasswordRule, checkpointKey: o.CheckpointKey,
 		published: o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
-		replays:      newReplayGate(8),
+		replays: newReplayGate(8), licenseKeys: newLicenseKeys(o.LicenseKeys),
 		authFailures: newAuthLimiter(limit, cmp.Or(o.FailedAuthWindow, time.Minute)),
 	}
 	// The read models resume from their stored checkpoints and catch up with the log (the first

@@ -29,7 +29,7 @@ func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t)})
+	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t), LicenseKeys: testLicenseKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}

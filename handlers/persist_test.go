@@ -69,7 +69,7 @@ func (r *restartingLedger) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLedger(Options{Store: store, Secrets: r.secrets})
+	l, err := NewLedger(Options{Store: store, Secrets: r.secrets, LicenseKeys: testLicenseKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}

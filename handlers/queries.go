@@ -121,23 +121,24 @@ func queryAt[Q historical, R any](answer func(l *Ledger, caller domain.Credentia
 
 // queries answer from the read models. Each returns the reply's "result".
 var queries = map[string]querySpec{
-	"license.validate":  query(validateLicense),
-	"seat.authenticate": query(authenticateSeat),
-	"license.details":   query(licenseDetails),
-	"role.show":         query(showRole),
-	"credential.get":    query(getCredential),
-	"credential.list":   query(listCredentials),
-	"usage.quota":       queryAt(usageQuota),
-	"usage.summary":     queryAt(usageSummary),
-	"dashboard.show":    query(showDashboard),
-	"audit.checkpoint":  query(auditCheckpoint),
-	"audit.inclusion":   query(auditInclusion),
-	"audit.consistency": query(auditConsistency),
-	"audit.events":      query(auditEvents),
+	"license.validate":     query(validateLicense),
+	"license.signing-keys": query(listSigningKeys),
+	"seat.authenticate":    query(authenticateSeat),
+	"license.details":      query(licenseDetails),
+	"role.show":            query(showRole),
+	"credential.get":       query(getCredential),
+	"credential.list":      query(listCredentials),
+	"usage.quota":          queryAt(usageQuota),
+	"usage.summary":        queryAt(usageSummary),
+	"dashboard.show":       query(showDashboard),
+	"audit.checkpoint":     query(auditCheckpoint),
+	"audit.inclusion":      query(auditInclusion),
+	"audit.consistency":    query(auditConsistency),
+	"audit.events":         query(auditEvents),
 }
 
 // anonymous lists the queries open to callers without a token (Keygen's validate-key).
-var anonymous = map[string]bool{"license.validate": true}
+var anonymous = map[string]bool{"license.validate": true, "license.signing-keys": true}
 
 // queryReply is a query's successful reply.
 type queryReply struct {

@@ -108,8 +108,13 @@ func randomCommand(rng *rand.Rand) (name, body string) {
 		name, body = pick("machine.activate", "machine.deactivate"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, lic, ids("fp"))
 	case op < 62:
 		name, body = "license.set-quota", fmt.Sprintf(`{"licenseId":%q,"seats":%d}`, lic, rng.IntN(4))
-	case op < 65:
+	case op < 64:
 		name, body = "license.note", fmt.Sprintf(`{"licenseId":%q,"note":"n"}`, lic)
+	case op < 65:
+		name, body = "license.checkout", fmt.Sprintf(`{"licenseId":%q}`, lic)
+		if rng.IntN(2) == 0 {
+			name, body = "license.checkout", fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q,"ttlSeconds":3600}`, lic, ids("fp"))
+		}
 	case op < 68:
 		name, body = "license.rotate-key", fmt.Sprintf(`{"licenseId":%q}`, lic)
 	case op < 73:

@@ -32,7 +32,12 @@ func startLedger(t *testing.T) (url, tokenFile string) {
 	}
 	key, _ := datadir.LoadServerKey(dir, handlers.ServerKeySize)
 	secrets, _ := handlers.NewSecrets(key)
-	l, err := handlers.NewLedger(handlers.Options{Store: store, Secrets: secrets})
+	keys, err := datadir.LoadLicenseKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := handlers.NewLedger(handlers.Options{Store: store, Secrets: secrets,
+		LicenseKeys: []handlers.LicenseKey{{Private: keys[0].Private}}})
 	if err != nil {
 		t.Fatal(err)
 	}

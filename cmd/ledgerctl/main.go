@@ -42,6 +42,12 @@ Commands:
   license note      --license L --note TEXT
   license set-quota --license L --seats N      (overrides the plan's seats)
   license rotate-key --license L               (prints the new key once; the old one stops working)
+  license checkout  --license L [--fingerprint F] [--ttl-seconds N] [--save FILE]   (a signed file for
+                    offline validation: the reply's "file"; bound to machine F if given)
+  license signing-keys                         (the public keys license files are signed with; no
+                    token needed)
+  license verify-file --public-key KEY [--fingerprint F] FILE   (offline: checks FILE with the
+                    public key alone; exit 0 and its contents, or non-zero and the reason)
   admin create      --reseller R --username U --profile system-admin|reseller-admin|tenant-admin [--tenant T]
                     [--first-name --last-name --email --language --role --password]
   admin update      --username U [--profile --first-name --last-name --email --language --role --password]
@@ -150,6 +156,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if rest[0] == "audit" {
 		return runAudit(ctx, g, rest[1:], getenv, stdout, stderr)
+	}
+	if len(rest) >= 2 && rest[0] == "license" && rest[1] == "verify-file" {
+		return runVerifyFile(rest[2:], stdout, stderr)
 	}
 	if len(rest) >= 2 && rest[0] == "batch" && rest[1] == "submit" {
 		return runBatch(ctx, g, rest[2:], stdout, stderr)

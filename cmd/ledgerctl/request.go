@@ -97,6 +97,7 @@ type field struct {
 	pairs            bool // "k=v,k=v" becomes a JSON object
 	emptyObject      bool // "true" sends {} unless nested flags filled it (--scope-system)
 	fromNow          bool // a duration ("720h") sent as the RFC 3339 UTC time that far from now
+	local            bool // not sent: ledgerctl uses it itself (json names what for)
 }
 
 // requests lists every command and query ledgerctl sends, with its flags.
@@ -127,12 +128,15 @@ var requests = map[string][]field{
 	"license.note":       {{flag: "license", json: "licenseId"}, {flag: "note", json: "note"}},
 	"license.set-quota":  {{flag: "license", json: "licenseId"}, {flag: "seats", json: "seats", number: true}},
 	"license.rotate-key": {{flag: "license", json: "licenseId"}},
-	"license.validate":   {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
-	"machine.activate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
-	"machine.deactivate": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
-	"admin.create":       append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
-	"admin.update":       append([]field{{flag: "username", json: "username"}}, adminProfile...),
-	"admin.delete":       {{flag: "username", json: "username"}},
+	"license.checkout": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"},
+		{flag: "ttl-seconds", json: "ttlSeconds", number: true}, {flag: "save", json: "file", local: true}},
+	"license.signing-keys": {},
+	"license.validate":     {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
+	"machine.activate":     {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
+	"machine.deactivate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
+	"admin.create":         append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
+	"admin.update":         append([]field{{flag: "username", json: "username"}}, adminProfile...),
+	"admin.delete":         {{flag: "username", json: "username"}},
 	"credential.issue": {{flag: "id", json: "id"}, {flag: "role", json: "role"}, {flag: "description", json: "description"},
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
@@ -175,7 +179,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"license.signing-keys": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.
@@ -202,7 +206,7 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 	body := map[string]any{}
 	for i, f := range fields {
 		v := *values[i]
-		if v == "" {
+		if v == "" || f.local {
 			continue
 		}
 		if f.fromNow {
@@ -252,7 +256,7 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 			body[f.json] = v
 		}
 	}
-	if g.token == "" && name != "license.validate" {
+	if g.token == "" && name != "license.validate" && name != "license.signing-keys" {
 		// The ledger's NATS server would refuse the publish; say so now rather than time out.
 		return needsToken(name + " (only license validate works without one)")
 	}
@@ -285,5 +289,36 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		}
 		return err
 	}
+	if name == "license.checkout" {
+		if path := localValue(fields, values, "file"); path != "" {
+			if err := saveLicenseFile(raw, path); err != nil {
+				return err
+			}
+		}
+	}
 	return writeReply(stdout, raw, g.output)
+}
+
+// localValue is the value of the local flag whose json names what, "" if not given.
+func localValue(fields []field, values []*string, what string) string {
+	for i, f := range fields {
+		if f.local && f.json == what {
+			return *values[i]
+		}
+	}
+	return ""
+}
+
+// saveLicenseFile writes license.checkout's file (the reply's result.file) to path, for
+// --save: the file an application ships with.
+func saveLicenseFile(reply []byte, path string) error {
+	var r struct {
+		Result struct {
+			File string `json:"file"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(reply, &r); err != nil || r.Result.File == "" {
+		return fmt.Errorf("--save: the reply holds no license file")
+	}
+	return os.WriteFile(path, []byte(r.Result.File), 0o644)
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/internal/datadir"
+	"github.com/licledger/licledger/licensefile"
 )
 
 // minProcs is the fewest Ps ledgerd runs with (see main).
@@ -44,6 +46,13 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "nats-callout-key" {
 		if err := printCalloutKey(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "ledgerd:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "license-key" && os.Args[2] == "rotate" {
+		if err := rotateLicenseKey(os.Args[3:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "ledgerd:", err)
 			os.Exit(1)
 		}
@@ -98,6 +107,23 @@ func printCalloutKey(args []string, getenv func(string) string, stdout, stderr i
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, pub)
+	return err
+}
+
+// rotateLicenseKey is `ledgerd license-key rotate [--data DIR]`: the current license signing
+// key is retired (it stays listed by license.signing-keys until every file it signed has expired)
+// and a new one signs from the next start.
+func rotateLicenseKey(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	keys, err := datadir.RotateLicenseKey(cfg.Data, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "new license signing key %s; it signs from ledgerd's next start\n",
+		licensefile.KeyID(keys[len(keys)-1].Private.Public().(ed25519.PublicKey)))
 	return err
 }
 

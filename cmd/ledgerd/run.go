@@ -68,6 +68,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	stored, err := datadir.LoadLicenseKeys(cfg.Data)
+	if err != nil {
+		return err
+	}
+	licenseKeys := make([]handlers.LicenseKey, len(stored))
+	for i, k := range stored {
+		licenseKeys[i] = handlers.LicenseKey{Private: k.Private, Retired: k.Retired}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	relay := &eventstore.Relay{Store: store, Logger: log}
 	var asker natsapi.Asker // a partition asks the others on the serving connection, once made
 	opts := handlers.Options{Store: store, Secrets: secrets, Log: log, Partition: cfg.Partition,
-		AskPartition: asker.Ask, CheckpointKey: verifierKey, Published: relay.Published,
+		AskPartition: asker.Ask, CheckpointKey: verifierKey, Published: relay.Published, LicenseKeys: licenseKeys,
 		NoPasswordRule: !cfg.PasswordRule, FailedAuthLimit: cfg.FailedAuthLimit, ProjectionFlush: cfg.ProjectionFlush}
 	if cfg.FailedAuthLimit == 0 {
 		opts.FailedAuthLimit = -1 // --failed-auth-limit 0: no limit

@@ -6,6 +6,7 @@ package handlerstest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"os"
 	"strings"
@@ -41,6 +42,9 @@ func Start(t testing.TB, o handlers.Options) *Ledger {
 		t.Fatal(err)
 	}
 	o.Store = store
+	if o.LicenseKeys == nil {
+		o.LicenseKeys = []handlers.LicenseKey{{Private: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize))}}
+	}
 	l, err := handlers.NewLedger(o)
 	if err != nil {
 		t.Fatal(err)

@@ -58,13 +58,13 @@ type NATSPermissions struct {
 }
 
 // AnonymousNATSPermissions are those of a connection without a token: Keygen's open
-// validate-key and nothing else. Its replies come to nats.go's default "_INBOX.", which all
+// validate-key, and the public keys of license files, and nothing else. Its replies come to nats.go's default "_INBOX.", which all
 // anonymous connections share (the server cannot give a tokenless client a private name), so
 // they are never under a credential's inbox or the ledger's.
 func AnonymousNATSPermissions() NATSPermissions {
 	return NATSPermissions{
 		Publish: []string{wire.QueryPrefix + "license.validate", wire.QueryPrefix + "license.validate.*",
-			PartitionSubjects + "q.license.validate.*"},
+			PartitionSubjects + "q.license.validate.*", wire.QueryPrefix + "license.signing-keys"},
 		Subscribe: []string{wire.AnonymousInboxes + ".>"},
 	}
 }

@@ -16,30 +16,33 @@ var allowed = map[string][]string{
 	"eventstore":            {},
 	"eventstore/natsstream": {"eventstore", "wire"},
 	"projections":           {"domain", "eventstore"},
-	"handlers":              {"domain", "eventstore", "projections", "schemas", "wire", "internal/datadir"}, // the core: no transport
+	"handlers":              {"domain", "eventstore", "projections", "schemas", "wire", "internal/datadir", "licensefile"}, // the core: no transport
 	"handlers/natsapi":      {"handlers", "handlers/metrics", "domain", "eventstore/natsstream", "projections", "client", "schemas", "wire", "internal/datadir"},
 	"handlers/httpapi":      {"handlers", "domain", "schemas", "wire"},
 	"handlers/metrics":      {"handlers", "projections"},
 	"handlers/handlerstest": {"handlers", "eventstore"}, // tests' harness: a real ledger and nats-server
 	"client":                {"wire"},
-	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "handlers/natsapi", "handlers/httpapi", "handlers/metrics", "client", "wire", "internal/datadir"},
-	"cmd/ledgerctl":         {"client", "eventstore", "wire", "internal/datadir"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "handlers/natsapi", "handlers/httpapi", "handlers/metrics", "client", "wire", "internal/datadir", "licensefile"},
+	"cmd/ledgerctl":         {"client", "eventstore", "wire", "internal/datadir", "licensefile"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
 	"internal/archtest":     {},
 	"internal/datadir":      {"eventstore"}, // the data dir's key files
 	"internal/floorbench":   {},
 	"internal/loggen":       {"domain", "eventstore"},
 	"internal/testreport":   {},
 	"schemas":               {},
-	"wire":                  {}, // the wire's names, for everyone: the standard library only
+	"wire":                  {},                        // the wire's names, for everyone: the standard library only
+	"licensefile":           {},                        // applications import it: the standard library only
+	"examples/app":          {"client", "licensefile"}, // README's application
 }
 
 // external lists, for the inner packages, the only third-party import paths they may use.
 var external = map[string][]string{
 	"domain": {"github.com/oklog/ulid/v2"},
 	// The core knows no transport: no NATS, HTTP or Prometheus package (and no net, below).
-	"handlers":   {"github.com/oklog/ulid/v2", "golang.org/x/crypto/", "golang.org/x/mod/sumdb/"},
-	"eventstore": {"github.com/cockroachdb/pebble/v2", "github.com/oklog/ulid/v2", "golang.org/x/mod/sumdb"},
-	"wire":       {},
+	"handlers":    {"github.com/oklog/ulid/v2", "golang.org/x/crypto/", "golang.org/x/mod/sumdb/"},
+	"eventstore":  {"github.com/cockroachdb/pebble/v2", "github.com/oklog/ulid/v2", "golang.org/x/mod/sumdb"},
+	"wire":        {},
+	"licensefile": {},
 }
 
 func TestImportsPointInward(t *testing.T) {

@@ -16,14 +16,15 @@ import (
 )
 
 // CalloutIssuerFile is the data-dir file holding the seed of the account key that signs the
-// auth callout's answers on an external cluster (handlers.LoadCalloutIssuer reads and makes it).
+// auth callout's answers on an external cluster (natsapi.LoadCalloutIssuer reads and makes it).
 const CalloutIssuerFile = "nats-callout.seed"
 
 // KeyFiles are the files of a data dir that its log does not hold, so a backup must: the server
 // key (required to restore: without it no token or license key issued before validates, and a log
 // that is not empty never bootstraps a new admin), the checkpoint signing key and the auth callout
-// issuer's seed.
-var KeyFiles = []string{ServerKeyFile, CheckpointKeyFile, CalloutIssuerFile}
+// issuer's seed and the license signing keys (without them, no license file issued before
+// verifies).
+var KeyFiles = []string{ServerKeyFile, CheckpointKeyFile, CalloutIssuerFile, LicenseKeysFile}
 
 // RestoreKeys copies the key files from a backup directory into a data dir (mode 0600, synced).
 // The server key must be there; a missing other key is skipped, and the next start makes a new
