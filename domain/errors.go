@@ -49,6 +49,7 @@ var Codes = []Code{
 	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
 	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation, CodeProtected,
 	CodeAccessEscalation, CodeExpiryEscalation, CodeLevelEscalation, CodeActsForAnother, CodeScopeMismatch,
+	CodeEntitlementNotFound, CodeEntitlementOfAnotherProduct,
 }
 
 // Error is the domain's one error type: a code, a message for people, and the field at fault.

@@ -49,6 +49,11 @@ var EventTypes = []string{
 	TypeMachineActivated,
 	TypeMachineDeactivated,
 	TypeLicenseCheckedOut,
+	TypeEntitlementCreated,
+	TypePlanEntitlementsAttached,
+	TypePlanEntitlementsDetached,
+	TypeLicenseEntitlementsAttached,
+	TypeLicenseEntitlementsDetached,
 	TypeAdminCreated,
 	TypeAdminUpdated,
 	TypeAdminDeleted,
@@ -115,6 +120,16 @@ func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event
 		e = new(MachineDeactivated)
 	case TypeLicenseCheckedOut:
 		e = new(LicenseCheckedOut)
+	case TypeEntitlementCreated:
+		e = new(EntitlementCreated)
+	case TypePlanEntitlementsAttached:
+		e = new(PlanEntitlementsAttached)
+	case TypePlanEntitlementsDetached:
+		e = new(PlanEntitlementsDetached)
+	case TypeLicenseEntitlementsAttached:
+		e = new(LicenseEntitlementsAttached)
+	case TypeLicenseEntitlementsDetached:
+		e = new(LicenseEntitlementsDetached)
 	case TypeAdminCreated:
 		e = new(AdminCreated)
 	case TypeAdminUpdated:
@@ -186,6 +201,16 @@ func deref(e Event) Event {
 	case *MachineDeactivated:
 		return *e
 	case *LicenseCheckedOut:
+		return *e
+	case *EntitlementCreated:
+		return *e
+	case *PlanEntitlementsAttached:
+		return *e
+	case *PlanEntitlementsDetached:
+		return *e
+	case *LicenseEntitlementsAttached:
+		return *e
+	case *LicenseEntitlementsDetached:
 		return *e
 	case *AdminCreated:
 		return *e

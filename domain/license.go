@@ -21,6 +21,8 @@ type License struct {
 	Protected   bool
 	Notes       []Note
 	Activations map[string]*Machine // by fingerprint
+	// Entitlements are the license's own, beyond its plan's (State.Entitled has both).
+	Entitlements []string
 
 	Users    SeatTable `json:"-"`
 	Period   int       // the quota period Consumed counts

@@ -15,7 +15,8 @@ var Operations = append([]string{
 	"reseller.create", "tenant.create", "tenant.update", "product.create", "plan.create",
 	"license.create", "license.upgrade", "license.downgrade", "license.suspend", "license.reinstate",
 	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
-	"license.rotate-key", "license.checkout", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
+	"license.rotate-key", "license.checkout", "license.attach-entitlements", "license.detach-entitlements",
+	"entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
 	"credential.rotate", "credential.set-access", BatchSubmit,
@@ -34,7 +35,8 @@ var (
 	// the limited roles may not "assign a product configuration" (the seat quota).
 	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",
 		"seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}
-	modify          = append([]string{"license.set-quota", "license.expire"}, limitedModify...)
+	// The license's own entitlements are product configuration too (no limited role has them).
+	modify          = append([]string{"license.set-quota", "license.expire", "license.attach-entitlements", "license.detach-entitlements"}, limitedModify...)
 	createLicenses  = []string{"license.create"}
 	upgrade         = []string{"license.upgrade"}
 	downgrade       = []string{"license.downgrade"}
@@ -43,7 +45,7 @@ var (
 	modifyCustomers = []string{"tenant.update"}
 	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
 	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.get", "credential.list"}
-	createPlans     = []string{"plan.create"} // Keygen: "create policies"
+	createPlans     = []string{"plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"} // Keygen: "create policies" and their entitlements
 	// The history, its checkpoints and proofs: the whole log, so only with a system scope.
 	audit = []string{"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events"}
 )

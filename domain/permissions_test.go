@@ -67,9 +67,10 @@ func TestPartnerCentralRoles(t *testing.T) {
 	same(t, minus(ops("client-all"), ops("client-advanced")), "license.suspend", "license.reinstate")
 	// "Standard: except for the downgrade and suspension."
 	same(t, minus(ops("client-all"), ops("client-standard")), "license.suspend", "license.reinstate", "license.downgrade")
-	// "Limited: no create, upgrade, downgrade, suspend, or product configuration."
+	// "Limited: no create, upgrade, downgrade, suspend, or product configuration" (the seats, and
+	// the license's own entitlements).
 	same(t, minus(ops("client-all"), ops("client-limited")), "license.create", "license.upgrade", "license.downgrade",
-		"license.suspend", "license.reinstate", "license.set-quota", "license.expire")
+		"license.suspend", "license.reinstate", "license.set-quota", "license.expire", "license.attach-entitlements", "license.detach-entitlements")
 	// Reseller roles: the client role's license operations plus customers by level.
 	same(t, minus(ops("reseller-all"), ops("client-all")), "tenant.create", "tenant.update")
 	same(t, minus(ops("reseller-advanced"), ops("client-advanced")), "tenant.create")

@@ -16,6 +16,8 @@ type Plan struct {
 	Seats        int    `json:"seats"`
 	Machines     int    `json:"machines"`
 	DurationDays int    `json:"durationDays"` // 0: perpetual
+	// Entitlements are the codes every license on the plan has (plan.attach-entitlements).
+	Entitlements []string `json:"entitlements,omitempty"`
 }
 
 // Limits on plan numbers.
@@ -96,6 +98,11 @@ func (s *State) decidePlanCreate(c PlanCreate) ([]Event, error) {
 	}
 	if _, ok := s.Plans[c.ID]; ok {
 		return nil, Errorf(CodeAlreadyExists, "id", "plan %q already exists", c.ID)
+	}
+	if c.Entitlements != nil {
+		if err := s.checkCodes(c.Entitlements, c.ProductID); err != nil {
+			return nil, err
+		}
 	}
 	return []Event{PlanCreated(c)}, nil
 }

@@ -123,6 +123,15 @@ func (s *State) placeOf(cmd Command) (p Place, field string, exists bool) {
 		return Place{System: true}, "", true
 	case PlanCreate:
 		return Place{ProductID: c.ProductID}, "productId", true
+	case EntitlementCreate:
+		if c.ProductID == "" {
+			return Place{System: true}, "", true
+		}
+		return Place{ProductID: c.ProductID}, "productId", true
+	case PlanAttachEntitlements:
+		return s.planPlace(c.PlanID)
+	case PlanDetachEntitlements:
+		return s.planPlace(c.PlanID)
 	case TenantCreate:
 		return Place{ResellerID: c.ResellerID, TenantID: c.ID}, "resellerId", true
 	case TenantUpdate:
@@ -166,6 +175,14 @@ func (s *State) placeOf(cmd Command) (p Place, field string, exists bool) {
 		return license(id)
 	}
 	return Place{System: true}, "", true // unknown to this table: only the system reaches it
+}
+
+func (s *State) planPlace(id string) (Place, string, bool) {
+	p, ok := s.Plans[id]
+	if !ok {
+		return Place{}, "planId", false
+	}
+	return Place{ProductID: p.ProductID}, "planId", true
 }
 
 func (s *State) adminPlace(username string) (Place, string, bool) {

@@ -17,18 +17,21 @@ type State struct {
 	Licenses    map[string]*License
 	Credentials map[string]*Credential
 	Admins      map[string]*Admin // by username
+	// Entitlements are the features licenses can grant, by code.
+	Entitlements map[string]*Entitlement
 }
 
 // NewState returns an empty model.
 func NewState() *State {
 	return &State{
-		Resellers:   map[string]*Reseller{},
-		Tenants:     map[string]*Tenant{},
-		Products:    map[string]*Product{},
-		Plans:       map[string]*Plan{},
-		Licenses:    map[string]*License{},
-		Credentials: map[string]*Credential{},
-		Admins:      map[string]*Admin{},
+		Resellers:    map[string]*Reseller{},
+		Tenants:      map[string]*Tenant{},
+		Products:     map[string]*Product{},
+		Plans:        map[string]*Plan{},
+		Licenses:     map[string]*License{},
+		Credentials:  map[string]*Credential{},
+		Admins:       map[string]*Admin{},
+		Entitlements: map[string]*Entitlement{},
 	}
 }
 
@@ -76,6 +79,16 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideMachineActivate(now, c)
 	case LicenseCheckout:
 		return s.decideLicenseCheckout(now, c)
+	case EntitlementCreate:
+		return s.decideEntitlementCreate(c)
+	case PlanAttachEntitlements:
+		return s.decidePlanEntitlements(c.PlanID, c.Codes, true)
+	case PlanDetachEntitlements:
+		return s.decidePlanEntitlements(c.PlanID, c.Codes, false)
+	case LicenseAttachEntitlements:
+		return s.decideLicenseEntitlements(c.LicenseID, c.Codes, true)
+	case LicenseDetachEntitlements:
+		return s.decideLicenseEntitlements(c.LicenseID, c.Codes, false)
 	case MachineDeactivate:
 		return s.decideMachineDeactivate(c)
 	case AdminCreate:
@@ -121,6 +134,8 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyMachine(e)
 	case LicenseCheckedOut:
 		s.mustLicense(e.LicenseID) // a file was issued: the license itself does not change
+	case EntitlementCreated, PlanEntitlementsAttached, PlanEntitlementsDetached, LicenseEntitlementsAttached, LicenseEntitlementsDetached:
+		s.evolveEntitlements(e)
 	case AdminCreated, AdminUpdated, AdminDeleted:
 		s.applyAdmin(e)
 	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet:
@@ -190,6 +205,16 @@ func Target(cmd Command) string {
 		return LicenseStream(c.LicenseID)
 	case LicenseCheckout:
 		return LicenseStream(c.LicenseID)
+	case EntitlementCreate:
+		return entitlementStream(c.Code)
+	case PlanAttachEntitlements:
+		return planStream(c.PlanID)
+	case PlanDetachEntitlements:
+		return planStream(c.PlanID)
+	case LicenseAttachEntitlements:
+		return LicenseStream(c.LicenseID)
+	case LicenseDetachEntitlements:
+		return LicenseStream(c.LicenseID)
 	case AdminCreate:
 		return adminStream(c.Username)
 	case AdminUpdate:
@@ -214,13 +239,14 @@ func Target(cmd Command) string {
 // (Strings are shared; they never change.)
 func (s *State) Clone() *State {
 	c := &State{
-		Resellers:   cloneEach(s.Resellers, nil),
-		Tenants:     cloneEach(s.Tenants, nil),
-		Products:    cloneEach(s.Products, nil),
-		Plans:       cloneEach(s.Plans, nil),
-		Admins:      cloneEach(s.Admins, nil),
-		Credentials: cloneEach(s.Credentials, deepenCredential),
-		Licenses:    cloneEach(s.Licenses, deepenLicense),
+		Resellers:    cloneEach(s.Resellers, nil),
+		Tenants:      cloneEach(s.Tenants, nil),
+		Products:     cloneEach(s.Products, nil),
+		Plans:        cloneEach(s.Plans, func(p *Plan) { p.Entitlements = slices.Clone(p.Entitlements) }),
+		Entitlements: cloneEach(s.Entitlements, nil),
+		Admins:       cloneEach(s.Admins, nil),
+		Credentials:  cloneEach(s.Credentials, deepenCredential),
+		Licenses:     cloneEach(s.Licenses, deepenLicense),
 	}
 	return c
 }

@@ -41,6 +41,8 @@ func (u *Undo) Save(e Event) {
 		restore = keep(u.s.Credentials, id, deepenCredential)
 	case "admin":
 		restore = keep(u.s.Admins, id, nil)
+	case "entitlement":
+		restore = keep(u.s.Entitlements, id, nil)
 	default:
 		panic(fmt.Sprintf("domain: Undo: no aggregate for stream %q", stream))
 	}

@@ -121,7 +121,7 @@ func checkoutCommand(w checkoutWire, env *commandEnv) (*prepared, error) {
 		}
 		claims := licensefile.License{LicenseID: l.ID, ProductID: l.ProductID, PlanID: l.PlanID, ResellerID: l.ResellerID,
 			TenantID: l.TenantID, Status: l.StatusAt(now), ExpiresAt: l.ExpiresAt, Machines: l.Machines,
-			Entitlements: []string{}, Fingerprint: w.Fingerprint, IssuedAt: now, ValidUntil: now.Add(ttl)}
+			Entitlements: append([]string{}, s.Entitled(l)...), Fingerprint: w.Fingerprint, IssuedAt: now, ValidUntil: now.Add(ttl)}
 		return &checkoutResult{KeyID: w.KeyID, License: claims, key: key}
 	}}, nil
 }

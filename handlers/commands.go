@@ -99,36 +99,41 @@ func aggregateID(cmd domain.Command) string {
 // commands decode each command's body. Server-side fields (ids left out, key and token hashes)
 // are filled here, never taken from the wire.
 var commands = map[string]commandSpec{
-	"reseller.create":       decodeCommand[resellerCreateWire](created),
-	"tenant.create":         decodeCommand[tenantCreateWire](created),
-	"tenant.update":         decodeCommand[tenantUpdateWire](tenantResult),
-	"product.create":        decodeCommand[productCreateWire](created),
-	"plan.create":           decodeCommand[planCreateWire](created),
-	"license.create":        prepareCommand[licenseCreateWire, licenseCreatedResult](licenseCreateCommand),
-	"license.suspend":       decodeCommand[suspendWire](licenseResult),
-	"license.reinstate":     decodeCommand[reinstateWire](licenseResult),
-	"license.expire":        decodeCommand[expireWire](licenseResult),
-	"license.renew":         decodeCommand[renewWire](licenseResult),
-	"license.terminate":     decodeCommand[terminateWire](licenseResult),
-	"license.upgrade":       decodeCommand[upgradeWire](licenseResult),
-	"license.downgrade":     decodeCommand[downgradeWire](licenseResult),
-	"license.note":          decodeCommand[noteWire](licenseResult),
-	"license.set-quota":     decodeCommand[setQuotaWire](licenseResult),
-	"license.rotate-key":    prepareCommand[rotateKeyWire, licenseKeyRotated](rotateKeyCommand),
-	"license.checkout":      prepareCommand[checkoutWire, checkoutResult](checkoutCommand),
-	"seat.register":         decodeCommand[seatRegisterWire](seatResult),
-	"seat.unregister":       decodeCommand[seatUnregisterWire](seatResult),
-	"machine.activate":      decodeCommand[activateWire](licenseResult),
-	"machine.deactivate":    decodeCommand[deactivateWire](licenseResult),
-	"admin.create":          prepareCommand[adminCreateWire, adminView](adminCommand[adminCreateWire]),
-	"admin.update":          prepareCommand[adminUpdateWire, adminView](adminCommand[adminUpdateWire]),
-	"admin.delete":          prepareCommand[adminDeleteWire, adminDeleted](adminDeleteCommand),
-	"credential.issue":      prepareCommand[credentialIssueWire, credentialIssued](credentialIssueCommand),
-	"credential.disable":    decodeCommand[credDisableWire](credentialResult),
-	"credential.enable":     decodeCommand[credEnableWire](credentialResult),
-	"credential.revoke":     decodeCommand[credRevokeWire](credentialResult),
-	"credential.set-access": decodeCommand[credSetAccessWire](credentialResult),
-	"credential.rotate":     prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
+	"reseller.create":             decodeCommand[resellerCreateWire](created),
+	"tenant.create":               decodeCommand[tenantCreateWire](created),
+	"tenant.update":               decodeCommand[tenantUpdateWire](tenantResult),
+	"product.create":              decodeCommand[productCreateWire](created),
+	"plan.create":                 decodeCommand[planCreateWire](created),
+	"license.create":              prepareCommand[licenseCreateWire, licenseCreatedResult](licenseCreateCommand),
+	"license.suspend":             decodeCommand[suspendWire](licenseResult),
+	"license.reinstate":           decodeCommand[reinstateWire](licenseResult),
+	"license.expire":              decodeCommand[expireWire](licenseResult),
+	"license.renew":               decodeCommand[renewWire](licenseResult),
+	"license.terminate":           decodeCommand[terminateWire](licenseResult),
+	"license.upgrade":             decodeCommand[upgradeWire](licenseResult),
+	"license.downgrade":           decodeCommand[downgradeWire](licenseResult),
+	"license.note":                decodeCommand[noteWire](licenseResult),
+	"license.set-quota":           decodeCommand[setQuotaWire](licenseResult),
+	"license.rotate-key":          prepareCommand[rotateKeyWire, licenseKeyRotated](rotateKeyCommand),
+	"license.checkout":            prepareCommand[checkoutWire, checkoutResult](checkoutCommand),
+	"entitlement.create":          decodeCommand[entitlementCreateWire](entitlementResult),
+	"plan.attach-entitlements":    decodeCommand[planAttachWire](planEntitlementsResult),
+	"plan.detach-entitlements":    decodeCommand[planDetachWire](planEntitlementsResult),
+	"license.attach-entitlements": decodeCommand[licenseAttachWire](licenseEntitlementsResult),
+	"license.detach-entitlements": decodeCommand[licenseDetachWire](licenseEntitlementsResult),
+	"seat.register":               decodeCommand[seatRegisterWire](seatResult),
+	"seat.unregister":             decodeCommand[seatUnregisterWire](seatResult),
+	"machine.activate":            decodeCommand[activateWire](licenseResult),
+	"machine.deactivate":          decodeCommand[deactivateWire](licenseResult),
+	"admin.create":                prepareCommand[adminCreateWire, adminView](adminCommand[adminCreateWire]),
+	"admin.update":                prepareCommand[adminUpdateWire, adminView](adminCommand[adminUpdateWire]),
+	"admin.delete":                prepareCommand[adminDeleteWire, adminDeleted](adminDeleteCommand),
+	"credential.issue":            prepareCommand[credentialIssueWire, credentialIssued](credentialIssueCommand),
+	"credential.disable":          decodeCommand[credDisableWire](credentialResult),
+	"credential.enable":           decodeCommand[credEnableWire](credentialResult),
+	"credential.revoke":           decodeCommand[credRevokeWire](credentialResult),
+	"credential.set-access":       decodeCommand[credSetAccessWire](credentialResult),
+	"credential.rotate":           prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
 	// Decoded by Command itself (batch.go): each of its commands by its own decoder.
 	"batch.submit": {request: reflect.TypeFor[batchWire](), result: reflect.TypeFor[batchResult]()},
 }
@@ -163,6 +168,8 @@ type (
 		Seats        int    `json:"seats,omitempty"`
 		Machines     int    `json:"machines,omitempty"`
 		DurationDays int    `json:"durationDays,omitempty"`
+		// Entitlements every license on the plan has (entitlement codes).
+		Entitlements []string `json:"entitlements,omitempty"`
 		CommandMeta
 	}
 	seatRegisterWire struct {
@@ -195,7 +202,7 @@ func (w productCreateWire) parts() (domain.Command, CommandMeta) {
 
 func (w planCreateWire) parts() (domain.Command, CommandMeta) {
 	c := domain.PlanCreate{ID: w.ID, ProductID: w.ProductID, Name: w.Name, Tier: w.Tier, Seats: w.Seats,
-		Machines: w.Machines, DurationDays: w.DurationDays}
+		Machines: w.Machines, DurationDays: w.DurationDays, Entitlements: w.Entitlements}
 	fillID(&c.ID)
 	return c, w.CommandMeta
 }

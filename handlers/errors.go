@@ -49,7 +49,7 @@ func statusOf(c domain.Code) int {
 		domain.CodeAccessEscalation, domain.CodeExpiryEscalation, domain.CodeLevelEscalation, domain.CodeActsForAnother:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound, domain.CodeEntitlementNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored:
 		return 409
@@ -57,7 +57,7 @@ func statusOf(c domain.Code) int {
 		return 413
 	case domain.CodeTenantMismatch, domain.CodeScopeMismatch, domain.CodeLicenseNotActive, domain.CodeLicenseExpired, domain.CodeQuotaExceeded,
 		domain.CodeLicenseTerminated, domain.CodeLicenseNotSuspended, domain.CodeLicensePerpetual,
-		domain.CodePlanOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines, domain.CodeCredentialRevoked:
+		domain.CodePlanOfAnotherProduct, domain.CodeEntitlementOfAnotherProduct, domain.CodeNotAnUpgrade, domain.CodeNotADowngrade, domain.CodeTooManyMachines, domain.CodeCredentialRevoked:
 		return 422
 	case CodeRateLimited:
 		return 429

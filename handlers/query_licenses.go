@@ -116,6 +116,9 @@ func licenseDetails(l *Ledger, caller domain.Credential, q licenseDetailsQuery) 
 type validateQuery struct {
 	Key         string `json:"key"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Entitlements the application needs: a license that lacks any is not valid
+	// (ENTITLEMENTS_MISSING, naming them).
+	Entitlements []string `json:"entitlements,omitempty"`
 	ReadOptions
 }
 
@@ -128,5 +131,8 @@ func validateLicense(l *Ledger, _ domain.Credential, q validateQuery) (projectio
 	if len(q.Fingerprint) > 256 {
 		return projections.Validation{}, domain.Errorf(domain.CodeInvalidArgument, "fingerprint", "must be at most 256 characters")
 	}
-	return l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, l.now()), nil
+	if len(q.Entitlements) > domain.MaxEntitlementsPerCommand {
+		return projections.Validation{}, domain.Errorf(domain.CodeInvalidArgument, "entitlements", "name at most %d", domain.MaxEntitlementsPerCommand)
+	}
+	return l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, l.now(), q.Entitlements), nil
 }

@@ -71,7 +71,9 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 // baseWorld is the world the random command sequences act on: resellers r0-r2 with tenants
 // t0-t2, plans of tiers 0-2, licenses l0-l5.
 func baseWorld() []Request {
-	base := []Request{{Name: "product.create", Body: []byte(`{"id":"p","name":"P"}`)}}
+	base := []Request{{Name: "product.create", Body: []byte(`{"id":"p","name":"P"}`)},
+		{Name: "entitlement.create", Body: []byte(`{"code":"e0","name":"E0"}`)},
+		{Name: "entitlement.create", Body: []byte(`{"code":"e1","name":"E1","productId":"p"}`)}}
 	for i := range 3 {
 		base = append(base,
 			Request{Name: "reseller.create", Body: []byte(fmt.Sprintf(`{"id":"r%d","name":"R"}`, i))},
@@ -106,10 +108,21 @@ func randomCommand(rng *rand.Rand) (name, body string) {
 		name, body = pick("license.upgrade", "license.downgrade"), fmt.Sprintf(`{"licenseId":%q,"planId":%q}`, lic, ids("plan"))
 	case op < 56:
 		name, body = pick("machine.activate", "machine.deactivate"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, lic, ids("fp"))
-	case op < 62:
+	case op < 59:
 		name, body = "license.set-quota", fmt.Sprintf(`{"licenseId":%q,"seats":%d}`, lic, rng.IntN(4))
-	case op < 64:
+	case op < 60:
 		name, body = "license.note", fmt.Sprintf(`{"licenseId":%q,"note":"n"}`, lic)
+	case op < 64:
+		lic = pick("l0", "l1") // few licenses, so that a detach often finds what an attach did
+		code := ids("e")
+		switch rng.IntN(5) {
+		case 0:
+			name, body = "entitlement.create", fmt.Sprintf(`{"code":%q,"name":"E"}`, code)
+		case 1, 2:
+			name, body = pick("plan.attach-entitlements", "plan.detach-entitlements"), fmt.Sprintf(`{"planId":%q,"codes":[%q]}`, ids("plan"), code)
+		default:
+			name, body = pick("license.attach-entitlements", "license.detach-entitlements"), fmt.Sprintf(`{"licenseId":%q,"codes":[%q]}`, lic, code)
+		}
 	case op < 65:
 		name, body = "license.checkout", fmt.Sprintf(`{"licenseId":%q}`, lic)
 		if rng.IntN(2) == 0 {

@@ -27,7 +27,7 @@ type view struct {
 var (
 	licensesView = view{resource: "licenses", item: reflect.TypeFor[projections.LicenseDetail](), fields: map[string]string{
 		"licenseId": "basic", "productId": "basic", "planId": "basic", "status": "basic", "expiresAt": "basic",
-		"tenantId": "standard", "quota": "standard", "protected": "standard",
+		"tenantId": "standard", "quota": "standard", "protected": "standard", "entitlements": "standard",
 		"users": "detail", "machines": "detail", "notes": "detail",
 	}, codes: []string{"status"}}
 	credentialsView = view{resource: "credentials", item: reflect.TypeFor[projections.CredentialView](), fields: map[string]string{

@@ -54,8 +54,8 @@ func TestViewRender(t *testing.T) {
 	}
 	want := map[string][]string{
 		"basic":    {"licenseId", "planId", "productId", "status"},
-		"standard": {"licenseId", "planId", "productId", "protected", "quota", "status", "tenantId"},
-		"detail":   {"licenseId", "machines", "notes", "planId", "productId", "protected", "quota", "status", "tenantId", "users"},
+		"standard": {"entitlements", "licenseId", "planId", "productId", "protected", "quota", "status", "tenantId"},
+		"detail":   {"entitlements", "licenseId", "machines", "notes", "planId", "productId", "protected", "quota", "status", "tenantId", "users"},
 	}
 	for level, w := range want {
 		if got := fields(level); !reflect.DeepEqual(got, w) {

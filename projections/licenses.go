@@ -178,6 +178,8 @@ type Validation struct {
 	Detail string `json:"detail"`
 	// License is set when the key belongs to a license.
 	License *ValidatedLicense `json:"license,omitempty"`
+	// Missing names the entitlements asked for that the license lacks (ENTITLEMENTS_MISSING).
+	Missing []string `json:"missing,omitempty"`
 }
 
 // ValidatedLicense is what a validation tells about the license (no owner details: the call is
@@ -188,11 +190,13 @@ type ValidatedLicense struct {
 	ProductID string     `json:"productId"`
 	PlanID    string     `json:"planId"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Entitlements are the license's: its plan's and its own.
+	Entitlements []string `json:"entitlements"`
 }
 
 // Validate answers whether the license whose key has this keyed hash may be used at time t (on
-// the machine with this fingerprint, if one is given).
-func (p *Licenses) Validate(keyHash, fingerprint string, t time.Time) Validation {
+// the machine with this fingerprint, if one is given, and for the entitlements asked, if any).
+func (p *Licenses) Validate(keyHash, fingerprint string, t time.Time, entitlements []string) Validation {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	l, ok := p.state.Licenses[p.byKeyHash[keyHash]]
@@ -201,7 +205,13 @@ func (p *Licenses) Validate(keyHash, fingerprint string, t time.Time) Validation
 	}
 	code, detail := l.ValidateAt(t, fingerprint)
 	v := Validation{Valid: code == domain.ValidationValid, Code: code, Detail: detail,
-		License: &ValidatedLicense{ID: l.ID, Status: l.StatusAt(t), ProductID: l.ProductID, PlanID: l.PlanID}}
+		License: &ValidatedLicense{ID: l.ID, Status: l.StatusAt(t), ProductID: l.ProductID, PlanID: l.PlanID,
+			Entitlements: append([]string{}, p.state.Entitled(l)...)}}
+	if v.Valid && len(entitlements) > 0 {
+		if missing := p.state.MissingEntitlements(l, entitlements); len(missing) > 0 {
+			v.Valid, v.Code, v.Detail, v.Missing = false, domain.ValidationEntitlementsMissing, domain.MissingDetail(missing), missing
+		}
+	}
 	if !l.ExpiresAt.IsZero() {
 		exp := l.ExpiresAt
 		v.License.ExpiresAt = &exp

@@ -31,7 +31,7 @@ import (
 
 // licensesVersion is the Licenses record layout and rules version; change it whenever either
 // changes, and stored state is rebuilt at the next start.
-const licensesVersion = 2
+const licensesVersion = 3 // 3: entitlements (plans, licenses, the entitlement kind)
 
 // Name implements Persistent.
 func (p *Licenses) Name() string { return "licenses" }
@@ -305,12 +305,13 @@ func kindOf[T any](m func(*domain.State) map[string]*T) aggregateKind {
 
 // aggregateKinds are the stored kinds by stream prefix ("reseller" for "reseller/R1").
 var aggregateKinds = map[string]aggregateKind{
-	"reseller":   kindOf(func(s *domain.State) map[string]*domain.Reseller { return s.Resellers }),
-	"tenant":     kindOf(func(s *domain.State) map[string]*domain.Tenant { return s.Tenants }),
-	"product":    kindOf(func(s *domain.State) map[string]*domain.Product { return s.Products }),
-	"plan":       kindOf(func(s *domain.State) map[string]*domain.Plan { return s.Plans }),
-	"credential": kindOf(func(s *domain.State) map[string]*domain.Credential { return s.Credentials }),
-	"admin":      kindOf(func(s *domain.State) map[string]*domain.Admin { return s.Admins }),
+	"reseller":    kindOf(func(s *domain.State) map[string]*domain.Reseller { return s.Resellers }),
+	"tenant":      kindOf(func(s *domain.State) map[string]*domain.Tenant { return s.Tenants }),
+	"product":     kindOf(func(s *domain.State) map[string]*domain.Product { return s.Products }),
+	"plan":        kindOf(func(s *domain.State) map[string]*domain.Plan { return s.Plans }),
+	"credential":  kindOf(func(s *domain.State) map[string]*domain.Credential { return s.Credentials }),
+	"admin":       kindOf(func(s *domain.State) map[string]*domain.Admin { return s.Admins }),
+	"entitlement": kindOf(func(s *domain.State) map[string]*domain.Entitlement { return s.Entitlements }),
 }
 
 // aggregateRecord encodes the (non-license) aggregate a stream names; false if it no longer

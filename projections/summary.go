@@ -138,6 +138,8 @@ type LicenseSummary struct {
 	Status     string       `json:"status"`
 	Quota      domain.Usage `json:"quota"`
 	Machines   int          `json:"machines"`
+	// Entitlements are the license's: its plan's and its own.
+	Entitlements []string `json:"entitlements"`
 }
 
 // LicenseSummary returns one license's summary at time t (false if there is no such license).
@@ -149,5 +151,6 @@ func (p *Licenses) LicenseSummary(id string, t time.Time) (LicenseSummary, bool)
 		return LicenseSummary{}, false
 	}
 	return LicenseSummary{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID,
-		PlanID: l.PlanID, Status: l.StatusAt(t), Quota: l.UsageAt(t), Machines: len(l.Activations)}, true
+		PlanID: l.PlanID, Status: l.StatusAt(t), Quota: l.UsageAt(t), Machines: len(l.Activations),
+		Entitlements: append([]string{}, p.state.Entitled(l)...)}, true
 }

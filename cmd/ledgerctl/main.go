@@ -35,6 +35,10 @@ Commands:
   tenant update     --tenant T --name N
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
+                    [--entitlements a,b]
+  entitlement create --code C --name N [--product P]   (a feature licenses can grant)
+  plan attach-entitlements | detach-entitlements   --plan P --codes a,b   (every license on the plan)
+  license attach-entitlements | detach-entitlements   --license L --codes a,b   (the license's own)
   license create    --reseller R --tenant T --plan P [--id ID] [--protected true]   (prints the key once;
                     protected: only an admin or the product may create it or manage its machines)
   license suspend | reinstate | expire | renew | terminate   --license L [--reason R]
@@ -74,7 +78,8 @@ Queries:
                     consumed, remaining, machines; overall and by reseller, tenant, product, plan)
   dashboard show    [--recent N]   (what the /dashboard page shows: the summary, active users over
                     the last hour, the N most recent events in scope, publication and projection lag)
-  license validate  --key K [--fingerprint F]  (needs no token)
+  license validate  --key K [--fingerprint F] [--entitlements a,b]  (needs no token; not valid, with
+                    ENTITLEMENTS_MISSING, if the license lacks one of them)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)
   role show         --role R                   (the commands and queries a role may use)
   license details   [--company C [--user U]] [--reseller R] [--tenant T] [--product P] [--plan P]

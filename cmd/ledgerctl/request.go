@@ -98,6 +98,7 @@ type field struct {
 	emptyObject      bool // "true" sends {} unless nested flags filled it (--scope-system)
 	fromNow          bool // a duration ("720h") sent as the RFC 3339 UTC time that far from now
 	local            bool // not sent: ledgerctl uses it itself (json names what for)
+	list             bool // "a,b,c" becomes a JSON array of strings
 }
 
 // requests lists every command and query ledgerctl sends, with its flags.
@@ -110,7 +111,8 @@ var requests = map[string][]field{
 	"product.create":  {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
-		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true}},
+		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true},
+		{flag: "entitlements", json: "entitlements", list: true}},
 	"license.create":  {{flag: "id", json: "id"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "plan", json: "planId"}, {flag: "protected", json: "protected", boolean: true}},
 	"seat.register":   {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
 	"seat.unregister": {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}},
@@ -130,13 +132,19 @@ var requests = map[string][]field{
 	"license.rotate-key": {{flag: "license", json: "licenseId"}},
 	"license.checkout": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"},
 		{flag: "ttl-seconds", json: "ttlSeconds", number: true}, {flag: "save", json: "file", local: true}},
-	"license.signing-keys": {},
-	"license.validate":     {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"}},
-	"machine.activate":     {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
-	"machine.deactivate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
-	"admin.create":         append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
-	"admin.update":         append([]field{{flag: "username", json: "username"}}, adminProfile...),
-	"admin.delete":         {{flag: "username", json: "username"}},
+	"license.signing-keys":        {},
+	"entitlement.create":          {{flag: "code", json: "code"}, {flag: "name", json: "name"}, {flag: "product", json: "productId"}},
+	"plan.attach-entitlements":    {{flag: "plan", json: "planId"}, {flag: "codes", json: "codes", list: true}},
+	"plan.detach-entitlements":    {{flag: "plan", json: "planId"}, {flag: "codes", json: "codes", list: true}},
+	"license.attach-entitlements": {{flag: "license", json: "licenseId"}, {flag: "codes", json: "codes", list: true}},
+	"license.detach-entitlements": {{flag: "license", json: "licenseId"}, {flag: "codes", json: "codes", list: true}},
+	"license.validate": {{flag: "key", json: "key"}, {flag: "fingerprint", json: "fingerprint"},
+		{flag: "entitlements", json: "entitlements", list: true}},
+	"machine.activate":   {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}, {flag: "name", json: "name"}},
+	"machine.deactivate": {{flag: "license", json: "licenseId"}, {flag: "fingerprint", json: "fingerprint"}},
+	"admin.create":       append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
+	"admin.update":       append([]field{{flag: "username", json: "username"}}, adminProfile...),
+	"admin.delete":       {{flag: "username", json: "username"}},
 	"credential.issue": {{flag: "id", json: "id"}, {flag: "role", json: "role"}, {flag: "description", json: "description"},
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},
@@ -233,6 +241,12 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 				obj[strings.TrimSpace(k)] = strings.TrimSpace(val)
 			}
 			body[f.json] = obj
+		} else if f.list {
+			var items []string
+			for _, item := range strings.Split(v, ",") {
+				items = append(items, strings.TrimSpace(item))
+			}
+			body[f.json] = items
 		} else if f.boolean {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

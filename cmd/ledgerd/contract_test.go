@@ -30,7 +30,10 @@ var contractOrder = []struct {
 	{"command", "product.create", nil},
 	{"command", "plan.create", nil},
 	{"command", "plan.create", map[string]any{"id": "ex-pro", "productId": "ex-product", "name": "Pro", "tier": 2, "seats": 20}},
+	{"command", "entitlement.create", nil},
+	{"command", "plan.attach-entitlements", nil},
 	{"command", "license.create", nil},
+	{"command", "license.attach-entitlements", nil},
 	{"command", "seat.register", nil},
 	{"command", "batch.submit", nil},
 	{"command", "machine.activate", nil},
@@ -69,6 +72,8 @@ var contractOrder = []struct {
 	{"command", "admin.create", nil},
 	{"command", "admin.update", nil},
 	{"command", "admin.delete", nil},
+	{"command", "license.detach-entitlements", nil},
+	{"command", "plan.detach-entitlements", nil},
 	{"command", "license.terminate", nil},
 }
 

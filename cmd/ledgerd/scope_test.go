@@ -43,6 +43,7 @@ func (s scopeSide) build(t *testing.T, ctx context.Context, admin *client.Client
 		{"plan.create", map[string]any{"id": s.plan, "productId": s.product, "name": "Small", "tier": 1, "seats": 100, "machines": 100}},
 		{"plan.create", map[string]any{"id": s.bigPlan, "productId": s.product, "name": "Big", "tier": 2, "seats": 200, "machines": 200}},
 		{"license.create", map[string]any{"id": s.license, "resellerId": s.reseller, "tenantId": s.tenant, "planId": s.plan}},
+		{"entitlement.create", map[string]any{"code": s.product + "-feature", "name": "Feature", "productId": s.product}},
 		{"seat.register", map[string]any{"licenseId": s.license, "endUserCompany": "Acme", "endUserName": s.user}},
 		{"admin.create", map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "username": s.admin, "userProfileType": "tenant-admin"}},
 		{"credential.issue", map[string]any{"id": s.credential, "role": "anonymous", "scope": s.scope()}},
@@ -84,6 +85,12 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"id": id("p"), "name": "P"}
 	case "plan.create":
 		return map[string]any{"id": id("plan"), "productId": s.product, "name": "Plan", "tier": 3 + n, "seats": 5, "machines": 5}
+	case "entitlement.create":
+		return map[string]any{"code": id("e"), "name": "E", "productId": s.product}
+	case "plan.attach-entitlements", "plan.detach-entitlements":
+		return map[string]any{"planId": s.bigPlan, "codes": []string{s.product + "-feature"}}
+	case "license.attach-entitlements", "license.detach-entitlements":
+		return with(map[string]any{"codes": []string{s.product + "-feature"}})
 	case "license.create":
 		return map[string]any{"id": id("lic"), "resellerId": s.reseller, "tenantId": s.tenant, "planId": s.plan}
 	case "license.upgrade":
@@ -152,14 +159,14 @@ func scopeOf(role string) (scope map[string]any, kind string) {
 // product for anyone but the system; a new tenant for a tenant; anything new for a license).
 var beyondReach = map[string][]string{
 	"system":   nil,
-	"reseller": {"reseller.create", "product.create", "plan.create"},
-	"tenant":   {"reseller.create", "product.create", "plan.create", "tenant.create"},
+	"reseller": {"reseller.create", "product.create", "plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"},
+	"tenant":   {"reseller.create", "product.create", "plan.create", "tenant.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"},
 	"product":  {"reseller.create", "product.create", "tenant.create", "tenant.update", "admin.create", "admin.update", "admin.delete"},
 	"license": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
-		"admin.create", "admin.update", "admin.delete"},
+		"admin.create", "admin.update", "admin.delete", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"},
 	// The audit queries read the whole log: only a system scope reaches them (init adds them).
 	"user": {"reseller.create", "product.create", "plan.create", "tenant.create", "tenant.update", "license.create",
-		"admin.create", "admin.update", "admin.delete"},
+		"admin.create", "admin.update", "admin.delete", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"},
 }
 
 // TestScopeMatrixOverNATS is generated from the permission matrix: every role × every command and
