@@ -50,6 +50,7 @@ var EventTypes = []string{
 	TypeMachineDeactivated,
 	TypeLicenseCheckedOut,
 	TypeEntitlementCreated,
+	TypeMachineHeartbeatStarted,
 	TypePlanEntitlementsAttached,
 	TypePlanEntitlementsDetached,
 	TypeLicenseEntitlementsAttached,
@@ -122,6 +123,8 @@ func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event
 		e = new(LicenseCheckedOut)
 	case TypeEntitlementCreated:
 		e = new(EntitlementCreated)
+	case TypeMachineHeartbeatStarted:
+		e = new(MachineHeartbeatStarted)
 	case TypePlanEntitlementsAttached:
 		e = new(PlanEntitlementsAttached)
 	case TypePlanEntitlementsDetached:
@@ -203,6 +206,8 @@ func deref(e Event) Event {
 	case *LicenseCheckedOut:
 		return *e
 	case *EntitlementCreated:
+		return *e
+	case *MachineHeartbeatStarted:
 		return *e
 	case *PlanEntitlementsAttached:
 		return *e

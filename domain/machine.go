@@ -13,6 +13,9 @@ type Machine struct {
 	Fingerprint string
 	Name        string
 	ActivatedAt time.Time
+	// HeartbeatAt is the machine's first heartbeat (zero: none yet); on a floating license the
+	// later ones are kept outside the log.
+	HeartbeatAt time.Time
 }
 
 // MachineActivate activates a machine on a license. The plan's machine limit (0: no limit)
@@ -55,6 +58,9 @@ type MachineDeactivated struct {
 	ResellerID  string `json:"resellerId"`
 	TenantID    string `json:"tenantId"`
 	Fingerprint string `json:"fingerprint"`
+	// Reason is why the ledger itself deactivated the machine (ReasonHeartbeatDead); absent when
+	// someone asked.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (MachineActivated) EventType() string           { return TypeMachineActivated }

@@ -15,7 +15,7 @@ var Operations = append([]string{
 	"reseller.create", "tenant.create", "tenant.update", "product.create", "plan.create",
 	"license.create", "license.upgrade", "license.downgrade", "license.suspend", "license.reinstate",
 	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
-	"license.rotate-key", "license.checkout", "license.attach-entitlements", "license.detach-entitlements",
+	"license.rotate-key", "license.checkout", "machine.heartbeat", "license.attach-entitlements", "license.detach-entitlements",
 	"entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
@@ -84,9 +84,10 @@ var permissions = map[string]map[string]bool{
 		[]string{"license.terminate", "machine.activate", "machine.deactivate"}),
 	"support-agent": union(searchLicenses, upgrade, downgrade, suspend,
 		[]string{"license.note", "license.renew", "license.expire", "license.set-quota", "license.rotate-key", "seat.register", "seat.unregister"}),
-	"product":   union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify),
-	"user":      union(searchLicenses, []string{"machine.activate", "machine.deactivate"}),
-	"license":   union([]string{"license.validate", "license.signing-keys", "machine.activate", "machine.deactivate", "role.show", "license.checkout"}),
+	"product": union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify),
+	"user":    union(searchLicenses, []string{"machine.activate", "machine.deactivate"}),
+	// (license.details: Keygen's license token reads its own machines.)
+	"license":   union([]string{"license.validate", "license.signing-keys", "machine.activate", "machine.deactivate", "role.show", "license.checkout", "license.details"}),
 	"anonymous": union([]string{"license.validate", "license.signing-keys"}),
 
 	// APIO: the system admin does everything; a reseller admin everything within its reseller
@@ -101,6 +102,12 @@ var permissions = map[string]map[string]bool{
 }
 
 func init() {
+	// A machine that may be activated may send heartbeats.
+	for _, ops := range permissions {
+		if ops["machine.activate"] {
+			ops["machine.heartbeat"] = true
+		}
+	}
 	queries := union(Queries)
 	for _, ops := range permissions {
 		for op := range ops {

@@ -108,9 +108,11 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 			t.Errorf("sales-agent %s: want %v", op, want)
 		}
 	}
-	// A license token activates machines, validates and takes its license file; nothing else changes.
+	// A license token activates machines and keeps them alive, validates, takes its license file
+	// and reads its own machines (license.details); nothing else changes.
 	// (A batch carries only what the role may send alone: batch.submit adds nothing.)
-	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true, "license.checkout": true, "license.signing-keys": true}); len(got) > 0 {
+	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true, "license.checkout": true, "license.signing-keys": true,
+		"machine.heartbeat": true, "license.details": true}); len(got) > 0 {
 		t.Errorf("license may also %v", got)
 	}
 	// APIO: the catalogue is the system admin's alone.

@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Product is something licensed; its plans say on what terms.
 type Product struct {
 	ID   string
@@ -18,6 +20,10 @@ type Plan struct {
 	DurationDays int    `json:"durationDays"` // 0: perpetual
 	// Entitlements are the codes every license on the plan has (plan.attach-entitlements).
 	Entitlements []string `json:"entitlements,omitempty"`
+	// Floating licenses keep a machine activated only while it sends heartbeats, at least one
+	// every HeartbeatSeconds (default 600, 1 to 86,400).
+	Floating         bool `json:"floating,omitempty"`
+	HeartbeatSeconds int  `json:"heartbeatSeconds,omitempty"`
 }
 
 // Limits on plan numbers.
@@ -98,6 +104,12 @@ func (s *State) decidePlanCreate(c PlanCreate) ([]Event, error) {
 	}
 	if _, ok := s.Plans[c.ID]; ok {
 		return nil, Errorf(CodeAlreadyExists, "id", "plan %q already exists", c.ID)
+	}
+	if err := checkRange("heartbeatSeconds", c.HeartbeatSeconds, 0, int(MaxHeartbeatWindow/time.Second)); err != nil {
+		return nil, err
+	}
+	if c.HeartbeatSeconds > 0 && !c.Floating {
+		return nil, Errorf(CodeInvalidArgument, "heartbeatSeconds", "only a floating plan's machines send heartbeats: say floating: true")
 	}
 	if c.Entitlements != nil {
 		if err := s.checkCodes(c.Entitlements, c.ProductID); err != nil {

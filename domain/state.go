@@ -81,6 +81,10 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideLicenseCheckout(now, c)
 	case EntitlementCreate:
 		return s.decideEntitlementCreate(c)
+	case MachineHeartbeat:
+		return s.decideMachineHeartbeat(now, c)
+	case MachineCull:
+		return s.decideMachineCull(now, c)
 	case PlanAttachEntitlements:
 		return s.decidePlanEntitlements(c.PlanID, c.Codes, true)
 	case PlanDetachEntitlements:
@@ -134,6 +138,10 @@ func (s *State) Evolve(e Event) {
 		s.mustLicense(e.AggregateID()).applyMachine(e)
 	case LicenseCheckedOut:
 		s.mustLicense(e.LicenseID) // a file was issued: the license itself does not change
+	case MachineHeartbeatStarted:
+		if m, ok := s.mustLicense(e.LicenseID).Activations[e.Fingerprint]; ok {
+			m.HeartbeatAt = e.At
+		}
 	case EntitlementCreated, PlanEntitlementsAttached, PlanEntitlementsDetached, LicenseEntitlementsAttached, LicenseEntitlementsDetached:
 		s.evolveEntitlements(e)
 	case AdminCreated, AdminUpdated, AdminDeleted:
@@ -207,6 +215,10 @@ func Target(cmd Command) string {
 		return LicenseStream(c.LicenseID)
 	case EntitlementCreate:
 		return entitlementStream(c.Code)
+	case MachineHeartbeat:
+		return LicenseStream(c.LicenseID)
+	case MachineCull:
+		return LicenseStream(c.LicenseID)
 	case PlanAttachEntitlements:
 		return planStream(c.PlanID)
 	case PlanDetachEntitlements:

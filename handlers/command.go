@@ -45,6 +45,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	}
 	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal, licenseKeys: l.licenseKeys}
 	var decide func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error)
+	var heartbeat *machineKey
 	id := r.CommandID
 	if r.Name == domain.BatchSubmit {
 		b, err := prepareBatch(r.Body, env, r.Reseller)
@@ -61,6 +62,12 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 			return nil, Refuse(err)
 		}
 		p.caller, p.addressed = &cred, r.Reseller
+		if hb, ok := p.cmd.(domain.MachineHeartbeat); ok {
+			if reply, fast := l.fastHeartbeat(cred, hb); fast {
+				return reply, nil
+			}
+			heartbeat = &machineKey{hb.LicenseID, hb.Fingerprint} // noted once it is decided
+		}
 		decide = l.decision(p)
 		if id == "" {
 			id = p.meta.CommandID
@@ -105,6 +112,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if err != nil {
 		l.log.Error("stored reply unreadable", "commandId", id, "err", err)
 		return nil, Refuse(err)
+	}
+	if heartbeat != nil {
+		l.alive.beat(*heartbeat, l.now())
 	}
 	return reply, nil
 }

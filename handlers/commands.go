@@ -117,6 +117,7 @@ var commands = map[string]commandSpec{
 	"license.rotate-key":          prepareCommand[rotateKeyWire, licenseKeyRotated](rotateKeyCommand),
 	"license.checkout":            prepareCommand[checkoutWire, checkoutResult](checkoutCommand),
 	"entitlement.create":          decodeCommand[entitlementCreateWire](entitlementResult),
+	"machine.heartbeat":           decodeCommand[heartbeatWire](heartbeatResultOf),
 	"plan.attach-entitlements":    decodeCommand[planAttachWire](planEntitlementsResult),
 	"plan.detach-entitlements":    decodeCommand[planDetachWire](planEntitlementsResult),
 	"license.attach-entitlements": decodeCommand[licenseAttachWire](licenseEntitlementsResult),
@@ -170,6 +171,10 @@ type (
 		DurationDays int    `json:"durationDays,omitempty"`
 		// Entitlements every license on the plan has (entitlement codes).
 		Entitlements []string `json:"entitlements,omitempty"`
+		// Floating keeps machines activated only while they send heartbeats, one at least every
+		// HeartbeatSeconds (default 600).
+		Floating         bool `json:"floating,omitempty"`
+		HeartbeatSeconds int  `json:"heartbeatSeconds,omitempty"`
 		CommandMeta
 	}
 	seatRegisterWire struct {
@@ -202,7 +207,8 @@ func (w productCreateWire) parts() (domain.Command, CommandMeta) {
 
 func (w planCreateWire) parts() (domain.Command, CommandMeta) {
 	c := domain.PlanCreate{ID: w.ID, ProductID: w.ProductID, Name: w.Name, Tier: w.Tier, Seats: w.Seats,
-		Machines: w.Machines, DurationDays: w.DurationDays, Entitlements: w.Entitlements}
+		Machines: w.Machines, DurationDays: w.DurationDays, Entitlements: w.Entitlements,
+		Floating: w.Floating, HeartbeatSeconds: w.HeartbeatSeconds}
 	fillID(&c.ID)
 	return c, w.CommandMeta
 }

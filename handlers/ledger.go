@@ -114,6 +114,8 @@ type Ledger struct {
 	scopes ScopeWatch
 	// activity feeds the dashboard's chart (SampleActivity).
 	activity activity
+	// alive keeps floating machines' heartbeats (heartbeat.go).
+	alive liveness
 	// licenseKeys sign license files (checkout.go).
 	licenseKeys *licenseKeys
 	// replays bounds the asOf replays (replaygate.go).
@@ -180,6 +182,7 @@ func NewLedger(o Options) (*Ledger, error) {
 		return nil, fmt.Errorf("handlers: the read models reached sequence %d of %d", p, d)
 	}
 	l.state = l.licenses.CopyState()
+	l.alive = liveness{last: map[machineKey]time.Time{}, since: l.now()}
 	personal, err := loadPersonalKeys(o.Store)
 	if err != nil {
 		return nil, fmt.Errorf("handlers: personal data keys: %w", err)

@@ -134,5 +134,18 @@ func validateLicense(l *Ledger, _ domain.Credential, q validateQuery) (projectio
 	if len(q.Entitlements) > domain.MaxEntitlementsPerCommand {
 		return projections.Validation{}, domain.Errorf(domain.CodeInvalidArgument, "entitlements", "name at most %d", domain.MaxEntitlementsPerCommand)
 	}
-	return l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, l.now(), q.Entitlements), nil
+	now := l.now()
+	v := l.licenses.Validate(l.secrets.LicenseKeyHash(q.Key), q.Fingerprint, now, q.Entitlements)
+	if v.Valid && q.Fingerprint != "" {
+		// A floating license's machine is valid only while it sends heartbeats (Keygen's codes).
+		if window, started, floating := l.licenses.Floating(v.License.ID, q.Fingerprint, nil); floating {
+			switch m := (projections.FloatingMachine{LicenseID: v.License.ID, Fingerprint: q.Fingerprint, Window: window, Started: started}); {
+			case started.IsZero():
+				v.Valid, v.Code, v.Detail = false, domain.ValidationHeartbeatNotStarted, "the machine has sent no heartbeat yet"
+			case l.dead(m, now):
+				v.Valid, v.Code, v.Detail = false, domain.ValidationHeartbeatDead, "the machine's heartbeat window passed; it is about to be deactivated"
+			}
+		}
+	}
+	return v, nil
 }

@@ -78,7 +78,7 @@ func baseWorld() []Request {
 		base = append(base,
 			Request{Name: "reseller.create", Body: []byte(fmt.Sprintf(`{"id":"r%d","name":"R"}`, i))},
 			Request{Name: "tenant.create", Body: []byte(fmt.Sprintf(`{"id":"t%d","resellerId":"r%d","name":"T"}`, i, i))},
-			Request{Name: "plan.create", Body: []byte(fmt.Sprintf(`{"id":"plan%d","productId":"p","name":"P","tier":%d,"seats":%d,"machines":%d,"durationDays":%d}`, i, i, 2+i, 1+i, 30*(i%2)))},
+			Request{Name: "plan.create", Body: []byte(fmt.Sprintf(`{"id":"plan%d","productId":"p","name":"P","tier":%d,"seats":%d,"machines":%d,"durationDays":%d,"floating":%t}`, i, i, 2+i, 1+i, 30*(i%2), i == 0))},
 		)
 	}
 	for i := range 6 {
@@ -107,7 +107,7 @@ func randomCommand(rng *rand.Rand) (name, body string) {
 	case op < 48:
 		name, body = pick("license.upgrade", "license.downgrade"), fmt.Sprintf(`{"licenseId":%q,"planId":%q}`, lic, ids("plan"))
 	case op < 56:
-		name, body = pick("machine.activate", "machine.deactivate"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, lic, ids("fp"))
+		name, body = pick("machine.activate", "machine.deactivate", "machine.heartbeat"), fmt.Sprintf(`{"licenseId":%q,"fingerprint":%q}`, lic, ids("fp"))
 	case op < 59:
 		name, body = "license.set-quota", fmt.Sprintf(`{"licenseId":%q,"seats":%d}`, lic, rng.IntN(4))
 	case op < 60:

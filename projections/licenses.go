@@ -276,3 +276,47 @@ func (p *Licenses) Seats() int {
 	}
 	return n
 }
+
+// Floating is what a machine's heartbeats are judged by: its license's plan's window and the
+// machine's first heartbeat (zero: none yet). ok is false unless the license is floating and the
+// machine activated on it.
+func (p *Licenses) Floating(licenseID, fingerprint string, visible func(*domain.License) bool) (window time.Duration, started time.Time, ok bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	l, found := p.state.Licenses[licenseID]
+	if !found || l.Status == domain.StatusTerminated || (visible != nil && !visible(l)) {
+		return 0, time.Time{}, false
+	}
+	m, activated := l.Activations[fingerprint]
+	window, floating := p.state.Plans[l.PlanID].HeartbeatWindow()
+	if !activated || !floating {
+		return 0, time.Time{}, false
+	}
+	return window, m.HeartbeatAt, true
+}
+
+// FloatingMachine is a machine of a floating license that has sent its first heartbeat.
+type FloatingMachine struct {
+	LicenseID, ResellerID, Fingerprint string
+	Window                             time.Duration
+	Started                            time.Time
+}
+
+// FloatingMachines lists the machines of floating licenses that have started their heartbeats.
+func (p *Licenses) FloatingMachines() []FloatingMachine {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []FloatingMachine
+	for _, l := range p.state.Licenses {
+		window, floating := p.state.Plans[l.PlanID].HeartbeatWindow()
+		if !floating {
+			continue
+		}
+		for fp, m := range l.Activations {
+			if !m.HeartbeatAt.IsZero() {
+				out = append(out, FloatingMachine{LicenseID: l.ID, ResellerID: l.ResellerID, Fingerprint: fp, Window: window, Started: m.HeartbeatAt})
+			}
+		}
+	}
+	return out
+}

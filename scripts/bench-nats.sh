@@ -26,6 +26,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go ver
 ctl() { "$work/ledgerctl" --nats-url "nats://127.0.0.1:$nats_port" --token-file "$work/data/bootstrap-admin.token" "$@"; }
 ctl bench --clients 1 --duration "${secs}s"
 ctl bench --clients 64 --duration "${secs}s"
+ctl bench --clients 64 --heartbeat --duration "${secs}s" # floating machines: no event but the first
 single=$(ctl bench --clients 16 --duration "${secs}s")
 echo "$single"
 batched=$(ctl bench --clients 16 --batch 500 --duration "${secs}s")

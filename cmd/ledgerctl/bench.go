@@ -30,6 +30,7 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	conns := fs.Int("connections", 4, "NATS connections the clients share")
 	validate := fs.Bool("validate", false, "send anonymous license.validate for the clients' keys instead of commands")
+	heartbeat := fs.Bool("heartbeat", false, "send machine.heartbeat for one machine per client (floating licenses: only the first is an event)")
 	batch := fs.Int("batch", 0, "send batch.submit requests of this many seat.register each (0: one command per request)")
 	resellers := fs.Int("resellers", 1, "resellers the clients' licenses are spread over; every command is addressed to its reseller, so on a ledger partitioned by reseller the load spreads over the partitions")
 	if err := fs.Parse(args); err != nil {
@@ -85,9 +86,22 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 			if *validate {
 				subject = wire.RequestSubject(wire.KindQuery, "license.validate", "")
 			}
+			if *heartbeat {
+				subject = wire.RequestSubject(wire.KindCommand, "machine.heartbeat", owners[i])
+				machine := map[string]any{"licenseId": licenses[i], "fingerprint": "bench-machine"}
+				if _, err := c.Command(ctx, "machine.activate", machine, ""); err != nil {
+					mu.Lock()
+					failures["ACTIVATE "+errorCode(err)]++
+					mu.Unlock()
+					return
+				}
+				prefix = []byte(`{"licenseId":"` + licenses[i] + `","fingerprint":"bench-machine"}`)
+			}
 			body := make([]byte, 0, max(1, *batch)*(len(prefix)+64))
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
-				if *validate {
+				if *heartbeat {
+					body = append(body[:0], prefix...)
+				} else if *validate {
 					body = append(append(append(body[:0], `{"key":"`...), keys[i]...), `"}`...)
 				} else if *batch == 0 {
 					body = append(strconv.AppendInt(append(body[:0], prefix...), int64(n), 10), `"}`...)
@@ -147,6 +161,9 @@ func runBench(ctx context.Context, g global, args []string, stdout, stderr io.Wr
 	if *validate {
 		what = "license.validate"
 	}
+	if *heartbeat {
+		what = "machine.heartbeat"
+	}
 	fmt.Fprintf(stdout, "%s clients=%d duration=%s acknowledged=%d failed=%v throughput=%.0f/s p50=%s p99=%s max=%s\n",
 		what, *clients, elapsed.Round(time.Millisecond), len(latencies), failures,
 		float64(len(latencies))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
@@ -172,7 +189,8 @@ func benchSetup(ctx context.Context, admin *client.Client, run string, n, resell
 		body map[string]any
 	}{
 		{"product.create", map[string]any{"id": id("p"), "name": "Bench product"}},
-		{"plan.create", map[string]any{"id": id("plan"), "productId": id("p"), "name": "Bench plan", "tier": 1, "seats": 1_000_000}},
+		// Floating, with the default window: --heartbeat beats its machines; nothing else notices.
+		{"plan.create", map[string]any{"id": id("plan"), "productId": id("p"), "name": "Bench plan", "tier": 1, "seats": 1_000_000, "floating": true}},
 	} {
 		if _, err := admin.Command(ctx, s.name, s.body, ""); err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: %w", s.name, err)

@@ -35,7 +35,7 @@ Commands:
   tenant update     --tenant T --name N
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
-                    [--entitlements a,b]
+                    [--entitlements a,b] [--floating true [--heartbeat-seconds S]]
   entitlement create --code C --name N [--product P]   (a feature licenses can grant)
   plan attach-entitlements | detach-entitlements   --plan P --codes a,b   (every license on the plan)
   license attach-entitlements | detach-entitlements   --license L --codes a,b   (the license's own)
@@ -68,6 +68,7 @@ Commands:
                     [--limit N] [--after ID] [--format F]
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
+  machine heartbeat --license L --fingerprint F   (floating licenses: keeps the machine activated)
   seat register     --license L --company C --user U
   seat unregister   --license L --company C --user U
 Queries:
@@ -119,7 +120,7 @@ Tools:
                     seats and machines (needs an admin token; running it again changes nothing)
   inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock
                     nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
-  bench             --clients N --duration D [--batch N | --validate]   (durable seat.register
+  bench             --clients N --duration D [--batch N | --validate | --heartbeat]   (durable seat.register
                     throughput and latency; in batches; or anonymous license.validate)
 
 Global flags (before the noun):

@@ -37,6 +37,7 @@ var contractOrder = []struct {
 	{"command", "seat.register", nil},
 	{"command", "batch.submit", nil},
 	{"command", "machine.activate", nil},
+	{"command", "machine.heartbeat", nil},
 	{"command", "license.checkout", nil},
 	{"command", "license.note", nil},
 	{"command", "license.set-quota", nil},

@@ -224,6 +224,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	wg.Add(1)
 	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
 	wg.Add(1)
+	go func() { defer wg.Done(); ledger.CullDeadMachines(workers, time.Second) }() // floating licenses
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := relay.Run(workers); err != nil && !errors.Is(err, context.Canceled) {
