@@ -79,6 +79,8 @@ func TestFloatingMachines(t *testing.T) {
 	if code := validate(admin, "m1"); code != "VALID" {
 		t.Fatalf("a beating machine: %s", code)
 	}
+	before := lastSequence(t, admin, ctx)
+	beat(admin, "m2") // a later heartbeat: nothing appended either
 	for _, c := range []struct {
 		body map[string]any
 		code string
@@ -89,6 +91,9 @@ func TestFloatingMachines(t *testing.T) {
 		if _, err := admin.Command(ctx, "machine.heartbeat", c.body, ""); err == nil || !strings.Contains(err.Error(), c.code) {
 			t.Errorf("heartbeat %v: %v, want %s", c.body, err, c.code)
 		}
+	}
+	if after := lastSequence(t, admin, ctx); after != before+1 { // its own marker
+		t.Fatalf("a later heartbeat and refused ones appended %d events", after-before-1)
 	}
 
 	// m1 keeps beating, m2 does not: m2 is culled within a few seconds, with the reason, and

@@ -82,6 +82,7 @@ func TestLicenseFiles(t *testing.T) {
 		t.Fatalf("after its hour: %v", err)
 	}
 
+	before := lastSequence(t, admin, ctx)
 	for _, c := range []struct {
 		body map[string]any
 		code string
@@ -95,6 +96,9 @@ func TestLicenseFiles(t *testing.T) {
 		if ce, ok := err.(*client.Error); !ok || ce.Code != c.code {
 			t.Errorf("checkout %v: %v, want %s", c.body, err, c.code)
 		}
+	}
+	if after := lastSequence(t, admin, ctx); after != before+1 { // its own marker
+		t.Fatalf("refused checkouts appended %d events", after-before-1)
 	}
 	// Without ttlSeconds the file is valid for 30 days.
 	r, err = admin.Command(ctx, "license.checkout", map[string]any{"licenseId": lic}, "")
