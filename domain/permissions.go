@@ -5,6 +5,7 @@ import "sort"
 // Queries lists every query the ledger serves, by wire name.
 var Queries = []string{
 	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "license.signing-keys", "seat.authenticate",
+	"tenant.get", "tenant.list",
 	"license.details", "role.show", "credential.get", "credential.list",
 	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
 }
@@ -36,11 +37,13 @@ var (
 	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",
 		"seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}
 	// The license's own entitlements are product configuration too (no limited role has them).
-	modify          = append([]string{"license.set-quota", "license.expire", "license.attach-entitlements", "license.detach-entitlements"}, limitedModify...)
-	createLicenses  = []string{"license.create"}
-	upgrade         = []string{"license.upgrade"}
-	downgrade       = []string{"license.downgrade"}
-	suspend         = []string{"license.suspend", "license.reinstate"}
+	modify         = append([]string{"license.set-quota", "license.expire", "license.attach-entitlements", "license.detach-entitlements"}, limitedModify...)
+	createLicenses = []string{"license.create"}
+	upgrade        = []string{"license.upgrade"}
+	downgrade      = []string{"license.downgrade"}
+	suspend        = []string{"license.suspend", "license.reinstate"}
+	// Partner Central: a reseller's every level "can search for customers"; a client's cannot.
+	searchCustomers = []string{"tenant.get", "tenant.list"}
 	createCustomers = []string{"tenant.create"}
 	modifyCustomers = []string{"tenant.update"}
 	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
@@ -70,19 +73,19 @@ var permissions = map[string]map[string]bool{
 	"client-advanced":   union(searchLicenses, modify, createLicenses, upgrade, downgrade),
 	"client-standard":   union(searchLicenses, modify, createLicenses, upgrade),
 	"client-limited":    union(searchLicenses, limitedModify),
-	"reseller-all":      union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers),
-	"reseller-advanced": union(searchLicenses, modify, createLicenses, upgrade, downgrade, createCustomers),
-	"reseller-standard": union(searchLicenses, modify, createLicenses, upgrade, createCustomers),
-	"reseller-limited":  union(searchLicenses, limitedModify),
+	"reseller-all":      union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers),
+	"reseller-advanced": union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, downgrade, createCustomers),
+	"reseller-standard": union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, createCustomers),
+	"reseller-limited":  union(searchLicenses, searchCustomers, limitedModify),
 
 	// Keygen: admin and developer everything; agents read everything and change licenses and
 	// machines to the extent the seed lists; product everything about its product's licenses;
 	// user reads its licenses and handles its machines; license activates machines and validates.
 	"admin":     all(),
 	"developer": all(),
-	"sales-agent": union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify,
+	"sales-agent": union(searchLicenses, searchCustomers, createPlans, createLicenses, upgrade, downgrade, suspend, modify,
 		[]string{"license.terminate", "machine.activate", "machine.deactivate"}),
-	"support-agent": union(searchLicenses, upgrade, downgrade, suspend,
+	"support-agent": union(searchLicenses, searchCustomers, upgrade, downgrade, suspend,
 		[]string{"license.note", "license.renew", "license.expire", "license.set-quota", "license.rotate-key", "seat.register", "seat.unregister"}),
 	"product": union(searchLicenses, createPlans, createLicenses, upgrade, downgrade, suspend, modify),
 	"user":    union(searchLicenses, []string{"machine.activate", "machine.deactivate"}),
@@ -93,8 +96,8 @@ var permissions = map[string]map[string]bool{
 	// APIO: the system admin does everything; a reseller admin everything within its reseller
 	// but the system-wide catalogue; a tenant admin its tenant's seats, machines and admins.
 	"system-admin":   all(),
-	"reseller-admin": union(searchLicenses, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins),
-	"tenant-admin":   union(searchLicenses, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
+	"reseller-admin": union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins),
+	"tenant-admin":   union(searchLicenses, searchCustomers, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
 
 	// An auditor reads and verifies the history and nothing else (on NATS too: see
 	// natsapi.CredentialNATSPermissions).

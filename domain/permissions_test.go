@@ -72,10 +72,11 @@ func TestPartnerCentralRoles(t *testing.T) {
 	same(t, minus(ops("client-all"), ops("client-limited")), "license.create", "license.upgrade", "license.downgrade",
 		"license.suspend", "license.reinstate", "license.set-quota", "license.expire", "license.attach-entitlements", "license.detach-entitlements")
 	// Reseller roles: the client role's license operations plus customers by level.
-	same(t, minus(ops("reseller-all"), ops("client-all")), "tenant.create", "tenant.update")
-	same(t, minus(ops("reseller-advanced"), ops("client-advanced")), "tenant.create")
-	same(t, minus(ops("reseller-standard"), ops("client-standard")), "tenant.create")
-	same(t, minus(ops("reseller-limited"), ops("client-limited")))
+	same(t, minus(ops("reseller-all"), ops("client-all")), "tenant.get", "tenant.list", "tenant.create", "tenant.update")
+	same(t, minus(ops("reseller-advanced"), ops("client-advanced")), "tenant.get", "tenant.list", "tenant.create")
+	same(t, minus(ops("reseller-standard"), ops("client-standard")), "tenant.get", "tenant.list", "tenant.create")
+	// "Limited: search for customers" and nothing more than a client's limited role.
+	same(t, minus(ops("reseller-limited"), ops("client-limited")), "tenant.get", "tenant.list")
 	for _, r := range []string{"client-all", "client-advanced", "client-standard", "client-limited", "reseller-all", "reseller-advanced", "reseller-standard", "reseller-limited"} {
 		for _, op := range []string{"reseller.create", "product.create", "plan.create", "admin.create", "credential.issue"} {
 			if domain.Allowed(r, op) {

@@ -127,6 +127,8 @@ var queries = map[string]querySpec{
 	"license.details":      query(licenseDetails),
 	"role.show":            query(showRole),
 	"credential.get":       query(getCredential),
+	"tenant.get":           query(getTenant),
+	"tenant.list":          query(listTenants),
 	"credential.list":      query(listCredentials),
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),

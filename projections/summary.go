@@ -154,3 +154,37 @@ func (p *Licenses) LicenseSummary(id string, t time.Time) (LicenseSummary, bool)
 		PlanID: l.PlanID, Status: l.StatusAt(t), Quota: l.UsageAt(t), Machines: len(l.Activations),
 		Entitlements: append([]string{}, p.state.Entitled(l)...)}, true
 }
+
+// Tenants lists, in id order, at most limit tenants with ids after after that keep says to, and
+// the cursor of the next page ("" at the end).
+func (p *Licenses) Tenants(after string, limit int, keep func(*domain.Tenant) bool) ([]domain.Tenant, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	ids := slices.Sorted(maps.Keys(p.state.Tenants))
+	out := []domain.Tenant{}
+	for _, id := range ids {
+		if id <= after {
+			continue
+		}
+		t := p.state.Tenants[id]
+		if !keep(t) {
+			continue
+		}
+		if len(out) == limit {
+			return out, out[len(out)-1].ID
+		}
+		out = append(out, *t)
+	}
+	return out, ""
+}
+
+// Tenant returns one tenant (false if there is none, or keep says no).
+func (p *Licenses) Tenant(id string, keep func(*domain.Tenant) bool) (domain.Tenant, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	t, ok := p.state.Tenants[id]
+	if !ok || !keep(t) {
+		return domain.Tenant{}, false
+	}
+	return *t, true
+}

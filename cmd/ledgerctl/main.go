@@ -33,6 +33,9 @@ Commands:
   reseller create   --name N [--id ID]
   tenant create     --reseller R --name N [--id ID]
   tenant update     --tenant T --name N
+  tenant get        --tenant T
+  tenant list       [--reseller R] [--name PART] [--limit N] [--after ID]   (the customers the
+                    token reaches, in id order)
   product create    --name N [--id ID]
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
                     [--entitlements a,b] [--floating true [--heartbeat-seconds S]]

@@ -108,7 +108,10 @@ var requests = map[string][]field{
 	"reseller.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.create":   {{flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.update":   {{flag: "tenant", json: "tenantId"}, {flag: "name", json: "name"}},
-	"product.create":  {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
+	"tenant.get":      {{flag: "tenant", json: "tenantId"}},
+	"tenant.list": {{flag: "reseller", json: "resellerId"}, {flag: "name", json: "name"},
+		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
+	"product.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
 		{flag: "machines", json: "machines", number: true}, {flag: "duration-days", json: "durationDays", number: true},
@@ -189,7 +192,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"license.signing-keys": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"license.signing-keys": true, "tenant.get": true, "tenant.list": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

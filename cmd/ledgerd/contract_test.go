@@ -52,6 +52,8 @@ var contractOrder = []struct {
 	{"command", "credential.set-access", nil},
 	{"query", "license.validate", nil},
 	{"query", "license.signing-keys", nil},
+	{"query", "tenant.get", nil},
+	{"query", "tenant.list", nil},
 	{"query", "seat.authenticate", nil},
 	{"query", "license.details", nil},
 	{"query", "role.show", nil},

@@ -87,6 +87,10 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"id": id("plan"), "productId": s.product, "name": "Plan", "tier": 3 + n, "seats": 5, "machines": 5}
 	case "entitlement.create":
 		return map[string]any{"code": id("e"), "name": "E", "productId": s.product}
+	case "tenant.get":
+		return map[string]any{"tenantId": s.tenant}
+	case "tenant.list":
+		return map[string]any{}
 	case "plan.attach-entitlements", "plan.detach-entitlements":
 		return map[string]any{"planId": s.bigPlan, "codes": []string{s.product + "-feature"}}
 	case "license.attach-entitlements", "license.detach-entitlements":
@@ -316,7 +320,11 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 			!domain.Allowed(role, "admin.update") && strings.Contains(string(reply), `"admin.`) {
 			t.Errorf("%s: the dashboard shows credential or admin events: %s", where, reply)
 		}
-	case "license.details", "credential.list":
+	case "tenant.get":
+		if ce == nil || ce.Status != 404 || ce.Code != "TENANT_NOT_FOUND" {
+			t.Errorf("%s: %v, want 404 TENANT_NOT_FOUND", where, err)
+		}
+	case "license.details", "credential.list", "tenant.list":
 		var page struct {
 			Items []map[string]any
 		}
@@ -324,7 +332,7 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 			t.Fatalf("%s: %v", where, err)
 		}
 		for _, it := range page.Items {
-			if it["licenseId"] == sideB.license || it["id"] == sideB.credential {
+			if it["licenseId"] == sideB.license || it["id"] == sideB.credential || it["tenantId"] == sideB.tenant {
 				t.Errorf("%s: the list shows %v, outside the scope", where, it)
 			}
 		}
