@@ -28,6 +28,15 @@ type LicenseCheckout struct {
 
 func (LicenseCheckout) CommandName() string { return "license.checkout" }
 
+// TTL is how long the file is valid: TTLSeconds, or the default when it is left out. Only for a
+// checkout the decision took (which refuses one out of bounds).
+func (c LicenseCheckout) TTL() time.Duration {
+	if c.TTLSeconds == 0 {
+		return DefaultCheckoutTTL
+	}
+	return time.Duration(c.TTLSeconds) * time.Second
+}
+
 // TypeLicenseCheckedOut is the event type of a checkout.
 const TypeLicenseCheckedOut = "license.checked-out.v1"
 
@@ -52,11 +61,8 @@ func (s *State) decideLicenseCheckout(now time.Time, c LicenseCheckout) ([]Event
 	if err != nil {
 		return nil, err
 	}
-	ttl := time.Duration(c.TTLSeconds) * time.Second
-	switch {
-	case c.TTLSeconds == 0:
-		ttl = DefaultCheckoutTTL
-	case c.TTLSeconds < int64(MinCheckoutTTL/time.Second) || c.TTLSeconds > int64(MaxCheckoutTTL/time.Second):
+	// In seconds, as given: a number of seconds too large for a Duration must not wrap into range.
+	if c.TTLSeconds != 0 && (c.TTLSeconds < int64(MinCheckoutTTL/time.Second) || c.TTLSeconds > int64(MaxCheckoutTTL/time.Second)) {
 		return nil, Errorf(CodeInvalidArgument, "ttlSeconds", "must be between %d (an hour) and %d (a year) seconds", int64(MinCheckoutTTL/time.Second), int64(MaxCheckoutTTL/time.Second))
 	}
 	if c.Fingerprint != "" {
@@ -71,5 +77,5 @@ func (s *State) decideLicenseCheckout(now time.Time, c LicenseCheckout) ([]Event
 		return nil, Errorf(CodeInvalidArgument, "", "the ledger has no license signing key")
 	}
 	return []Event{LicenseCheckedOut{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID,
-		Fingerprint: c.Fingerprint, KeyID: c.KeyID, IssuedAt: now, ValidUntil: now.Add(ttl)}}, nil
+		Fingerprint: c.Fingerprint, KeyID: c.KeyID, IssuedAt: now, ValidUntil: now.Add(c.TTL())}}, nil
 }

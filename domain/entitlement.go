@@ -143,12 +143,13 @@ func (s *State) checkCodes(codes []string, product string) error {
 	return nil
 }
 
-// added and removed split codes by whether has holds them.
-func added(has, codes []string) []string {
+// newTo is the codes has does not hold yet (what an attach adds); heldBy those it holds (what a
+// detach takes away).
+func newTo(has, codes []string) []string {
 	return slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return slices.Contains(has, c) })
 }
 
-func removed(has, codes []string) []string {
+func heldBy(has, codes []string) []string {
 	return slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return !slices.Contains(has, c) })
 }
 
@@ -161,12 +162,12 @@ func (s *State) decidePlanEntitlements(planID string, codes []string, attach boo
 		return nil, err
 	}
 	if attach {
-		if news := added(p.Entitlements, codes); len(news) > 0 {
+		if news := newTo(p.Entitlements, codes); len(news) > 0 {
 			return []Event{PlanEntitlementsAttached{PlanID: planID, Codes: news}}, nil
 		}
 		return nil, nil // all attached already: nothing changes
 	}
-	if gone := removed(p.Entitlements, codes); len(gone) > 0 {
+	if gone := heldBy(p.Entitlements, codes); len(gone) > 0 {
 		return []Event{PlanEntitlementsDetached{PlanID: planID, Codes: gone}}, nil
 	}
 	return nil, nil
@@ -181,12 +182,12 @@ func (s *State) decideLicenseEntitlements(licenseID string, codes []string, atta
 		return nil, err
 	}
 	if attach {
-		if news := added(l.Entitlements, codes); len(news) > 0 {
+		if news := newTo(l.Entitlements, codes); len(news) > 0 {
 			return []Event{LicenseEntitlementsAttached{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, Codes: news}}, nil
 		}
 		return nil, nil
 	}
-	if gone := removed(l.Entitlements, codes); len(gone) > 0 {
+	if gone := heldBy(l.Entitlements, codes); len(gone) > 0 {
 		return []Event{LicenseEntitlementsDetached{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, Codes: gone}}, nil
 	}
 	return nil, nil
@@ -202,19 +203,19 @@ func (s *State) evolveEntitlements(e Event) {
 		p.Entitlements = append(slices.Clone(p.Entitlements), e.Codes...)
 	case PlanEntitlementsDetached:
 		p := s.Plans[e.PlanID]
-		p.Entitlements = removedAll(p.Entitlements, e.Codes)
+		p.Entitlements = without(p.Entitlements, e.Codes)
 	case LicenseEntitlementsAttached:
 		l := s.mustLicense(e.LicenseID)
 		l.Entitlements = append(slices.Clone(l.Entitlements), e.Codes...)
 	case LicenseEntitlementsDetached:
 		l := s.mustLicense(e.LicenseID)
-		l.Entitlements = removedAll(l.Entitlements, e.Codes)
+		l.Entitlements = without(l.Entitlements, e.Codes)
 	}
 }
 
-// removedAll is has without codes; nil when nothing is left, as a model read back from its
+// without is has without codes; nil when nothing is left, as a model read back from its
 // stored records has it.
-func removedAll(has, codes []string) []string {
+func without(has, codes []string) []string {
 	left := slices.DeleteFunc(slices.Clone(has), func(c string) bool { return slices.Contains(codes, c) })
 	if len(left) == 0 {
 		return nil

@@ -19,8 +19,8 @@ import (
 // the first refusal refuses the batch and nothing is appended.
 
 // Limits of one batch: at most MaxBatchCommands commands, in a body of at most MaxBatchPayload
-// bytes (under NATS's default max_payload of 1 MiB, with room for the headers). The edges apply
-// MaxBatchPayload to batch.submit instead of the ledger's per-request limit.
+// bytes (under NATS's default max_payload of 1 MiB, with room for the headers). batch.submit's
+// Endpoint carries MaxBatchPayload, which the edges apply instead of their per-request limit.
 const (
 	MaxBatchCommands = 1000
 	MaxBatchPayload  = 960 << 10

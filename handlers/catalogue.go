@@ -3,6 +3,7 @@ package handlers
 import (
 	"reflect"
 
+	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/schemas"
 	"github.com/licledger/licledger/wire"
 )
@@ -17,6 +18,9 @@ type Endpoint struct {
 	Subject string
 	Request reflect.Type
 	Result  reflect.Type
+	// MaxPayload is the endpoint's own limit on a request body, which the edges apply instead of
+	// their per-request limit when it is larger (batch.submit's); 0: none of its own.
+	MaxPayload int
 }
 
 // Endpoints lists every command, then every query, each in name order.
@@ -24,11 +28,15 @@ func Endpoints() []Endpoint {
 	var out []Endpoint
 	for _, name := range CommandNames() {
 		s := commands[name]
-		out = append(out, Endpoint{name, schemas.Command, wire.CommandPrefix + name, s.request, s.result})
+		e := Endpoint{Name: name, Kind: schemas.Command, Subject: wire.CommandPrefix + name, Request: s.request, Result: s.result}
+		if name == domain.BatchSubmit {
+			e.MaxPayload = MaxBatchPayload
+		}
+		out = append(out, e)
 	}
 	for _, name := range QueryNames() {
 		s := queries[name]
-		out = append(out, Endpoint{name, schemas.Query, wire.QueryPrefix + name, s.request, s.result})
+		out = append(out, Endpoint{Name: name, Kind: schemas.Query, Subject: wire.QueryPrefix + name, Request: s.request, Result: s.result})
 	}
 	return out
 }

@@ -115,13 +115,9 @@ func checkoutCommand(w checkoutWire, env *commandEnv) (*prepared, error) {
 	key := env.licenseKeys.current
 	return &prepared{cmd: w.LicenseCheckout, meta: w.CommandMeta, result: func(s *domain.State, now time.Time) any {
 		l := s.Licenses[w.LicenseID]
-		ttl := time.Duration(w.TTLSeconds) * time.Second
-		if ttl == 0 {
-			ttl = domain.DefaultCheckoutTTL
-		}
 		claims := licensefile.License{LicenseID: l.ID, ProductID: l.ProductID, PlanID: l.PlanID, ResellerID: l.ResellerID,
 			TenantID: l.TenantID, Status: l.StatusAt(now), ExpiresAt: l.ExpiresAt, Machines: l.Machines,
-			Entitlements: append([]string{}, s.Entitled(l)...), Fingerprint: w.Fingerprint, IssuedAt: now, ValidUntil: now.Add(ttl)}
+			Entitlements: append([]string{}, s.Entitled(l)...), Fingerprint: w.Fingerprint, IssuedAt: now, ValidUntil: now.Add(w.TTL())}
 		return &checkoutResult{KeyID: w.KeyID, License: claims, key: key}
 	}}, nil
 }

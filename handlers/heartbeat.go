@@ -8,7 +8,6 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
-	"github.com/licledger/licledger/projections"
 )
 
 // Floating licenses' heartbeats (domain/heartbeat.go). The first heartbeat of a machine is an
@@ -95,9 +94,9 @@ func (l *Ledger) fastHeartbeat(caller domain.Credential, c domain.MachineHeartbe
 	return reply, true
 }
 
-// dead reports whether the machine's window has passed at now.
-func (l *Ledger) dead(m projections.FloatingMachine, now time.Time) bool {
-	return now.Sub(l.alive.lastBeat(machineKey{m.LicenseID, m.Fingerprint}, m.Started)) > m.Window
+// dead reports whether a machine's window has passed at now, given its first heartbeat.
+func (l *Ledger) dead(k machineKey, window time.Duration, started, now time.Time) bool {
+	return now.Sub(l.alive.lastBeat(k, started)) > window
 }
 
 // CullDeadMachines deactivates, every interval until ctx ends, the machines of floating licenses
@@ -121,11 +120,12 @@ func (l *Ledger) cullOnce(ctx context.Context) {
 	alive := make(map[machineKey]bool, len(machines))
 	now := l.now()
 	for _, m := range machines {
-		alive[machineKey{m.LicenseID, m.Fingerprint}] = true
-		if !l.dead(m, now) {
+		k := machineKey{m.LicenseID, m.Fingerprint}
+		alive[k] = true
+		if !l.dead(k, m.Window, m.Started, now) {
 			continue
 		}
-		cull := domain.MachineCull{LicenseID: m.LicenseID, Fingerprint: m.Fingerprint, Dead: func() bool { return l.dead(m, l.now()) }}
+		cull := domain.MachineCull{LicenseID: m.LicenseID, Fingerprint: m.Fingerprint, Dead: func() bool { return l.dead(k, m.Window, m.Started, l.now()) }}
 		p := &prepared{cmd: cull, addressed: m.ResellerID, result: func(*domain.State, time.Time) any { return nil }}
 		if _, err := l.store.Submit(ctx, eventstore.Command{Actor: "ledger", Decide: l.decision(p)}); err != nil && ctx.Err() == nil {
 			l.log.Warn("culling a dead machine", "license", m.LicenseID, "fingerprint", m.Fingerprint, "err", err)

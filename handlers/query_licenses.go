@@ -139,10 +139,10 @@ func validateLicense(l *Ledger, _ domain.Credential, q validateQuery) (projectio
 	if v.Valid && q.Fingerprint != "" {
 		// A floating license's machine is valid only while it sends heartbeats (Keygen's codes).
 		if window, started, floating := l.licenses.Floating(v.License.ID, q.Fingerprint, nil); floating {
-			switch m := (projections.FloatingMachine{LicenseID: v.License.ID, Fingerprint: q.Fingerprint, Window: window, Started: started}); {
+			switch {
 			case started.IsZero():
 				v.Valid, v.Code, v.Detail = false, domain.ValidationHeartbeatNotStarted, "the machine has sent no heartbeat yet"
-			case l.dead(m, now):
+			case l.dead(machineKey{v.License.ID, q.Fingerprint}, window, started, now):
 				v.Valid, v.Code, v.Detail = false, domain.ValidationHeartbeatDead, "the machine's heartbeat window passed; it is about to be deactivated"
 			}
 		}

@@ -15,17 +15,9 @@ import (
 func TestBatchSubmitFromFile(t *testing.T) {
 	url, tokenFile := startLedger(t)
 	ctl := ledgerctlFor(url, tokenFile)
-	for _, args := range [][]string{
-		{"reseller", "create", "--id", "r1", "--name", "Reseller One"},
-		{"tenant", "create", "--reseller", "r1", "--id", "acme", "--name", "Acme"},
-		{"product", "create", "--id", "p1", "--name", "Product"},
-		{"plan", "create", "--id", "big", "--product", "p1", "--name", "Many seats", "--tier", "1", "--seats", "1200"},
-		{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "big"},
-	} {
-		if _, err := ctl(args...); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-	}
+	runAll(t, ctl, append(catalogue,
+		[]string{"plan", "create", "--id", "big", "--product", "p1", "--name", "Many seats", "--tier", "1", "--seats", "1200"},
+		[]string{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "big"})...)
 	var lines []string
 	for i := range 1201 { // one more user than the quota
 		body, _ := json.Marshal(map[string]string{"licenseId": "l1", "endUserCompany": "Acme", "endUserName": fmt.Sprint("user-", i)})

@@ -85,6 +85,23 @@ func ledgerctlFor(url, tokenFile string) func(args ...string) (string, error) {
 	}
 }
 
+// catalogue is what the tests' ledgers start from: reseller r1 with customer acme, product p1.
+var catalogue = [][]string{
+	{"reseller", "create", "--id", "r1", "--name", "Reseller One"},
+	{"tenant", "create", "--reseller", "r1", "--id", "acme", "--name", "Acme"},
+	{"product", "create", "--id", "p1", "--name", "Product"},
+}
+
+// runAll runs each ledgerctl invocation in turn; any failure fails the test.
+func runAll(t *testing.T, ctl func(args ...string) (string, error), steps ...[]string) {
+	t.Helper()
+	for _, args := range steps {
+		if _, err := ctl(args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+}
+
 func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	url, tokenFile := startLedger(t)
 	ctl := ledgerctlFor(url, tokenFile)

@@ -14,18 +14,10 @@ import (
 func TestVerifyFile(t *testing.T) {
 	url, tokenFile := startLedger(t)
 	ctl := ledgerctlFor(url, tokenFile)
-	for _, args := range [][]string{
-		{"reseller", "create", "--id", "r1", "--name", "Reseller One"},
-		{"tenant", "create", "--reseller", "r1", "--id", "acme", "--name", "Acme"},
-		{"product", "create", "--id", "p1", "--name", "Product"},
-		{"plan", "create", "--id", "one", "--product", "p1", "--name", "One", "--tier", "1", "--seats", "1"},
-		{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "one"},
-		{"machine", "activate", "--license", "l1", "--fingerprint", "m1"},
-	} {
-		if _, err := ctl(args...); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-	}
+	runAll(t, ctl, append(catalogue,
+		[]string{"plan", "create", "--id", "one", "--product", "p1", "--name", "One", "--tier", "1", "--seats", "1"},
+		[]string{"license", "create", "--id", "l1", "--reseller", "r1", "--tenant", "acme", "--plan", "one"},
+		[]string{"machine", "activate", "--license", "l1", "--fingerprint", "m1"})...)
 	out, err := ctl("license", "checkout", "--license", "l1", "--fingerprint", "m1", "--ttl-seconds", "7200")
 	if err != nil {
 		t.Fatal(err)

@@ -116,10 +116,7 @@ func Serve(ctx context.Context, nc *nats.Conn, l *handlers.Ledger, o ServiceOpti
 		}})
 		// serve subscribes the endpoint to subject; base is the subject without the reseller that
 		// an addressed request names after it.
-		limit := o.MaxPayload
-		if e.Name == domain.BatchSubmit {
-			limit = max(limit, handlers.MaxBatchPayload) // a batch has its own, documented limit
-		}
+		limit := max(o.MaxPayload, e.MaxPayload) // a batch has its own, documented limit
 		serve := func(base, subject string) error {
 			handle := func(m *nats.Msg) {
 				received := time.Now()
