@@ -86,12 +86,16 @@ func (s *State) decideProductCreate(c ProductCreate) ([]Event, error) {
 }
 
 func (s *State) decidePlanCreate(c PlanCreate) ([]Event, error) {
+	if c.Seats == 0 {
+		// A plan's licenses copy its quota; with none, no end user could ever be registered.
+		return nil, Errorf(CodeInvalidArgument, "seats", "is required: the seat quota of the plan's licenses, between 1 and %d", MaxSeats)
+	}
 	for _, check := range []error{
 		checkID("id", c.ID),
 		checkID("productId", c.ProductID),
 		checkText("name", c.Name),
 		checkRange("tier", c.Tier, 0, MaxTier),
-		checkRange("seats", c.Seats, 0, MaxSeats),
+		checkRange("seats", c.Seats, 1, MaxSeats),
 		checkRange("machines", c.Machines, 0, MaxMachines),
 		checkRange("durationDays", c.DurationDays, 0, MaxDurationDays),
 	} {

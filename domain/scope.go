@@ -74,26 +74,43 @@ type Place struct {
 // must match the object's; an object without that field (a product, for a reseller scope) lies
 // outside. An end user's scope reaches exactly the licenses where that user (company and name)
 // holds a seat, and only that user's seats on them.
-func (sc Scope) Reaches(p Place) bool {
+func (sc Scope) Reaches(p Place) bool { return sc.outside(p) == "" }
+
+// outside names the part of place p that lies beyond the scope, as the scope's own JSON field
+// ("resellerId", "tenantId", "productId", "licenseId", "userId", "endUserCompany", "endUserName"),
+// or "system" for
+// the catalogue; "" when the scope reaches p. The order is the tree's, so a tenant of another
+// reseller is outside by its reseller.
+func (sc Scope) outside(p Place) string {
 	switch {
 	case sc.IsSystem():
-		return true
+		return ""
 	case p.System:
-		return false
-	case sc.ResellerID != "" && sc.ResellerID != p.ResellerID,
-		sc.TenantID != "" && sc.TenantID != p.TenantID,
-		sc.ProductID != "" && sc.ProductID != p.ProductID,
-		sc.LicenseID != "" && sc.LicenseID != p.LicenseID:
-		return false
+		return "system"
+	case sc.ResellerID != "" && sc.ResellerID != p.ResellerID:
+		return "resellerId"
+	case sc.TenantID != "" && sc.TenantID != p.TenantID:
+		return "tenantId"
+	case sc.ProductID != "" && sc.ProductID != p.ProductID:
+		return "productId"
+	case sc.LicenseID != "" && sc.LicenseID != p.LicenseID:
+		return "licenseId"
 	case sc.endUser():
-		if p.EndUserName != "" && (p.EndUserCompany != sc.EndUserCompany || p.EndUserName != sc.EndUserName) {
-			return false
+		if p.EndUserName != "" && p.EndUserCompany != sc.EndUserCompany {
+			return "endUserCompany"
 		}
-		return p.License != nil && p.License.Users.Active(sc.EndUserCompany, sc.EndUserName)
+		if p.EndUserName != "" && p.EndUserName != sc.EndUserName {
+			return "endUserName"
+		}
+		if p.License == nil || !p.License.Users.Active(sc.EndUserCompany, sc.EndUserName) {
+			return "licenseId"
+		}
 	case sc.adminOnly():
-		return p.UserID == sc.UserID
+		if p.UserID != sc.UserID {
+			return "userId"
+		}
 	}
-	return true
+	return ""
 }
 
 // LicensePlace is where a license sits.
@@ -193,6 +210,32 @@ func (s *State) adminPlace(username string) (Place, string, bool) {
 	return Place{ResellerID: a.ResellerID, TenantID: a.TenantID, UserID: a.Username}, "username", true
 }
 
+// placingField names the request field that put cmd outside the scope. A command that places a
+// new object by several fields (a tenant, license, admin or credential) names the one that lies
+// beyond the scope, as a scope part says (Scope.outside); a command naming an existing object,
+// or a seat's end user, names that (byName).
+func placingField(cmd Command, part, byName string) string {
+	var fields map[string]string
+	switch cmd.(type) {
+	case TenantCreate:
+		fields = map[string]string{"resellerId": "resellerId", "tenantId": "id"}
+	case LicenseCreate:
+		fields = map[string]string{"resellerId": "resellerId", "tenantId": "tenantId", "productId": "planId", "licenseId": "id"}
+	case AdminCreate:
+		fields = map[string]string{"resellerId": "resellerId", "tenantId": "tenantId", "userId": "username"}
+	case CredentialIssue:
+		if part != "system" {
+			return "scope." + part
+		}
+	case SeatRegister, SeatUnregister:
+		fields = map[string]string{"endUserCompany": "endUserCompany", "endUserName": "endUserName"}
+	}
+	if f, ok := fields[part]; ok {
+		return f
+	}
+	return byName
+}
+
 // credentialOf names the credential a lifecycle command acts on ("" for other commands).
 func credentialOf(cmd Command) string {
 	switch c := cmd.(type) {
@@ -218,8 +261,8 @@ func credentialOf(cmd Command) string {
 // been checked before.
 func (s *State) Authorize(caller Credential, cmd Command) error {
 	p, field, exists := s.placeOf(cmd)
-	if exists && !caller.Scope.Reaches(p) {
-		return Errorf(CodeOutOfScope, field, "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
+	if part := caller.Scope.outside(p); exists && part != "" {
+		return Errorf(CodeOutOfScope, placingField(cmd, part, field), "%s is outside the credential's scope (%s)", cmd.CommandName(), caller.Scope)
 	}
 	if err := s.checkProtected(caller, cmd); err != nil {
 		return err

@@ -53,7 +53,7 @@ var hints = map[string]string{
 	"LICENSE_TERMINATED":             "a terminated license never comes back; create a new one",
 	"LICENSE_NOT_SUSPENDED":          "only a suspended license can be reinstated",
 	"LICENSE_PERPETUAL":              "a perpetual license has no term to renew or expire",
-	"QUOTA_EXCEEDED":                 "every seat is taken this period: unregister a user, or raise the quota (license set-quota, license upgrade)",
+	"QUOTA_EXCEEDED":                 "every seat of this quota period is consumed (unregistering frees none before the period ends): raise the quota (license set-quota, license upgrade) or wait for the next period",
 	"ENTITLEMENT_NOT_FOUND":          "define it first: ledgerctl entitlement create --code C --name N [--product P]",
 	"ENTITLEMENT_OF_ANOTHER_PRODUCT": "that entitlement belongs to another product; attach it to that product's plans and licenses only",
 	"PLAN_OF_ANOTHER_PRODUCT":        "upgrades and downgrades stay within the license's product; pick a plan of that product",
