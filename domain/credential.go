@@ -53,6 +53,7 @@ type Credential struct {
 	Description string
 	Enabled     bool
 	Revoked     bool              // final: a revoked credential never works again
+	Deleted     bool              // revoked and out of every list; only the history shows it
 	TokenHash   string            // keyed hash of the current token
 	Access      map[string]string // resource -> maximum view level; a resource left out is not limited
 	ExpiresAt   time.Time         // zero: never

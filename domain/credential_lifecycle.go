@@ -30,7 +30,17 @@ type (
 	CredentialDisable CredentialRef
 	CredentialEnable  CredentialRef
 	CredentialRevoke  CredentialRef
+	// CredentialDelete is the ERP seed's "Delete": the credential is revoked and leaves every
+	// list and lookup; the history keeps it, and its id is never issued again.
+	CredentialDelete CredentialRef
 )
+
+// CredentialUpdate edits a credential's attributes that carry no power (the ERP seed's API user
+// description); a field left out stays as it is.
+type CredentialUpdate struct {
+	CredentialID string  `json:"credentialId"`
+	Description  *string `json:"description,omitempty"`
+}
 
 // CredentialRotate replaces a credential's token: the old one stops working at once. The caller
 // draws the new token and passes its keyed hash and prefix. The expiry stays as it was unless
@@ -53,6 +63,8 @@ func (CredentialEnable) CommandName() string    { return "credential.enable" }
 func (CredentialRevoke) CommandName() string    { return "credential.revoke" }
 func (CredentialRotate) CommandName() string    { return "credential.rotate" }
 func (CredentialSetAccess) CommandName() string { return "credential.set-access" }
+func (CredentialDelete) CommandName() string    { return "credential.delete" }
+func (CredentialUpdate) CommandName() string    { return "credential.update" }
 
 // Event types.
 const (
@@ -61,6 +73,8 @@ const (
 	TypeCredentialRevoked   = "credential.revoked.v1"
 	TypeCredentialRotated   = "credential.rotated.v1"
 	TypeCredentialAccessSet = "credential.access-set.v1"
+	TypeCredentialDeleted   = "credential.deleted.v1"
+	TypeCredentialUpdated   = "credential.updated.v1"
 )
 
 // CredentialChanged is the data of every credential lifecycle event.
@@ -73,6 +87,7 @@ type CredentialChanged struct {
 	Access       map[string]string `json:"access,omitempty"`      // access-set
 	ExpiresAt    *time.Time        `json:"expiresAt,omitempty"`   // rotated: a new expiry
 	Reason       string            `json:"reason,omitempty"`      // revoked by the ledger itself: why
+	Description  *string           `json:"description,omitempty"` // updated: the new description ("" clears it)
 }
 
 // Credential lifecycle events.
@@ -82,6 +97,8 @@ type (
 	CredentialRevoked   CredentialChanged
 	CredentialRotated   CredentialChanged
 	CredentialAccessSet CredentialChanged
+	CredentialDeleted   CredentialChanged
+	CredentialUpdated   CredentialChanged
 )
 
 func (CredentialDisabled) EventType() string  { return TypeCredentialDisabled }
@@ -89,35 +106,44 @@ func (CredentialEnabled) EventType() string   { return TypeCredentialEnabled }
 func (CredentialRevoked) EventType() string   { return TypeCredentialRevoked }
 func (CredentialRotated) EventType() string   { return TypeCredentialRotated }
 func (CredentialAccessSet) EventType() string { return TypeCredentialAccessSet }
+func (CredentialDeleted) EventType() string   { return TypeCredentialDeleted }
+func (CredentialUpdated) EventType() string   { return TypeCredentialUpdated }
 
 func (e CredentialDisabled) AggregateID() string  { return e.CredentialID }
 func (e CredentialEnabled) AggregateID() string   { return e.CredentialID }
 func (e CredentialRevoked) AggregateID() string   { return e.CredentialID }
 func (e CredentialRotated) AggregateID() string   { return e.CredentialID }
 func (e CredentialAccessSet) AggregateID() string { return e.CredentialID }
+func (e CredentialDeleted) AggregateID() string   { return e.CredentialID }
+func (e CredentialUpdated) AggregateID() string   { return e.CredentialID }
 
 func (e CredentialDisabled) Stream() string  { return credentialStream(e.CredentialID) }
 func (e CredentialEnabled) Stream() string   { return credentialStream(e.CredentialID) }
 func (e CredentialRevoked) Stream() string   { return credentialStream(e.CredentialID) }
 func (e CredentialRotated) Stream() string   { return credentialStream(e.CredentialID) }
 func (e CredentialAccessSet) Stream() string { return credentialStream(e.CredentialID) }
+func (e CredentialDeleted) Stream() string   { return credentialStream(e.CredentialID) }
+func (e CredentialUpdated) Stream() string   { return credentialStream(e.CredentialID) }
 
 func (e CredentialDisabled) Owner() (string, string)  { return e.ResellerID, e.TenantID }
 func (e CredentialEnabled) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 func (e CredentialRevoked) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 func (e CredentialRotated) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 func (e CredentialAccessSet) Owner() (string, string) { return e.ResellerID, e.TenantID }
+func (e CredentialDeleted) Owner() (string, string)   { return e.ResellerID, e.TenantID }
+func (e CredentialUpdated) Owner() (string, string)   { return e.ResellerID, e.TenantID }
 
-// liveCredential finds a credential that may still change: it exists and is not revoked.
-func (s *State) liveCredential(id string) (*Credential, error) {
+// liveCredential finds a credential that may still change: it exists and is not revoked. A
+// deleted credential does not exist any more, except for its id.
+func (s *State) liveCredential(id string, revokedToo bool) (*Credential, error) {
 	if err := checkID("credentialId", id); err != nil {
 		return nil, err
 	}
 	c, ok := s.Credentials[id]
-	if !ok {
+	if !ok || c.Deleted {
 		return nil, Errorf(CodeCredentialNotFound, "credentialId", "credential %q does not exist", id)
 	}
-	if c.Revoked {
+	if c.Revoked && !revokedToo {
 		return nil, Errorf(CodeCredentialRevoked, "credentialId", "credential %q is revoked; it cannot change any more", id)
 	}
 	return c, nil
@@ -136,8 +162,14 @@ func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
 		id = c.CredentialID
 	case CredentialSetAccess:
 		id = c.CredentialID
+	case CredentialDelete:
+		id = c.CredentialID
+	case CredentialUpdate:
+		id = c.CredentialID
 	}
-	cred, err := s.liveCredential(id)
+	// A revoked credential can still be deleted, to take it out of the lists.
+	_, deleting := cmd.(CredentialDelete)
+	cred, err := s.liveCredential(id, deleting)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +202,22 @@ func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
 		}
 		ch.Access = c.Access
 		return []Event{CredentialAccessSet(ch)}, nil
+	case CredentialDelete:
+		return []Event{CredentialDeleted(ch)}, nil
+	case CredentialUpdate:
+		if c.Description == nil {
+			return nil, Errorf(CodeInvalidArgument, "description", "nothing to change: give the new description")
+		}
+		if *c.Description != "" {
+			if err := checkText("description", *c.Description); err != nil {
+				return nil, err
+			}
+		}
+		if *c.Description == cred.Description {
+			return nil, nil // as it is: nothing changes
+		}
+		ch.Description = c.Description
+		return []Event{CredentialUpdated(ch)}, nil
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown credential command %T", cmd)
 }
@@ -194,5 +242,9 @@ func (c *Credential) Apply(e Event) {
 		}
 	case CredentialAccessSet:
 		c.Access = e.Access
+	case CredentialDeleted:
+		c.Revoked, c.Enabled, c.Deleted = true, false, true
+	case CredentialUpdated:
+		c.Description = *e.Description
 	}
 }

@@ -41,9 +41,37 @@ func TestCredentialLifecycle(t *testing.T) {
 			code: domain.CodeInvalidArgument, field: "access.licenses"},
 		{name: "a resource without a view", given: credWorld(), when: domain.CredentialSetAccess{CredentialID: "c1", Access: map[string]string{"bogus": "expanded"}},
 			code: domain.CodeInvalidArgument, field: "access.bogus"},
+		{name: "update the description", given: credWorld(), when: domain.CredentialUpdate{CredentialID: "c1", Description: new("billing sync")},
+			then: []domain.Event{domain.CredentialUpdated(credChange(func(c *domain.CredentialChanged) { c.Description = new("billing sync") }))}},
+		{name: "an update to the same description changes nothing",
+			given: credWorld(domain.CredentialUpdated(credChange(func(c *domain.CredentialChanged) { c.Description = new("x") }))),
+			when:  domain.CredentialUpdate{CredentialID: "c1", Description: new("x")}},
+		{name: "an update clears the description",
+			given: credWorld(domain.CredentialUpdated(credChange(func(c *domain.CredentialChanged) { c.Description = new("x") }))),
+			when:  domain.CredentialUpdate{CredentialID: "c1", Description: new("")},
+			then:  []domain.Event{domain.CredentialUpdated(credChange(func(c *domain.CredentialChanged) { c.Description = new("") }))}},
+		{name: "an update with nothing to change", given: credWorld(), when: domain.CredentialUpdate{CredentialID: "c1"},
+			code: domain.CodeInvalidArgument, field: "description"},
+		{name: "a description with control characters", given: credWorld(), when: domain.CredentialUpdate{CredentialID: "c1", Description: new("a\x00b")},
+			code: domain.CodeInvalidArgument, field: "description"},
+		{name: "a revoked credential is not updated", given: credWorld(domain.CredentialRevoked(credChange(nil))), when: domain.CredentialUpdate{CredentialID: "c1", Description: new("x")},
+			code: domain.CodeCredentialRevoked, field: "credentialId"},
+		{name: "delete", given: credWorld(), when: domain.CredentialDelete{CredentialID: "c1"},
+			then: []domain.Event{domain.CredentialDeleted(credChange(nil))}},
+		{name: "a revoked credential can be deleted", given: credWorld(domain.CredentialRevoked(credChange(nil))), when: domain.CredentialDelete{CredentialID: "c1"},
+			then: []domain.Event{domain.CredentialDeleted(credChange(nil))}},
+		{name: "a deleted credential is gone", given: credWorld(domain.CredentialDeleted(credChange(nil))), when: domain.CredentialDelete{CredentialID: "c1"},
+			code: domain.CodeCredentialNotFound, field: "credentialId"},
+		{name: "a deleted credential's id is never issued again", given: credWorld(domain.CredentialDeleted(credChange(nil))),
+			when: domain.CredentialIssue{ID: "c1", Role: "reseller-admin", Scope: domain.Scope{ResellerID: "r1"}, TokenHash: "h9"},
+			code: domain.CodeAlreadyExists, field: "id"},
 	})
 	s := given(t, credWorld(domain.CredentialRotated(credChange(func(c *domain.CredentialChanged) { c.TokenHash = "h2" })), domain.CredentialRevoked(credChange(nil)))...)
 	if c := s.Credentials["c1"]; c.TokenHash != "h2" || !c.Revoked || c.Enabled {
+		t.Fatalf("credential after its history: %+v", c)
+	}
+	s = given(t, credWorld(domain.CredentialUpdated(credChange(func(c *domain.CredentialChanged) { c.Description = new("sync") })), domain.CredentialDeleted(credChange(nil)))...)
+	if c := s.Credentials["c1"]; c.Description != "sync" || !c.Deleted || !c.Revoked || c.Enabled {
 		t.Fatalf("credential after its history: %+v", c)
 	}
 }

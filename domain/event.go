@@ -63,6 +63,8 @@ var EventTypes = []string{
 	TypeCredentialRevoked,
 	TypeCredentialRotated,
 	TypeCredentialAccessSet,
+	TypeCredentialDeleted,
+	TypeCredentialUpdated,
 }
 
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
@@ -149,6 +151,10 @@ func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event
 		e = new(CredentialRotated)
 	case TypeCredentialAccessSet:
 		e = new(CredentialAccessSet)
+	case TypeCredentialDeleted:
+		e = new(CredentialDeleted)
+	case TypeCredentialUpdated:
+		e = new(CredentialUpdated)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -232,6 +238,10 @@ func deref(e Event) Event {
 	case *CredentialRotated:
 		return *e
 	case *CredentialAccessSet:
+		return *e
+	case *CredentialDeleted:
+		return *e
+	case *CredentialUpdated:
 		return *e
 	}
 	return e

@@ -20,7 +20,7 @@ var Operations = append([]string{
 	"entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete",
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
-	"credential.rotate", "credential.set-access", BatchSubmit,
+	"credential.rotate", "credential.set-access", "credential.update", "credential.delete", BatchSubmit,
 }, Queries...)
 
 // BatchSubmit sends many commands in one request. Each of them is authorized on its own, so a role
@@ -47,7 +47,7 @@ var (
 	createCustomers = []string{"tenant.create"}
 	modifyCustomers = []string{"tenant.update"}
 	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
-	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.get", "credential.list"}
+	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.update", "credential.delete", "credential.get", "credential.list"}
 	createPlans     = []string{"plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"} // Keygen: "create policies" and their entitlements
 	// The history, its checkpoints and proofs: the whole log, so only with a system scope.
 	audit = []string{"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events"}

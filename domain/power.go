@@ -40,7 +40,7 @@ const (
 // by checkPower; a test proves every one of them is.
 var PowerCommands = []string{
 	"credential.issue", "credential.rotate", "credential.enable", "credential.disable", "credential.revoke",
-	"credential.set-access", "admin.create", "admin.update", "admin.delete",
+	"credential.set-access", "credential.update", "credential.delete", "admin.create", "admin.update", "admin.delete",
 }
 
 // Profile levels: a userProfileType is a level, and nobody sets or manages one above their own.
@@ -109,7 +109,7 @@ func (s *State) checkPower(caller Credential, cmd Command) error {
 				after.ExpiresAt = *c.ExpiresAt
 			}
 		}, "expiresAt")
-	case CredentialEnable, CredentialDisable, CredentialRevoke:
+	case CredentialEnable, CredentialDisable, CredentialRevoke, CredentialDelete, CredentialUpdate:
 		return managed(credentialOf(c), nil)
 	case AdminCreate:
 		return s.withinLevel(caller, c.UserProfileType, "userProfileType")

@@ -128,6 +128,8 @@ func TestEveryPowerCommandIsChecked(t *testing.T) {
 		"credential.disable":    domain.CredentialDisable{CredentialID: "c-sys"},
 		"credential.revoke":     domain.CredentialRevoke{CredentialID: "c-sys"},
 		"credential.set-access": domain.CredentialSetAccess{CredentialID: "c-sys", Access: map[string]string{}},
+		"credential.update":     domain.CredentialUpdate{CredentialID: "c-sys", Description: new("mine now")},
+		"credential.delete":     domain.CredentialDelete{CredentialID: "c-sys"},
 		"admin.create":          domain.AdminCreate{ResellerID: "r1", Username: "x", UserProfileType: "reseller-admin"},
 		"admin.update":          domain.AdminUpdate{Username: "ta", UserProfileType: &system},
 		"admin.delete":          domain.AdminDelete{Username: "ra"},

@@ -249,6 +249,10 @@ func credentialOf(cmd Command) string {
 		return c.CredentialID
 	case CredentialSetAccess:
 		return c.CredentialID
+	case CredentialDelete:
+		return c.CredentialID
+	case CredentialUpdate:
+		return c.CredentialID
 	}
 	return ""
 }

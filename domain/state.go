@@ -101,7 +101,7 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideAdminUpdate(c)
 	case AdminDelete:
 		return s.decideAdminDelete(c)
-	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess:
+	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess, CredentialDelete, CredentialUpdate:
 		return s.decideCredential(now, c)
 	}
 	return nil, Errorf(CodeInvalidArgument, "", "unknown command %T", cmd)
@@ -146,7 +146,7 @@ func (s *State) Evolve(e Event) {
 		s.evolveEntitlements(e)
 	case AdminCreated, AdminUpdated, AdminDeleted:
 		s.applyAdmin(e)
-	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet:
+	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet, CredentialDeleted, CredentialUpdated:
 		c, ok := s.Credentials[e.AggregateID()]
 		if !ok {
 			panic(fmt.Sprintf("domain: event for unknown credential %q", e.AggregateID()))
@@ -242,6 +242,10 @@ func Target(cmd Command) string {
 	case CredentialRotate:
 		return credentialStream(c.CredentialID)
 	case CredentialSetAccess:
+		return credentialStream(c.CredentialID)
+	case CredentialDelete:
+		return credentialStream(c.CredentialID)
+	case CredentialUpdate:
 		return credentialStream(c.CredentialID)
 	}
 	return ""

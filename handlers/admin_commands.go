@@ -204,6 +204,14 @@ type (
 		domain.CredentialSetAccess
 		CommandMeta
 	}
+	credDeleteWire struct {
+		domain.CredentialDelete
+		CommandMeta
+	}
+	credUpdateWire struct {
+		domain.CredentialUpdate
+		CommandMeta
+	}
 )
 
 func (w credDisableWire) parts() (domain.Command, CommandMeta) {
@@ -214,6 +222,12 @@ func (w credEnableWire) parts() (domain.Command, CommandMeta) {
 }
 func (w credRevokeWire) parts() (domain.Command, CommandMeta) {
 	return w.CredentialRevoke, w.CommandMeta
+}
+func (w credDeleteWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialDelete, w.CommandMeta
+}
+func (w credUpdateWire) parts() (domain.Command, CommandMeta) {
+	return w.CredentialUpdate, w.CommandMeta
 }
 func (w credSetAccessWire) missing() error {
 	if w.Access == nil {

@@ -134,6 +134,8 @@ var commands = map[string]commandSpec{
 	"credential.enable":           decodeCommand[credEnableWire](credentialResult),
 	"credential.revoke":           decodeCommand[credRevokeWire](credentialResult),
 	"credential.set-access":       decodeCommand[credSetAccessWire](credentialResult),
+	"credential.update":           decodeCommand[credUpdateWire](credentialResult),
+	"credential.delete":           decodeCommand[credDeleteWire](credentialResult),
 	"credential.rotate":           prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
 	// Decoded by Command itself (batch.go): each of its commands by its own decoder.
 	"batch.submit": {request: reflect.TypeFor[batchWire](), result: reflect.TypeFor[batchResult]()},

@@ -210,7 +210,7 @@ func (w *credentialWatch) ApplySeat(projections.Meta, *projections.SeatFact) {}
 
 func (w *credentialWatch) Apply(_ projections.Meta, e domain.Event) {
 	switch e.(type) {
-	case domain.CredentialDisabled, domain.CredentialRevoked, domain.CredentialRotated:
+	case domain.CredentialDisabled, domain.CredentialRevoked, domain.CredentialRotated, domain.CredentialDeleted:
 		if fn := w.fn.Load(); fn != nil {
 			// Not on the projector: closing connections takes server locks that a connection
 			// being authenticated (waiting for the projector) may hold.

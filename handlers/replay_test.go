@@ -26,7 +26,7 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	accepted := 0
-	for range 1500 {
+	for range 2500 {
 		name, body := randomCommand(rng)
 		if _, f := l.Command(ctx, Request{Name: name, Body: []byte(body), Token: token}); f == nil {
 			accepted++
@@ -40,7 +40,7 @@ func TestWriteModelEqualsReplay(t *testing.T) {
 	if !sameState(l.state, replayState(t, store)) {
 		t.Fatal("the write model differs from the model replayed from the log")
 	}
-	t.Logf("%d of 1500 commands accepted, %d events", accepted, store.Durable())
+	t.Logf("%d of 2500 commands accepted, %d events", accepted, store.Durable())
 
 	// Every event in the log matches its schema, and every event type occurred.
 	v := schemas.NewValidator()
@@ -143,12 +143,15 @@ func randomCommand(rng *rand.Rand) (name, body string) {
 		name, body = "credential.issue", fmt.Sprintf(`{"id":%q,"role":"developer","scope":{}}`, ids("c"))
 	case op < 97:
 		name, body = pick("credential.disable", "credential.enable", "credential.rotate"), fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
-		if rng.IntN(4) == 0 {
+		switch rng.IntN(8) {
+		case 0, 1:
 			name, body = "credential.set-access", fmt.Sprintf(`{"credentialId":%q,"access":{"licenses":%q}}`, ids("c"), pick("basic", "detail"))
+		case 2:
+			name, body = "credential.update", fmt.Sprintf(`{"credentialId":%q,"description":%q}`, ids("c"), pick("sync", "billing", ""))
 		}
 	case op < 98:
 		// Rarely: revoking is final, like terminating, and the world must not run out.
-		name, body = pick("credential.revoke", "credential.enable", "credential.enable", "credential.enable", "credential.enable"), fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
+		name, body = pick("credential.revoke", "credential.delete", "credential.enable", "credential.enable", "credential.enable", "credential.enable"), fmt.Sprintf(`{"credentialId":%q}`, ids("c"))
 	default:
 		name, body = pick("license.terminate", "license.renew", "license.renew", "license.renew", "license.renew"), fmt.Sprintf(`{"licenseId":%q}`, lic)
 	}

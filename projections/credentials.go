@@ -51,7 +51,8 @@ func (p *Credentials) Apply(m Meta, e domain.Event) {
 			p.times[e.ID] = &credentialTimes{IssuedAt: m.Time}
 		}
 		p.mu.Unlock()
-	case domain.CredentialDisabled, domain.CredentialEnabled, domain.CredentialRevoked, domain.CredentialRotated, domain.CredentialAccessSet:
+	case domain.CredentialDisabled, domain.CredentialEnabled, domain.CredentialRevoked, domain.CredentialRotated, domain.CredentialAccessSet,
+		domain.CredentialDeleted, domain.CredentialUpdated:
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		c := p.byID[e.AggregateID()]
@@ -168,25 +169,25 @@ func (p *Credentials) view(c *domain.Credential) CredentialView {
 	return v
 }
 
-// Get returns one credential's view.
+// Get returns one credential's view; a deleted credential is not found.
 func (p *Credentials) Get(id string) (CredentialView, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	c, ok := p.byID[id]
-	if !ok {
+	if !ok || c.Deleted {
 		return CredentialView{}, false
 	}
 	return p.view(c), true
 }
 
 // List returns the credentials keep accepts (the caller's filters and scope), in id order, one
-// page at a time; after is the last id of the previous page.
+// page at a time; after is the last id of the previous page. Deleted credentials are left out.
 func (p *Credentials) List(after string, limit int, keep func(*domain.Credential) bool) (items []CredentialView, next string) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	ids := make([]string, 0, len(p.byID))
 	for id, c := range p.byID {
-		if id > after && keep(c) {
+		if id > after && !c.Deleted && keep(c) {
 			ids = append(ids, id)
 		}
 	}
@@ -206,7 +207,7 @@ func (p *Credentials) List(after string, limit int, keep func(*domain.Credential
 // the caller persists them itself (see LastLogins).
 
 // credentialsVersion is the record layout and rules version; change it whenever either changes.
-const credentialsVersion = 2
+const credentialsVersion = 3
 
 type credentialStored struct {
 	domain.Credential

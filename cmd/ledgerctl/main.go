@@ -66,6 +66,8 @@ Commands:
   credential disable | enable | revoke   --credential ID
   credential rotate --credential ID [--expires-in D | --expires-at T]   (prints the new token once)
   credential set-access --credential ID --access licenses=detail,credentials=basic
+  credential update --credential ID --description D   (--description "" clears it)
+  credential delete --credential ID   (revokes it and takes it out of every list; the history keeps it)
   credential get    --credential ID [--format F]   (with last login and last rotation)
   credential list   [--reseller R] [--tenant T] [--role ROLE] [--status enabled|disabled|revoked]
                     [--limit N] [--after ID] [--format F]

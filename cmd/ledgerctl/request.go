@@ -161,6 +161,8 @@ var requests = map[string][]field{
 	"credential.revoke":     {{flag: "credential", json: "credentialId"}},
 	"credential.rotate":     {{flag: "credential", json: "credentialId"}, expiresIn, expiresAt},
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
+	"credential.update":     {{flag: "credential", json: "credentialId"}, {flag: "description", json: "description"}},
+	"credential.delete":     {{flag: "credential", json: "credentialId"}},
 	"role.show":             {{flag: "role", json: "role"}},
 	"credential.get":        {{flag: "credential", json: "credentialId"}, viewFormat},
 	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "role", json: "role"}, {flag: "status", json: "status"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,6 +196,74 @@ func TestCredentialLifecycle(t *testing.T) {
 	for _, typ := range []string{"credential.issued.v1", "credential.disabled.v1", "credential.enabled.v1", "credential.rotated.v1", "credential.access-set.v1", "credential.revoked.v1"} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s event was published", typ)
+		}
+	}
+}
+
+// TestCredentialUpdateAndDelete: the ERP's API user maintenance edits a description and deletes
+// a user. A deleted credential stops working at once, leaves credential.get and credential.list,
+// keeps its id, and stays in the history; refusals append nothing.
+func TestCredentialUpdateAndDelete(t *testing.T) {
+	nc, admin := startAsAdmin(t)
+	ctx := context.Background()
+	setupLicense(t, admin, "u", 1) // reseller "ur"
+	setupLicense(t, admin, "o", 1) // reseller "or"
+	id, token := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "ur"}, "description": "old"})
+	get := func() (string, error) {
+		raw, err := admin.Query(ctx, "credential.get", map[string]string{"credentialId": id})
+		var v struct{ Description string }
+		json.Unmarshal(raw, &v)
+		return v.Description, err
+	}
+	if _, err := admin.Command(ctx, "credential.update", map[string]any{"credentialId": id, "description": "nightly billing sync"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := get(); err != nil || d != "nightly billing sync" {
+		t.Fatalf("after update: %q, %v", d, err)
+	}
+	if _, err := client.New(nc, token).Query(ctx, "role.show", map[string]any{"role": "developer"}); err != nil {
+		t.Fatalf("an updated credential still works: %v", err)
+	}
+
+	// Refusals: nothing to change, and a weaker caller's reach. Neither appends.
+	before := lastSequence(t, admin, ctx)
+	_, err := admin.Command(ctx, "credential.update", map[string]any{"credentialId": id}, "")
+	if e := wantCode(t, err, 400, "INVALID_ARGUMENT"); e.Field != "description" {
+		t.Errorf("an empty update names %q", e.Field)
+	}
+	_, other := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "or"}})
+	before++ // the issue above
+	_, err = client.New(nc, other).Command(ctx, "credential.delete", map[string]any{"credentialId": id}, "")
+	wantCode(t, err, 403, "OUT_OF_SCOPE")
+	if after := lastSequence(t, admin, ctx); after != before+1 {
+		t.Fatalf("refusals appended %d events", after-before-1)
+	}
+
+	r, err := admin.Command(ctx, "credential.delete", map[string]any{"credentialId": id}, "")
+	if err != nil || len(r.Events) != 1 || r.Events[0].Type != "credential.deleted.v1" {
+		t.Fatalf("credential.delete: %v %+v", err, r)
+	}
+	_, err = client.New(nc, token).Query(ctx, "role.show", map[string]any{"role": "developer"})
+	wantCode(t, err, 401, "UNAUTHENTICATED")
+	_, err = get()
+	wantCode(t, err, 404, "CREDENTIAL_NOT_FOUND")
+	raw, err := admin.Query(ctx, "credential.list", map[string]any{"resellerId": "ur"})
+	if err != nil || strings.Contains(string(raw), id) {
+		t.Fatalf("credential.list after delete: %s %v", raw, err)
+	}
+	for _, name := range []string{"credential.delete", "credential.enable"} {
+		_, err = admin.Command(ctx, name, map[string]any{"credentialId": id}, "")
+		wantCode(t, err, 404, "CREDENTIAL_NOT_FOUND")
+	}
+	_, err = admin.Command(ctx, "credential.issue", map[string]any{"id": id, "role": "developer", "scope": map[string]any{}}, "")
+	wantCode(t, err, 409, "ALREADY_EXISTS")
+
+	js, _ := jetstream.New(nc)
+	waitStreamAt(t, js, lastSequence(t, admin, ctx))
+	seen := validateEvents(t, readStream(t, js))
+	for _, typ := range []string{"credential.updated.v1", "credential.deleted.v1"} {
+		if seen[typ] != 1 {
+			t.Errorf("%d %s events in the history; want 1", seen[typ], typ)
 		}
 	}
 }

@@ -69,7 +69,9 @@ var contractOrder = []struct {
 	{"command", "credential.disable", nil},
 	{"command", "credential.enable", nil},
 	{"command", "credential.rotate", nil},
+	{"command", "credential.update", nil},
 	{"command", "credential.revoke", nil},
+	{"command", "credential.delete", nil},
 	{"command", "machine.deactivate", nil},
 	{"command", "seat.unregister", nil},
 	{"command", "admin.create", nil},
@@ -257,8 +259,13 @@ func TestEveryEndpointOverNATS(t *testing.T) {
 		t.Errorf("micro PING by id: %v", err)
 	}
 	// The queries saw the examples' data: the run did more than answer empty pages.
-	out, err := admin.Query(ctx, "credential.list", map[string]any{"resellerId": "ex-reseller"})
-	if err != nil || !strings.Contains(string(out), "ex-credential") {
-		t.Errorf("credential.list: %s, %v", out, err)
+	out, err := admin.Query(ctx, "tenant.list", map[string]any{"resellerId": "ex-reseller"})
+	if err != nil || !strings.Contains(string(out), "ex-tenant") {
+		t.Errorf("tenant.list: %s, %v", out, err)
+	}
+	// credential.delete, the last command on ex-credential, took it out of the list.
+	out, err = admin.Query(ctx, "credential.list", map[string]any{"resellerId": "ex-reseller"})
+	if err != nil || strings.Contains(string(out), "ex-credential") {
+		t.Errorf("credential.list after credential.delete: %s, %v", out, err)
 	}
 }

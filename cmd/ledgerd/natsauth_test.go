@@ -194,13 +194,13 @@ func checkIsolation(t *testing.T, nc *nats.Conn, admin *client.Client) {
 	a.wantViolation(t, "Publish", "$JS.API.STREAM.INFO.LEDGER_EVENTS")
 }
 
-// TestChangedCredentialLosesItsConnections: disabling, revoking or rotating a credential closes
+// TestChangedCredentialLosesItsConnections: disabling, revoking, deleting or rotating a credential closes
 // the connections that authenticated with it, and its old token no longer connects.
 func TestChangedCredentialLosesItsConnections(t *testing.T) {
 	nc, admin := startAsAdmin(t)
 	url := nc.ConnectedUrl()
 	ctx := context.Background()
-	for _, change := range []string{"credential.disable", "credential.revoke", "credential.rotate"} {
+	for _, change := range []string{"credential.disable", "credential.revoke", "credential.delete", "credential.rotate"} {
 		t.Run(change, func(t *testing.T) {
 			id, token := issueCredential(t, admin, map[string]any{"role": "support-agent"})
 			doomed := connectWatched(t, url, token)

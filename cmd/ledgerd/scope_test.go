@@ -120,8 +120,10 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"id": id("cred"), "role": "anonymous", "scope": scope}
 	case "credential.set-access":
 		return map[string]any{"credentialId": s.credential, "access": map[string]any{"licenses": "basic"}}
-	case "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.get":
+	case "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.get", "credential.delete":
 		return cred
+	case "credential.update":
+		return map[string]any{"credentialId": s.credential, "description": "renamed"}
 	case "usage.quota", "license.details":
 		if op == "license.details" {
 			return map[string]any{}
@@ -211,14 +213,19 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 					aim = sideB.scope()
 				}
 				n++
+				// A batch is judged by the one command it carries, atomic so that its refusal is
+				// the batch's: a command the role may send.
+				judged, body := op, side.body(op, aim, n)
+				if op == "credential.delete" {
+					// A credential of its own to delete: the side's is needed by the roles after.
+					id, _ := issueCredential(t, admin, map[string]any{"role": "anonymous", "scope": aim})
+					body = map[string]any{"credentialId": id}
+				}
 				before := lastSequence(t, admin, ctx)
 				var (
 					reply json.RawMessage
 					err   error
 				)
-				// A batch is judged by the one command it carries, atomic so that its refusal is
-				// the batch's: a command the role may send.
-				judged, body := op, side.body(op, aim, n)
 				if op == domain.BatchSubmit {
 					judged = "seat.register"
 					if !domain.Allowed(role, judged) {
