@@ -26,7 +26,8 @@ func SeatHolder(key string) (company, name string) {
 
 // SeatRegister registers an end user on a license (DBSync registerUser).
 type SeatRegister struct {
-	LicenseID      string `json:"licenseId"`
+	// LicenseID may be left out by a credential scoped to one license: it is that license.
+	LicenseID      string `json:"licenseId,omitempty"`
 	EndUserCompany string `json:"endUserCompany"`
 	EndUserName    string `json:"endUserName"`
 }
@@ -112,6 +113,9 @@ func (l *License) consumedIn(p int) int {
 }
 
 func (s *State) seatLicense(licenseID, company, name string) (*License, error) {
+	if licenseID == "" {
+		return nil, Errorf(CodeInvalidArgument, "licenseId", "is required, unless the credential is scoped to one license")
+	}
 	if err := checkID("licenseId", licenseID); err != nil {
 		return nil, err
 	}

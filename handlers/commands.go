@@ -63,11 +63,14 @@ type commandSpec struct {
 
 // decodeCommand is the spec of a command whose wire form is W and whose reply is result(cmd).
 func decodeCommand[W wireCommand, R any](result func(domain.Command) func(*domain.State, time.Time) R) commandSpec {
-	return prepareCommand[W, R](func(w W, _ *commandEnv) (*prepared, error) {
+	return prepareCommand[W, R](func(w W, env *commandEnv) (*prepared, error) {
 		if p, ok := any(w).(checksPresence); ok {
 			if err := p.missing(); err != nil {
 				return nil, err
 			}
+		}
+		if d, ok := any(&w).(scopeDefaults); ok {
+			d.defaultFromScope(env.caller.Scope)
 		}
 		cmd, meta := w.parts()
 		return &prepared{cmd: cmd, meta: meta, result: untyped(result(cmd))}, nil
@@ -217,6 +220,23 @@ func (w planCreateWire) parts() (domain.Command, CommandMeta) {
 
 func (w tenantUpdateWire) parts() (domain.Command, CommandMeta) { return w.TenantUpdate, w.CommandMeta }
 func (w seatRegisterWire) parts() (domain.Command, CommandMeta) { return w.SeatRegister, w.CommandMeta }
+
+// scopeDefaults is a request that may leave out what the caller's scope already says: DBSync's
+// calls are tied to the partner's application key, so a credential scoped to one license
+// registers, unregisters and counts seats without naming the license again.
+type scopeDefaults interface{ defaultFromScope(domain.Scope) }
+
+func (w *seatRegisterWire) defaultFromScope(sc domain.Scope) {
+	if w.LicenseID == "" {
+		w.LicenseID = sc.LicenseID
+	}
+}
+
+func (w *seatUnregisterWire) defaultFromScope(sc domain.Scope) {
+	if w.LicenseID == "" {
+		w.LicenseID = sc.LicenseID
+	}
+}
 func (w seatUnregisterWire) parts() (domain.Command, CommandMeta) {
 	return w.SeatUnregister, w.CommandMeta
 }

@@ -45,7 +45,7 @@ func (o ReadOptions) readOptions() ReadOptions { return o }
 func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
 	return querySpec{
 		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
-			q, err := decodeQuery[Q](ctx, l, name, body, arrived)
+			q, err := decodeQuery[Q](ctx, l, caller.Scope, name, body, arrived)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -58,12 +58,16 @@ func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q
 	}
 }
 
-// decodeQuery decodes a query's body and waits until the read models reflect what it must see:
-// every command acknowledged before it arrived, and its minSequence.
-func decodeQuery[Q readable](ctx context.Context, l *Ledger, name string, body []byte, arrived uint64) (Q, error) {
+// decodeQuery decodes a query's body, fills what the caller's scope implies (scopeDefaults), and
+// waits until the read models reflect what it must see: every command acknowledged before it
+// arrived, and its minSequence.
+func decodeQuery[Q readable](ctx context.Context, l *Ledger, sc domain.Scope, name string, body []byte, arrived uint64) (Q, error) {
 	var q Q
 	if err := decodeRequest(schemas.Query, name, body, &q); err != nil {
 		return q, err
+	}
+	if d, ok := any(&q).(scopeDefaults); ok {
+		d.defaultFromScope(sc)
 	}
 	if asked := q.readOptions().MinSequence; asked > arrived {
 		return q, l.waitReflected(ctx, asked, "minSequence")
@@ -100,7 +104,7 @@ type readView struct {
 func queryAt[Q historical, R any](answer func(l *Ledger, caller domain.Credential, q Q, v readView) (R, error)) querySpec {
 	return querySpec{
 		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
-			q, err := decodeQuery[Q](ctx, l, name, body, arrived)
+			q, err := decodeQuery[Q](ctx, l, caller.Scope, name, body, arrived)
 			if err != nil {
 				return nil, 0, err
 			}

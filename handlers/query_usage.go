@@ -60,6 +60,14 @@ func (q usageQuotaQuery) history(l *Ledger) (resellers, licenses []string) {
 	return nil, []string{q.LicenseID}
 }
 
+// defaultFromScope implements scopeDefaults: a credential scoped to one license asks for its
+// quota without naming it.
+func (q *usageQuotaQuery) defaultFromScope(sc domain.Scope) {
+	if q.LicenseID == "" && q.ResellerID == "" {
+		q.LicenseID = sc.LicenseID
+	}
+}
+
 // quotaUsage is usage.quota's result: one license's quota (projections.LicenseUsage), or the
 // sum over a reseller's (projections.ResellerUsage).
 type quotaUsage struct{ usage any }
