@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -344,3 +345,27 @@ func (s *State) applyAdmin(e Event) {
 		delete(s.Admins, e.Username)
 	}
 }
+
+// languageCodes are the ISO 639-1 codes of the languages APIO names in full ("English" -> "en").
+var languageCodes = map[string]string{
+	"english": "en", "french": "fr", "dutch": "nl", "german": "de", "spanish": "es", "italian": "it",
+	"portuguese": "pt", "polish": "pl", "swedish": "sv", "danish": "da", "norwegian": "no", "finnish": "fi",
+	"czech": "cs", "greek": "el", "turkish": "tr", "russian": "ru", "japanese": "ja", "chinese": "zh",
+	"korean": "ko", "arabic": "ar", "hebrew": "he", "hungarian": "hu", "romanian": "ro",
+}
+
+// LanguageCode is APIO's language_code, derived from the admin's language: its ISO 639-1 code,
+// or "" for a language not known here.
+func LanguageCode(language string) string {
+	return languageCodes[strings.ToLower(strings.TrimSpace(language))]
+}
+
+// UserLevel is APIO's numeric user level of a profile type. The seed's examples give a tenant
+// admin 12 and a reseller admin 16; the system admin stands above them at 20.
+func UserLevel(profileType string) int {
+	return map[string]int{ProfileTenantAdmin: 12, ProfileResellerAdmin: 16, ProfileSystemAdmin: 20}[profileType]
+}
+
+// AccessTypeFull is APIO's accessType of an admin who may change what its level reaches; every
+// admin here has it (none is read-only).
+const AccessTypeFull = 1

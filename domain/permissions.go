@@ -5,7 +5,7 @@ import "sort"
 // Queries lists every query the ledger serves, by wire name.
 var Queries = []string{
 	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "license.signing-keys", "seat.authenticate",
-	"tenant.get", "tenant.list",
+	"tenant.get", "tenant.list", "admin.get", "admin.list",
 	"license.details", "role.show", "credential.get", "credential.list",
 	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
 }
@@ -46,9 +46,10 @@ var (
 	searchCustomers = []string{"tenant.get", "tenant.list"}
 	createCustomers = []string{"tenant.create"}
 	modifyCustomers = []string{"tenant.update"}
-	manageAdmins    = []string{"admin.create", "admin.update", "admin.delete"}
-	manageLogins    = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.update", "credential.delete", "credential.get", "credential.list"}
-	createPlans     = []string{"plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"} // Keygen: "create policies" and their entitlements
+	// APIO: whoever manages admins retrieves them (admin.get, admin.list).
+	manageAdmins = []string{"admin.create", "admin.update", "admin.delete", "admin.get", "admin.list"}
+	manageLogins = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.update", "credential.delete", "credential.get", "credential.list"}
+	createPlans  = []string{"plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"} // Keygen: "create policies" and their entitlements
 	// The history, its checkpoints and proofs: the whole log, so only with a system scope.
 	audit = []string{"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events"}
 )

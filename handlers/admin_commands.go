@@ -120,33 +120,39 @@ func adminDeleteCommand(w adminDeleteWire, env *commandEnv) (*prepared, error) {
 	}}, nil
 }
 
-// adminView is an admin as replies show it (APIO's GET attributes; never the password).
+// adminView is an admin as replies show it: APIO's GET attributes, those marked always (A) and,
+// when they apply, conditional (C) and optional (O) ones; never the password.
 type adminView struct {
 	Username        string `json:"username"`
 	FirstName       string `json:"firstName"`
 	LastName        string `json:"lastName"`
 	EmailAddress    string `json:"emailAddress"`
 	Language        string `json:"language"`
+	LanguageCode    string `json:"language_code,omitempty"` // derived from language
+	AccessType      int    `json:"accessType"`
+	UserLevel       int    `json:"userLevel"` // derived from userProfileType
 	ReadOnly        bool   `json:"readOnly"`
 	UserProfileType string `json:"userProfileType"`
 	ResellerID      string `json:"resellerId"`
-	TenantID        string `json:"tenantId,omitempty"`
+	TenantID        string `json:"tenantId,omitempty"` // a tenant admin's
 	Role            string `json:"role,omitempty"`
 	HasPassword     bool   `json:"hasPassword"`
 }
 
-// adminResult answers with the admin a command acted on, as it stands after it, its personal
-// data opened with its key.
+// viewAdmin renders an admin, its personal data opened with its key.
+func viewAdmin(a *domain.Admin, personal *personalKeys) adminView {
+	return adminView{
+		Username: a.Username, Language: a.Language, LanguageCode: domain.LanguageCode(a.Language), Role: a.Role,
+		HasPassword: a.PasswordHash != "", AccessType: domain.AccessTypeFull, UserLevel: domain.UserLevel(a.ProfileType),
+		FirstName: personal.open(a.FirstName), LastName: personal.open(a.LastName), EmailAddress: personal.open(a.EmailAddress),
+		UserProfileType: a.ProfileType, ResellerID: a.ResellerID, TenantID: a.TenantID,
+	}
+}
+
+// adminResult answers with the admin a command acted on, as it stands after it.
 func adminResult(cmd domain.Command, personal *personalKeys) func(*domain.State, time.Time) adminView {
 	username := aggregateID(cmd)
-	return func(s *domain.State, _ time.Time) adminView {
-		a := s.Admins[username]
-		return adminView{
-			Username: a.Username, Language: a.Language, Role: a.Role, HasPassword: a.PasswordHash != "",
-			FirstName: personal.open(a.FirstName), LastName: personal.open(a.LastName), EmailAddress: personal.open(a.EmailAddress),
-			UserProfileType: a.ProfileType, ResellerID: a.ResellerID, TenantID: a.TenantID,
-		}
-	}
+	return func(s *domain.State, _ time.Time) adminView { return viewAdmin(s.Admins[username], personal) }
 }
 
 // credentialIssueCommand issues an API credential. The token is drawn here and shown once, in

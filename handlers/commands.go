@@ -164,14 +164,14 @@ type (
 	}
 	// planCreateWire spells out the plan's fields rather than embed domain.PlanCreate, whose
 	// tags (shared with the plan.created event) mark every field as always present: on the wire
-	// only productId and name are required, the id is drawn when left out, and the numbers
-	// default to 0 (tier 0, no seats, no machine limit, perpetual).
+	// productId, name and seats are required, the id is drawn when left out, and the other
+	// numbers default to 0 (tier 0, no machine limit, perpetual).
 	planCreateWire struct {
 		ID           string `json:"id,omitempty"`
 		ProductID    string `json:"productId"`
 		Name         string `json:"name"`
 		Tier         int    `json:"tier,omitempty"`
-		Seats        int    `json:"seats,omitempty"`
+		Seats        int    `json:"seats"`
 		Machines     int    `json:"machines,omitempty"`
 		DurationDays int    `json:"durationDays,omitempty"`
 		// Entitlements every license on the plan has (entitlement codes).

@@ -133,6 +133,8 @@ var queries = map[string]querySpec{
 	"credential.get":       query(getCredential),
 	"tenant.get":           query(getTenant),
 	"tenant.list":          query(listTenants),
+	"admin.get":            query(getAdmin),
+	"admin.list":           query(listAdmins),
 	"credential.list":      query(listCredentials),
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),

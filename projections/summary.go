@@ -160,20 +160,22 @@ func (p *Licenses) LicenseSummary(id string, t time.Time) (LicenseSummary, bool)
 func (p *Licenses) Tenants(after string, limit int, keep func(*domain.Tenant) bool) ([]domain.Tenant, string) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	ids := slices.Sorted(maps.Keys(p.state.Tenants))
-	out := []domain.Tenant{}
-	for _, id := range ids {
-		if id <= after {
-			continue
-		}
-		t := p.state.Tenants[id]
-		if !keep(t) {
+	return pageOf(p.state.Tenants, after, limit, keep)
+}
+
+// pageOf copies, in key order, at most limit values of m with keys after after that keep says
+// to, and returns the cursor of the next page (the last key given, or "" at the end).
+func pageOf[T any](m map[string]*T, after string, limit int, keep func(*T) bool) ([]T, string) {
+	out := []T{}
+	var last string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k <= after || !keep(m[k]) {
 			continue
 		}
 		if len(out) == limit {
-			return out, out[len(out)-1].ID
+			return out, last
 		}
-		out = append(out, *t)
+		out, last = append(out, *m[k]), k
 	}
 	return out, ""
 }
@@ -187,4 +189,24 @@ func (p *Licenses) Tenant(id string, keep func(*domain.Tenant) bool) (domain.Ten
 		return domain.Tenant{}, false
 	}
 	return *t, true
+}
+
+// Admins lists, in username order, at most limit admins with usernames after after that keep
+// says to, and the cursor of the next page ("" at the end). Their personal data is as the log
+// holds it (sealed); the caller opens it.
+func (p *Licenses) Admins(after string, limit int, keep func(*domain.Admin) bool) ([]domain.Admin, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return pageOf(p.state.Admins, after, limit, keep)
+}
+
+// Admin returns one admin (false if there is none, or keep says no).
+func (p *Licenses) Admin(username string, keep func(*domain.Admin) bool) (domain.Admin, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	a, ok := p.state.Admins[username]
+	if !ok || !keep(a) {
+		return domain.Admin{}, false
+	}
+	return *a, true
 }

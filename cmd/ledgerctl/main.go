@@ -59,6 +59,9 @@ Commands:
                     [--first-name --last-name --email --language --role --password]
   admin update      --username U [--profile --first-name --last-name --email --language --role --password]
   admin delete      --username U
+  admin get         --username U   (APIO's GET: every attribute but the password)
+  admin list        [--reseller R] [--tenant T] [--profile TYPE] [--limit N] [--after NAME]
+                    (the admins the credential reaches: its reseller's, or its tenant's)
   credential issue  [--id ID] --role ROLE (--scope-reseller R [--scope-tenant T --scope-product P --scope-license L
                     --scope-user ADMIN] | --scope-company C --scope-end-user U | --scope-system true)
                     [--description D] [--access licenses=basic,...] [--expires-in 720h | --expires-at RFC3339]

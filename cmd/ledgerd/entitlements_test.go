@@ -110,7 +110,7 @@ func TestEntitlements(t *testing.T) {
 		{"license.attach-entitlements", map[string]any{"licenseId": lic, "codes": []string{"theirs"}}, "ENTITLEMENT_OF_ANOTHER_PRODUCT"},
 		{"license.attach-entitlements", map[string]any{"licenseId": lic, "codes": []string{"nope"}}, "ENTITLEMENT_NOT_FOUND"},
 		{"plan.attach-entitlements", map[string]any{"planId": "enplan", "codes": []string{"sso", "sso"}}, "INVALID_ARGUMENT"},
-		{"plan.create", map[string]any{"id": "bad", "productId": "enp", "name": "B", "entitlements": []string{"theirs"}}, "ENTITLEMENT_OF_ANOTHER_PRODUCT"},
+		{"plan.create", map[string]any{"id": "bad", "productId": "enp", "name": "B", "seats": 1, "entitlements": []string{"theirs"}}, "ENTITLEMENT_OF_ANOTHER_PRODUCT"},
 		{"entitlement.create", map[string]any{"code": "sso", "name": "again"}, "ALREADY_EXISTS"},
 	} {
 		_, err := admin.Command(ctx, c.name, c.body, "")

@@ -153,7 +153,7 @@ func TestHostilePartnerGainsNothing(t *testing.T) {
 		refused(t, admin, admin, "credential.issue", map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "hb", "userId": "ra1"}}, 422, "SCOPE_MISMATCH", "scope.resellerId")
 		_, raToken := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "ha"}})
 		refused(t, admin, client.New(nc, raToken), "credential.issue", map[string]any{"role": "client-limited", "scope": map[string]any{"resellerId": "ha", "tenantId": "hb-t"}}, 422, "TENANT_NOT_OF_RESELLER", "scope.tenantId")
-		refused(t, admin, client.New(nc, raToken), "credential.issue", map[string]any{"role": "client-limited", "scope": map[string]any{"resellerId": "hb", "tenantId": "hb-t"}}, 403, "OUT_OF_SCOPE", "scope")
+		refused(t, admin, client.New(nc, raToken), "credential.issue", map[string]any{"role": "client-limited", "scope": map[string]any{"resellerId": "hb", "tenantId": "hb-t"}}, 403, "OUT_OF_SCOPE", "scope.resellerId")
 	})
 }
 

@@ -135,8 +135,10 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"resellerId": s.reseller}
 	case "dashboard.show":
 		return map[string]any{"recent": 100}
-	case "credential.list":
+	case "credential.list", "admin.list":
 		return map[string]any{}
+	case "admin.get":
+		return map[string]any{"username": s.admin}
 	}
 	return with(nil) // license.suspend, reinstate, renew, expire, terminate, rotate-key
 }
@@ -220,6 +222,12 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 					// A credential of its own to delete: the side's is needed by the roles after.
 					id, _ := issueCredential(t, admin, map[string]any{"role": "anonymous", "scope": aim})
 					body = map[string]any{"credentialId": id}
+				}
+				if op == "admin.get" {
+					// The role's own admin.delete, just before, may have deleted the side's admin;
+					// ALREADY_EXISTS when it still stands.
+					admin.Command(ctx, "admin.create", map[string]any{"resellerId": side.reseller, "tenantId": side.tenant,
+						"username": side.admin, "userProfileType": "tenant-admin"}, "")
 				}
 				before := lastSequence(t, admin, ctx)
 				var (
@@ -331,7 +339,11 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		if ce == nil || ce.Status != 404 || ce.Code != "TENANT_NOT_FOUND" {
 			t.Errorf("%s: %v, want 404 TENANT_NOT_FOUND", where, err)
 		}
-	case "license.details", "credential.list", "tenant.list":
+	case "admin.get":
+		if ce == nil || ce.Status != 404 || ce.Code != "ADMIN_NOT_FOUND" {
+			t.Errorf("%s: %v, want 404 ADMIN_NOT_FOUND", where, err)
+		}
+	case "license.details", "credential.list", "tenant.list", "admin.list":
 		var page struct {
 			Items []map[string]any
 		}
@@ -339,7 +351,7 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 			t.Fatalf("%s: %v", where, err)
 		}
 		for _, it := range page.Items {
-			if it["licenseId"] == sideB.license || it["id"] == sideB.credential || it["tenantId"] == sideB.tenant {
+			if it["licenseId"] == sideB.license || it["id"] == sideB.credential || it["tenantId"] == sideB.tenant || it["username"] == sideB.admin {
 				t.Errorf("%s: the list shows %v, outside the scope", where, it)
 			}
 		}
