@@ -273,18 +273,31 @@ func (s *State) decideAdminUpdate(c AdminUpdate) ([]Event, error) {
 		e.UserProfileType = t
 		e.DropTenant = a.TenantID != ""
 		// A lower profile caps the credentials acting for the admin: those whose role now
-		// exceeds it are revoked with the change.
-		return append([]Event{e}, s.revokeActingFor(a.Username, *t, "admin "+a.Username+" became a "+*t)...), nil
+		// exceeds it are revoked with the change, and so are its login sessions, whose role was
+		// the old profile.
+		return append([]Event{e}, s.revokeWhere(func(c *Credential) bool {
+			return c.Scope.UserID == a.Username && (c.Session || len(RoleExcess(c.Role, *t)) > 0)
+		}, "admin "+a.Username+" became a "+*t)...), nil
+	}
+	if c.PasswordHash != "" {
+		// A new password ends the sessions the old one opened.
+		return append([]Event{e}, s.revokeWhere(func(c *Credential) bool { return c.Scope.UserID == a.Username && c.Session },
+			"admin "+a.Username+" changed its password")...), nil
 	}
 	return []Event{e}, nil
 }
 
-// revokeActingFor revokes, in id order, every live credential acting for admin username whose
-// role exceeds profile ("" for any role: the admin is deleted), saying why.
-func (s *State) revokeActingFor(username, profile, reason string) []Event {
+// revokeActingFor revokes, in id order, every live credential acting for admin username, saying
+// why (the admin is deleted).
+func (s *State) revokeActingFor(username, reason string) []Event {
+	return s.revokeWhere(func(c *Credential) bool { return c.Scope.UserID == username }, reason)
+}
+
+// revokeWhere revokes, in id order, every live credential match says to, saying why.
+func (s *State) revokeWhere(match func(*Credential) bool, reason string) []Event {
 	var ids []string
 	for id, c := range s.Credentials {
-		if c.Scope.UserID == username && !c.Revoked && (profile == "" || len(RoleExcess(c.Role, profile)) > 0) {
+		if !c.Revoked && match(c) {
 			ids = append(ids, id)
 		}
 	}
@@ -310,7 +323,7 @@ func (s *State) decideAdminDelete(c AdminDelete) ([]Event, error) {
 	}
 	// Every credential acting for the admin goes with it, each revocation an event of its own.
 	return append([]Event{AdminDeleted{Username: a.Username, ResellerID: a.ResellerID, TenantID: a.TenantID}},
-		s.revokeActingFor(a.Username, "", "admin "+a.Username+" was deleted")...), nil
+		s.revokeActingFor(a.Username, "admin "+a.Username+" was deleted")...), nil
 }
 
 func (s *State) applyAdmin(e Event) {

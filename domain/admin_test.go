@@ -2,7 +2,9 @@ package domain_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/licledger/licledger/domain"
 )
@@ -84,4 +86,35 @@ func TestAdminStateFollowsEvents(t *testing.T) {
 	if s.Admins["boss"] != nil {
 		t.Fatal("deleted admin still there")
 	}
+}
+
+// TestAdminLoginAndSessions: a login opens a session credential with the admin's profile and
+// place only while the verified hash is still the admin's; a new password or profile ends the
+// admin's sessions and nothing else.
+func TestAdminLoginAndSessions(t *testing.T) {
+	at := t0.Add(time.Hour)
+	withPassword := adminWorld(domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", PasswordHash: "sealed-1"})
+	session := domain.CredentialIssued{ID: "s1", Role: domain.ProfileTenantAdmin, Scope: domain.Scope{ResellerID: "r1", TenantID: "t1", UserID: "tina"},
+		Description: "login session of admin tina", ExpiresAt: &at, TokenHash: "hs", TokenPrefix: "lic_s", Session: true}
+	apiKey := domain.CredentialIssued{ID: "k1", Role: "client-limited", Scope: domain.Scope{ResellerID: "r1", TenantID: "t1", UserID: "tina"}, TokenHash: "hk"}
+	login := domain.AdminLogin{Username: "tina", VerifiedHash: "sealed-1", CredentialID: "s1", TokenHash: "hs", TokenPrefix: "lic_s", ExpiresAt: at}
+	plus := func(extra ...domain.Event) []domain.Event { return append(slices.Clone(withPassword), extra...) }
+	ended := func(reason string) domain.Event {
+		return domain.CredentialRevoked{CredentialID: "s1", ResellerID: "r1", TenantID: "t1", Reason: reason}
+	}
+	runDecideCases(t, []decideCase{
+		{name: "a login opens a session", given: withPassword, now: t0, when: login, then: []domain.Event{session}},
+		{name: "a password changed since it was verified", given: plus(domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", PasswordHash: "sealed-2"}),
+			now: t0, when: login, code: domain.CodeLoginFailed, field: "password"},
+		{name: "an admin without a password", given: adminWorld(), now: t0, when: domain.AdminLogin{Username: "tina", CredentialID: "s1", TokenHash: "hs", ExpiresAt: at},
+			code: domain.CodeLoginFailed, field: "password"},
+		{name: "no such admin", given: adminWorld(), now: t0, when: domain.AdminLogin{Username: "ghost", VerifiedHash: "x", CredentialID: "s1", TokenHash: "hs", ExpiresAt: at},
+			code: domain.CodeLoginFailed, field: "password"},
+		{name: "a new password ends the sessions, not the API keys", given: plus(session, apiKey), now: t0,
+			when: domain.AdminUpdate{Username: "tina", PasswordHash: "sealed-3"},
+			then: []domain.Event{domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", PasswordHash: "sealed-3"}, ended("admin tina changed its password")}},
+		{name: "a new name ends nothing", given: plus(session), now: t0,
+			when: domain.AdminUpdate{Username: "tina", AdminProfile: domain.AdminProfile{FirstName: sp("Tina")}},
+			then: []domain.Event{domain.AdminUpdated{Username: "tina", ResellerID: "r1", TenantID: "t1", AdminProfile: domain.AdminProfile{FirstName: sp("Tina")}}}},
+	})
 }

@@ -57,6 +57,7 @@ type Credential struct {
 	TokenHash   string            // keyed hash of the current token
 	Access      map[string]string // resource -> maximum view level; a resource left out is not limited
 	ExpiresAt   time.Time         // zero: never
+	Session     bool              // opened by admin.login: ends when the admin's password or profile changes
 }
 
 // ExpiredAt reports whether the credential's token no longer works at t.
@@ -68,7 +69,7 @@ func (c *Credential) ExpiredAt(t time.Time) bool {
 // read model both build theirs here.
 func NewCredential(e CredentialIssued) *Credential {
 	c := &Credential{ID: e.ID, Role: e.Role, Scope: e.Scope, Description: e.Description, Enabled: true,
-		TokenHash: e.TokenHash, Access: e.Access}
+		TokenHash: e.TokenHash, Access: e.Access, Session: e.Session}
 	if e.ExpiresAt != nil {
 		c.ExpiresAt = *e.ExpiresAt
 	}
@@ -87,6 +88,7 @@ type CredentialIssue struct {
 	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
 	TokenHash   string            `json:"-"`
 	TokenPrefix string            `json:"-"`
+	Session     bool              `json:"-"` // never issued this way: only admin.login opens sessions
 }
 
 func (CredentialIssue) CommandName() string { return "credential.issue" }
@@ -104,6 +106,8 @@ type CredentialIssued struct {
 	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
 	TokenHash   string            `json:"tokenHash"`
 	TokenPrefix string            `json:"tokenPrefix"`
+	// Session marks an admin's login session (admin.login), not an API key.
+	Session bool `json:"session,omitempty"`
 }
 
 func (CredentialIssued) EventType() string     { return TypeCredentialIssued }

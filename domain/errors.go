@@ -46,7 +46,7 @@ var Codes = []Code{
 	CodeLicenseTerminated, CodeLicenseNotSuspended, CodeLicensePerpetual,
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
 	CodeTooManyMachines, CodeMachineNotFound,
-	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself,
+	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself, CodeLoginFailed,
 	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation, CodeProtected,
 	CodeAccessEscalation, CodeExpiryEscalation, CodeLevelEscalation, CodeActsForAnother, CodeScopeMismatch,
 	CodeEntitlementNotFound, CodeEntitlementOfAnotherProduct,

@@ -18,10 +18,14 @@ var Operations = append([]string{
 	"license.renew", "license.expire", "license.terminate", "license.note", "license.set-quota",
 	"license.rotate-key", "license.checkout", "machine.heartbeat", "license.attach-entitlements", "license.detach-entitlements",
 	"entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
-	"admin.create", "admin.update", "admin.delete",
+	"admin.create", "admin.update", "admin.delete", AdminLoginOp,
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
 	"credential.rotate", "credential.set-access", "credential.update", "credential.delete", BatchSubmit,
 }, Queries...)
+
+// AdminLoginOp opens an admin's login session. It is open to everyone, with or without a token:
+// the password is the credential (handlers check it and limit failures).
+const AdminLoginOp = "admin.login"
 
 // BatchSubmit sends many commands in one request. Each of them is authorized on its own, so a role
 // may submit a batch if it may send any command at all (init, below).
@@ -106,16 +110,18 @@ var permissions = map[string]map[string]bool{
 }
 
 func init() {
-	// A machine that may be activated may send heartbeats.
+	// A machine that may be activated may send heartbeats; anyone may log an admin in (the
+	// password is the credential), so no role has power over another by it.
 	for _, ops := range permissions {
 		if ops["machine.activate"] {
 			ops["machine.heartbeat"] = true
 		}
+		ops[AdminLoginOp] = true
 	}
 	queries := union(Queries)
 	for _, ops := range permissions {
 		for op := range ops {
-			if !queries[op] && op != BatchSubmit {
+			if !queries[op] && op != BatchSubmit && op != AdminLoginOp {
 				ops[BatchSubmit] = true
 				break
 			}

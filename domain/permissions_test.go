@@ -92,7 +92,7 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 			t.Errorf("%s may not do everything", r)
 		}
 	}
-	if got := ops("anonymous"); len(got) != 2 || !got["license.validate"] || !got["license.signing-keys"] {
+	if got := ops("anonymous"); len(got) != 3 || !got["license.validate"] || !got["license.signing-keys"] || !got[domain.AdminLoginOp] {
 		t.Errorf("anonymous: %v", got)
 	}
 	// Support agents update licenses and machines but create and delete nothing.
@@ -111,8 +111,9 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 	}
 	// A license token activates machines and keeps them alive, validates, takes its license file
 	// and reads its own machines (license.details); nothing else changes.
-	// (A batch carries only what the role may send alone: batch.submit adds nothing.)
-	if got := minus(ops("license"), map[string]bool{"license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true, "license.checkout": true, "license.signing-keys": true,
+	// (A batch carries only what the role may send alone: batch.submit adds nothing; admin.login
+	// is open to all.)
+	if got := minus(ops("license"), map[string]bool{domain.AdminLoginOp: true, "license.validate": true, "machine.activate": true, "machine.deactivate": true, "role.show": true, "batch.submit": true, "license.checkout": true, "license.signing-keys": true,
 		"machine.heartbeat": true, "license.details": true}); len(got) > 0 {
 		t.Errorf("license may also %v", got)
 	}
@@ -128,7 +129,8 @@ func TestKeygenAndAPIORoles(t *testing.T) {
 }
 
 // TestBatchSubmitGoesWithCommands: a role may submit a batch exactly when it may send some
-// command (each of the batch's commands is then authorized on its own).
+// command (each of the batch's commands is then authorized on its own); admin.login, open to
+// all, never goes in a batch.
 func TestBatchSubmitGoesWithCommands(t *testing.T) {
 	queries := map[string]bool{}
 	for _, q := range domain.Queries {
@@ -137,7 +139,7 @@ func TestBatchSubmitGoesWithCommands(t *testing.T) {
 	for _, role := range domain.Roles {
 		hasCommand := false
 		for op := range ops(role) {
-			hasCommand = hasCommand || !queries[op] && op != domain.BatchSubmit
+			hasCommand = hasCommand || !queries[op] && op != domain.BatchSubmit && op != domain.AdminLoginOp
 		}
 		if domain.Allowed(role, domain.BatchSubmit) != hasCommand {
 			t.Errorf("%s: batch.submit %v, but sends commands %v", role, domain.Allowed(role, domain.BatchSubmit), hasCommand)

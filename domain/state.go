@@ -101,6 +101,8 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideAdminUpdate(c)
 	case AdminDelete:
 		return s.decideAdminDelete(c)
+	case AdminLogin:
+		return s.decideAdminLogin(now, c)
 	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess, CredentialDelete, CredentialUpdate:
 		return s.decideCredential(now, c)
 	}
@@ -233,6 +235,8 @@ func Target(cmd Command) string {
 		return adminStream(c.Username)
 	case AdminDelete:
 		return adminStream(c.Username)
+	case AdminLogin:
+		return credentialStream(c.CredentialID)
 	case CredentialDisable:
 		return credentialStream(c.CredentialID)
 	case CredentialEnable:

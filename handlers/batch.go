@@ -49,13 +49,14 @@ type batchCommand struct {
 	Body commandBody `json:"body"`
 }
 
-// commandName is the name of a command a batch may carry: any but batch.submit.
+// commandName is the name of a command a batch may carry: any but batch.submit and admin.login
+// (which needs no token, and whose session token must go to its caller alone).
 type commandName string
 
 func (commandName) JSONSchema() map[string]any {
 	var names []any
 	for _, n := range CommandNames() {
-		if n != domain.BatchSubmit {
+		if n != domain.BatchSubmit && n != domain.AdminLoginOp {
 			names = append(names, n)
 		}
 	}

@@ -36,6 +36,9 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := l.checkPartition(r.Reseller); f != nil {
 		return nil, f
 	}
+	if r.Name == domain.AdminLoginOp {
+		return l.adminLogin(ctx, r) // the password is the credential: no token to look at
+	}
 	cred, f := l.Authenticate(r.Token, r.Source)
 	if f != nil {
 		return nil, f
@@ -88,12 +91,22 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 		}
 		digest.Sum(cmd.Digest[:0])
 	}
+	reply, f := l.submit(ctx, cmd, r.Reseller)
+	if f == nil && heartbeat != nil {
+		l.alive.beat(*heartbeat, l.now())
+	}
+	return reply, f
+}
+
+// submit hands a command to the sequencer and waits for its reply: durable, and replicated to
+// the stream when AckReplicated asks for it. reseller is the reseller the request addressed.
+func (l *Ledger) submit(ctx context.Context, cmd eventstore.Command, reseller string) ([]byte, *Failure) {
 	ctx, cancel := context.WithTimeout(ctx, l.commandTimeout)
 	defer cancel()
 	res, err := l.store.Submit(ctx, cmd)
 	if err != nil {
 		f := Refuse(err)
-		if r.Reseller == "" && l.partition.Partitioned() && strings.HasSuffix(string(f.Err.Code), "_NOT_FOUND") {
+		if reseller == "" && l.partition.Partitioned() && strings.HasSuffix(string(f.Err.Code), "_NOT_FOUND") {
 			// Most likely a reseller's data, sent unaddressed to partition 0, which may not own it.
 			e := *f.Err
 			e.Message += " (the ledger is partitioned by reseller: address a reseller's commands to it, ledger.v1.cmd.<command>.<resellerId>)"
@@ -110,11 +123,8 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	}
 	reply, err := l.secrets.openReply(res.Reply)
 	if err != nil {
-		l.log.Error("stored reply unreadable", "commandId", id, "err", err)
+		l.log.Error("stored reply unreadable", "commandId", cmd.ID, "err", err)
 		return nil, Refuse(err)
-	}
-	if heartbeat != nil {
-		l.alive.beat(*heartbeat, l.now())
 	}
 	return reply, nil
 }

@@ -140,6 +140,7 @@ var commands = map[string]commandSpec{
 	"credential.update":           decodeCommand[credUpdateWire](credentialResult),
 	"credential.delete":           decodeCommand[credDeleteWire](credentialResult),
 	"credential.rotate":           prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
+	domain.AdminLoginOp:           adminLoginSpec,
 	// Decoded by Command itself (batch.go): each of its commands by its own decoder.
 	"batch.submit": {request: reflect.TypeFor[batchWire](), result: reflect.TypeFor[batchResult]()},
 }

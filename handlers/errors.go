@@ -43,7 +43,7 @@ func statusOf(c domain.Code) int {
 	switch c {
 	case domain.CodeInvalidArgument, CodeMalformedJSON, CodeSchemaViolation, domain.CodeFieldNotAllowed, domain.CodeCannotDeleteYourself, CodeMisaddressed:
 		return 400
-	case CodeUnauthenticated, CodeTokenExpired:
+	case CodeUnauthenticated, CodeTokenExpired, domain.CodeLoginFailed:
 		return 401
 	case CodeForbidden, domain.CodeOutOfScope, domain.CodeRoleEscalation, domain.CodeProtected,
 		domain.CodeAccessEscalation, domain.CodeExpiryEscalation, domain.CodeLevelEscalation, domain.CodeActsForAnother:

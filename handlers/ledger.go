@@ -49,6 +49,8 @@ type Options struct {
 	// NoPasswordRule turns off APIO's local password rule for admin passwords (at least 8
 	// characters, an upper and a lower case letter), which applies by default.
 	NoPasswordRule bool
+	// AdminSessionTTL is how long a session admin.login opens lasts (DefaultAdminSessionTTL).
+	AdminSessionTTL time.Duration
 	// FailedAuthLimit is how many failed authentications a source or a token may have per
 	// FailedAuthWindow before it is answered 429. Default 20 per minute; negative: no limit.
 	FailedAuthLimit  int
@@ -92,7 +94,8 @@ type Ledger struct {
 	readTimeout, commandTimeout, queryTimeout time.Duration
 	asOfReplayShare                           float64
 	passwordRule                              bool
-	checkpointKey                             string // verifies the log's signed checkpoints (audit.go)
+	sessionTTL                                time.Duration // how long an admin.login session lasts
+	checkpointKey                             string        // verifies the log's signed checkpoints (audit.go)
 	published                                 func() uint64
 	// replicated, if set, is waited on before a command's reply (Options.AckReplicated).
 	replicated func(ctx context.Context, seq uint64) (uint64, error)
@@ -149,7 +152,8 @@ func NewLedger(o Options) (*Ledger, error) {
 		queryTimeout:    cmp.Or(o.QueryTimeout, 30*time.Second),
 		asOfReplayShare: cmp.Or(o.AsOfReplayShare, 1.0/32),
 		passwordRule:    !o.NoPasswordRule, checkpointKey: o.CheckpointKey,
-		published: o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
+		sessionTTL: cmp.Or(o.AdminSessionTTL, DefaultAdminSessionTTL),
+		published:  o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
 		replays: newReplayGate(8), licenseKeys: newLicenseKeys(o.LicenseKeys),
 		authFailures: newAuthLimiter(limit, cmp.Or(o.FailedAuthWindow, time.Minute)),
 	}

@@ -147,10 +147,12 @@ type CredentialView struct {
 	IssuedAt    time.Time         `json:"issuedAt"`
 	RotatedAt   *time.Time        `json:"rotatedAt,omitempty"`
 	LastLoginAt *time.Time        `json:"lastLoginAt,omitempty"`
+	Session     bool              `json:"session,omitempty"` // an admin's login session (admin.login)
 }
 
 func (p *Credentials) view(c *domain.Credential) CredentialView {
-	v := CredentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description, Enabled: c.Enabled, Revoked: c.Revoked, Access: c.Access}
+	v := CredentialView{ID: c.ID, Role: c.Role, Scope: c.Scope, Description: c.Description, Enabled: c.Enabled, Revoked: c.Revoked,
+		Access: c.Access, Session: c.Session}
 	if !c.ExpiresAt.IsZero() {
 		at := c.ExpiresAt
 		v.ExpiresAt = &at

@@ -59,6 +59,8 @@ Commands:
                     [--first-name --last-name --email --language --role --password]
   admin update      --username U [--profile --first-name --last-name --email --language --role --password]
   admin delete      --username U
+  admin login       --username U --password P   (a session token acting for the admin, shown once;
+                    over NATS this needs a token of any credential: without one, POST /v1/admin.login)
   admin get         --username U   (APIO's GET: every attribute but the password)
   admin list        [--reseller R] [--tenant T] [--profile TYPE] [--limit N] [--after NAME]
                     (the admins the credential reaches: its reseller's, or its tenant's)

@@ -153,6 +153,7 @@ var requests = map[string][]field{
 	"admin.create":       append([]field{{flag: "reseller", json: "resellerId"}, {flag: "username", json: "username"}, {flag: "tenant", json: "tenantId"}}, adminProfile...),
 	"admin.update":       append([]field{{flag: "username", json: "username"}}, adminProfile...),
 	"admin.delete":       {{flag: "username", json: "username"}},
+	"admin.login":        {{flag: "username", json: "username"}, {flag: "password", json: "password"}},
 	"credential.issue": {{flag: "id", json: "id"}, {flag: "role", json: "role"}, {flag: "description", json: "description"},
 		{flag: "scope-reseller", json: "scope.resellerId"}, {flag: "scope-tenant", json: "scope.tenantId"},
 		{flag: "scope-product", json: "scope.productId"}, {flag: "scope-license", json: "scope.licenseId"},

@@ -54,6 +54,9 @@ type config struct {
 	// authentications a source or a token may have per minute before it is answered 429 for
 	// the rest of the minute; 0 turns the limit off. Default 20.
 	FailedAuthLimit int
+	// AdminSessionTTL is --admin-session-ttl, LICLEDGER_ADMIN_SESSION_TTL: how long a session
+	// admin.login opens lasts (default 1h).
+	AdminSessionTTL time.Duration
 	// NATSUser and NATSPassword are ledgerd's login to an external cluster: --nats-user,
 	// LICLEDGER_NATS_USER (default "ledgerd") and LICLEDGER_NATS_PASSWORD (no flag, so that it
 	// never shows in a process list). Unused with the embedded server.
@@ -146,6 +149,8 @@ Flags:
 	fs.Func("nats-session", "how long a partner admitted by an external cluster's auth callout stays connected before it authenticates again (env LICLEDGER_NATS_SESSION, default 10m)", func(s string) error { session = s; return nil })
 	failedAuth := env("FAILED_AUTH_LIMIT", "20")
 	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
+	sessionTTL := env("ADMIN_SESSION_TTL", "1h")
+	fs.Func("admin-session-ttl", "how long the token of an admin.login session lasts, 1m to 24h (env LICLEDGER_ADMIN_SESSION_TTL, default 1h)", func(s string) error { sessionTTL = s; return nil })
 	flush := env("PROJECTION_FLUSH", "1s")
 	fs.Func("projection-flush", "how often the read models store their changes and checkpoint (env LICLEDGER_PROJECTION_FLUSH, default 1s)", func(s string) error { flush = s; return nil })
 	every := env("CHECKPOINT_EVERY", "10000")
@@ -207,6 +212,11 @@ Flags:
 	var err error
 	if c.PasswordRule, err = trueOrFalse("password-rule", passwordRule); err != nil {
 		return config{}, err
+	}
+	if d, err := time.ParseDuration(sessionTTL); err != nil || d < time.Minute || d > 24*time.Hour {
+		return config{}, fmt.Errorf("admin-session-ttl: %q is not a duration from 1m to 24h", sessionTTL)
+	} else {
+		c.AdminSessionTTL = d
 	}
 	if d, err := time.ParseDuration(session); err != nil || d < time.Second {
 		return config{}, fmt.Errorf("nats-session: %q is not a duration of at least 1s", session)

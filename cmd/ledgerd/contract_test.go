@@ -76,6 +76,7 @@ var contractOrder = []struct {
 	{"command", "seat.unregister", nil},
 	{"command", "admin.create", nil},
 	{"command", "admin.update", nil},
+	{"command", "admin.login", nil},
 	{"query", "admin.get", nil},
 	{"query", "admin.list", nil},
 	{"command", "admin.delete", nil},
