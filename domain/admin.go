@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Admin profile types (APIO's user levels, in the ledger's scope tree).
@@ -151,20 +149,6 @@ func (e AdminCreated) Owner() (string, string) { return e.ResellerID, e.TenantID
 func (e AdminUpdated) Owner() (string, string) { return e.ResellerID, e.TenantID }
 func (e AdminDeleted) Owner() (string, string) { return e.ResellerID, e.TenantID }
 func adminStream(username string) string       { return "admin/" + username }
-
-// CheckPassword is APIO's local password rule: at least 8 characters, with an upper and a lower
-// case letter. Whether it applies is the deployment's choice.
-func CheckPassword(pw string) error {
-	var upper, lower bool
-	for _, r := range pw {
-		upper = upper || unicode.IsUpper(r)
-		lower = lower || unicode.IsLower(r)
-	}
-	if utf8.RuneCountInString(pw) < 8 || !upper || !lower {
-		return Errorf(CodeInvalidArgument, "password", "must have at least 8 characters, one upper and one lower case letter")
-	}
-	return nil
-}
 
 func checkProfileType(t string) error {
 	switch t {

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +71,31 @@ func TestAdmins(t *testing.T) {
 
 func TestPasswordRule(t *testing.T) {
 	for pw, ok := range map[string]bool{"Secret12": true, "abcdefgH": true, "short1A": false, "alllowercase": false, "ALLUPPERCASE": false, "": false} {
-		if err := domain.CheckPassword(pw); (err == nil) != ok {
-			t.Errorf("CheckPassword(%q) = %v", pw, err)
+		if err := domain.APIOPasswordRule.Check(pw); (err == nil) != ok {
+			t.Errorf("APIO rule, %q: %v", pw, err)
+		}
+	}
+	strict, on, err := domain.ParsePasswordRule("min=12, upper,lower,digit,symbol")
+	if err != nil || !on || strict != (domain.PasswordRule{MinLength: 12, Upper: true, Lower: true, Digit: true, Symbol: true}) {
+		t.Fatalf("parse: %+v %v %v", strict, on, err)
+	}
+	for pw, ok := range map[string]bool{"Correct-Horse-7": true, "Correct-Horse": false, "correct-horse-7": false, "CorrectHorse77": false, "C-h-7": false} {
+		if err := strict.Check(pw); (err == nil) != ok {
+			t.Errorf("strict rule, %q: %v", pw, err)
+		}
+	}
+	if err := strict.Check("short"); err == nil || !strings.Contains(err.Error(), "at least 12 characters, one upper case letter, one lower case letter, one digit, one symbol") {
+		t.Errorf("the refusal must say the rule: %v", err)
+	}
+	if r, on, err := domain.ParsePasswordRule("true"); err != nil || !on || r != domain.APIOPasswordRule {
+		t.Errorf("true: %+v %v %v", r, on, err)
+	}
+	if _, on, err := domain.ParsePasswordRule("false"); err != nil || on {
+		t.Errorf("false: %v %v", on, err)
+	}
+	for _, bad := range []string{"min=0", "min=x", "min=999", "uppercase", "", "upper,"} {
+		if _, _, err := domain.ParsePasswordRule(bad); err == nil {
+			t.Errorf("%q parsed", bad)
 		}
 	}
 }

@@ -16,10 +16,10 @@ import (
 // configuration, and who is asking.
 type commandEnv struct {
 	secrets      *Secrets
-	passwordRule bool              // apply APIO's local password rule (domain.CheckPassword)
-	caller       domain.Credential // the authenticated principal
-	personal     *personalKeys     // opens the admins' sealed personal data for replies
-	licenseKeys  *licenseKeys      // sign license files (license.checkout)
+	passwordRule *domain.PasswordRule // the local rule passwords must follow (nil: none)
+	caller       domain.Credential    // the authenticated principal
+	personal     *personalKeys        // opens the admins' sealed personal data for replies
+	licenseKeys  *licenseKeys         // sign license files (license.checkout)
 	// argonMemory overrides the argon2id memory cost in KiB (0: argonMemory). Only tests that
 	// decode many passwords (the fuzzer) lower it.
 	argonMemory uint32
@@ -39,8 +39,8 @@ func (env *commandEnv) hashPassword(pw *string) (string, error) {
 	if pw == nil {
 		return "", nil
 	}
-	if env.passwordRule {
-		if err := domain.CheckPassword(*pw); err != nil {
+	if env.passwordRule != nil {
+		if err := env.passwordRule.Check(*pw); err != nil {
 			return "", err
 		}
 	} else if *pw == "" {

@@ -184,7 +184,7 @@ func FuzzCommandDecoding(f *testing.F) {
 		for _, n := range names {
 			if n == domain.BatchSubmit && (n == name || len(name) == 0) {
 				// A batch's commands go to their own decoders, as above.
-				_, err := prepareBatch(body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8}, "")
+				_, err := prepareBatch(body, &commandEnv{secrets: s, passwordRule: &domain.APIOPasswordRule, argonMemory: 8}, "")
 				if _, ok := err.(*domain.Error); err != nil && !ok {
 					t.Fatalf("uncoded error %T: %v", err, err)
 				}
@@ -192,7 +192,7 @@ func FuzzCommandDecoding(f *testing.F) {
 			}
 			if n == name || len(name) == 0 {
 				// A refusal is explained by the schema, which must not panic on anything either.
-				p, err := commands[n].decode(n, body, &commandEnv{secrets: s, passwordRule: true, argonMemory: 8})
+				p, err := commands[n].decode(n, body, &commandEnv{secrets: s, passwordRule: &domain.APIOPasswordRule, argonMemory: 8})
 				if err == nil && p.cmd == nil {
 					t.Fatal("decoded to no command")
 				}
@@ -228,7 +228,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 }
 
 func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
-	env := &commandEnv{secrets: testSecrets(t), passwordRule: true}
+	env := &commandEnv{secrets: testSecrets(t), passwordRule: &domain.APIOPasswordRule}
 	p, err := commands["admin.create"].decode("admin.create", []byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`), env)
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestAdminPasswordsAreHashedWithArgon2id(t *testing.T) {
 	if e, _ := err.(*domain.Error); e == nil || e.Field != "password" {
 		t.Fatalf("weak password: %v", err)
 	}
-	env.passwordRule = false // the rule is the deployment's choice
+	env.passwordRule = nil // the rule is the deployment's choice
 	if _, err := commands["admin.create"].decode("admin.create", []byte(`{"resellerId":"r","username":"ann","userProfileType":"reseller-admin","password":"weak"}`), env); err != nil {
 		t.Fatalf("weak password with the rule off: %v", err)
 	}

@@ -46,8 +46,10 @@ type Options struct {
 	// it.
 	AckReplicated func(ctx context.Context, seq uint64) (uint64, error)
 
-	// NoPasswordRule turns off APIO's local password rule for admin passwords (at least 8
-	// characters, an upper and a lower case letter), which applies by default.
+	// PasswordRule is the local rule admin passwords must follow; nil is APIO's
+	// (domain.APIOPasswordRule: at least 8 characters, an upper and a lower case letter).
+	// NoPasswordRule turns any rule off.
+	PasswordRule   *domain.PasswordRule
 	NoPasswordRule bool
 	// AdminSessionTTL is how long a session admin.login opens lasts (DefaultAdminSessionTTL).
 	AdminSessionTTL time.Duration
@@ -93,9 +95,9 @@ type Ledger struct {
 
 	readTimeout, commandTimeout, queryTimeout time.Duration
 	asOfReplayShare                           float64
-	passwordRule                              bool
-	sessionTTL                                time.Duration // how long an admin.login session lasts
-	checkpointKey                             string        // verifies the log's signed checkpoints (audit.go)
+	passwordRule                              *domain.PasswordRule // nil: none
+	sessionTTL                                time.Duration        // how long an admin.login session lasts
+	checkpointKey                             string               // verifies the log's signed checkpoints (audit.go)
 	published                                 func() uint64
 	// replicated, if set, is waited on before a command's reply (Options.AckReplicated).
 	replicated func(ctx context.Context, seq uint64) (uint64, error)
@@ -151,7 +153,7 @@ func NewLedger(o Options) (*Ledger, error) {
 		commandTimeout:  cmp.Or(o.CommandTimeout, 10*time.Second),
 		queryTimeout:    cmp.Or(o.QueryTimeout, 30*time.Second),
 		asOfReplayShare: cmp.Or(o.AsOfReplayShare, 1.0/32),
-		passwordRule:    !o.NoPasswordRule, checkpointKey: o.CheckpointKey,
+		passwordRule:    passwordRuleOf(o), checkpointKey: o.CheckpointKey,
 		sessionTTL: cmp.Or(o.AdminSessionTTL, DefaultAdminSessionTTL),
 		published:  o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
 		replays: newReplayGate(8), licenseKeys: newLicenseKeys(o.LicenseKeys),
@@ -253,3 +255,16 @@ func (l *Ledger) Run(ctx context.Context) error { return l.runner.Run(ctx) }
 
 // Projected is the last sequence the read models reflect.
 func (l *Ledger) Projected() uint64 { return l.runner.Position() }
+
+// passwordRuleOf is the password rule the options ask for (nil: none).
+func passwordRuleOf(o Options) *domain.PasswordRule {
+	switch {
+	case o.NoPasswordRule:
+		return nil
+	case o.PasswordRule != nil:
+		r := *o.PasswordRule
+		return &r
+	}
+	r := domain.APIOPasswordRule
+	return &r
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -47,9 +48,10 @@ type config struct {
 	NATSURL    string // --nats-url, LICLEDGER_NATS_URL: use this cluster instead of the embedded server
 	LogLevel   string // --log-level, LICLEDGER_LOG_LEVEL: debug, info, warn, error. Default info
 	MaxPayload int    // --max-payload, LICLEDGER_MAX_PAYLOAD: largest request body in bytes. Default 65536
-	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: APIO's local rule for admin
-	// passwords (8+ characters, an upper and a lower case letter). Default true.
-	PasswordRule bool
+	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: the local rule for admin
+	// passwords; "true" (the default) is APIO's, 8+ characters with an upper and a lower case
+	// letter, "false" none (nil), or its parts: "min=12,upper,lower,digit,symbol".
+	PasswordRule *domain.PasswordRule
 	// FailedAuthLimit is --failed-auth-limit, LICLEDGER_FAILED_AUTH_LIMIT: failed
 	// authentications a source or a token may have per minute before it is answered 429 for
 	// the rest of the minute; 0 turns the limit off. Default 20.
@@ -140,7 +142,7 @@ Flags:
 	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "external NATS cluster URL; empty runs the embedded server (env LICLEDGER_NATS_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LICLEDGER_LOG_LEVEL)")
 	passwordRule := env("PASSWORD_RULE", "true")
-	fs.Func("password-rule", "apply APIO's local password rule to admin passwords: true or false (env LICLEDGER_PASSWORD_RULE, default true)", func(s string) error { passwordRule = s; return nil })
+	fs.Func("password-rule", "the local rule for admin passwords: true (APIO's: min=8,upper,lower), false (none), or parts min=N,upper,lower,digit,symbol (env LICLEDGER_PASSWORD_RULE, default true)", func(s string) error { passwordRule = s; return nil })
 	maxPayload := env("MAX_PAYLOAD", "65536")
 	fs.Func("max-payload", "largest request body in bytes (env LICLEDGER_MAX_PAYLOAD, default 65536)", func(s string) error { maxPayload = s; return nil })
 	fs.StringVar(&c.NATSUser, "nats-user", env("NATS_USER", "ledgerd"), "ledgerd's user on an external cluster; its password is LICLEDGER_NATS_PASSWORD (env LICLEDGER_NATS_USER)")
@@ -210,8 +212,10 @@ Flags:
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)
 	}
 	var err error
-	if c.PasswordRule, err = trueOrFalse("password-rule", passwordRule); err != nil {
-		return config{}, err
+	if rule, on, err := domain.ParsePasswordRule(passwordRule); err != nil {
+		return config{}, fmt.Errorf("password-rule: %w", err)
+	} else if on {
+		c.PasswordRule = &rule
 	}
 	if d, err := time.ParseDuration(sessionTTL); err != nil || d < time.Minute || d > 24*time.Hour {
 		return config{}, fmt.Errorf("admin-session-ttl: %q is not a duration from 1m to 24h", sessionTTL)

@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var asker natsapi.Asker // a partition asks the others on the serving connection, once made
 	opts := handlers.Options{Store: store, Secrets: secrets, Log: log, Partition: cfg.Partition,
 		AskPartition: asker.Ask, CheckpointKey: verifierKey, Published: relay.Published, LicenseKeys: licenseKeys,
-		NoPasswordRule: !cfg.PasswordRule, FailedAuthLimit: cfg.FailedAuthLimit, ProjectionFlush: cfg.ProjectionFlush,
+		PasswordRule: cfg.PasswordRule, NoPasswordRule: cfg.PasswordRule == nil, FailedAuthLimit: cfg.FailedAuthLimit, ProjectionFlush: cfg.ProjectionFlush,
 		AdminSessionTTL: cfg.AdminSessionTTL}
 	if cfg.FailedAuthLimit == 0 {
 		opts.FailedAuthLimit = -1 // --failed-auth-limit 0: no limit
