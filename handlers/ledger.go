@@ -53,6 +53,8 @@ type Options struct {
 	NoPasswordRule bool
 	// AdminSessionTTL is how long a session admin.login opens lasts (DefaultAdminSessionTTL).
 	AdminSessionTTL time.Duration
+	// Advertised are the addresses partners reach the ledger at, for credential.get's endpoint.
+	Advertised Advertised
 	// FailedAuthLimit is how many failed authentications a source or a token may have per
 	// FailedAuthWindow before it is answered 429. Default 20 per minute; negative: no limit.
 	FailedAuthLimit  int
@@ -97,7 +99,8 @@ type Ledger struct {
 	asOfReplayShare                           float64
 	passwordRule                              *domain.PasswordRule // nil: none
 	sessionTTL                                time.Duration        // how long an admin.login session lasts
-	checkpointKey                             string               // verifies the log's signed checkpoints (audit.go)
+	advertised                                Advertised
+	checkpointKey                             string // verifies the log's signed checkpoints (audit.go)
 	published                                 func() uint64
 	// replicated, if set, is waited on before a command's reply (Options.AckReplicated).
 	replicated func(ctx context.Context, seq uint64) (uint64, error)
@@ -154,8 +157,8 @@ func NewLedger(o Options) (*Ledger, error) {
 		queryTimeout:    cmp.Or(o.QueryTimeout, 30*time.Second),
 		asOfReplayShare: cmp.Or(o.AsOfReplayShare, 1.0/32),
 		passwordRule:    passwordRuleOf(o), checkpointKey: o.CheckpointKey,
-		sessionTTL: cmp.Or(o.AdminSessionTTL, DefaultAdminSessionTTL),
-		published:  o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
+		sessionTTL: cmp.Or(o.AdminSessionTTL, DefaultAdminSessionTTL), advertised: o.Advertised,
+		published: o.Published, replicated: o.AckReplicated, ask: o.AskPartition,
 		replays: newReplayGate(8), licenseKeys: newLicenseKeys(o.LicenseKeys),
 		authFailures: newAuthLimiter(limit, cmp.Or(o.FailedAuthWindow, time.Minute)),
 	}
@@ -268,3 +271,7 @@ func passwordRuleOf(o Options) *domain.PasswordRule {
 	r := domain.APIOPasswordRule
 	return &r
 }
+
+// Advertised are the addresses the deployment tells partners to use: the NATS server URL and the
+// base URL of the HTTP API ("" for unknown).
+type Advertised struct{ NATS, HTTP string }

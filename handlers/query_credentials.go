@@ -1,6 +1,9 @@
 package handlers
 
-import "github.com/licledger/licledger/domain"
+import (
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/wire"
+)
 
 // The queries about API users and roles: credential.get, credential.list and role.show.
 
@@ -25,6 +28,8 @@ func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (c
 	if !ok || !caller.Scope.Reaches(domain.CredentialPlace(v.Scope)) {
 		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
 	}
+	e := wire.EndpointOf(v.Scope.ResellerID, l.advertised.NATS, l.advertised.HTTP)
+	v.Endpoint = &e
 	return credentialsView.render(v, level)
 }
 

@@ -33,7 +33,7 @@ var (
 	credentialsView = view{resource: "credentials", item: reflect.TypeFor[projections.CredentialView](), fields: map[string]string{
 		"id": "basic", "role": "basic", "enabled": "basic",
 		"scope": "standard", "description": "standard", "revoked": "standard", "access": "standard",
-		"issuedAt": "standard", "rotatedAt": "standard", "lastLoginAt": "standard", "expiresAt": "standard", "session": "standard",
+		"issuedAt": "standard", "rotatedAt": "standard", "lastLoginAt": "standard", "expiresAt": "standard", "session": "standard", "endpoint": "standard",
 	}, codes: []string{"role"}}
 )
 

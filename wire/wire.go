@@ -107,3 +107,28 @@ func BearerToken(h string) string {
 	}
 	return ""
 }
+
+// Endpoint is where a credential talks to the ledger: the ERP seed's "API Endpoint" of an API
+// user, as credential.get shows it. Its connections read replies under the inboxPrefix given with
+// its token (at issue, rotation or login), which the ledger cannot show again.
+type Endpoint struct {
+	NATS     string `json:"nats,omitempty"` // the NATS server URL, as the deployment advertises it
+	Commands string `json:"commands"`       // the command subjects, <command> standing for the name
+	Queries  string `json:"queries"`        // the query subjects
+	HTTP     string `json:"http,omitempty"` // the HTTP query API, <query> standing for the name
+}
+
+// EndpointOf is the endpoint of a credential whose scope names reseller ("" for none): its
+// requests are addressed to its reseller, the form a ledger partitioned by reseller routes.
+// natsURL and httpBase are the deployment's advertised addresses ("" for unknown).
+func EndpointOf(reseller, natsURL, httpBase string) Endpoint {
+	e := Endpoint{NATS: natsURL, Commands: CommandPrefix + "<command>", Queries: QueryPrefix + "<query>"}
+	if reseller != "" {
+		e.Commands += "." + reseller
+		e.Queries += "." + reseller
+	}
+	if httpBase != "" {
+		e.HTTP = strings.TrimSuffix(httpBase, "/") + "/v1/<query>"
+	}
+	return e
+}

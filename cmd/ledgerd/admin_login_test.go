@@ -80,6 +80,13 @@ func TestAdminLogin(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), `"session":true`) {
 		t.Fatalf("credential.get of the session: %s %v", raw, err)
 	}
+	// The ERP's "API Endpoint": where this credential talks, addressed to its reseller.
+	var shown struct{ Endpoint map[string]string }
+	json.Unmarshal(raw, &shown)
+	if e := shown.Endpoint; e["nats"] != url || e["commands"] != "ledger.v1.cmd.<command>.lr" || e["queries"] != "ledger.v1.q.<query>.lr" ||
+		e["http"] != "http://"+httpAddr+"/v1/<query>" {
+		t.Errorf("credential.get endpoint: %v (ledgerd at %s and %s)", e, url, httpAddr)
+	}
 	_, err = rae.Command(ctx, "admin.delete", map[string]any{"username": "rae"}, "")
 	wantCode(t, err, 400, "CANNOT_DELETE_YOURSELF")
 	status, ts, _ := login("tim", "Tenant12")

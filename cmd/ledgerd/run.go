@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	opts := handlers.Options{Store: store, Secrets: secrets, Log: log, Partition: cfg.Partition,
 		AskPartition: asker.Ask, CheckpointKey: verifierKey, Published: relay.Published, LicenseKeys: licenseKeys,
 		PasswordRule: cfg.PasswordRule, NoPasswordRule: cfg.PasswordRule == nil, FailedAuthLimit: cfg.FailedAuthLimit, ProjectionFlush: cfg.ProjectionFlush,
-		AdminSessionTTL: cfg.AdminSessionTTL}
+		AdminSessionTTL: cfg.AdminSessionTTL, Advertised: advertised(cfg)}
 	if cfg.FailedAuthLimit == 0 {
 		opts.FailedAuthLimit = -1 // --failed-auth-limit 0: no limit
 	}
@@ -348,4 +348,18 @@ func publishCheckpoints(ctx context.Context, js jetstream.JetStream, p wire.Part
 			}
 		}
 	}
+}
+
+// advertised are the addresses credential.get shows partners: the cluster's URL, or the embedded
+// server's and the HTTP listener's, over TLS when it is configured.
+func advertised(cfg config) handlers.Advertised {
+	natsScheme, httpScheme := "nats://", "http://"
+	if cfg.TLSCert != "" {
+		natsScheme, httpScheme = "tls://", "https://"
+	}
+	a := handlers.Advertised{NATS: cfg.NATSURL, HTTP: httpScheme + cfg.HTTPListen}
+	if a.NATS == "" {
+		a.NATS = natsScheme + cfg.NATSListen
+	}
+	return a
 }
