@@ -222,8 +222,9 @@ func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
 	return nil, Errorf(CodeInvalidArgument, "", "unknown credential command %T", cmd)
 }
 
-// AccessResources are the resources a credential's view caps may name: those with a view.
-var AccessResources = []string{"credentials", "licenses"}
+// AccessResources are the resources a credential's view caps may name: every resource that has
+// a query (the ERP seed's "for each API resource"), each with its view table (handlers/views.go).
+var AccessResources = []string{"licenses", "credentials", "customers", "admins", "products", "plans", "usage"}
 
 // Apply applies one of the credential's lifecycle events. Read models that keep their own
 // credentials use it too, so the rule lives in one place.

@@ -58,8 +58,11 @@ type RecentEvent struct {
 const recentScan = 2000
 
 func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashboard, error) {
-	if _, err := licensesView.level(caller, "basic"); err != nil {
-		return Dashboard{}, err
+	// The dashboard shows licenses and their usage: it needs both.
+	for _, v := range []view{licensesView, usageView} {
+		if _, err := v.level(caller, "basic"); err != nil {
+			return Dashboard{}, err
+		}
 	}
 	n := q.Recent
 	switch {

@@ -135,6 +135,8 @@ var queries = map[string]querySpec{
 	"tenant.list":          query(listTenants),
 	"admin.get":            query(getAdmin),
 	"admin.list":           query(listAdmins),
+	"product.list":         query(listProducts),
+	"plan.list":            query(listPlans),
 	"credential.list":      query(listCredentials),
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),

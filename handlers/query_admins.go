@@ -9,6 +9,7 @@ import "github.com/licledger/licledger/domain"
 
 type adminGetQuery struct {
 	Username string `json:"username"`
+	Format   string `json:"format,omitempty"`
 	ReadOptions
 }
 
@@ -16,9 +17,15 @@ type adminListQuery struct {
 	ResellerID      string `json:"resellerId,omitempty"`
 	TenantID        string `json:"tenantId,omitempty"`
 	UserProfileType string `json:"userProfileType,omitempty"`
+	Format          string `json:"format,omitempty"`
 	PageQuery
 	ReadOptions
 }
+
+// adminItem is an admin as the admins view shows it.
+type adminItem map[string]any
+
+func (adminItem) JSONSchema() map[string]any { return adminsView.schema() }
 
 // adminsIn is licensesIn for admins, which sit where their reseller, tenant and name say.
 func adminsIn(sc domain.Scope) func(*domain.Admin) bool {
@@ -28,19 +35,27 @@ func adminsIn(sc domain.Scope) func(*domain.Admin) bool {
 }
 
 // getAdmin answers admin.get; an admin outside the scope is as one that does not exist.
-func getAdmin(l *Ledger, caller domain.Credential, q adminGetQuery) (adminView, error) {
+func getAdmin(l *Ledger, caller domain.Credential, q adminGetQuery) (adminItem, error) {
+	level, err := adminsView.level(caller, q.Format)
+	if err != nil {
+		return nil, err
+	}
 	if !domain.ValidID(q.Username) {
-		return adminView{}, domain.Errorf(domain.CodeInvalidArgument, "username", "must be 1-%d letters, digits, '_' or '-'", domain.MaxIDLength)
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "username", "must be 1-%d letters, digits, '_' or '-'", domain.MaxIDLength)
 	}
 	a, ok := l.licenses.Admin(q.Username, adminsIn(caller.Scope))
 	if !ok {
-		return adminView{}, domain.Errorf(domain.CodeAdminNotFound, "username", "admin %q does not exist", q.Username)
+		return nil, domain.Errorf(domain.CodeAdminNotFound, "username", "admin %q does not exist", q.Username)
 	}
-	return viewAdmin(&a, l.personal), nil
+	return adminsView.render(viewAdmin(&a, l.personal), level, l.label)
 }
 
 // listAdmins answers admin.list, one page at a time, in username order.
-func listAdmins(l *Ledger, caller domain.Credential, q adminListQuery) (*page[adminView], error) {
+func listAdmins(l *Ledger, caller domain.Credential, q adminListQuery) (*page[adminItem], error) {
+	level, err := adminsView.level(caller, q.Format)
+	if err != nil {
+		return nil, err
+	}
 	if err := q.PageQuery.check(); err != nil {
 		return nil, err
 	}
@@ -62,5 +77,6 @@ func listAdmins(l *Ledger, caller domain.Credential, q adminListQuery) (*page[ad
 	for i := range admins {
 		items[i] = viewAdmin(&admins[i], l.personal)
 	}
-	return &page[adminView]{items, next}, nil
+	rendered, err := renderAll[adminItem](adminsView, items, level, l.label)
+	return &page[adminItem]{rendered, next}, err
 }

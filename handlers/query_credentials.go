@@ -30,7 +30,7 @@ func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (c
 	}
 	e := wire.EndpointOf(v.Scope.ResellerID, l.advertised.NATS, l.advertised.HTTP)
 	v.Endpoint = &e
-	return credentialsView.render(v, level)
+	return credentialsView.render(v, level, l.label)
 }
 
 type credentialListQuery struct {
@@ -89,7 +89,7 @@ func listCredentials(l *Ledger, caller domain.Credential, q credentialListQuery)
 	views, next := l.creds.List(q.After, q.Limit, func(c *domain.Credential) bool {
 		return inScope(c.Scope) && q.credentialFilter.matches(c)
 	})
-	items, err := renderAll[credentialItem](credentialsView, views, level)
+	items, err := renderAll[credentialItem](credentialsView, views, level, l.label)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func authenticateSeat(l *Ledger, caller domain.Credential, q seatAuthenticateQue
 	a := l.licenses.Authenticate(q.EndUserCompany, q.EndUserName, q.LicenseID, l.now(), licensesIn(caller.Scope))
 	out := seatAuthentication{Authenticated: a.Authenticated, Code: a.Code, Detail: a.Detail}
 	if a.License != nil {
-		if out.License, err = licensesView.render(a.License, level); err != nil {
+		if out.License, err = licensesView.render(a.License, level, l.label); err != nil {
 			return seatAuthentication{}, err
 		}
 	}
@@ -106,7 +106,7 @@ func licenseDetails(l *Ledger, caller domain.Credential, q licenseDetailsQuery) 
 	details, next := l.licenses.Details(q.EndUserCompany, q.EndUserName, q.After, q.Limit, now, func(lic *domain.License) bool {
 		return inScope(lic) && q.licenseFilter.matches(lic, now)
 	})
-	items, err := renderAll[licenseItem](licensesView, details, level)
+	items, err := renderAll[licenseItem](licensesView, details, level, l.label)
 	if err != nil {
 		return nil, err
 	}

@@ -11,13 +11,15 @@ import (
 
 type tenantGetQuery struct {
 	TenantID string `json:"tenantId"`
+	Format   string `json:"format,omitempty"`
 	ReadOptions
 }
 
 type tenantListQuery struct {
 	ResellerID string `json:"resellerId,omitempty"`
 	// Name keeps the tenants whose name contains it, ignoring case.
-	Name string `json:"name,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Format string `json:"format,omitempty"`
 	PageQuery
 	ReadOptions
 }
@@ -29,25 +31,38 @@ type tenantItem struct {
 	Name       string `json:"name"`
 }
 
+// customerItem is a customer as the customers view shows it.
+type customerItem map[string]any
+
+func (customerItem) JSONSchema() map[string]any { return customersView.schema() }
+
 // tenantsIn is licensesIn for customers: a tenant is where its reseller and its id are.
 func tenantsIn(sc domain.Scope) func(*domain.Tenant) bool {
 	return func(t *domain.Tenant) bool { return sc.Reaches(domain.Place{ResellerID: t.ResellerID, TenantID: t.ID}) }
 }
 
 // getTenant answers tenant.get; a tenant outside the scope is as one that does not exist.
-func getTenant(l *Ledger, caller domain.Credential, q tenantGetQuery) (tenantItem, error) {
+func getTenant(l *Ledger, caller domain.Credential, q tenantGetQuery) (customerItem, error) {
+	level, err := customersView.level(caller, q.Format)
+	if err != nil {
+		return nil, err
+	}
 	if !domain.ValidID(q.TenantID) {
-		return tenantItem{}, domain.Errorf(domain.CodeInvalidArgument, "tenantId", "must be 1-%d letters, digits, '_' or '-'", domain.MaxIDLength)
+		return nil, domain.Errorf(domain.CodeInvalidArgument, "tenantId", "must be 1-%d letters, digits, '_' or '-'", domain.MaxIDLength)
 	}
 	t, ok := l.licenses.Tenant(q.TenantID, tenantsIn(caller.Scope))
 	if !ok {
-		return tenantItem{}, domain.Errorf(domain.CodeTenantNotFound, "tenantId", "tenant %q does not exist", q.TenantID)
+		return nil, domain.Errorf(domain.CodeTenantNotFound, "tenantId", "tenant %q does not exist", q.TenantID)
 	}
-	return tenantItem{t.ID, t.ResellerID, t.Name}, nil
+	return customersView.render(tenantItem{t.ID, t.ResellerID, t.Name}, level, l.label)
 }
 
 // listTenants answers tenant.list, one page at a time, in id order.
-func listTenants(l *Ledger, caller domain.Credential, q tenantListQuery) (*page[tenantItem], error) {
+func listTenants(l *Ledger, caller domain.Credential, q tenantListQuery) (*page[customerItem], error) {
+	level, err := customersView.level(caller, q.Format)
+	if err != nil {
+		return nil, err
+	}
 	if err := q.PageQuery.check(); err != nil {
 		return nil, err
 	}
@@ -63,5 +78,6 @@ func listTenants(l *Ledger, caller domain.Credential, q tenantListQuery) (*page[
 	for i, t := range tenants {
 		items[i] = tenantItem{t.ID, t.ResellerID, t.Name}
 	}
-	return &page[tenantItem]{items, next}, nil
+	rendered, err := renderAll[customerItem](customersView, items, level, l.label)
+	return &page[customerItem]{rendered, next}, err
 }

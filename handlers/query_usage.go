@@ -36,7 +36,7 @@ func (q usageSummaryQuery) history(l *Ledger) (resellers, licenses []string) {
 // view of its scope: a system admin's covers every reseller, a reseller admin's its own
 // customers, a tenant admin's its tenant, a product credential's its product.
 func usageSummary(_ *Ledger, caller domain.Credential, q usageSummaryQuery, v readView) (projections.Summaries, error) {
-	if _, err := licensesView.level(caller, "basic"); err != nil {
+	if _, err := usageView.level(caller, "basic"); err != nil {
 		return projections.Summaries{}, err
 	}
 	if err := q.licenseFilter.check(); err != nil {
@@ -83,7 +83,7 @@ func (quotaUsage) JSONSchema() map[string]any {
 
 // usageQuota answers usage.quota for a license or a reseller.
 func usageQuota(_ *Ledger, caller domain.Credential, q usageQuotaQuery, v readView) (quotaUsage, error) {
-	if _, err := licensesView.level(caller, "basic"); err != nil {
+	if _, err := usageView.level(caller, "basic"); err != nil {
 		return quotaUsage{}, err
 	}
 	now := v.now

@@ -19,14 +19,15 @@ type SeatHolder struct {
 
 // LicenseDetail is one license with its quota and (some of) its users.
 type LicenseDetail struct {
-	LicenseID string       `json:"licenseId"`
-	TenantID  string       `json:"tenantId"`
-	ProductID string       `json:"productId"`
-	PlanID    string       `json:"planId"`
-	Status    string       `json:"status"`
-	ExpiresAt *time.Time   `json:"expiresAt,omitempty"`
-	Protected bool         `json:"protected"`
-	Quota     domain.Usage `json:"quota"`
+	LicenseID  string       `json:"licenseId"`
+	ResellerID string       `json:"resellerId"`
+	TenantID   string       `json:"tenantId"`
+	ProductID  string       `json:"productId"`
+	PlanID     string       `json:"planId"`
+	Status     string       `json:"status"`
+	ExpiresAt  *time.Time   `json:"expiresAt,omitempty"`
+	Protected  bool         `json:"protected"`
+	Quota      domain.Usage `json:"quota"`
 	// Entitlements are the license's: its plan's and its own.
 	Entitlements []string      `json:"entitlements"`
 	Users        []SeatHolder  `json:"users"`
@@ -84,7 +85,7 @@ func (p *Licenses) userLicenses(company, name string) []string {
 }
 
 func (p *Licenses) detail(l *domain.License, t time.Time, keep func(company, name string) bool) LicenseDetail {
-	d := LicenseDetail{LicenseID: l.ID, TenantID: l.TenantID, ProductID: l.ProductID, PlanID: l.PlanID,
+	d := LicenseDetail{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID, PlanID: l.PlanID,
 		Status: l.StatusAt(t), Protected: l.Protected, Quota: l.UsageAt(t), Users: []SeatHolder{},
 		Entitlements: append([]string{}, p.state.Entitled(l)...)}
 	if !l.ExpiresAt.IsZero() {

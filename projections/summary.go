@@ -210,3 +210,51 @@ func (p *Licenses) Admin(username string, keep func(*domain.Admin) bool) (domain
 	}
 	return *a, true
 }
+
+// NameOf is the name of a reseller, tenant, product or plan (kind as the handlers' views say it),
+// "" if there is none; for an admin, its first and last name as the log holds them (sealed).
+func (p *Licenses) NameOf(kind, id string) (name string, sealedFirst, sealedLast string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	switch kind {
+	case "reseller":
+		if r := p.state.Resellers[id]; r != nil {
+			return r.Name, "", ""
+		}
+	case "tenant":
+		if t := p.state.Tenants[id]; t != nil {
+			return t.Name, "", ""
+		}
+	case "product":
+		if pr := p.state.Products[id]; pr != nil {
+			return pr.Name, "", ""
+		}
+	case "plan":
+		if pl := p.state.Plans[id]; pl != nil {
+			return pl.Name, "", ""
+		}
+	case "admin":
+		if a := p.state.Admins[id]; a != nil {
+			return "", a.FirstName, a.LastName
+		}
+	}
+	return "", "", ""
+}
+
+// Products lists the catalogue's products, in id order, a page at a time (see Tenants).
+func (p *Licenses) Products(after string, limit int, keep func(*domain.Product) bool) ([]domain.Product, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return pageOf(p.state.Products, after, limit, keep)
+}
+
+// Plans lists the catalogue's plans, in id order, a page at a time (see Tenants).
+func (p *Licenses) Plans(after string, limit int, keep func(*domain.Plan) bool) ([]domain.Plan, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	plans, next := pageOf(p.state.Plans, after, limit, keep)
+	for i := range plans {
+		plans[i].Entitlements = slices.Clone(plans[i].Entitlements) // the model's changes later
+	}
+	return plans, next
+}

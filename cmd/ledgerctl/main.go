@@ -33,12 +33,14 @@ Commands:
   reseller create   --name N [--id ID]
   tenant create     --reseller R --name N [--id ID]
   tenant update     --tenant T --name N
-  tenant get        --tenant T
-  tenant list       [--reseller R] [--name PART] [--limit N] [--after ID]   (the customers the
-                    token reaches, in id order)
+  tenant get        --tenant T [--format F]
+  tenant list       [--reseller R] [--name PART] [--limit N] [--after ID] [--format F]   (the
+                    customers the token reaches, in id order)
   product create    --name N [--id ID]
+  product list      [--limit N] [--after ID] [--format F]   (the catalogue)
   plan create       --product P --name N --tier T --seats S [--machines M] [--duration-days D] [--id ID]
                     [--entitlements a,b] [--floating true [--heartbeat-seconds S]]
+  plan list         [--product P] [--limit N] [--after ID] [--format F]
   entitlement create --code C --name N [--product P]   (a feature licenses can grant)
   plan attach-entitlements | detach-entitlements   --plan P --codes a,b   (every license on the plan)
   license attach-entitlements | detach-entitlements   --license L --codes a,b   (the license's own)
@@ -61,8 +63,8 @@ Commands:
   admin delete      --username U
   admin login       --username U --password P   (a session token acting for the admin, shown once;
                     over NATS this needs a token of any credential: without one, POST /v1/admin.login)
-  admin get         --username U   (APIO's GET: every attribute but the password)
-  admin list        [--reseller R] [--tenant T] [--profile TYPE] [--limit N] [--after NAME]
+  admin get         --username U [--format F]   (APIO's GET: every attribute but the password)
+  admin list        [--reseller R] [--tenant T] [--profile TYPE] [--limit N] [--after NAME] [--format F]
                     (the admins the credential reaches: its reseller's, or its tenant's)
   credential issue  [--id ID] --role ROLE (--scope-reseller R [--scope-tenant T --scope-product P --scope-license L
                     --scope-user ADMIN] | --scope-company C --scope-end-user U | --scope-system true)

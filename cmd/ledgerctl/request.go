@@ -108,12 +108,15 @@ var requests = map[string][]field{
 	"reseller.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.create":   {{flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"tenant.update":   {{flag: "tenant", json: "tenantId"}, {flag: "name", json: "name"}},
-	"tenant.get":      {{flag: "tenant", json: "tenantId"}},
-	"admin.get":       {{flag: "username", json: "username"}},
+	"tenant.get":      {{flag: "tenant", json: "tenantId"}, viewFormat},
+	"admin.get":       {{flag: "username", json: "username"}, viewFormat},
+	"product.list":    {{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
+	"plan.list": {{flag: "product", json: "productId"}, {flag: "limit", json: "limit", number: true},
+		{flag: "after", json: "after"}, viewFormat},
 	"admin.list": {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "profile", json: "userProfileType"},
-		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
+		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 	"tenant.list": {{flag: "reseller", json: "resellerId"}, {flag: "name", json: "name"},
-		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
+		{flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
 	"product.create": {{flag: "id", json: "id"}, {flag: "name", json: "name"}},
 	"plan.create": {{flag: "id", json: "id"}, {flag: "product", json: "productId"}, {flag: "name", json: "name"},
 		{flag: "tier", json: "tier", number: true}, {flag: "seats", json: "seats", number: true},
@@ -198,7 +201,8 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
-var isQuery = map[string]bool{"license.signing-keys": true, "tenant.get": true, "tenant.list": true, "admin.get": true, "admin.list": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+var isQuery = map[string]bool{"license.signing-keys": true, "tenant.get": true, "tenant.list": true, "admin.get": true, "admin.list": true,
+	"product.list": true, "plan.list": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -78,6 +78,8 @@ var contractOrder = []struct {
 	{"command", "admin.update", nil},
 	{"command", "admin.login", nil},
 	{"query", "admin.get", nil},
+	{"query", "product.list", nil},
+	{"query", "plan.list", nil},
 	{"query", "admin.list", nil},
 	{"command", "admin.delete", nil},
 	{"command", "license.detach-entitlements", nil},

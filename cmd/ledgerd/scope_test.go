@@ -135,8 +135,10 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"resellerId": s.reseller}
 	case "dashboard.show":
 		return map[string]any{"recent": 100}
-	case "credential.list", "admin.list":
+	case "credential.list", "admin.list", "product.list":
 		return map[string]any{}
+	case "plan.list":
+		return map[string]any{"productId": s.product}
 	case "admin.get":
 		return map[string]any{"username": s.admin}
 	}
@@ -342,6 +344,20 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 	case "admin.get":
 		if ce == nil || ce.Status != 404 || ce.Code != "ADMIN_NOT_FOUND" {
 			t.Errorf("%s: %v, want 404 ADMIN_NOT_FOUND", where, err)
+		}
+	case "product.list", "plan.list":
+		// The catalogue is the system's, which every partner sells from: only a scope naming a
+		// product has an outside, the other products.
+		var page struct{ Items []map[string]any }
+		if err != nil || json.Unmarshal(reply, &page) != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if _, kind := scopeOf(strings.Fields(where)[0]); kind == "product" {
+			for _, it := range page.Items {
+				if it["id"] == sideB.product || it["productId"] == sideB.product {
+					t.Errorf("%s: the catalogue shows %v, another product", where, it)
+				}
+			}
 		}
 	case "license.details", "credential.list", "tenant.list", "admin.list":
 		var page struct {
