@@ -275,3 +275,17 @@ func passwordRuleOf(o Options) *domain.PasswordRule {
 // Advertised are the addresses the deployment tells partners to use: the NATS server URL and the
 // base URL of the HTTP API ("" for unknown).
 type Advertised struct{ NATS, HTTP string }
+
+// PasswordRule is a local rule for admin passwords (domain.PasswordRule), for the edges to
+// configure.
+type PasswordRule = domain.PasswordRule
+
+// ParsePasswordRule reads --password-rule: "true" (APIO's), "false" (none: nil), or the parts
+// "min=12,upper,lower,digit,symbol".
+func ParsePasswordRule(s string) (*PasswordRule, error) {
+	rule, on, err := domain.ParsePasswordRule(s)
+	if err != nil || !on {
+		return nil, err
+	}
+	return &rule, nil
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -10,6 +11,13 @@ import (
 // credentialsIn is licensesIn for credentials, which sit where their own scope points.
 func credentialsIn(sc domain.Scope) func(domain.Scope) bool {
 	return func(c domain.Scope) bool { return sc.Reaches(domain.CredentialPlace(c)) }
+}
+
+// credentialDetail is a credential as credential.get shows it: the read model's view and where
+// it talks, which the read model does not know (the deployment's addresses).
+type credentialDetail struct {
+	projections.CredentialView
+	Endpoint *wire.Endpoint `json:"endpoint,omitempty"`
 }
 
 type credentialGetQuery struct {
@@ -29,8 +37,7 @@ func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (c
 		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
 	}
 	e := wire.EndpointOf(v.Scope.ResellerID, l.advertised.NATS, l.advertised.HTTP)
-	v.Endpoint = &e
-	return credentialsView.render(v, level, l.label)
+	return credentialsView.render(credentialDetail{v, &e}, level, l.label)
 }
 
 type credentialListQuery struct {

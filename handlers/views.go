@@ -46,7 +46,7 @@ var (
 		"resellerId": "standard", "tenantId": "standard", "quota": "standard", "protected": "standard", "entitlements": "standard",
 		"users": "detail", "machines": "detail", "notes": "detail",
 	}, codes: map[string]string{"status": valueWord, "resellerId": refReseller, "tenantId": refTenant, "productId": refProduct, "planId": refPlan}}
-	credentialsView = view{resource: "credentials", item: reflect.TypeFor[projections.CredentialView](), fields: map[string]string{
+	credentialsView = view{resource: "credentials", item: reflect.TypeFor[credentialDetail](), fields: map[string]string{
 		"id": "basic", "role": "basic", "enabled": "basic",
 		"scope": "standard", "description": "standard", "revoked": "standard", "access": "standard",
 		"issuedAt": "standard", "rotatedAt": "standard", "lastLoginAt": "standard", "expiresAt": "standard", "session": "standard", "endpoint": "standard",

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/licledger/licledger/domain"
-	"github.com/licledger/licledger/wire"
 )
 
 // Credentials is the read model authentication uses: credentials by the keyed hash of their
@@ -149,9 +148,6 @@ type CredentialView struct {
 	RotatedAt   *time.Time        `json:"rotatedAt,omitempty"`
 	LastLoginAt *time.Time        `json:"lastLoginAt,omitempty"`
 	Session     bool              `json:"session,omitempty"` // an admin's login session (admin.login)
-	// Endpoint is where the credential talks; the query fills it in from the deployment's
-	// addresses (the read model does not know them).
-	Endpoint *wire.Endpoint `json:"endpoint,omitempty"`
 }
 
 func (p *Credentials) view(c *domain.Credential) CredentialView {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -51,7 +51,7 @@ type config struct {
 	// PasswordRule is --password-rule, LICLEDGER_PASSWORD_RULE: the local rule for admin
 	// passwords; "true" (the default) is APIO's, 8+ characters with an upper and a lower case
 	// letter, "false" none (nil), or its parts: "min=12,upper,lower,digit,symbol".
-	PasswordRule *domain.PasswordRule
+	PasswordRule *handlers.PasswordRule
 	// FailedAuthLimit is --failed-auth-limit, LICLEDGER_FAILED_AUTH_LIMIT: failed
 	// authentications a source or a token may have per minute before it is answered 429 for
 	// the rest of the minute; 0 turns the limit off. Default 20.
@@ -212,10 +212,8 @@ Flags:
 		return config{}, fmt.Errorf("failed-auth-limit: %q is not a count (0 or more)", failedAuth)
 	}
 	var err error
-	if rule, on, err := domain.ParsePasswordRule(passwordRule); err != nil {
+	if c.PasswordRule, err = handlers.ParsePasswordRule(passwordRule); err != nil {
 		return config{}, fmt.Errorf("password-rule: %w", err)
-	} else if on {
-		c.PasswordRule = &rule
 	}
 	if d, err := time.ParseDuration(sessionTTL); err != nil || d < time.Minute || d > 24*time.Hour {
 		return config{}, fmt.Errorf("admin-session-ttl: %q is not a duration from 1m to 24h", sessionTTL)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/wire"
 )
 
@@ -49,13 +50,13 @@ func TestPasswordRuleFlag(t *testing.T) {
 	env := func(string) string { return "" }
 	for _, c := range []struct {
 		arg  string
-		want *domain.PasswordRule
+		want *handlers.PasswordRule
 		err  bool
 	}{
 		{"", &domain.APIOPasswordRule, false},
 		{"true", &domain.APIOPasswordRule, false},
 		{"false", nil, false},
-		{"min=14,digit,symbol", &domain.PasswordRule{MinLength: 14, Digit: true, Symbol: true}, false},
+		{"min=14,digit,symbol", &handlers.PasswordRule{MinLength: 14, Digit: true, Symbol: true}, false},
 		{"min=3,capitals", nil, true},
 	} {
 		var args []string
