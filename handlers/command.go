@@ -27,6 +27,9 @@ type Request struct {
 // CommandNames lists the commands, for the edges to register.
 func CommandNames() []string { return sortedKeys(commands) }
 
+// IsCommand reports whether name is a command.
+func IsCommand(name string) bool { _, ok := commands[name]; return ok }
+
 // Command authenticates, decodes and executes one command, and returns its reply.
 func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	spec, ok := commands[r.Name]

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestHTTPQueryAPI(t *testing.T) {
 		{"a parameter given twice", "GET", "/v1/usage.quota?licenseId=a&licenseId=b", token, nil, 400, "INVALID_ARGUMENT", "licenseId"},
 		{"an unknown parameter", "GET", "/v1/usage.quota?licence=" + lic, token, nil, 400, "SCHEMA_VIOLATION", "licence"},
 		{"an unknown query", "GET", "/v1/license.steal", token, nil, 404, "QUERY_NOT_FOUND", ""},
-		{"a command is no query", "GET", "/v1/license.terminate?licenseId=" + lic, token, nil, 404, "QUERY_NOT_FOUND", ""},
+		{"a command is sent with POST", "GET", "/v1/license.terminate?licenseId=" + lic, token, nil, 405, "INVALID_ARGUMENT", ""},
 		{"another method", "DELETE", "/v1/usage.quota", token, nil, 405, "INVALID_ARGUMENT", ""},
 		{"malformed JSON", "POST", "/v1/usage.quota", token, []byte(`{"licenseId":`), 400, "MALFORMED_JSON", ""},
 		{"an oversized body", "POST", "/v1/usage.quota", token, []byte(`{"licenseId":"` + strings.Repeat("x", 70_000) + `"}`), 413, "PAYLOAD_TOO_LARGE", ""},
@@ -186,4 +187,115 @@ func TestHTTPQueryAPI(t *testing.T) {
 			t.Errorf("%s: %d %v; want %d %s (field %q)", c.name, got.status, got.body, c.status, c.code, c.field)
 		}
 	}
+}
+
+// TestHTTPCommands: POST /v1/<command> takes the body NATS takes and answers what NATS answers,
+// with the error's status as the HTTP status; Idempotency-Key is the command id, so a retry gets
+// the first reply byte for byte and the key with another body is 409; batch.submit is served the
+// same way; refusals append nothing.
+func TestHTTPCommands(t *testing.T) {
+	data := t.TempDir()
+	natsURL, httpAddr, _ := startInProcess(t, data)
+	token := readToken(t, data)
+	admin := client.New(connect(t, natsURL, token), token)
+	ctx := context.Background()
+	lic := setupLicense(t, admin, "hc", 2)
+	post := func(name, key, tok string, body string) (int, http.Header, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/v1/"+name, strings.NewReader(body))
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, raw
+	}
+	// The reply NATS gives, over HTTP.
+	status, _, raw := post("seat.register", "", token, `{"licenseId":"`+lic+`","endUserCompany":"Acme","endUserName":"ann"}`)
+	var reply struct {
+		Result map[string]any
+		Events []struct {
+			ID, Type string
+			Sequence uint64
+		}
+		Version  int
+		Sequence uint64
+	}
+	if json.Unmarshal(raw, &reply); status != 200 || reply.Result["registered"] != true || len(reply.Events) != 1 ||
+		reply.Events[0].Type != "seat.registered.v1" || reply.Sequence == 0 {
+		t.Fatalf("seat.register over HTTP: %d %s", status, raw)
+	}
+	viaNATS, err := admin.Command(ctx, "seat.register", map[string]any{"licenseId": lic, "endUserCompany": "Acme", "endUserName": "bob"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var natsShape, httpShape map[string]any
+	json.Unmarshal(viaNATS.Raw, &natsShape)
+	json.Unmarshal(raw, &httpShape)
+	if !reflect.DeepEqual(keysOf(natsShape), keysOf(httpShape)) || !reflect.DeepEqual(keysOf(natsShape["result"]), keysOf(httpShape["result"])) {
+		t.Errorf("NATS and HTTP replies differ in shape: %s vs %s", viaNATS.Raw, raw)
+	}
+
+	// Idempotency-Key: the same reply, secrets included, byte for byte; another body is 409.
+	body := `{"resellerId":"hcr","tenantId":"hct","planId":"hcplan"}`
+	s1, _, first := post("license.create", "create-once-1", token, body)
+	s2, _, again := post("license.create", "create-once-1", token, body)
+	if s1 != 200 || s2 != 200 || !bytes.Equal(first, again) || !strings.Contains(string(first), `"key"`) {
+		t.Fatalf("a retry with the same Idempotency-Key: %d %s / %d %s", s1, first, s2, again)
+	}
+	before := lastSequence(t, admin, ctx)
+	for _, c := range []struct {
+		what, name, key, token, body string
+		status                       int
+		code                         string
+	}{
+		{"the key with another body", "license.create", "create-once-1", token, `{"resellerId":"hcr","tenantId":"hct","planId":"hcplan","id":"other"}`, 409, "COMMAND_ID_REUSED"},
+		{"the quota used up", "seat.register", "", token, `{"licenseId":"` + lic + `","endUserCompany":"Acme","endUserName":"cy"}`, 422, "QUOTA_EXCEEDED"},
+		{"no such license", "license.suspend", "", token, `{"licenseId":"nope"}`, 404, "LICENSE_NOT_FOUND"},
+		{"no token", "license.suspend", "", "", `{"licenseId":"` + lic + `"}`, 401, "UNAUTHENTICATED"},
+		{"a field the schema does not have", "license.suspend", "", token, `{"licenseId":"` + lic + `","why":"x"}`, 400, "SCHEMA_VIOLATION"},
+	} {
+		status, header, raw := post(c.name, c.key, c.token, c.body)
+		var e struct{ Error struct{ Code string } }
+		if json.Unmarshal(raw, &e); status != c.status || e.Error.Code != c.code {
+			t.Errorf("%s: %d %s; want %d %s", c.what, status, raw, c.status, c.code)
+		}
+		if status == 401 && header.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("%s: no WWW-Authenticate", c.what)
+		}
+	}
+	if after := lastSequence(t, admin, ctx); after != before+1 {
+		t.Fatalf("refusals over HTTP appended %d events", after-before-1)
+	}
+	// A batch, over HTTP too.
+	status, _, raw = post("batch.submit", "", token, `{"commands":[{"name":"license.note","body":{"licenseId":"`+lic+`","note":"one"}},`+
+		`{"name":"license.note","body":{"licenseId":"`+lic+`","note":"two"}}]}`)
+	var batch struct {
+		Result struct {
+			Results []struct{ Events []struct{ Type string } }
+			Refused int
+		}
+	}
+	if json.Unmarshal(raw, &batch); status != 200 || len(batch.Result.Results) != 2 || batch.Result.Refused != 0 ||
+		batch.Result.Results[1].Events[0].Type != "license.noted.v1" {
+		t.Fatalf("batch.submit over HTTP: %d %s", status, raw)
+	}
+}
+
+// keysOf lists a JSON object's keys, sorted (nil for anything else).
+func keysOf(v any) []string {
+	m, _ := v.(map[string]any)
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

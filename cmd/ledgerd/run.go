@@ -285,7 +285,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	} else {
 		operator = httpapi.OperatorOnly(ledger, operator, cfg.TrustedProxies)
 	}
-	httpSrv := newHTTPServer(cfg, httpapi.HTTPHandler(ready, httpapi.QueryAPI(ledger, cfg.MaxPayload, cfg.TrustedProxies), operator))
+	httpSrv := newHTTPServer(cfg, httpapi.HTTPHandler(ready, httpapi.API(ledger, cfg.MaxPayload, cfg.TrustedProxies), operator))
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)

@@ -35,47 +35,56 @@ var numericParams = sync.OnceValue(func() map[string][]string {
 	return out
 })
 
-// QueryAPI serves the queries over HTTP under /v1/, answering exactly what the NATS endpoint
-// ledger.v1.q.<name> answers: the same bearer token in the Authorization header, the same view
-// levels, the same {"result"} and {"error"} bodies, with the error's status as the HTTP
-// status. GET /v1/<name>?field=value takes the request's fields as URL parameters; POST
-// /v1/<name> takes the same JSON body as NATS (use it for license keys, which do not belong in
-// URLs and access logs). Bodies over maxPayload are 413 before decoding. Failed authentications
-// are counted against the client's address: the connection's, or, when that is one of the
-// trusted proxies, the one X-Forwarded-For names (clientAddress).
-func QueryAPI(l *handlers.Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
+// API serves the commands and queries over HTTP under /v1/, answering exactly what the NATS
+// endpoints ledger.v1.cmd.<name> and ledger.v1.q.<name> answer: the same bearer token in the
+// Authorization header, the same bodies, the same {"result"} and {"error"} replies, with the
+// error's status as the HTTP status.
+//
+// A command is POST /v1/<name> with the JSON body NATS takes; its Idempotency-Key header (the
+// IETF httpapi draft) is the command id, as Nats-Msg-Id is on NATS: a retry with the same key
+// gets the first reply back byte for byte, and the same key with another body is 409
+// COMMAND_ID_REUSED. admin.login is a command that needs no token.
+//
+// A query is GET /v1/<name>?field=value (the request's fields as URL parameters) or POST
+// /v1/<name> with the JSON body (use it for license keys, which do not belong in URLs and access
+// logs).
+//
+// Bodies over maxPayload are 413 before decoding (a batch may be larger: its own limit).
+// Failed authentications are counted against the client's address: the connection's, or, when
+// that is one of the trusted proxies, the one X-Forwarded-For names (clientAddress).
+func API(l *handlers.Ledger, maxPayload int, trustedProxies []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
 		r := handlers.Request{Name: name, Token: wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)),
-			TraceParent: req.Header.Get(wire.HeaderTraceParent), Source: "http:" + clientAddress(req, trustedProxies)}
+			TraceParent: req.Header.Get(wire.HeaderTraceParent), Source: "http:" + clientAddress(req, trustedProxies),
+			CommandID: req.Header.Get(HeaderIdempotencyKey)}
+		command, query := handlers.IsCommand(name), handlers.IsQuery(name)
 		var f *handlers.Failure
 		switch {
-		case name == domain.AdminLoginOp && req.Method == http.MethodPost:
-			// The one command served over HTTP so far: a login needs no token, and its reply
-			// (a session token) must go only to the one who asked, which NATS cannot promise a
-			// connection without a token (anonymous replies share one inbox namespace).
-			if r.Body, f = readBody(req.Body, maxPayload); f == nil {
-				reply, f := l.Command(req.Context(), r)
-				if f != nil {
-					writeFailure(w, f)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				w.Write(reply)
-				return
-			}
-		case !handlers.IsQuery(name):
-			f = handlers.Refuse(domain.Errorf(handlers.CodeQueryNotFound, "", "no query %q; the queries are %s", name, strings.Join(handlers.QueryNames(), ", ")))
-		case req.Method == http.MethodGet:
-			r.Body, f = paramsBody(req, numericParams()[name])
+		case !command && !query:
+			f = handlers.Refuse(domain.Errorf(handlers.CodeQueryNotFound, "", "no command or query %q; the commands are %s; the queries are %s",
+				name, strings.Join(handlers.CommandNames(), ", "), strings.Join(handlers.QueryNames(), ", ")))
 		case req.Method == http.MethodPost:
-			r.Body, f = readBody(req.Body, maxPayload)
+			limit := maxPayload
+			if name == domain.BatchSubmit {
+				limit = max(limit, handlers.MaxBatchPayload)
+			}
+			r.Body, f = readBody(req.Body, limit)
+		case query && req.Method == http.MethodGet:
+			r.Body, f = paramsBody(req, numericParams()[name])
+		case command:
+			w.Header().Set("Allow", "POST")
+			f = &handlers.Failure{Status: http.StatusMethodNotAllowed, Err: &domain.Error{Code: domain.CodeInvalidArgument, Message: "a command is sent with POST"}}
 		default:
 			w.Header().Set("Allow", "GET, POST")
 			f = &handlers.Failure{Status: http.StatusMethodNotAllowed, Err: &domain.Error{Code: domain.CodeInvalidArgument, Message: "use GET or POST"}}
 		}
 		var reply []byte
-		if f == nil {
+		switch {
+		case f != nil:
+		case command:
+			reply, f = l.Command(req.Context(), r)
+		default:
 			reply, f = l.Query(req.Context(), r)
 		}
 		if f != nil {
@@ -86,6 +95,9 @@ func QueryAPI(l *handlers.Ledger, maxPayload int, trustedProxies []netip.Prefix)
 		w.Write(reply)
 	})
 }
+
+// HeaderIdempotencyKey carries a command's id over HTTP (draft-ietf-httpapi-idempotency-key-header).
+const HeaderIdempotencyKey = "Idempotency-Key"
 
 // writeFailure answers an HTTP request with a refusal: its status, and the error body NATS
 // callers get too (a 401 also says which scheme to use).
