@@ -30,10 +30,14 @@ soak: tools ## The reliability suite at length (about 50 min): 200 SIGKILLs, a 1
 	$(MAKE) fuzz FUZZTIME=200000x
 	@echo "== reliability report" && cat $(REPORT)
 
-tools: bin/nats ## Test tools, into ./bin (the stock nats CLI)
+tools: bin/nats tools/api/node_modules ## Test tools: the stock nats CLI into ./bin; the API documents' validators and client generator into tools/api (pinned by its package-lock.json; skipped without npm)
 
 bin/nats:
 	GOBIN="$(CURDIR)/bin" $(GO) install $(NATSCLI)
+
+tools/api/node_modules: tools/api/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tools/api --no-audit --no-fund --loglevel=error && touch $@; \
+	  else echo "npm not found: the OpenAPI and AsyncAPI tests will skip"; fi
 
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)

@@ -18,6 +18,8 @@ type Endpoint struct {
 	Subject string
 	Request reflect.Type
 	Result  reflect.Type
+	// Open is whether it needs no token (license.validate, license.signing-keys, admin.login).
+	Open bool
 	// MaxPayload is the endpoint's own limit on a request body, which the edges apply instead of
 	// their per-request limit when it is larger (batch.submit's); 0: none of its own.
 	MaxPayload int
@@ -28,7 +30,8 @@ func Endpoints() []Endpoint {
 	var out []Endpoint
 	for _, name := range CommandNames() {
 		s := commands[name]
-		e := Endpoint{Name: name, Kind: schemas.Command, Subject: wire.CommandPrefix + name, Request: s.request, Result: s.result}
+		e := Endpoint{Name: name, Kind: schemas.Command, Subject: wire.CommandPrefix + name, Request: s.request, Result: s.result,
+			Open: name == domain.AdminLoginOp}
 		if name == domain.BatchSubmit {
 			e.MaxPayload = MaxBatchPayload
 		}
@@ -36,7 +39,8 @@ func Endpoints() []Endpoint {
 	}
 	for _, name := range QueryNames() {
 		s := queries[name]
-		out = append(out, Endpoint{Name: name, Kind: schemas.Query, Subject: wire.QueryPrefix + name, Request: s.request, Result: s.result})
+		out = append(out, Endpoint{Name: name, Kind: schemas.Query, Subject: wire.QueryPrefix + name, Request: s.request, Result: s.result,
+			Open: anonymous[name]})
 	}
 	return out
 }

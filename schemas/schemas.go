@@ -5,8 +5,17 @@ import (
 	"fmt"
 )
 
-//go:embed envelope.v1.json error.json events/*.json commands/*.json queries/*.json
+//go:embed envelope.v1.json error.json openapi.json events/*.json commands/*.json queries/*.json
 var files embed.FS
+
+//go:embed testdata/commands/*.json testdata/queries/*.json
+var examples embed.FS
+
+// Example returns an endpoint's example request body (testdata/<commands|queries>/<name>.json):
+// the API documents show it, and schemas_test holds it valid.
+func Example(kind, name string) ([]byte, error) {
+	return examples.ReadFile("testdata/" + folder(kind) + name + ".json")
+}
 
 // Files is every schema, by its path under BaseURL ("commands/seat.register.request.json"), for
 // serving them.

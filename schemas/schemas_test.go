@@ -13,6 +13,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/handlers"
+	"github.com/licledger/licledger/handlers/httpapi"
 	"github.com/licledger/licledger/schemas"
 )
 
@@ -205,5 +206,20 @@ func TestExamplesAgreeWithSchemasAndGoTypes(t *testing.T) {
 			t.Fatalf("bad.json names no endpoint %s %s", c.Kind, c.Name)
 		}
 		both(e, c.Body, c.Why, c.Field)
+	}
+}
+
+// TestAPIDocumentsMatchTheEndpoints: the committed OpenAPI document is the one the endpoint table
+// and the schema files generate. After a deliberate change, go test ./schemas -rewrite.
+func TestAPIDocumentsMatchTheEndpoints(t *testing.T) {
+	doc, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	matchOrRewrite(t, "openapi.json", encode(t, doc))
+	for _, tag := range doc["tags"].([]any) {
+		if d, _ := tag.(map[string]any)["description"].(string); d == "" {
+			t.Errorf("OpenAPI tag %v has no description (httpapi.tagDescriptions)", tag)
+		}
 	}
 }
