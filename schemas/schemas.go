@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-//go:embed envelope.v1.json error.json openapi.json events/*.json commands/*.json queries/*.json
+//go:embed envelope.v1.json error.json openapi.json asyncapi.json events/*.json commands/*.json queries/*.json
 var files embed.FS
 
 //go:embed testdata/commands/*.json testdata/queries/*.json

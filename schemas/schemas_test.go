@@ -14,6 +14,7 @@ import (
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/handlers"
 	"github.com/licledger/licledger/handlers/httpapi"
+	"github.com/licledger/licledger/handlers/natsapi"
 	"github.com/licledger/licledger/schemas"
 )
 
@@ -209,14 +210,19 @@ func TestExamplesAgreeWithSchemasAndGoTypes(t *testing.T) {
 	}
 }
 
-// TestAPIDocumentsMatchTheEndpoints: the committed OpenAPI document is the one the endpoint table
-// and the schema files generate. After a deliberate change, go test ./schemas -rewrite.
+// TestAPIDocumentsMatchTheEndpoints: the committed OpenAPI and AsyncAPI documents are the ones
+// the endpoint table, the event types and the schema files generate. After a deliberate change, go test ./schemas -rewrite.
 func TestAPIDocumentsMatchTheEndpoints(t *testing.T) {
 	doc, err := httpapi.OpenAPI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	matchOrRewrite(t, "openapi.json", encode(t, doc))
+	async, err := natsapi.AsyncAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	matchOrRewrite(t, "asyncapi.json", encode(t, async))
 	for _, tag := range doc["tags"].([]any) {
 		if d, _ := tag.(map[string]any)["description"].(string); d == "" {
 			t.Errorf("OpenAPI tag %v has no description (httpapi.tagDescriptions)", tag)

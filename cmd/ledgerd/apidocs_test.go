@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/licledger/licledger/handlers"
 )
 
 // apiTools returns tools/api, where `npm ci --prefix tools/api` installs the API documents'
@@ -68,6 +70,61 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	committed, _ := os.ReadFile(doc)
 	if resp.StatusCode != 200 || !bytes.Equal(served, committed) {
 		t.Fatalf("GET /openapi.json: %d, %d bytes; want the committed %d", resp.StatusCode, len(served), len(committed))
+	}
+}
+
+// asyncAPICheck parses an AsyncAPI document with the AsyncAPI initiative's parser (the validator
+// behind its CLI and Studio) and prints what it found; it exits non-zero on any error.
+const asyncAPICheck = `const { Parser } = require("@asyncapi/parser");
+const fs = require("fs");
+(async () => {
+  const { document, diagnostics } = await new Parser().parse(fs.readFileSync(process.argv[2], "utf8"));
+  const errors = diagnostics.filter((d) => d.severity === 0);
+  for (const d of errors.slice(0, 20)) console.error(d.code, d.message, JSON.stringify(d.path));
+  const ok = document !== undefined && errors.length === 0;
+  console.log(JSON.stringify({ valid: ok, errors: errors.length, channels: ok ? document.channels().length : 0,
+    operations: ok ? document.operations().length : 0, messages: ok ? document.allMessages().length : 0 }));
+  process.exit(ok ? 0 : 1);
+})();
+`
+
+// TestAsyncAPIDocumentIsValid: the committed AsyncAPI document parses without error, describes
+// every endpoint in its three forms and every event type, and ledgerd serves it at
+// /asyncapi.json.
+func TestAsyncAPIDocumentIsValid(t *testing.T) {
+	tools := apiTools(t)
+	work := t.TempDir()
+	if err := os.Symlink(filepath.Join(tools, "node_modules"), filepath.Join(work, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "check.cjs"), []byte(asyncAPICheck), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := filepath.Abs("../../schemas/asyncapi.json")
+	var got struct {
+		Valid                        bool
+		Channels, Operations, Errors int
+	}
+	out := runTool(t, work, nil, "node", "check.cjs", doc)
+	if err := json.Unmarshal([]byte(out), &got); err != nil || !got.Valid {
+		t.Fatalf("the AsyncAPI parser: %v\n%s", err, out)
+	}
+	// Three forms of each endpoint, the replies, and the events in two forms.
+	endpoints := len(handlers.Endpoints())
+	if got.Channels != 3*endpoints+3 || got.Operations != 3*endpoints+2 {
+		t.Errorf("%d channels and %d operations for %d endpoints", got.Channels, got.Operations, endpoints)
+	}
+	data := t.TempDir()
+	_, httpAddr, _ := startInProcess(t, data)
+	resp, err := http.Get("http://" + httpAddr + "/asyncapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	committed, _ := os.ReadFile(doc)
+	if resp.StatusCode != 200 || !bytes.Equal(served, committed) {
+		t.Fatalf("GET /asyncapi.json: %d, %d bytes; want the committed %d", resp.StatusCode, len(served), len(committed))
 	}
 }
 

@@ -132,7 +132,7 @@ func TestHostilePartnerGainsNothing(t *testing.T) {
 		capped := map[string]any{"licenses": "basic", "credentials": "basic"}
 		id, token := issueCredential(t, admin, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "ha"}, "access": capped})
 		c := client.New(nc, token)
-		refused(t, admin, c, "credential.set-access", map[string]any{"credentialId": id, "access": map[string]any{}}, 403, "ACCESS_ESCALATION", "access.credentials")
+		refused(t, admin, c, "credential.set-access", map[string]any{"credentialId": id, "access": map[string]any{}}, 403, "ACCESS_ESCALATION", "access.licenses")
 		_, err := c.Query(ctx, "license.details", map[string]any{"format": "detail"})
 		wantCode(t, err, 403, "FORBIDDEN")
 		r, err := c.Command(ctx, "credential.issue", map[string]any{"role": "client-limited", "scope": map[string]any{"resellerId": "ha"}}, "")

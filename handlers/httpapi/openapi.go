@@ -65,7 +65,7 @@ func OpenAPI() (map[string]any, error) {
 		op := func(id, summary string) map[string]any {
 			o := map[string]any{
 				"operationId": id, "summary": summary, "tags": []string{tagOf(e.Name)},
-				"responses": operationResponses(e, reply),
+				"responses":      operationResponses(e, reply),
 				"x-nats-subject": e.Subject,
 			}
 			if e.Open {

@@ -25,10 +25,13 @@ func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.H
 	// The wire contract's JSON Schemas, at the paths the micro endpoints' metadata names below
 	// https://licledger.dev/schemas/ (commands/seat.register.request.json, error.json, …).
 	mux.Handle("GET /schemas/", http.StripPrefix("/schemas/", http.FileServerFS(schemas.Files)))
-	// The OpenAPI document of the HTTP API, as committed (schemas/openapi.json).
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, req *http.Request) {
-		http.ServeFileFS(w, req, schemas.Files, "openapi.json")
-	})
+	// The OpenAPI document of the HTTP API and the AsyncAPI document of the NATS contract, as
+	// committed (schemas/openapi.json, schemas/asyncapi.json).
+	for _, doc := range []string{"openapi.json", "asyncapi.json"} {
+		mux.HandleFunc("GET /"+doc, func(w http.ResponseWriter, req *http.Request) {
+			http.ServeFileFS(w, req, schemas.Files, doc)
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
