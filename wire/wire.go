@@ -96,6 +96,18 @@ func InboxPrefix(token string) string {
 	return InboxNamespace + "." + hex.EncodeToString(sum[:16])
 }
 
+// FeedConsumer is the name of the one consumer on the event stream a token's connections may
+// create, read and delete: the reseller's feed (docs/WIRE.md, "Following your events"). Like the
+// inbox prefix it is derived from the token, so nobody else can name it, pull from it or delete
+// it. "" for no token.
+func FeedConsumer(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("licledger feed v1\n" + token))
+	return "feed_" + hex.EncodeToString(sum[:16])
+}
+
 // Bearer is the Authorization header value of token.
 func Bearer(token string) string { return "Bearer " + token }
 

@@ -132,6 +132,9 @@ Tools:
                     seats and machines (needs an admin token; running it again changes nothing)
   inbox-prefix      prints the NATS inbox prefix the token's connections must use (for the stock
                     nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
+  feed-name         prints the name of the token's one consumer on the event stream (its reseller's feed)
+  events follow     --reseller R [--from SEQ] [--count N]   prints the reseller's events as JSON lines,
+                    from SEQ (default 1) on, then live, until N events (0: until interrupted)
   bench             --clients N --duration D [--batch N | --validate | --heartbeat]   (durable seat.register
                     throughput and latency; in batches; or anonymous license.validate)
 
@@ -162,11 +165,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	if rest[0] == "inbox-prefix" {
+	if rest[0] == "inbox-prefix" || rest[0] == "feed-name" {
 		if g.token == "" {
-			return needsToken("inbox-prefix")
+			return needsToken(rest[0])
 		}
-		fmt.Fprintln(stdout, wire.InboxPrefix(g.token))
+		name := wire.InboxPrefix(g.token)
+		if rest[0] == "feed-name" {
+			name = wire.FeedConsumer(g.token)
+		}
+		fmt.Fprintln(stdout, name)
 		return nil
 	}
 	if rest[0] == "demo" {
@@ -180,6 +187,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(rest) >= 2 && rest[0] == "batch" && rest[1] == "submit" {
 		return runBatch(ctx, g, rest[2:], stdout, stderr)
+	}
+	if len(rest) >= 2 && rest[0] == "events" && rest[1] == "follow" {
+		return runFollow(ctx, g, rest[2:], stdout, stderr)
 	}
 	if rest[0] == "bench" {
 		return runBench(ctx, g, rest[1:], stdout, stderr)

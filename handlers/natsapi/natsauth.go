@@ -102,7 +102,40 @@ func CredentialNATSPermissions(c domain.Credential, token string, part wire.Part
 		p.Publish = append(p.Publish, streamReader(ViewsStream)...) // nats kv watch/get ledger-views
 		p = history(p)
 	}
+	if reseller, ok := FeedReseller(c); ok {
+		for i := range max(part.Count, 1) {
+			each := wire.Partition{Index: i, Count: part.Count}
+			p.Publish = append(p.Publish, feedReader(each.StreamName(), wire.FeedConsumer(token), each.SubjectPrefix()+reseller+".>")...)
+		}
+	}
 	return p
+}
+
+// FeedReseller says whether credential c may follow its reseller's events on the event stream,
+// and which reseller: a credential scoped to one reseller as a whole (not one of its tenants,
+// products, licenses or end users) whose role sees everything of it, its credentials and admins
+// included. The reseller is a token of every event's subject, so a consumer filtered on
+// ledger.v1.evt.<reseller>.> reads exactly its events, and the server holds the filter to it.
+func FeedReseller(c domain.Credential) (string, bool) {
+	sc := c.Scope
+	if sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.EndUserCompany != "" || sc.EndUserName != "" {
+		return "", false
+	}
+	return sc.ResellerID, domain.Allowed(c.Role, "credential.list") && domain.Allowed(c.Role, "admin.list")
+}
+
+// feedReader is the JetStream API a reseller's feed needs on one stream: its one consumer, named
+// from the token (wire.FeedConsumer), created only with filter as its one filter subject (the
+// server refuses a create whose body's filter differs from the one in its subject), read, and
+// deleted to start over from another sequence. No stream info (whose subject counts would name
+// other resellers), no other consumer, no unfiltered one.
+func feedReader(stream, name, filter string) []string {
+	return []string{
+		"$JS.API.CONSUMER.CREATE." + stream + "." + name + "." + filter,
+		"$JS.API.CONSUMER.MSG.NEXT." + stream + "." + name,
+		"$JS.API.CONSUMER.INFO." + stream + "." + name,
+		"$JS.API.CONSUMER.DELETE." + stream + "." + name,
+	}
 }
 
 // streamReader is the JetStream API a read-only reader of one stream needs: stream info, direct
