@@ -46,7 +46,7 @@ var Codes = []Code{
 	CodeLicenseTerminated, CodeLicenseNotSuspended, CodeLicensePerpetual,
 	CodePlanOfAnotherProduct, CodeNotAnUpgrade, CodeNotADowngrade,
 	CodeTooManyMachines, CodeMachineNotFound,
-	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself, CodeLoginFailed,
+	CodeAdminNotFound, CodeFieldNotAllowed, CodeCannotDeleteYourself, CodeLoginFailed, CodeWebhookNotFound,
 	CodeCredentialNotFound, CodeCredentialRevoked, CodeOutOfScope, CodeRoleEscalation, CodeProtected,
 	CodeAccessEscalation, CodeExpiryEscalation, CodeLevelEscalation, CodeActsForAnother, CodeScopeMismatch,
 	CodeEntitlementNotFound, CodeEntitlementOfAnotherProduct,

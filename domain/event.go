@@ -65,6 +65,11 @@ var EventTypes = []string{
 	TypeCredentialAccessSet,
 	TypeCredentialDeleted,
 	TypeCredentialUpdated,
+	TypeWebhookCreated,
+	TypeWebhookUpdated,
+	TypeWebhookDisabled,
+	TypeWebhookEnabled,
+	TypeWebhookDeleted,
 }
 
 // DecodeEvent turns a stored event's type and data back into its Event value. Old versions of a
@@ -155,6 +160,16 @@ func DecodeEventWith(typ string, data []byte, intern func([]byte) string) (Event
 		e = new(CredentialDeleted)
 	case TypeCredentialUpdated:
 		e = new(CredentialUpdated)
+	case TypeWebhookCreated:
+		e = new(WebhookCreated)
+	case TypeWebhookUpdated:
+		e = new(WebhookUpdated)
+	case TypeWebhookDisabled:
+		e = new(WebhookDisabled)
+	case TypeWebhookEnabled:
+		e = new(WebhookEnabled)
+	case TypeWebhookDeleted:
+		e = new(WebhookDeleted)
 	default:
 		return nil, fmt.Errorf("domain: unknown event type %q", typ)
 	}
@@ -242,6 +257,16 @@ func deref(e Event) Event {
 	case *CredentialDeleted:
 		return *e
 	case *CredentialUpdated:
+		return *e
+	case *WebhookCreated:
+		return *e
+	case *WebhookUpdated:
+		return *e
+	case *WebhookDisabled:
+		return *e
+	case *WebhookEnabled:
+		return *e
+	case *WebhookDeleted:
 		return *e
 	}
 	return e

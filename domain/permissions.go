@@ -6,7 +6,7 @@ import "sort"
 var Queries = []string{
 	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "license.signing-keys", "seat.authenticate",
 	"tenant.get", "tenant.list", "admin.get", "admin.list", "product.list", "plan.list",
-	"license.details", "role.show", "credential.get", "credential.list",
+	"license.details", "role.show", "credential.get", "credential.list", "webhook.list", "webhook.deliveries",
 	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
 }
 
@@ -20,7 +20,8 @@ var Operations = append([]string{
 	"entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate",
 	"admin.create", "admin.update", "admin.delete", AdminLoginOp,
 	"credential.issue", "credential.disable", "credential.enable", "credential.revoke",
-	"credential.rotate", "credential.set-access", "credential.update", "credential.delete", BatchSubmit,
+	"credential.rotate", "credential.set-access", "credential.update", "credential.delete",
+	"webhook.create", "webhook.update", "webhook.disable", "webhook.enable", "webhook.delete", BatchSubmit,
 }, Queries...)
 
 // AdminLoginOp opens an admin's login session. It is open to everyone, with or without a token:
@@ -54,6 +55,8 @@ var (
 	manageAdmins = []string{"admin.create", "admin.update", "admin.delete", "admin.get", "admin.list"}
 	manageLogins = []string{"credential.issue", "credential.disable", "credential.enable", "credential.revoke", "credential.rotate", "credential.set-access", "credential.update", "credential.delete", "credential.get", "credential.list"}
 	createPlans  = []string{"plan.create", "entitlement.create", "plan.attach-entitlements", "plan.detach-entitlements"} // Keygen: "create policies" and their entitlements
+	// Webhooks and their deliveries: a reseller's whole feed, so for whoever sees all of it.
+	manageWebhooks = []string{"webhook.create", "webhook.update", "webhook.disable", "webhook.enable", "webhook.delete", "webhook.list", "webhook.deliveries"}
 	// The history, its checkpoints and proofs: the whole log, so only with a system scope.
 	audit = []string{"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events"}
 )
@@ -101,7 +104,7 @@ var permissions = map[string]map[string]bool{
 	// APIO: the system admin does everything; a reseller admin everything within its reseller
 	// but the system-wide catalogue; a tenant admin its tenant's seats, machines and admins.
 	"system-admin":   all(),
-	"reseller-admin": union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins),
+	"reseller-admin": union(searchLicenses, searchCustomers, modify, createLicenses, upgrade, downgrade, suspend, createCustomers, modifyCustomers, manageAdmins, manageLogins, manageWebhooks),
 	"tenant-admin":   union(searchLicenses, searchCustomers, []string{"license.note", "seat.register", "seat.unregister", "machine.activate", "machine.deactivate"}, manageAdmins),
 
 	// An auditor reads and verifies the history and nothing else (on NATS too: see

@@ -179,6 +179,15 @@ func (s *State) placeOf(cmd Command) (p Place, field string, exists bool) {
 		return s.adminPlace(c.Username)
 	case CredentialIssue:
 		return CredentialPlace(c.Scope), "scope", true
+	case WebhookCreate:
+		return WebhookPlace(c.ResellerID), "resellerId", true
+	}
+	if id := webhookOf(cmd); id != "" {
+		w, ok := s.Webhooks[id]
+		if !ok {
+			return Place{}, "webhookId", false
+		}
+		return WebhookPlace(w.ResellerID), "webhookId", true
 	}
 	if id := credentialOf(cmd); id != "" {
 		cred, ok := s.Credentials[id]

@@ -19,6 +19,8 @@ type State struct {
 	Admins      map[string]*Admin // by username
 	// Entitlements are the features licenses can grant, by code.
 	Entitlements map[string]*Entitlement
+	// Webhooks are the partners' event receivers, by id.
+	Webhooks map[string]*Webhook
 }
 
 // NewState returns an empty model.
@@ -32,6 +34,7 @@ func NewState() *State {
 		Credentials:  map[string]*Credential{},
 		Admins:       map[string]*Admin{},
 		Entitlements: map[string]*Entitlement{},
+		Webhooks:     map[string]*Webhook{},
 	}
 }
 
@@ -103,6 +106,8 @@ func Decide(s *State, now time.Time, cmd Command) ([]Event, error) {
 		return s.decideAdminDelete(c)
 	case AdminLogin:
 		return s.decideAdminLogin(now, c)
+	case WebhookCreate, WebhookUpdate, WebhookDisable, WebhookEnable, WebhookDelete:
+		return s.decideWebhook(now, c)
 	case CredentialDisable, CredentialEnable, CredentialRevoke, CredentialRotate, CredentialSetAccess, CredentialDelete, CredentialUpdate:
 		return s.decideCredential(now, c)
 	}
@@ -148,6 +153,8 @@ func (s *State) Evolve(e Event) {
 		s.evolveEntitlements(e)
 	case AdminCreated, AdminUpdated, AdminDeleted:
 		s.applyAdmin(e)
+	case WebhookCreated, WebhookUpdated, WebhookDisabled, WebhookEnabled, WebhookDeleted:
+		s.applyWebhook(e)
 	case CredentialDisabled, CredentialEnabled, CredentialRevoked, CredentialRotated, CredentialAccessSet, CredentialDeleted, CredentialUpdated:
 		c, ok := s.Credentials[e.AggregateID()]
 		if !ok {
@@ -170,6 +177,9 @@ func (s *State) mustLicense(id string) *License {
 // Target returns the stream of the aggregate a command acts on (for a create, the one it makes).
 // An expected version in a request is checked against this stream.
 func Target(cmd Command) string {
+	if id := webhookOf(cmd); id != "" {
+		return webhookStream(id)
+	}
 	switch c := cmd.(type) {
 	case ResellerCreate:
 		return ResellerStream(c.ID)
@@ -237,6 +247,8 @@ func Target(cmd Command) string {
 		return adminStream(c.Username)
 	case AdminLogin:
 		return credentialStream(c.CredentialID)
+	case WebhookCreate:
+		return webhookStream(c.ID)
 	case CredentialDisable:
 		return credentialStream(c.CredentialID)
 	case CredentialEnable:
@@ -264,6 +276,7 @@ func (s *State) Clone() *State {
 		Products:     cloneEach(s.Products, nil),
 		Plans:        cloneEach(s.Plans, func(p *Plan) { p.Entitlements = slices.Clone(p.Entitlements) }),
 		Entitlements: cloneEach(s.Entitlements, nil),
+		Webhooks:     cloneEach(s.Webhooks, func(w *Webhook) { w.EventTypes = slices.Clone(w.EventTypes) }),
 		Admins:       cloneEach(s.Admins, nil),
 		Credentials:  cloneEach(s.Credentials, deepenCredential),
 		Licenses:     cloneEach(s.Licenses, deepenLicense),

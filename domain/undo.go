@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +44,8 @@ func (u *Undo) Save(e Event) {
 		restore = keep(u.s.Admins, id, nil)
 	case "entitlement":
 		restore = keep(u.s.Entitlements, id, nil)
+	case "webhook":
+		restore = keep(u.s.Webhooks, id, func(w *Webhook) { w.EventTypes = slices.Clone(w.EventTypes) })
 	default:
 		panic(fmt.Sprintf("domain: Undo: no aggregate for stream %q", stream))
 	}

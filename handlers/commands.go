@@ -141,6 +141,11 @@ var commands = map[string]commandSpec{
 	"credential.delete":           decodeCommand[credDeleteWire](credentialResult),
 	"credential.rotate":           prepareCommand[credentialRotateWire, credentialRotated](credentialRotateCommand),
 	domain.AdminLoginOp:           adminLoginSpec,
+	"webhook.create":              prepareCommand[webhookCreateWire, webhookCreated](webhookCreateCommand),
+	"webhook.update":              decodeCommand[webhookUpdateWire](webhookResult),
+	"webhook.disable":             decodeCommand[webhookDisableWire](webhookResult),
+	"webhook.enable":              decodeCommand[webhookEnableWire](webhookResult),
+	"webhook.delete":              decodeCommand[webhookDeleteWire](webhookResult),
 	// Decoded by Command itself (batch.go): each of its commands by its own decoder.
 	"batch.submit": {request: reflect.TypeFor[batchWire](), result: reflect.TypeFor[batchResult]()},
 }

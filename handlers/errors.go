@@ -49,7 +49,7 @@ func statusOf(c domain.Code) int {
 		domain.CodeAccessEscalation, domain.CodeExpiryEscalation, domain.CodeLevelEscalation, domain.CodeActsForAnother:
 		return 403
 	case domain.CodeResellerNotFound, domain.CodeTenantNotFound, domain.CodeProductNotFound,
-		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, CodeQueryNotFound, CodeEventNotFound, domain.CodeEntitlementNotFound:
+		domain.CodePlanNotFound, domain.CodeLicenseNotFound, domain.CodeSeatNotFound, CodeRoleNotFound, domain.CodeMachineNotFound, domain.CodeAdminNotFound, domain.CodeCredentialNotFound, domain.CodeWebhookNotFound, CodeQueryNotFound, CodeEventNotFound, domain.CodeEntitlementNotFound:
 		return 404
 	case domain.CodeAlreadyExists, CodeWrongExpectedVersion, CodeCommandIDReused, CodeCommandRestored:
 		return 409

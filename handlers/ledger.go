@@ -100,7 +100,8 @@ type Ledger struct {
 	passwordRule                              *domain.PasswordRule // nil: none
 	sessionTTL                                time.Duration        // how long an admin.login session lasts
 	advertised                                Advertised
-	checkpointKey                             string // verifies the log's signed checkpoints (audit.go)
+	deliveries                                deliveryLog // webhooks' recent delivery attempts
+	checkpointKey                             string      // verifies the log's signed checkpoints (audit.go)
 	published                                 func() uint64
 	// replicated, if set, is waited on before a command's reply (Options.AckReplicated).
 	replicated func(ctx context.Context, seq uint64) (uint64, error)

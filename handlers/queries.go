@@ -137,6 +137,8 @@ var queries = map[string]querySpec{
 	"admin.list":           query(listAdmins),
 	"product.list":         query(listProducts),
 	"plan.list":            query(listPlans),
+	"webhook.list":         query(listWebhooks),
+	"webhook.deliveries":   query(showDeliveries),
 	"credential.list":      query(listCredentials),
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),

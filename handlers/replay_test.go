@@ -89,6 +89,9 @@ func baseWorld() []Request {
 
 // randomCommand draws one command on the base world; many of them are refused, which is part
 // of the point.
+// webhookRNG draws the webhook commands of randomCommand.
+var webhookRNG = rand.New(rand.NewPCG(3, 4))
+
 func randomCommand(rng *rand.Rand) (name, body string) {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	ids := func(prefix string) string {
@@ -139,6 +142,20 @@ func randomCommand(rng *rand.Rand) (name, body string) {
 		}
 	case op < 82:
 		name, body = "tenant.update", fmt.Sprintf(`{"tenantId":%q,"name":%q}`, ids("t"), pick("A", "B"))
+		// Half the time a webhook command instead, drawn from a generator of its own so that the
+		// rest of the sequence stays as it was.
+		if hooks := webhookRNG; hooks.IntN(2) == 0 {
+			w := fmt.Sprint("w", hooks.IntN(3))
+			names := []string{"webhook.create", "webhook.create", "webhook.update", "webhook.disable", "webhook.enable", "webhook.delete"}
+			switch name = names[hooks.IntN(len(names))]; name {
+			case "webhook.create":
+				body = fmt.Sprintf(`{"id":%q,"url":"https://h.example/%s","eventTypes":["seat.registered.v1"]}`, w, w)
+			case "webhook.update":
+				body = fmt.Sprintf(`{"webhookId":%q,"url":"https://h.example/%s/2"}`, w, w)
+			default:
+				body = fmt.Sprintf(`{"webhookId":%q}`, w)
+			}
+		}
 	case op < 85:
 		name, body = "credential.issue", fmt.Sprintf(`{"id":%q,"role":"developer","scope":{}}`, ids("c"))
 	case op < 97:

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -152,4 +153,29 @@ func (s *Secrets) openReply(stored []byte) ([]byte, error) {
 		return s.seal.Open(nil, stored[1:1+n], stored[1+n:], nil)
 	}
 	return nil, errors.New("handlers: unknown stored reply form")
+}
+
+// webhookSecretAD binds a sealed webhook secret to its purpose: no other sealed value opens as one.
+var webhookSecretAD = []byte("licledger webhook secret v1")
+
+// NewWebhookSecret draws a webhook's signing secret in the Standard Webhooks form ("whsec_" and
+// the base64 of 24 random bytes) and returns it with its sealed form, which the log keeps.
+func (s *Secrets) NewWebhookSecret() (secret, sealed string) {
+	raw := make([]byte, 24)
+	_, _ = rand.Read(raw)
+	secret = "whsec_" + base64.StdEncoding.EncodeToString(raw)
+	nonce := make([]byte, s.seal.NonceSize())
+	_, _ = rand.Read(nonce)
+	return secret, base64.StdEncoding.EncodeToString(s.seal.Seal(nonce, nonce, []byte(secret), webhookSecretAD))
+}
+
+// OpenWebhookSecret opens a sealed webhook secret, for signing a delivery.
+func (s *Secrets) OpenWebhookSecret(sealed string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil || len(b) < s.seal.NonceSize() {
+		return "", errors.New("handlers: malformed sealed webhook secret")
+	}
+	n := s.seal.NonceSize()
+	plain, err := s.seal.Open(nil, b[:n], b[n:], webhookSecretAD)
+	return string(plain), err
 }

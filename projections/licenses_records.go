@@ -31,7 +31,7 @@ import (
 
 // licensesVersion is the Licenses record layout and rules version; change it whenever either
 // changes, and stored state is rebuilt at the next start.
-const licensesVersion = 3 // 3: entitlements (plans, licenses, the entitlement kind)
+const licensesVersion = 4 // 3: entitlements (plans, licenses, the entitlement kind); 4: webhooks
 
 // Name implements Persistent.
 func (p *Licenses) Name() string { return "licenses" }
@@ -312,6 +312,7 @@ var aggregateKinds = map[string]aggregateKind{
 	"credential":  kindOf(func(s *domain.State) map[string]*domain.Credential { return s.Credentials }),
 	"admin":       kindOf(func(s *domain.State) map[string]*domain.Admin { return s.Admins }),
 	"entitlement": kindOf(func(s *domain.State) map[string]*domain.Entitlement { return s.Entitlements }),
+	"webhook":     kindOf(func(s *domain.State) map[string]*domain.Webhook { return s.Webhooks }),
 }
 
 // aggregateRecord encodes the (non-license) aggregate a stream names; false if it no longer

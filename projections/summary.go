@@ -258,3 +258,27 @@ func (p *Licenses) Plans(after string, limit int, keep func(*domain.Plan) bool) 
 	}
 	return plans, next
 }
+
+// Webhooks lists webhooks in id order, a page at a time (see Tenants).
+func (p *Licenses) Webhooks(after string, limit int, keep func(*domain.Webhook) bool) ([]domain.Webhook, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	hooks, next := pageOf(p.state.Webhooks, after, limit, keep)
+	for i := range hooks {
+		hooks[i].EventTypes = slices.Clone(hooks[i].EventTypes) // the model's changes later
+	}
+	return hooks, next
+}
+
+// Webhook returns one webhook (false if there is none, or keep says no).
+func (p *Licenses) Webhook(id string, keep func(*domain.Webhook) bool) (domain.Webhook, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	w, ok := p.state.Webhooks[id]
+	if !ok || !keep(w) {
+		return domain.Webhook{}, false
+	}
+	c := *w
+	c.EventTypes = slices.Clone(w.EventTypes)
+	return c, true
+}

@@ -19,6 +19,7 @@ var hints = map[string]string{
 	"SCHEMA_VIOLATION":               "the body has a field the endpoint does not know, or a value of the wrong type; the endpoint's schema (ledgerd serves it at /schemas/) lists each field",
 	"FIELD_NOT_ALLOWED":              "that attribute is read-only or not allowed here; leave it out",
 	"CANNOT_DELETE_YOURSELF":         "delete this admin with another admin's credential",
+	"WEBHOOK_NOT_FOUND":              "check the id: webhook list shows the webhooks the token reaches",
 	"LOGIN_FAILED":                   "check the username and password (admin update --password sets one); repeated failures are refused for a while",
 	"UNAUTHENTICATED":                tokenHint + "; a disabled, revoked or rotated token no longer works",
 	"FORBIDDEN":                      "your role may not do this, or not at this --format; `ledgerctl role show --role <your role>` lists what it may do",

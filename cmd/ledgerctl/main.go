@@ -78,6 +78,12 @@ Commands:
   credential get    --credential ID [--format F]   (with last login and last rotation)
   credential list   [--reseller R] [--tenant T] [--role ROLE] [--status enabled|disabled|revoked]
                     [--limit N] [--after ID] [--format F]
+  webhook create    --url URL [--reseller R] [--types seat.registered.v1,...] [--id ID]   (prints the
+                    signing secret once; the reseller's events, or every event without one)
+  webhook update    --webhook W [--url URL] [--types a,b]
+  webhook disable | enable | delete   --webhook W [--reason R]   (enable resumes where it stopped)
+  webhook list      [--reseller R] [--limit N] [--after ID]
+  webhook deliveries --webhook W   (its recent delivery attempts, newest first)
   machine activate  --license L --fingerprint F [--name N]   (up to the plan's machine limit)
   machine deactivate --license L --fingerprint F
   machine heartbeat --license L --fingerprint F   (floating licenses: keeps the machine activated)

@@ -170,10 +170,18 @@ var requests = map[string][]field{
 	"credential.set-access": {{flag: "credential", json: "credentialId"}, {flag: "access", json: "access", pairs: true}},
 	"credential.update":     {{flag: "credential", json: "credentialId"}, {flag: "description", json: "description"}},
 	"credential.delete":     {{flag: "credential", json: "credentialId"}},
-	"role.show":             {{flag: "role", json: "role"}},
-	"credential.get":        {{flag: "credential", json: "credentialId"}, viewFormat},
-	"credential.list":       {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "role", json: "role"}, {flag: "status", json: "status"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
-	"seat.authenticate":     {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}, viewFormat},
+	"webhook.create": {{flag: "url", json: "url"}, {flag: "reseller", json: "resellerId"}, {flag: "id", json: "id"},
+		{flag: "types", json: "eventTypes", list: true}},
+	"webhook.update":     {{flag: "webhook", json: "webhookId"}, {flag: "url", json: "url"}, {flag: "types", json: "eventTypes", list: true}},
+	"webhook.disable":    {{flag: "webhook", json: "webhookId"}, {flag: "reason", json: "reason"}},
+	"webhook.enable":     {{flag: "webhook", json: "webhookId"}},
+	"webhook.delete":     {{flag: "webhook", json: "webhookId"}},
+	"webhook.list":       {{flag: "reseller", json: "resellerId"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}},
+	"webhook.deliveries": {{flag: "webhook", json: "webhookId"}},
+	"role.show":          {{flag: "role", json: "role"}},
+	"credential.get":     {{flag: "credential", json: "credentialId"}, viewFormat},
+	"credential.list":    {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "role", json: "role"}, {flag: "status", json: "status"}, {flag: "limit", json: "limit", number: true}, {flag: "after", json: "after"}, viewFormat},
+	"seat.authenticate":  {{flag: "license", json: "licenseId"}, {flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"}, viewFormat},
 	"license.details": {{flag: "company", json: "endUserCompany"}, {flag: "user", json: "endUserName"},
 		{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
 		{flag: "plan", json: "planId"}, {flag: "status", json: "status"},
@@ -202,7 +210,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
 var isQuery = map[string]bool{"license.signing-keys": true, "tenant.get": true, "tenant.list": true, "admin.get": true, "admin.list": true,
-	"product.list": true, "plan.list": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+	"product.list": true, "plan.list": true, "webhook.list": true, "webhook.deliveries": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +30,14 @@ var (
 	sideB = scopeSide{"sb-r", "sb-t", "sb-p", "sb-plan", "sb-big", "sb-lic", "zed", "sb-admin", "sb-cred"}
 )
 
+// webhook is the side's webhook, which the webhook commands act on.
+func (s scopeSide) webhook() string { return s.reseller + "-hook" }
+
+// hookURL is where the scope test's webhooks deliver: a receiver on loopback that accepts
+// everything (TestScopeMatrixOverNATS starts it), so that no delivery fails and pauses a webhook
+// in the middle of the matrix.
+var hookURL string
+
 func (s scopeSide) scope() map[string]any {
 	return map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "productId": s.product, "licenseId": s.license}
 }
@@ -47,6 +59,7 @@ func (s scopeSide) build(t *testing.T, ctx context.Context, admin *client.Client
 		{"seat.register", map[string]any{"licenseId": s.license, "endUserCompany": "Acme", "endUserName": s.user}},
 		{"admin.create", map[string]any{"resellerId": s.reseller, "tenantId": s.tenant, "username": s.admin, "userProfileType": "tenant-admin"}},
 		{"credential.issue", map[string]any{"id": s.credential, "role": "anonymous", "scope": s.scope()}},
+		{"webhook.create", map[string]any{"id": s.webhook(), "url": hookURL, "resellerId": s.reseller}},
 	} {
 		if _, err := admin.Command(ctx, step.cmd, step.body, ""); err != nil {
 			t.Fatalf("build %s %s: %v", s.reseller, step.cmd, err)
@@ -124,6 +137,14 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return cred
 	case "credential.update":
 		return map[string]any{"credentialId": s.credential, "description": "renamed"}
+	case "webhook.create":
+		return map[string]any{"id": id("wh"), "url": hookURL, "resellerId": s.reseller}
+	case "webhook.update":
+		return map[string]any{"webhookId": s.webhook(), "url": hookURL + "/v2"}
+	case "webhook.disable", "webhook.enable", "webhook.delete", "webhook.deliveries":
+		return map[string]any{"webhookId": s.webhook()}
+	case "webhook.list":
+		return map[string]any{}
 	case "usage.quota", "license.details":
 		if op == "license.details" {
 			return map[string]any{}
@@ -184,6 +205,9 @@ var beyondReach = map[string][]string{
 // scope a command is 403 OUT_OF_SCOPE, a single read is the object's 404, and a list leaves the
 // outside out. Every refusal appends nothing.
 func TestScopeMatrixOverNATS(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer receiver.Close()
+	hookURL = receiver.URL
 	nc, admin := startAsAdmin(t)
 	ctx := context.Background()
 	sideA.build(t, ctx, admin)
@@ -220,6 +244,12 @@ func TestScopeMatrixOverNATS(t *testing.T) {
 				// A batch is judged by the one command it carries, atomic so that its refusal is
 				// the batch's: a command the role may send.
 				judged, body := op, side.body(op, aim, n)
+				if op == "webhook.delete" {
+					// A webhook of its own to delete, as for credential.delete below.
+					hook := fmt.Sprintf("del-hook-%d", n)
+					admin.Command(ctx, "webhook.create", map[string]any{"id": hook, "url": hookURL, "resellerId": side.reseller}, "")
+					body = map[string]any{"webhookId": hook}
+				}
 				if op == "credential.delete" {
 					// A credential of its own to delete: the side's is needed by the roles after.
 					id, _ := issueCredential(t, admin, map[string]any{"role": "anonymous", "scope": aim})
@@ -341,6 +371,10 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 		if ce == nil || ce.Status != 404 || ce.Code != "TENANT_NOT_FOUND" {
 			t.Errorf("%s: %v, want 404 TENANT_NOT_FOUND", where, err)
 		}
+	case "webhook.deliveries":
+		if ce == nil || ce.Status != 404 || ce.Code != "WEBHOOK_NOT_FOUND" {
+			t.Errorf("%s: %v, want 404 WEBHOOK_NOT_FOUND", where, err)
+		}
 	case "admin.get":
 		if ce == nil || ce.Status != 404 || ce.Code != "ADMIN_NOT_FOUND" {
 			t.Errorf("%s: %v, want 404 ADMIN_NOT_FOUND", where, err)
@@ -359,7 +393,7 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 				}
 			}
 		}
-	case "license.details", "credential.list", "tenant.list", "admin.list":
+	case "license.details", "credential.list", "tenant.list", "admin.list", "webhook.list":
 		var page struct {
 			Items []map[string]any
 		}
@@ -367,7 +401,8 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 			t.Fatalf("%s: %v", where, err)
 		}
 		for _, it := range page.Items {
-			if it["licenseId"] == sideB.license || it["id"] == sideB.credential || it["tenantId"] == sideB.tenant || it["username"] == sideB.admin {
+			if it["licenseId"] == sideB.license || it["id"] == sideB.credential || it["tenantId"] == sideB.tenant || it["username"] == sideB.admin ||
+				it["id"] == sideB.webhook() {
 				t.Errorf("%s: the list shows %v, outside the scope", where, it)
 			}
 		}
