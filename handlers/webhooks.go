@@ -217,5 +217,6 @@ func (l *Ledger) DisableWebhook(ctx context.Context, id, reason string) error {
 	if f != nil {
 		return f.Err
 	}
-	return nil
+	// Once it returns, Webhooks shows the webhook paused: the edge does not start it again.
+	return l.runner.WaitFor(ctx, l.store.Durable())
 }

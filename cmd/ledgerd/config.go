@@ -56,6 +56,13 @@ type config struct {
 	// authentications a source or a token may have per minute before it is answered 429 for
 	// the rest of the minute; 0 turns the limit off. Default 20.
 	FailedAuthLimit int
+	// WebhookAllowPrivate is --webhook-allow-private, LICLEDGER_WEBHOOK_ALLOW_PRIVATE: let
+	// webhooks reach loopback and private addresses (default false). WebhookTimeout and
+	// WebhookMaxFailures are --webhook-timeout (10s) and --webhook-max-failures (10).
+	WebhookAllowPrivate bool
+	WebhookTimeout      time.Duration
+	WebhookMaxFailures  int
+	WebhookBackoff      time.Duration // --webhook-backoff: the first retry's wait, doubling (1s)
 	// AdminSessionTTL is --admin-session-ttl, LICLEDGER_ADMIN_SESSION_TTL: how long a session
 	// admin.login opens lasts (default 1h).
 	AdminSessionTTL time.Duration
@@ -151,6 +158,12 @@ Flags:
 	fs.Func("nats-session", "how long a partner admitted by an external cluster's auth callout stays connected before it authenticates again (env LICLEDGER_NATS_SESSION, default 10m)", func(s string) error { session = s; return nil })
 	failedAuth := env("FAILED_AUTH_LIMIT", "20")
 	fs.Func("failed-auth-limit", "failed authentications per minute a source or token may have before it gets 429; 0 is off (env LICLEDGER_FAILED_AUTH_LIMIT, default 20)", func(s string) error { failedAuth = s; return nil })
+	hookPrivate, hookTimeout, hookFailures := env("WEBHOOK_ALLOW_PRIVATE", "false"), env("WEBHOOK_TIMEOUT", "10s"), env("WEBHOOK_MAX_FAILURES", "10")
+	fs.Func("webhook-allow-private", "let webhooks reach loopback and private addresses: true or false (env LICLEDGER_WEBHOOK_ALLOW_PRIVATE, default false)", func(s string) error { hookPrivate = s; return nil })
+	fs.Func("webhook-timeout", "how long one webhook delivery may take (env LICLEDGER_WEBHOOK_TIMEOUT, default 10s)", func(s string) error { hookTimeout = s; return nil })
+	hookBackoff := env("WEBHOOK_BACKOFF", "1s")
+	fs.Func("webhook-backoff", "the wait before a failed webhook delivery's first retry, doubling up to 5m (env LICLEDGER_WEBHOOK_BACKOFF, default 1s)", func(s string) error { hookBackoff = s; return nil })
+	fs.Func("webhook-max-failures", "failed deliveries in a row before a webhook is paused (env LICLEDGER_WEBHOOK_MAX_FAILURES, default 10)", func(s string) error { hookFailures = s; return nil })
 	sessionTTL := env("ADMIN_SESSION_TTL", "1h")
 	fs.Func("admin-session-ttl", "how long the token of an admin.login session lasts, 1m to 24h (env LICLEDGER_ADMIN_SESSION_TTL, default 1h)", func(s string) error { sessionTTL = s; return nil })
 	flush := env("PROJECTION_FLUSH", "1s")
@@ -214,6 +227,22 @@ Flags:
 	var err error
 	if c.PasswordRule, err = handlers.ParsePasswordRule(passwordRule); err != nil {
 		return config{}, fmt.Errorf("password-rule: %w", err)
+	}
+	if c.WebhookAllowPrivate, err = trueOrFalse("webhook-allow-private", hookPrivate); err != nil {
+		return config{}, err
+	}
+	if d, err := time.ParseDuration(hookTimeout); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		return config{}, fmt.Errorf("webhook-timeout: %q is not a duration from 100ms to 5m", hookTimeout)
+	} else {
+		c.WebhookTimeout = d
+	}
+	if d, err := time.ParseDuration(hookBackoff); err != nil || d < 10*time.Millisecond || d > 5*time.Minute {
+		return config{}, fmt.Errorf("webhook-backoff: %q is not a duration from 10ms to 5m", hookBackoff)
+	} else {
+		c.WebhookBackoff = d
+	}
+	if _, err := fmt.Sscan(hookFailures, &c.WebhookMaxFailures); err != nil || c.WebhookMaxFailures < 1 {
+		return config{}, fmt.Errorf("webhook-max-failures: %q is not a count of at least 1", hookFailures)
 	}
 	if d, err := time.ParseDuration(sessionTTL); err != nil || d < time.Minute || d > 24*time.Hour {
 		return config{}, fmt.Errorf("admin-session-ttl: %q is not a duration from 1m to 24h", sessionTTL)

@@ -22,8 +22,9 @@ import (
 // data dir and a stop function that waits for a clean shutdown.
 func startInProcess(t *testing.T, dataDir string) (natsURL, httpAddr string, stop func()) {
 	t.Helper()
-	// Checkpoints every 20 ms, so that the audit queries have one to prove against at once.
-	return startLogging(t, dataDir, io.Discard, "--checkpoint-interval", "20ms")
+	// Checkpoints every 20 ms, so that the audit queries have one to prove against at once;
+	// webhooks may reach the tests' receivers on loopback.
+	return startLogging(t, dataDir, io.Discard, "--checkpoint-interval", "20ms", "--webhook-allow-private", "true")
 }
 
 // startLogging is startInProcess with ledgerd's log written to logs, and any extra flags.

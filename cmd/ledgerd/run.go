@@ -24,6 +24,7 @@ import (
 	"github.com/licledger/licledger/handlers/httpapi"
 	"github.com/licledger/licledger/handlers/metrics"
 	"github.com/licledger/licledger/handlers/natsapi"
+	"github.com/licledger/licledger/handlers/webhooks"
 	"github.com/licledger/licledger/internal/datadir"
 	"github.com/licledger/licledger/wire"
 )
@@ -222,6 +223,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 
 	relay.Publisher = &natsstream.Publisher{JS: js, Partition: cfg.Partition, Replicas: cfg.Replicas}
+	// Webhooks read the stream the relay fills, each through a consumer of its own.
+	deliverer := webhooks.New(webhooks.Options{Ledger: ledger, JS: js, Partition: cfg.Partition, Log: log,
+		AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout, MaxFailures: cfg.WebhookMaxFailures, Backoff: cfg.WebhookBackoff})
+	wg.Add(1)
+	go func() { defer wg.Done(); deliverer.Run(workers) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
 	wg.Add(1)

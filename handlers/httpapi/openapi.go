@@ -198,6 +198,7 @@ var tagDescriptions = map[string]string{
 	"seat":        "end users registered against a license's quota (DBSync)",
 	"tenant":      "a reseller's customers",
 	"usage":       "quotas and their use",
+	"webhook":     "partners' endpoints that receive their events, signed (Standard Webhooks)",
 }
 
 // tagOf groups an endpoint by what it acts on: "seat.register" -> "seat".

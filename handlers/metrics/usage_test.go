@@ -35,6 +35,13 @@ func TestUsageMetricsPerReseller(t *testing.T) {
 	} {
 		c.Must(t, step[0], step[1])
 	}
+	// The gauges read the read models, which apply the last command a moment after its reply.
+	for deadline := time.Now().Add(5 * time.Second); c.Ledger.Projected() < c.Store.Durable(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the read models stay at %d of %d", c.Ledger.Projected(), c.Store.Durable())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	reg := prometheus.NewPedanticRegistry()
 	RegisterUsage(reg, c.Ledger)
 	problems, err := testutil.GatherAndLint(reg)

@@ -20,9 +20,10 @@ var allowed = map[string][]string{
 	"handlers/natsapi":      {"handlers", "handlers/metrics", "domain", "eventstore/natsstream", "projections", "client", "schemas", "wire", "internal/datadir"},
 	"handlers/httpapi":      {"handlers", "domain", "schemas", "wire"},
 	"handlers/metrics":      {"handlers", "projections"},
-	"handlers/handlerstest": {"handlers", "eventstore"}, // tests' harness: a real ledger and nats-server
+	"handlers/webhooks":     {"handlers", "domain", "wire"}, // delivers events to partners' webhooks
+	"handlers/handlerstest": {"handlers", "eventstore"},     // tests' harness: a real ledger and nats-server
 	"client":                {"wire"},
-	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "handlers/natsapi", "handlers/httpapi", "handlers/metrics", "client", "wire", "internal/datadir", "licensefile"},
+	"cmd/ledgerd":           {"eventstore", "eventstore/natsstream", "handlers", "handlers/natsapi", "handlers/httpapi", "handlers/metrics", "handlers/webhooks", "client", "wire", "internal/datadir", "licensefile"},
 	"cmd/ledgerctl":         {"client", "eventstore", "wire", "internal/datadir", "licensefile"}, // eventstore: audit verify (the tree, checkpoints, a data dir read-only); its tests also start a real ledger
 	"internal/archtest":     {},
 	"internal/datadir":      {"eventstore"}, // the data dir's key files
