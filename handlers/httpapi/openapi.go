@@ -96,6 +96,31 @@ func OpenAPI() (map[string]any, error) {
 		paths["/v1/"+e.Name] = item
 	}
 
+	// What the ledger sends to a partner's webhook (OpenAPI 3.1's webhooks): each event's
+	// envelope, signed.
+	envelope, err := component("envelope.v1.json")
+	if err != nil {
+		return nil, err
+	}
+	header := func(name, description string) map[string]any {
+		return map[string]any{"name": name, "in": "header", "required": true, "description": description, "schema": map[string]any{"type": "string"}}
+	}
+	webhooks := map[string]any{"event": map[string]any{"post": map[string]any{
+		"operationId": "webhook_event", "tags": []string{"webhook"},
+		"summary":  "one ledger event, delivered to a webhook (webhook.create), at least once and in log order",
+		"security": []any{},
+		"parameters": []any{
+			header("webhook-id", "the event's id, the same on every retry"),
+			header("webhook-timestamp", "when this attempt was signed, in Unix seconds"),
+			header("webhook-signature", "v1, and the base64 of HMAC-SHA256 over <webhook-id>.<webhook-timestamp>.<body>, keyed with the secret's bytes (Standard Webhooks)"),
+		},
+		"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": envelope}}},
+		"responses": map[string]any{
+			"2XX":     map[string]any{"description": "delivered"},
+			"default": map[string]any{"description": "not delivered: retried with backoff, the webhook paused after repeated failure"},
+		},
+	}}}
+
 	var tags []any
 	for _, t := range tagNames() {
 		tags = append(tags, map[string]any{"name": t, "description": tagDescriptions[t]})
@@ -115,6 +140,7 @@ func OpenAPI() (map[string]any, error) {
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"tags":     tags,
 		"paths":    paths,
+		"webhooks": webhooks,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer",
 				"description": "a credential's token (credential.issue, credential.rotate, admin.login)"}},
