@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -22,6 +24,7 @@ var (
 	ErrCommandIDReused      = errors.New("eventstore: command id reused with a different request")
 	ErrWrongExpectedVersion = errors.New("eventstore: wrong expected version")
 	ErrReadOnly             = errors.New("eventstore: opened read-only")
+	ErrInUse                = errors.New("eventstore: the log is held by another process")
 )
 
 // Options configure a Store. The zero value works.
@@ -143,6 +146,10 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 		pebbleOpts.Levels[i].Compression = tableCompression
 	}
 	db, err := pebble.Open(dir, pebbleOpts)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || err != nil && strings.Contains(err.Error(), "lock held by current process") {
+		// Pebble's lock on the directory: another process (or store) has the log open.
+		return nil, fmt.Errorf("eventstore: %s is in use by another process (a running ledgerd?): stop it, or verify a copy of the data dir: %w", dir, ErrInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
 	}

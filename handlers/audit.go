@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/licledger/licledger/domain"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/wire"
 )
 
 // The auditors' queries: the log's signed checkpoints, inclusion and consistency proofs, and the
@@ -154,9 +156,18 @@ func auditConsistency(l *Ledger, caller domain.Credential, q consistencyQuery) (
 	if q.From == 0 {
 		return consistencyResult{}, domain.Errorf(domain.CodeInvalidArgument, "from", "give the older tree size (1 or more)")
 	}
-	c, err := l.checkpoint(max(q.To, q.From), "to")
+	// Without to, the newest checkpoint: an auditor asks whether the log only grew since its
+	// checkpoint, up to now, not up to the first checkpoint past it.
+	to := q.To
+	if to != 0 {
+		to = max(to, q.From)
+	}
+	c, err := l.checkpoint(to, "to")
 	if err != nil {
 		return consistencyResult{}, err
+	}
+	if c.Size < q.From {
+		return consistencyResult{}, domain.Errorf(CodeNotYetCheckpointed, "from", "no checkpoint covers %d events yet (the newest is of %d); one is signed every 10 s or 10,000 events", q.From, c.Size)
 	}
 	proof, err := l.store.ProveConsistency(q.From, c.Size)
 	if err != nil {
@@ -264,6 +275,14 @@ func auditEvents(l *Ledger, caller domain.Credential, q eventsQuery) (eventsResu
 		limit = 1000
 	case limit < 0 || limit > 10000:
 		return eventsResult{}, domain.Errorf(domain.CodeInvalidArgument, "limit", "is %d; want 1..10000", limit)
+	}
+	if q.Reseller != "" && q.Reseller != wire.SystemToken && !slices.Contains(l.licenses.ResellerIDs(), q.Reseller) {
+		// Resellers are never deleted: one the model does not know never had an event.
+		where := ""
+		if l.partition.Partitioned() {
+			where = " on " + l.partition.String() + " (audit the reseller's own partition)"
+		}
+		return eventsResult{}, domain.Errorf(domain.CodeResellerNotFound, "reseller", "there is no reseller %q%s", q.Reseller, where)
 	}
 	durable := l.store.Durable()
 	from, err := l.logPosition(q.From, "from", 1, false)

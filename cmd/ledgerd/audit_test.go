@@ -102,6 +102,17 @@ func TestAuditorVerifiesTheHistory(t *testing.T) {
 	if out := must(auditorToken, "audit", "consistency", "--from", earlyFile, "--key", key); !strings.Contains(out, "only appended to") {
 		t.Fatalf("audit consistency: %s", out)
 	}
+	// Without --to, up to the newest checkpoint, not the first one past --from.
+	newest := waitCheckpoint(t, admin, 0)
+	if newest.TreeSize <= early.TreeSize {
+		t.Fatalf("the newest checkpoint (%d) is not past the early one (%d)", newest.TreeSize, early.TreeSize)
+	}
+	prefixOfNewest := fmt.Sprintf("is a prefix of the signed tree of %d ", newest.TreeSize)
+	for _, from := range []string{earlyFile, "1"} {
+		if out := must(auditorToken, "audit", "consistency", "--from", from, "--key", key); !strings.Contains(out, prefixOfNewest) {
+			t.Errorf("audit consistency --from %s without --to: %s; want the newest checkpoint, %d", from, out, newest.TreeSize)
+		}
+	}
 	other, _ := eventstore.GenerateCheckpointKey("licledger")
 	otherKey, _ := eventstore.VerifierKey(other)
 	if _, errOut, err := ctlRun(auditorToken, "audit", "prove", "--sequence", "3", "--key", otherKey); err == nil || !strings.Contains(errOut, "not signed by the given key") {
@@ -121,6 +132,11 @@ func TestAuditorVerifiesTheHistory(t *testing.T) {
 	notes := must(auditorToken, "audit", "replay", "--type", "license.noted.v1", "--subject", license)
 	if strings.Count(notes, "\n") != 1 || !strings.Contains(notes, `"type":"license.noted.v1"`) {
 		t.Fatalf("filtered replay: %q", notes)
+	}
+	// A reseller that never existed is said so, not answered with nothing.
+	if out, errOut, err := ctlRun(auditorToken, "audit", "replay", "--reseller", "no-such-reseller"); err == nil ||
+		!strings.Contains(errOut, "RESELLER_NOT_FOUND") || out != "" {
+		t.Errorf("replay of an unknown reseller: %v %q %s", err, out, errOut)
 	}
 
 	// Export and verify: the file, the stream, and (below) the data dir.
@@ -163,6 +179,11 @@ func TestAuditorVerifiesTheHistory(t *testing.T) {
 	_, err = client.New(connect(t, url, resellerToken), resellerToken).Query(ctx, "audit.events", map[string]any{})
 	wantCode(t, err, 403, "FORBIDDEN")
 
+	// The data dir of a running ledgerd: said so, not the lock's bare errno.
+	if _, errOut, err := ctlRun(auditorToken, "audit", "verify", "--data", data, "--key", key); err == nil ||
+		!strings.Contains(errOut, "in use by another process (a running ledgerd?)") {
+		t.Errorf("verify --data of a running ledgerd: %v %s", err, errOut)
+	}
 	stop()
 	if out := must(auditorToken, "audit", "verify", "--data", data, "--key", key); !strings.HasPrefix(out, "verified: ") {
 		t.Fatalf("verify --data: %s", out)
