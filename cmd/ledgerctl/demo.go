@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/licledger/licledger/client"
 )
@@ -65,13 +67,50 @@ func runDemo(ctx context.Context, g global, stdout io.Writer) error {
 	}
 	defer nc.Close()
 	c := client.New(nc, g.token)
+	// The log's head before the demo: a step whose reply names events at or below it was applied
+	// by an earlier run (its command id returns the first reply), not by this one.
+	raw, err := c.Request(ctx, c.Subject("q", "role.show"), map[string]any{"role": "admin"}, "")
+	if err != nil {
+		return err
+	}
+	var head struct{ Sequence uint64 }
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return err
+	}
 	steps := demoScript()
+	made := map[string]int{}
+	var events int
 	for i, s := range steps {
-		if _, err := c.Command(ctx, s.name, s.body, fmt.Sprintf("ledgerctl-demo-v1-%02d", i)); err != nil {
+		r, err := c.Command(ctx, s.name, s.body, fmt.Sprintf("ledgerctl-demo-v1-%02d", i))
+		if err != nil {
 			return fmt.Errorf("demo step %d (%s): %w", i+1, s.name, err)
 		}
+		if len(r.Events) > 0 && r.Events[0].Sequence > head.Sequence {
+			made[s.name]++
+			events += len(r.Events)
+		}
 	}
-	fmt.Fprintf(stdout, "demo: %d commands applied (again: the same ones, nothing new). Try:\n", len(steps))
+	if events == 0 {
+		fmt.Fprintln(stdout, "demo: already there: this ledger has the demo's data, and nothing changed. Try:")
+	} else {
+		var parts []string
+		for _, k := range []struct{ name, one, many string }{
+			{"reseller.create", "reseller", "resellers"}, {"tenant.create", "customer", "customers"},
+			{"product.create", "product", "products"}, {"plan.create", "plan", "plans"},
+			{"license.create", "license", "licenses"}, {"seat.register", "seat registration", "seat registrations"},
+			{"machine.activate", "machine", "machines"}, {"admin.create", "tenant admin", "tenant admins"},
+		} {
+			switch n := made[k.name]; n {
+			case 0:
+			case 1:
+				parts = append(parts, "1 "+k.one)
+			default:
+				parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
+			}
+		}
+		fmt.Fprintf(stdout, "demo: created %s under reseller demo-partners, and changed some licenses' state (%d events). Try:\n",
+			strings.Join(parts, ", "), events)
+	}
 	fmt.Fprintln(stdout, "  ledgerctl --output table license details --reseller demo-partners")
 	fmt.Fprintln(stdout, "  ledgerctl usage quota --reseller demo-partners")
 	fmt.Fprintln(stdout, "  ledgerctl seat register --license demo-globex-1 --company \"Globex Corp\" --user frank   (QUOTA_EXCEEDED)")

@@ -128,7 +128,8 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 		t.Fatalf("addressed to its reseller: %v", err)
 	}
 	_, err := ctl("seat", "register", "--license", "l1", "--company", "Acme", "--user", "bob")
-	if err == nil || !strings.Contains(err.Error(), "QUOTA_EXCEEDED") {
+	// The refusal names the wire field and the flag that sets it.
+	if err == nil || !strings.Contains(err.Error(), "QUOTA_EXCEEDED") || !strings.Contains(err.Error(), "(field endUserName), set by --user") {
 		t.Fatalf("over quota: %v", err)
 	}
 	out, err := ctl("usage", "quota", "--license", "l1")
@@ -199,6 +200,10 @@ func TestLedgerctlSendsCommandsAndQueries(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`(?m)^LICENSEID +PLANID .*\n(l1|l2) +one +`).MatchString(out) {
 		t.Fatalf("license details as a table: %v\n%s", err, out)
 	}
+	// Nested values are columns of their own, not one-line JSON.
+	if !regexp.MustCompile(`(?m)^LICENSEID .* QUOTA\.ACTIVE +QUOTA\.CONSUMED .*QUOTA\.REMAINING`).MatchString(out) || strings.Contains(out, `{"active"`) {
+		t.Fatalf("license details' quota is not flattened: %s", out)
+	}
 	out, err = ctl("--output", "table", "license", "details", "--limit", "1")
 	if err != nil || !strings.Contains(out, "more after l1 (pass --after l1)") {
 		t.Fatalf("a table's next page: %v\n%s", err, out)
@@ -240,12 +245,15 @@ func TestEveryCodeHasAHint(t *testing.T) {
 // numbers, and a second run applies nothing new.
 func TestDemoSeedsEveryQuery(t *testing.T) {
 	ctl := ledgerctlFor(startLedger(t))
-	for range 2 {
-		if out, err := ctl("demo"); err != nil || !strings.Contains(out, "commands applied") {
-			t.Fatalf("demo: %v\n%s", err, out)
-		}
+	// The first run says what it made; the second, that nothing changed.
+	out, err := ctl("demo")
+	if err != nil || !strings.Contains(out, "demo: created 1 reseller, 2 customers, 1 product, 2 plans, 4 licenses, ") {
+		t.Fatalf("demo, first run: %v\n%s", err, out)
 	}
-	out, err := ctl("usage", "quota", "--reseller", "demo-partners")
+	if out, err := ctl("demo"); err != nil || !strings.Contains(out, "already there") || strings.Contains(out, "created") {
+		t.Fatalf("demo, again: %v\n%s", err, out)
+	}
+	out, err = ctl("usage", "quota", "--reseller", "demo-partners")
 	if err != nil {
 		t.Fatal(err)
 	}

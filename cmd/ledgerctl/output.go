@@ -40,12 +40,15 @@ func writeReply(w io.Writer, raw []byte, output string) error {
 	var object map[string]any
 	switch {
 	case json.Unmarshal(reply.Result, &list) == nil && list.Items != nil:
+		for i := range list.Items {
+			list.Items[i] = flatten(list.Items[i])
+		}
 		cols := columns(list.Items)
 		fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 		for _, it := range list.Items {
 			cells := make([]string, len(cols))
 			for i, c := range cols {
-				cells[i] = cell(it[c])
+				cells[i] = cut(cell(it[c]), maxCell)
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
@@ -53,6 +56,7 @@ func writeReply(w io.Writer, raw []byte, output string) error {
 			fmt.Fprintf(tw, "\nmore after %s (pass --after %s)\n", list.Next, list.Next)
 		}
 	case json.Unmarshal(reply.Result, &object) == nil:
+		object = flatten(object)
 		keys := make([]string, 0, len(object))
 		for k := range object {
 			keys = append(keys, k)
@@ -68,6 +72,35 @@ func writeReply(w io.Writer, raw []byte, output string) error {
 		fmt.Fprintf(tw, "event\t%s at sequence %d\n", e.Type, e.Sequence)
 	}
 	return tw.Flush()
+}
+
+// flatten turns nested objects into columns of their own: {"quota": {"active": 2}} becomes
+// {"quota.active": 2}. An expanded code ({"code", "displayAs"}) stays one value.
+func flatten(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		obj, ok := v.(map[string]any)
+		if _, code := obj["displayAs"]; !ok || code || len(obj) == 0 {
+			out[k] = v
+			continue
+		}
+		for k2, v2 := range flatten(obj) {
+			out[k+"."+k2] = v2
+		}
+	}
+	return out
+}
+
+// maxCell is the widest a list's cell is shown; a longer value is cut, with an ellipsis.
+const maxCell = 40
+
+// cut shortens s to at most n characters, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // columns are the keys of a list's items, ids first.

@@ -321,8 +321,14 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		if errors.Is(err, client.ErrNotPermitted) {
 			return fmt.Errorf("%w\nhint: your credential's role may not send this at all (an auditor sends no commands); `ledgerctl role show --role <your role>` lists what it may do", err)
 		}
-		if errors.As(err, &ce) && hints[ce.Code] != "" {
-			return fmt.Errorf("%w\nhint: %s", err, hints[ce.Code])
+		if errors.As(err, &ce) {
+			// The wire names the field (endUserName); say the flag that sets it (--user) too.
+			if flag := flagOf(fields, ce.Field); flag != "" {
+				err = fmt.Errorf("%w, set by --%s", err, flag)
+			}
+			if hints[ce.Code] != "" {
+				return fmt.Errorf("%w\nhint: %s", err, hints[ce.Code])
+			}
 		}
 		return err
 	}
@@ -334,6 +340,17 @@ func runRequest(ctx context.Context, g global, name string, args []string, stdou
 		}
 	}
 	return writeReply(stdout, raw, g.output)
+}
+
+// flagOf names the flag of fields that sets the wire field ("endUserName" -> "user"; a part of
+// one, "access.licenses" -> "access"), "" if none does.
+func flagOf(fields []field, wire string) string {
+	for _, f := range fields {
+		if wire != "" && !f.local && (f.json == wire || strings.HasPrefix(wire, f.json+".")) {
+			return f.flag
+		}
+	}
+	return ""
 }
 
 // localValue is the value of the local flag whose json names what, "" if not given.
