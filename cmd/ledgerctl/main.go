@@ -141,6 +141,8 @@ Tools:
   feed-name         prints the name of the token's one consumer on the event stream (its reseller's feed)
   events follow     --reseller R [--from SEQ] [--count N]   prints the reseller's events as JSON lines,
                     from SEQ (default 1) on, then live, until N events (0: until interrupted)
+  completion        bash | zsh | fish   prints a completion script: commands, flags, and the values of
+                    --role, --format, --profile, --status, --output (source <(ledgerctl completion bash))
   bench             --clients N --duration D [--batch N | --validate | --heartbeat]   (durable seat.register
                     throughput and latency; in batches; or anonymous license.validate)
 
@@ -181,6 +183,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintln(stdout, name)
 		return nil
+	}
+	if rest[0] == "completion" {
+		if len(rest) != 2 {
+			return fmt.Errorf("completion needs a shell: bash, zsh or fish")
+		}
+		return runCompletion(rest[1], stdout)
 	}
 	if rest[0] == "demo" {
 		return runDemo(ctx, g, stdout)
