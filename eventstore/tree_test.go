@@ -337,3 +337,37 @@ func TestCatchingUpSignsEveryN(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestRecordHashesProveOrRefuse: the tree rebuilt from a log's record hashes gives its real tree
+// hashes, each proven against a checkpoint; a list with one hash changed proves nothing.
+func TestRecordHashesProveOrRefuse(t *testing.T) {
+	var leaves []byte
+	for i := range 37 {
+		h := tlog.RecordHash(fmt.Appendf(nil, `{"event":%d}`, i))
+		leaves = append(leaves, h[:]...)
+	}
+	rh, err := eventstore.NewRecordHashes(leaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := tlog.TreeHash(37, rh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := eventstore.Checkpoint{Size: 37, Root: root}
+	for _, size := range []uint64{1, 10, 36, 37} {
+		got, err := rh.Trusted(size, c)
+		want, _ := tlog.TreeHash(int64(size), rh)
+		if err != nil || got != want {
+			t.Errorf("size %d: %v %v", size, got, err)
+		}
+	}
+	leaves[32*5] ^= 1
+	bad, _ := eventstore.NewRecordHashes(leaves)
+	if _, err := bad.Trusted(10, c); err == nil {
+		t.Error("a changed list proved a tree hash")
+	}
+	if _, err := eventstore.NewRecordHashes(leaves[:33]); err == nil {
+		t.Error("a list of 33 bytes was taken")
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/licledger/licledger/client"
 )
@@ -64,7 +65,14 @@ func auditReplay(ctx context.Context, g global, f replayFlags, out string, stdou
 		checkpoint, f.to = []byte(r.Checkpoint), strconv.FormatUint(r.TreeSize, 10)
 	}
 	p := newProgress(stderr, out != "" || !isTerminal(stdout))
+	// Beside a whole-log export, its events' record hashes (FILE.hashes): offline, audit verify
+	// proves them against the checkpoint and then names the first event the export changed.
+	var leaves []byte
 	n, err := replay(ctx, g, c, nc, f, func(_ uint64, event []byte) error {
+		if checkpoint != nil {
+			h := tlog.RecordHash(event)
+			leaves = append(leaves, h[:]...)
+		}
 		bw.Write(event)
 		return bw.WriteByte('\n')
 	}, p)
@@ -80,6 +88,9 @@ func auditReplay(ctx context.Context, g global, f replayFlags, out string, stdou
 			return err
 		}
 		if checkpoint != nil {
+			if err := os.WriteFile(out+".hashes", leaves, 0o644); err != nil {
+				return err
+			}
 			return os.WriteFile(out+".checkpoint", checkpoint, 0o644)
 		}
 	}

@@ -97,6 +97,17 @@ func auditVerify(ctx context.Context, g global, key, data, file string, stream b
 		if c != nil {
 			v.Trusted = provenByLedger(ctx, c)
 		}
+		if file != "" {
+			// The export's record hashes, if beside it: proven against the checkpoint as they are
+			// used, they name the first changed event without asking the ledger.
+			if raw, err := os.ReadFile(file + ".hashes"); err == nil {
+				rh, err := eventstore.NewRecordHashes(raw)
+				if err != nil {
+					return fmt.Errorf("%s.hashes: %w", file, err)
+				}
+				v.Trusted = rh.Trusted
+			}
+		}
 		if stream {
 			_, err = replayStream(ctx, g, nc, replayFlags{}, v.Add, p)
 		} else {
