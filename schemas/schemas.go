@@ -2,7 +2,9 @@ package schemas
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 //go:embed envelope.v1.json error.json openapi.json asyncapi.json events/*.json commands/*.json queries/*.json
@@ -73,4 +75,34 @@ func Read(path string) ([]byte, error) {
 		return nil, fmt.Errorf("schemas: no schema %s", path)
 	}
 	return b, nil
+}
+
+// Component is the schema at path made a component of an API document (OpenAPI, AsyncAPI): its
+// $id and $schema dropped (the document's refs name it; its dialect is the document's), under a
+// name made from its path ("commands/seat.register.request.json" ->
+// "commands.seat.register.request").
+func Component(path string) (name string, schema map[string]any, err error) {
+	raw, err := Read(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	delete(schema, "$id")
+	delete(schema, "$schema")
+	return strings.TrimSuffix(strings.ReplaceAll(path, "/", "."), ".json"), schema, nil
+}
+
+// Components collects schema files as an API document's components/schemas.
+type Components map[string]any
+
+// Ref adds the schema at path (Component) and returns a reference to it.
+func (c Components) Ref(path string) (map[string]any, error) {
+	name, s, err := Component(path)
+	if err != nil {
+		return nil, err
+	}
+	c[name] = s
+	return map[string]any{"$ref": "#/components/schemas/" + name}, nil
 }

@@ -18,22 +18,8 @@ import (
 // the committed schemas/openapi.json equal to it (go test ./schemas -rewrite), and ledgerd serves
 // that file at /openapi.json.
 func OpenAPI() (map[string]any, error) {
-	components := map[string]any{}
-	component := func(path string) (map[string]any, error) {
-		raw, err := schemas.Read(path)
-		if err != nil {
-			return nil, err
-		}
-		var s map[string]any
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		delete(s, "$id") // the document's own refs name it; its dialect is the document's
-		delete(s, "$schema")
-		name := strings.TrimSuffix(strings.ReplaceAll(path, "/", "."), ".json")
-		components[name] = s
-		return map[string]any{"$ref": "#/components/schemas/" + name}, nil
-	}
+	components := schemas.Components{}
+	component := components.Ref
 	errorRef, err := component("error.json")
 	if err != nil {
 		return nil, err

@@ -1,8 +1,6 @@
 package natsapi
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/licledger/licledger/domain"
@@ -17,22 +15,8 @@ import (
 // partition), the headers, the replies and the refusal, and the event subjects with each event
 // type's payload. schemas_test keeps the committed schemas/asyncapi.json equal to it.
 func AsyncAPI() (map[string]any, error) {
-	schemaRefs := map[string]any{}
-	component := func(path string) (map[string]any, error) {
-		raw, err := schemas.Read(path)
-		if err != nil {
-			return nil, err
-		}
-		var s map[string]any
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		delete(s, "$id")
-		delete(s, "$schema")
-		name := strings.TrimSuffix(strings.ReplaceAll(path, "/", "."), ".json")
-		schemaRefs[name] = s
-		return map[string]any{"$ref": "#/components/schemas/" + name}, nil
-	}
+	schemaRefs := schemas.Components{}
+	component := schemaRefs.Ref
 	messages, channels, operations := map[string]any{}, map[string]any{}, map[string]any{}
 	errorPayload, err := component("error.json")
 	if err != nil {
