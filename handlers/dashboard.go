@@ -30,7 +30,10 @@ type Dashboard struct {
 	// oldest first, and now. Samples are kept per reseller, so a scope narrower than a reseller
 	// has none.
 	ActiveUsers []ActivitySample `json:"activeUsers"`
-	Recent      []RecentEvent    `json:"recent"`
+	// HotSpots are the ten licenses nearest their quota: a license at its quota stands out even
+	// inside a reseller far from its own.
+	HotSpots []projections.LicenseSummary `json:"hotSpots"`
+	Recent   []RecentEvent                `json:"recent"`
 	// Durable is the log's last durable sequence; the lags are how far behind it JetStream and
 	// the read models are, in events.
 	Durable        uint64 `json:"durable"`
@@ -71,7 +74,8 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 	case n < 0 || n > 100:
 		return Dashboard{}, domain.Errorf(domain.CodeInvalidArgument, "recent", "must be 1-100")
 	}
-	d := Dashboard{Summary: l.licenses.Summarize(l.now(), licensesIn(caller.Scope)), Durable: l.store.Durable()}
+	d := Dashboard{Summary: l.licenses.Summarize(l.now(), licensesIn(caller.Scope)), Durable: l.store.Durable(),
+		HotSpots: l.licenses.HotSpots(l.now(), licensesIn(caller.Scope), 10)}
 	if p := l.published; p != nil && p() < d.Durable {
 		d.PublicationLag = d.Durable - p()
 	}

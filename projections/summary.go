@@ -1,8 +1,10 @@
 package projections
 
 import (
+	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/licledger/licledger/domain"
@@ -281,4 +283,40 @@ func (p *Licenses) Webhook(id string, keep func(*domain.Webhook) bool) (domain.W
 	c := *w
 	c.EventTypes = slices.Clone(w.EventTypes)
 	return c, true
+}
+
+// HotSpots are the n licenses visible accepts that are nearest their quota at time t: the
+// highest share of their seats consumed this period first (then the fewest remaining, then by
+// id). A license at its quota stands out whatever its reseller's total is.
+func (p *Licenses) HotSpots(t time.Time, visible func(*domain.License) bool, n int) []LicenseSummary {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	type hot struct {
+		l *domain.License
+		u domain.Usage
+	}
+	var all []hot
+	for _, l := range p.state.Licenses {
+		if u := l.UsageAt(t); visible(l) && u.Seats > 0 && u.Consumed > 0 {
+			all = append(all, hot{l, u})
+		}
+	}
+	slices.SortFunc(all, func(a, b hot) int {
+		// a.Consumed/a.Seats > b.Consumed/b.Seats, without division.
+		if c := cmp.Compare(b.u.Consumed*a.u.Seats, a.u.Consumed*b.u.Seats); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.u.Remaining, b.u.Remaining); c != 0 {
+			return c
+		}
+		return strings.Compare(a.l.ID, b.l.ID)
+	})
+	out := []LicenseSummary{}
+	for _, h := range all[:min(n, len(all))] {
+		l := h.l
+		out = append(out, LicenseSummary{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID,
+			PlanID: l.PlanID, Status: l.StatusAt(t), Quota: h.u, Machines: len(l.Activations),
+			Entitlements: append([]string{}, p.state.Entitled(l)...)})
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package projections
 import (
 	"reflect"
 	"testing"
+
+	"github.com/licledger/licledger/domain"
 )
 
 // TestSummariesAdd: a partitioned ledger's system-wide totals are the sum of its partitions'
@@ -30,5 +32,34 @@ func TestSummariesAdd(t *testing.T) {
 	}
 	if b.ByReseller["r1"] == a.ByReseller["r1"] {
 		t.Fatal("Add shares the other side's summaries instead of copying them")
+	}
+}
+
+// TestHotSpotsPutTheFullLicenseFirst: a license at its quota leads the hot spots even inside a
+// reseller at a quarter of its own; licenses without a consumed seat are left out.
+func TestHotSpotsPutTheFullLicenseFirst(t *testing.T) {
+	p := NewLicenses()
+	lic := func(id, reseller string) domain.LicenseCreated {
+		return domain.LicenseCreated{ID: id, ResellerID: reseller, TenantID: "t", PlanID: "p", KeyHash: "h" + id, Seats: 4, StartsAt: t0}
+	}
+	seat := func(license, reseller, name string) domain.SeatRegistered {
+		return domain.SeatRegistered{LicenseID: license, ResellerID: reseller, TenantID: "t", EndUserCompany: "Acme", EndUserName: name}
+	}
+	feed(p, domain.ResellerCreated{ID: "quiet", Name: "Q"}, domain.ResellerCreated{ID: "busy", Name: "B"},
+		lic("full", "quiet"), lic("q2", "quiet"), lic("q3", "quiet"), lic("q4", "quiet"), lic("b1", "busy"), lic("b2", "busy"),
+		seat("full", "quiet", "a"), seat("full", "quiet", "b"), seat("full", "quiet", "c"), seat("full", "quiet", "d"),
+		seat("b1", "busy", "a"), seat("b1", "busy", "b"), seat("b1", "busy", "c"), seat("b2", "busy", "a"), seat("b2", "busy", "b"))
+	var got []string
+	for _, l := range p.HotSpots(t0, func(*domain.License) bool { return true }, 10) {
+		got = append(got, l.LicenseID)
+	}
+	if want := []string{"full", "b1", "b2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("hot spots %v; want %v (quiet is at 25%%, its full license still first)", got, want)
+	}
+	if s := p.Summarize(t0, func(*domain.License) bool { return true }); s.ByReseller["quiet"].Consumed != 4 || s.ByReseller["quiet"].Seats != 16 {
+		t.Fatalf("the quiet reseller: %+v", s.ByReseller["quiet"])
+	}
+	if hot := p.HotSpots(t0, func(l *domain.License) bool { return l.ResellerID == "busy" }, 1); len(hot) != 1 || hot[0].LicenseID != "b1" {
+		t.Fatalf("hot spots in busy's scope, one: %+v", hot)
 	}
 }
