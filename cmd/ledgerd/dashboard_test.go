@@ -74,7 +74,9 @@ func TestDashboardPageInChromium(t *testing.T) {
 	dom := string(headless(t, bin, page, "--dump-dom"))
 	for _, want := range []string{"fullr", "9 / 10 (90%)", "calmr", "2 / 10 (20%)", `<b id="t-active">11</b>`, "seat.registered.v1", "active 2",
 		// The hot-spot list names the full license first, marked.
-		`<tbody id="hotspots"><tr class="hot"><td>fulll</td><td>fullr</td><td>fullt</td><td>fullplan</td>`} {
+		`<tbody id="hotspots"><tr class="hot"><td>fulll</td><td>fullr</td><td>fullt</td><td>fullplan</td>`,
+		// The chart has its axes and their labels: users up the side, time along the bottom.
+		`class="axis"`, `class="axis-label">users</text>`, `(now)</text>`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the page lacks %q", want)
 		}
