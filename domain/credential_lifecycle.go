@@ -150,23 +150,7 @@ func (s *State) liveCredential(id string, revokedToo bool) (*Credential, error) 
 }
 
 func (s *State) decideCredential(now time.Time, cmd Command) ([]Event, error) {
-	var id string
-	switch c := cmd.(type) {
-	case CredentialDisable:
-		id = c.CredentialID
-	case CredentialEnable:
-		id = c.CredentialID
-	case CredentialRevoke:
-		id = c.CredentialID
-	case CredentialRotate:
-		id = c.CredentialID
-	case CredentialSetAccess:
-		id = c.CredentialID
-	case CredentialDelete:
-		id = c.CredentialID
-	case CredentialUpdate:
-		id = c.CredentialID
-	}
+	id := credentialOf(cmd)
 	// A revoked credential can still be deleted, to take it out of the lists.
 	_, deleting := cmd.(CredentialDelete)
 	cred, err := s.liveCredential(id, deleting)

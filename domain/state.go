@@ -249,20 +249,9 @@ func Target(cmd Command) string {
 		return credentialStream(c.CredentialID)
 	case WebhookCreate:
 		return webhookStream(c.ID)
-	case CredentialDisable:
-		return credentialStream(c.CredentialID)
-	case CredentialEnable:
-		return credentialStream(c.CredentialID)
-	case CredentialRevoke:
-		return credentialStream(c.CredentialID)
-	case CredentialRotate:
-		return credentialStream(c.CredentialID)
-	case CredentialSetAccess:
-		return credentialStream(c.CredentialID)
-	case CredentialDelete:
-		return credentialStream(c.CredentialID)
-	case CredentialUpdate:
-		return credentialStream(c.CredentialID)
+	}
+	if id := credentialOf(cmd); id != "" {
+		return credentialStream(id)
 	}
 	return ""
 }

@@ -165,17 +165,7 @@ func (s *State) decideWebhook(now time.Time, c Command) ([]Event, error) {
 	if c, ok := c.(WebhookCreate); ok {
 		return s.decideWebhookCreate(now, c)
 	}
-	var id string
-	switch c := c.(type) {
-	case WebhookUpdate:
-		id = c.WebhookID
-	case WebhookDisable:
-		id = c.WebhookID
-	case WebhookEnable:
-		id = c.WebhookID
-	case WebhookDelete:
-		id = c.WebhookID
-	}
+	id := webhookOf(c)
 	if err := checkID("webhookId", id); err != nil {
 		return nil, err
 	}

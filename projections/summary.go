@@ -295,13 +295,7 @@ func (p *Licenses) HotSpots(t time.Time, visible func(*domain.License) bool, n i
 		l *domain.License
 		u domain.Usage
 	}
-	var all []hot
-	for _, l := range p.state.Licenses {
-		if u := l.UsageAt(t); visible(l) && u.Seats > 0 && u.Consumed > 0 {
-			all = append(all, hot{l, u})
-		}
-	}
-	slices.SortFunc(all, func(a, b hot) int {
+	order := func(a, b hot) int {
 		// a.Consumed/a.Seats > b.Consumed/b.Seats, without division.
 		if c := cmp.Compare(b.u.Consumed*a.u.Seats, a.u.Consumed*b.u.Seats); c != 0 {
 			return c
@@ -310,9 +304,26 @@ func (p *Licenses) HotSpots(t time.Time, visible func(*domain.License) bool, n i
 			return c
 		}
 		return strings.Compare(a.l.ID, b.l.ID)
-	})
+	}
+	// The n best so far, in order: the dashboard asks every second, so no list of every license
+	// is built and sorted.
+	if n <= 0 {
+		return []LicenseSummary{}
+	}
+	top := make([]hot, 0, n+1)
+	for _, l := range p.state.Licenses {
+		if !visible(l) {
+			continue
+		}
+		h := hot{l, l.UsageAt(t)}
+		if h.u.Seats == 0 || h.u.Consumed == 0 || len(top) == n && order(h, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, h, order)
+		top = slices.Insert(top, i, h)[:min(len(top)+1, n)]
+	}
 	out := []LicenseSummary{}
-	for _, h := range all[:min(n, len(all))] {
+	for _, h := range top {
 		l := h.l
 		out = append(out, LicenseSummary{LicenseID: l.ID, ResellerID: l.ResellerID, TenantID: l.TenantID, ProductID: l.ProductID,
 			PlanID: l.PlanID, Status: l.StatusAt(t), Quota: h.u, Machines: len(l.Activations),

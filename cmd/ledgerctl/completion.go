@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -78,7 +79,7 @@ func completionTable() (verbs map[string][]string, flags map[string][]string) {
 
 func runCompletion(shell string, w io.Writer) error {
 	verbs, flags := completionTable()
-	nouns := slices.Sorted(mapKeys(verbs))
+	nouns := slices.Sorted(maps.Keys(verbs))
 	nouns = append(nouns, ownWords...)
 	switch shell {
 	case "bash":
@@ -111,7 +112,7 @@ func writeBash(w io.Writer, nouns []string, verbs, flags map[string][]string) {
   done
   local words=""
   case "$prev" in`)
-	for _, f := range slices.Sorted(mapKeys(flagValues)) {
+	for _, f := range slices.Sorted(maps.Keys(flagValues)) {
 		fmt.Fprintf(w, "    --%s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return ;;\n", f, strings.Join(flagValues[f], " "))
 	}
 	fmt.Fprintln(w, `  esac
@@ -119,13 +120,13 @@ func writeBash(w io.Writer, nouns []string, verbs, flags map[string][]string) {
     words=`+fmt.Sprintf("%q", strings.Join(append(slices.Clone(nouns), globalFlags...), " "))+`
   elif [[ -z $verb ]]; then
     case "$noun" in`)
-	for _, n := range slices.Sorted(mapKeys(verbs)) {
+	for _, n := range slices.Sorted(maps.Keys(verbs)) {
 		fmt.Fprintf(w, "      %s) words=%q ;;\n", n, strings.Join(verbs[n], " "))
 	}
 	fmt.Fprintln(w, `    esac
   else
     case "$noun $verb" in`)
-	for _, k := range slices.Sorted(mapKeys(flags)) {
+	for _, k := range slices.Sorted(maps.Keys(flags)) {
 		fmt.Fprintf(w, "      %q) words=%q ;;\n", k, strings.Join(flags[k], " "))
 	}
 	fmt.Fprintln(w, `    esac
@@ -142,11 +143,11 @@ func writeFish(w io.Writer, nouns []string, verbs, flags map[string][]string) {
 		fmt.Fprintf(w, "complete -c ledgerctl -n __fish_use_subcommand -l %s -r\n", strings.TrimPrefix(g, "--"))
 	}
 	fmt.Fprintf(w, "complete -c ledgerctl -n __fish_use_subcommand -a %q\n", strings.Join(nouns, " "))
-	for _, n := range slices.Sorted(mapKeys(verbs)) {
+	for _, n := range slices.Sorted(maps.Keys(verbs)) {
 		fmt.Fprintf(w, "complete -c ledgerctl -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from %s' -a %q\n",
 			n, strings.Join(verbs[n], " "), strings.Join(verbs[n], " "))
 	}
-	for _, k := range slices.Sorted(mapKeys(flags)) {
+	for _, k := range slices.Sorted(maps.Keys(flags)) {
 		noun, verb, _ := strings.Cut(k, " ")
 		for _, f := range flags[k] {
 			name := strings.TrimPrefix(f, "--")
@@ -157,16 +158,6 @@ func writeFish(w io.Writer, nouns []string, verbs, flags map[string][]string) {
 				line += " -r"
 			}
 			fmt.Fprintln(w, line)
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
