@@ -4,7 +4,7 @@ import "sort"
 
 // Queries lists every query the ledger serves, by wire name.
 var Queries = []string{
-	"usage.quota", "usage.summary", "dashboard.show", "license.validate", "license.signing-keys", "seat.authenticate",
+	"usage.quota", "usage.summary", "dashboard.show", "dashboard.history", "license.validate", "license.signing-keys", "seat.authenticate",
 	"tenant.get", "tenant.list", "admin.get", "admin.list", "product.list", "plan.list",
 	"license.details", "role.show", "credential.get", "credential.list", "webhook.list", "webhook.deliveries",
 	"audit.checkpoint", "audit.inclusion", "audit.consistency", "audit.events",
@@ -36,7 +36,7 @@ const BatchSubmit = "batch.submit"
 var (
 	// Whoever may search licenses may also take a signed license file of one they reach
 	// (license.checkout appends an event, but changes nothing).
-	searchLicenses = []string{"product.list", "plan.list", "usage.quota", "usage.summary", "dashboard.show", "license.validate", "seat.authenticate", "license.details", "role.show", "license.checkout", "license.signing-keys"}
+	searchLicenses = []string{"product.list", "plan.list", "usage.quota", "usage.summary", "dashboard.show", "dashboard.history", "license.validate", "seat.authenticate", "license.details", "role.show", "license.checkout", "license.signing-keys"}
 	// Partner Central: "modify existing licenses" (activation, notes, retrieval, terminating, …);
 	// the limited roles may not "assign a product configuration" (the seat quota).
 	limitedModify = []string{"license.note", "license.renew", "license.terminate", "license.rotate-key",

@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/licledger/licledger/domain"
@@ -11,9 +9,9 @@ import (
 	"github.com/licledger/licledger/projections"
 )
 
-// dashboard.show answers the built-in dashboard's page (httpapi serves it): quota usage per
-// reseller, active users over the last hour, the recent events and the lags, within the caller's
-// scope.
+// dashboard.show answers the built-in dashboard's page (httpapi serves it): the totals, quota
+// usage per reseller, the licenses nearest their quota, the recent events and the lags, within
+// the caller's scope. The page's charts come from dashboard.history (dashboard_history.go).
 
 // dashboardQuery asks for the dashboard's data.
 type dashboardQuery struct {
@@ -26,10 +24,6 @@ type dashboardQuery struct {
 // scope.
 type Dashboard struct {
 	Summary projections.Summaries `json:"summary"`
-	// ActiveUsers is the caller's active users sampled every 10 seconds over the last hour,
-	// oldest first, and now. Samples are kept per reseller, so a scope narrower than a reseller
-	// has none.
-	ActiveUsers []ActivitySample `json:"activeUsers"`
 	// HotSpots are the ten licenses nearest their quota: a license at its quota stands out even
 	// inside a reseller far from its own.
 	HotSpots []projections.LicenseSummary `json:"hotSpots"`
@@ -39,12 +33,6 @@ type Dashboard struct {
 	Durable        uint64 `json:"durable"`
 	PublicationLag uint64 `json:"publicationLag"`
 	ProjectionLag  uint64 `json:"projectionLag"`
-}
-
-// ActivitySample is the number of active users at one time.
-type ActivitySample struct {
-	At     time.Time `json:"at"`
-	Active int       `json:"active"`
 }
 
 // RecentEvent is one event in the dashboard's list: what happened where, never its data.
@@ -81,12 +69,6 @@ func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashb
 	}
 	if pos := l.runner.Position(); pos < d.Durable {
 		d.ProjectionLag = d.Durable - pos
-	}
-	if d.ActiveUsers = l.activity.history(caller.Scope); d.ActiveUsers != nil {
-		// The chart ends now, not at the last sample.
-		d.ActiveUsers = append(d.ActiveUsers, ActivitySample{At: l.now(), Active: d.Summary.Total.Active})
-	} else {
-		d.ActiveUsers = []ActivitySample{}
 	}
 	recent, err := l.recentEvents(caller, n)
 	if err != nil {
@@ -134,78 +116,4 @@ func (l *Ledger) recentEvents(caller domain.Credential, n int) ([]RecentEvent, e
 		out = append(out, seen[i])
 	}
 	return out, err
-}
-
-// activitySamples is how many samples of active users are kept per reseller: an hour of them.
-const activitySamples = 360
-
-// activity keeps recent samples of active users per reseller.
-type activity struct {
-	mu      sync.Mutex
-	at      []time.Time        // sample times, oldest first, at most activitySamples
-	samples map[string][]int32 // reseller -> active users at each sample time
-}
-
-// sample records every reseller's active users at t.
-func (a *activity) sample(t time.Time, byReseller map[string]*projections.Summary, resellers []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.samples == nil {
-		a.samples = map[string][]int32{}
-	}
-	drop := len(a.at) == activitySamples
-	if drop {
-		a.at = a.at[1:]
-	}
-	a.at = append(a.at, t)
-	for _, id := range resellers {
-		s := a.samples[id]
-		if drop && len(s) > 0 {
-			s = s[1:]
-		}
-		for len(s) < len(a.at)-1 { // a reseller created since the first sample
-			s = append(s, 0)
-		}
-		active := 0
-		if sum := byReseller[id]; sum != nil {
-			active = sum.Active
-		}
-		a.samples[id] = append(s, int32(active))
-	}
-}
-
-// history sums the samples of the resellers sc reaches whole; nil for a narrower scope.
-func (a *activity) history(sc domain.Scope) []ActivitySample {
-	if !sc.IsSystem() && (sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.UserID != "" || sc.EndUserName != "") {
-		return nil
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]ActivitySample, 0, len(a.at)+1)
-	for i, t := range a.at {
-		out = append(out, ActivitySample{At: t})
-		for id, s := range a.samples {
-			if sc.IsSystem() || id == sc.ResellerID {
-				out[i].Active += int(s[i])
-			}
-		}
-	}
-	return out
-}
-
-// SampleActivity records every reseller's active users now and then every interval until ctx
-// ends, for the dashboard's chart.
-func (l *Ledger) SampleActivity(ctx context.Context, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		now := l.now()
-		sums := l.licenses.Summarize(now, func(*domain.License) bool { return true })
-		l.activity.sample(now, sums.ByReseller, l.licenses.ResellerIDs())
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }

@@ -74,7 +74,7 @@ func (l *Ledger) viewAsOf(ctx context.Context, caller, asOf string, q historical
 	resellers, licenses := q.history(l)
 	var err error
 	if float64(len(licenses)) > l.asOfReplayShare*float64(l.licenses.LicenseCount()) {
-		release, refused := l.replays.enter(ctx, caller)
+		release, refused := l.replays.enter(ctx, caller, "asOf")
 		if refused != nil {
 			return v, refused
 		}

@@ -121,14 +121,14 @@ type Ledger struct {
 	personal *personalKeys
 	// scopes notes what events touched, for the views export (Scopes).
 	scopes ScopeWatch
-	// activity feeds the dashboard's chart (SampleActivity).
-	activity activity
 	// alive keeps floating machines' heartbeats (heartbeat.go).
 	alive liveness
 	// licenseKeys sign license files (checkout.go).
 	licenseKeys *licenseKeys
-	// replays bounds the asOf replays (replaygate.go).
+	// replays bounds the asOf replays and the charts' (replaygate.go).
 	replays *replayGate
+	// trends keeps the dashboard's charts (dashboard_history.go).
+	trends trendCache
 }
 
 // NewLedger restores the read models from their checkpoints, brings them up to the log's end, and

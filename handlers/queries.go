@@ -58,6 +58,25 @@ func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q
 	}
 }
 
+// queryReplaying is query for an answer that may replay the log (a chart's history): it is
+// given the query's context, which the query deadline ends.
+func queryReplaying[Q readable, R any](answer func(ctx context.Context, l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
+	return querySpec{
+		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
+			q, err := decodeQuery[Q](ctx, l, caller.Scope, name, body, arrived)
+			if err != nil {
+				return nil, 0, err
+			}
+			position := l.runner.Position()
+			r, err := answer(ctx, l, caller, q)
+			return r, position, err
+		},
+		request: reflect.TypeFor[Q](),
+		result:  reflect.TypeFor[R](),
+		replays: true,
+	}
+}
+
 // decodeQuery decodes a query's body, fills what the caller's scope implies (scopeDefaults), and
 // waits until the read models reflect what it must see: every command acknowledged before it
 // arrived, and its minSequence.
@@ -143,6 +162,7 @@ var queries = map[string]querySpec{
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),
 	"dashboard.show":       query(showDashboard),
+	"dashboard.history":    queryReplaying(dashboardHistory),
 	"audit.checkpoint":     query(auditCheckpoint),
 	"audit.inclusion":      query(auditInclusion),
 	"audit.consistency":    query(auditConsistency),

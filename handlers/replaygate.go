@@ -27,15 +27,15 @@ func newReplayGate(maxWaiting int) *replayGate {
 }
 
 // enter waits for the caller's turn to replay, or refuses at once; release ends the replay.
-func (g *replayGate) enter(ctx context.Context, caller string) (release func(), err error) {
+func (g *replayGate) enter(ctx context.Context, caller, field string) (release func(), err error) {
 	g.mu.Lock()
 	switch {
 	case g.inFlight[caller]:
 		g.mu.Unlock()
-		return nil, domain.Errorf(CodeRateLimited, "asOf", "this credential already has an asOf replay running or waiting; retry once it is answered")
+		return nil, domain.Errorf(CodeRateLimited, field, "this credential already has a replay of the log (asOf, or a chart's history) running or waiting; retry once it is answered")
 	case g.waiting >= g.maxWaiting:
 		g.mu.Unlock()
-		return nil, domain.Errorf(CodeOverloaded, "asOf", "%d asOf replays are already waiting for their turn; retry in a few seconds", g.waiting)
+		return nil, domain.Errorf(CodeOverloaded, field, "%d replays of the log are already waiting for their turn; retry in a few seconds", g.waiting)
 	}
 	g.inFlight[caller] = true
 	g.waiting++

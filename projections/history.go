@@ -94,3 +94,11 @@ func (p *Licenses) ResellerLicenses(resellerID string) []string {
 	defer p.mu.RUnlock()
 	return append([]string(nil), p.byReseller[resellerID]...)
 }
+
+// ResellerExists reports whether there is a reseller id.
+func (p *Licenses) ResellerExists(id string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	_, ok := p.state.Resellers[id]
+	return ok
+}

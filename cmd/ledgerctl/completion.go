@@ -26,6 +26,7 @@ var (
 		"status": {"active", "suspended", "expired", "terminated", "enabled", "disabled", "revoked"},
 		"output": {"json", "table"}, "atomic": {"true", "false"}, "stream": {"true", "false"},
 		"protected": {"true", "false"}, "floating": {"true", "false"}, "scope-system": {"true"},
+		"range": {"hour", "day", "month", "year"},
 	}
 	globalFlags = []string{"--nats-url", "--token", "--token-file", "--command-id", "--address", "--partition", "--output",
 		"--tls-ca", "--client-cert", "--client-key"}

@@ -95,8 +95,11 @@ Queries:
   usage summary     [--reseller R] [--tenant T] [--product P] [--plan P] [--status S] [--as-of …]
                     (totals of the licenses the token's scope reaches: by status, seats, active,
                     consumed, remaining, machines; overall and by reseller, tenant, product, plan)
-  dashboard show    [--recent N]   (what the /dashboard page shows: the summary, active users over
-                    the last hour, the N most recent events in scope, publication and projection lag)
+  dashboard show    [--recent N]   (what the /dashboard page shows: the summary, the licenses nearest
+                    their quota, the N most recent events in scope, publication and projection lag)
+  dashboard history [--range hour|day|month|year] [--reseller R] [--tenant T] [--license L]
+                    (the charts: totals at every minute, 15 minutes, 12 hours or week of the range,
+                    each as the log stood then, and now)
   license validate  --key K [--fingerprint F] [--entitlements a,b]  (needs no token; not valid, with
                     ENTITLEMENTS_MISSING, if the license lacks one of them)
   seat authenticate --company C --user U [--license L] [--format F]   (DBSync authenticateUser)

@@ -129,7 +129,9 @@ var requests = map[string][]field{
 	"usage.quota":     {{flag: "license", json: "licenseId"}, {flag: "reseller", json: "resellerId"}, {flag: "as-of", json: "asOf"}},
 	"usage.summary": {{flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"}, {flag: "product", json: "productId"},
 		{flag: "plan", json: "planId"}, {flag: "status", json: "status"}, {flag: "as-of", json: "asOf"}},
-	"dashboard.show":     {{flag: "recent", json: "recent", number: true}},
+	"dashboard.show": {{flag: "recent", json: "recent", number: true}},
+	"dashboard.history": {{flag: "range", json: "range"}, {flag: "reseller", json: "resellerId"}, {flag: "tenant", json: "tenantId"},
+		{flag: "license", json: "licenseId"}},
 	"license.suspend":    licenseReason,
 	"license.reinstate":  licenseReason,
 	"license.expire":     licenseReason,
@@ -210,7 +212,7 @@ var adminProfile = []field{{flag: "first-name", json: "firstName"}, {flag: "last
 var licenseReason = []field{{flag: "license", json: "licenseId"}, {flag: "reason", json: "reason"}}
 
 var isQuery = map[string]bool{"license.signing-keys": true, "tenant.get": true, "tenant.list": true, "admin.get": true, "admin.list": true,
-	"product.list": true, "plan.list": true, "webhook.list": true, "webhook.deliveries": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
+	"product.list": true, "plan.list": true, "webhook.list": true, "webhook.deliveries": true, "audit.checkpoint": true, "audit.events": true, "audit.inclusion": true, "audit.consistency": true, "usage.quota": true, "usage.summary": true, "dashboard.show": true, "dashboard.history": true, "license.validate": true, "seat.authenticate": true, "license.details": true, "role.show": true,
 	"credential.get": true, "credential.list": true}
 
 // Every query takes --min-sequence: wait until the ledger reflects a command's sequence.

@@ -62,6 +62,7 @@ var contractOrder = []struct {
 	{"query", "usage.quota", nil},
 	{"query", "usage.summary", nil},
 	{"query", "dashboard.show", nil},
+	{"query", "dashboard.history", nil},
 	{"query", "audit.checkpoint", nil},
 	{"query", "audit.inclusion", nil},
 	{"query", "audit.consistency", nil},

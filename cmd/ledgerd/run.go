@@ -229,8 +229,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	wg.Add(1)
 	go func() { defer wg.Done(); deliverer.Run(workers) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); ledger.SampleActivity(workers, 10*time.Second) }() // the dashboard's chart
-	wg.Add(1)
 	go func() { defer wg.Done(); ledger.CullDeadMachines(workers, time.Second) }() // floating licenses
 	wg.Add(1)
 	go func() {

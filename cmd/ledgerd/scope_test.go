@@ -156,6 +156,8 @@ func (s scopeSide) body(op string, scope map[string]any, n int) map[string]any {
 		return map[string]any{"resellerId": s.reseller}
 	case "dashboard.show":
 		return map[string]any{"recent": 100}
+	case "dashboard.history":
+		return map[string]any{"licenseId": s.license, "range": "day"}
 	case "credential.list", "admin.list", "product.list":
 		return map[string]any{}
 	case "plan.list":
@@ -329,7 +331,7 @@ func checkOutsideRead(t *testing.T, where, op string, reply json.RawMessage, err
 	t.Helper()
 	ce, _ := err.(*client.Error)
 	switch op {
-	case "usage.quota":
+	case "usage.quota", "dashboard.history":
 		if ce == nil || ce.Status != 404 || ce.Code != "LICENSE_NOT_FOUND" {
 			t.Errorf("%s: %v, want 404 LICENSE_NOT_FOUND", where, err)
 		}

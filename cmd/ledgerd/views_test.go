@@ -158,7 +158,7 @@ func TestEveryResourceHasItsViewOverNATS(t *testing.T) {
 		name string
 		body map[string]any
 	}{{"admin.get", map[string]any{"username": "xa"}}, {"admin.list", map[string]any{}}, {"product.list", map[string]any{}},
-		{"usage.quota", map[string]any{"licenseId": lic}}, {"usage.summary", map[string]any{}}, {"dashboard.show", map[string]any{}},
+		{"usage.quota", map[string]any{"licenseId": lic}}, {"usage.summary", map[string]any{}}, {"dashboard.show", map[string]any{}}, {"dashboard.history", map[string]any{}},
 		{"tenant.list", map[string]any{"format": "standard"}}} {
 		_, err := capped.Query(ctx, q.name, q.body)
 		wantCode(t, err, 403, "FORBIDDEN")

@@ -1,0 +1,185 @@
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/licledger/licledger/domain"
+	"github.com/licledger/licledger/projections"
+)
+
+// dashboard.history answers the dashboard's charts: the totals of the licenses in the caller's
+// scope (active users, consumed seats, licenses by status, …) at regular times over the last
+// hour, day, month or year, each as the log stood then (projections.TrendPoint), and now.
+
+// historyRange is one span a chart covers: points every step, back from now.
+type historyRange struct {
+	step   time.Duration
+	points int
+}
+
+// historyRanges are the spans dashboard.history takes.
+var historyRanges = map[string]historyRange{
+	"hour":  {time.Minute, 60},
+	"day":   {15 * time.Minute, 96},
+	"month": {12 * time.Hour, 60},
+	"year":  {7 * 24 * time.Hour, 52},
+}
+
+// historySettle is how long after a point's time its totals are taken as final: an event the
+// sequencer timed before it is durable by then, so the point can be kept and answered again.
+const historySettle = 2 * time.Second
+
+// rangeName is a key of historyRanges.
+type rangeName string
+
+func (rangeName) JSONSchema() map[string]any {
+	return map[string]any{"type": "string", "enum": []any{"hour", "day", "month", "year"}}
+}
+
+// historyQuery asks for one chart's points.
+type historyQuery struct {
+	// Range is the span: hour (a point a minute), day (every 15 minutes), month (every 12 hours,
+	// 30 days) or year (every week, 52 weeks). Default hour.
+	Range rangeName `json:"range,omitempty"`
+	// ResellerID, TenantID and LicenseID narrow the licenses totalled to those matching every
+	// one given, within the caller's scope.
+	ResellerID string `json:"resellerId,omitempty"`
+	TenantID   string `json:"tenantId,omitempty"`
+	LicenseID  string `json:"licenseId,omitempty"`
+	ReadOptions
+}
+
+// History is dashboard.history's result.
+type History struct {
+	Range rangeName `json:"range"`
+	// StepSeconds is the time between two points but the last, which is now.
+	StepSeconds int64 `json:"stepSeconds"`
+	// Points are the totals, oldest first: at every step's boundary (UTC) over the range, each
+	// as the log stood then (a time before the log began totals nothing), then now.
+	Points []projections.TrendPoint `json:"points"`
+}
+
+func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, q historyQuery) (History, error) {
+	for _, v := range []view{licensesView, usageView} {
+		if _, err := v.level(caller, "basic"); err != nil {
+			return History{}, err
+		}
+	}
+	if q.Range == "" {
+		q.Range = "hour"
+	}
+	span, ok := historyRanges[string(q.Range)]
+	if !ok {
+		return History{}, domain.Errorf(domain.CodeInvalidArgument, "range", "is %q; want hour, day, month or year", q.Range)
+	}
+	inScope := licensesIn(caller.Scope)
+	visible := func(x *domain.License) bool {
+		return inScope(x) && (q.ResellerID == "" || x.ResellerID == q.ResellerID) &&
+			(q.TenantID == "" || x.TenantID == q.TenantID) && (q.LicenseID == "" || x.ID == q.LicenseID)
+	}
+	reseller, err := q.within(l, caller.Scope)
+	if err != nil {
+		return History{}, err
+	}
+	now := l.now()
+	key := fmt.Sprintf("%+v|%s|%s|%s|%s", caller.Scope, q.Range, q.ResellerID, q.TenantID, q.LicenseID)
+	last := now.Add(-historySettle).Truncate(span.step)
+	points, ok := l.trends.get(key, last)
+	if !ok {
+		points = make([]projections.TrendPoint, span.points)
+		for i := range points {
+			points[i].At = last.Add(-time.Duration(span.points-1-i) * span.step)
+			if points[i].Sequence, err = l.store.SequenceAt(points[i].At); err != nil {
+				return History{}, err
+			}
+		}
+		// A license's or a small reseller's chart reads their streams; a chart of many licenses
+		// replays the log, as an asOf query does (history.go).
+		licenses := []string{q.LicenseID}
+		if q.LicenseID == "" && reseller != "" {
+			licenses = l.licenses.ResellerLicenses(reseller)
+		}
+		if reseller == "" || float64(len(licenses)) > l.asOfReplayShare*float64(l.licenses.LicenseCount()) {
+			err = l.trendReplayed(ctx, caller.ID, points, visible)
+		} else {
+			err = projections.TrendOfStreams(l.store, points, []string{reseller}, licenses, visible)
+		}
+		if err != nil {
+			return History{}, err
+		}
+		l.trends.put(key, last, points)
+	}
+	nowPoint := projections.TrendPoint{At: now, Sequence: l.runner.Position(), Totals: l.licenses.Total(now, visible)}
+	return History{Range: q.Range, StepSeconds: int64(span.step / time.Second), Points: append(points, nowPoint)}, nil
+}
+
+// within checks the ids q names and returns the reseller its chart lies within ("" for a
+// system-wide chart). A license or reseller outside sc is not found, as for every query.
+func (q historyQuery) within(l *Ledger, sc domain.Scope) (reseller string, err error) {
+	for _, id := range []struct{ field, id string }{{"resellerId", q.ResellerID}, {"tenantId", q.TenantID}, {"licenseId", q.LicenseID}} {
+		if id.id != "" && !domain.ValidID(id.id) {
+			return "", domain.Errorf(domain.CodeInvalidArgument, id.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
+		}
+	}
+	if q.LicenseID != "" {
+		s, ok := l.licenses.LicenseSummary(q.LicenseID, l.now())
+		if _, visible := l.licenses.LicenseQuota(q.LicenseID, l.now(), licensesIn(sc)); !ok || !visible {
+			return "", domain.Errorf(domain.CodeLicenseNotFound, "licenseId", "license %q does not exist", q.LicenseID)
+		}
+		return s.ResellerID, nil
+	}
+	reseller = cmp.Or(q.ResellerID, sc.ResellerID)
+	if reseller != "" && (!l.licenses.ResellerExists(reseller) || !sc.Reaches(domain.Place{ResellerID: reseller})) {
+		return "", domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", reseller)
+	}
+	return reseller, nil
+}
+
+// trendReplayed computes points by replaying the log, taking its turn at the replay gate like an
+// asOf replay (replaygate.go).
+func (l *Ledger) trendReplayed(ctx context.Context, caller string, points []projections.TrendPoint, visible func(*domain.License) bool) error {
+	release, refused := l.replays.enter(ctx, caller, "range")
+	if refused != nil {
+		return refused
+	}
+	defer release()
+	return projections.TrendReplayed(ctx, l.store, points, visible)
+}
+
+// trendCache keeps the charts' points, which stay true once their times have settled: a chart
+// asked again every few seconds is computed again only when a new step begins.
+type trendCache struct {
+	mu      sync.Mutex
+	entries map[string]trendEntry
+}
+
+type trendEntry struct {
+	last   time.Time // the newest point's time
+	points []projections.TrendPoint
+}
+
+// trendCacheSize bounds the charts kept; when full, the cache starts again empty.
+const trendCacheSize = 256
+
+func (c *trendCache) get(key string, last time.Time) ([]projections.TrendPoint, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || !e.last.Equal(last) {
+		return nil, false
+	}
+	return append([]projections.TrendPoint(nil), e.points...), true
+}
+
+func (c *trendCache) put(key string, last time.Time, points []projections.TrendPoint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= trendCacheSize {
+		c.entries = map[string]trendEntry{}
+	}
+	c.entries[key] = trendEntry{last: last, points: append([]projections.TrendPoint(nil), points...)}
+}

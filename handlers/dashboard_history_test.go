@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/licledger/licledger/projections"
+)
+
+// TestHistoryChartsWhatWasTrueThen: over a day, seats are registered and unregistered on two
+// licenses of one reseller and one of another, and one license is suspended; at every 15-minute boundary the
+// totals usage.summary answers are recorded. dashboard.history's day chart then has exactly
+// those totals at those times, per license, per reseller and for the whole ledger, whether
+// computed from the licenses' streams or by replaying the log, asked again (from its cache) or
+// by a ledger that never computed it (as after a restart). Its last point is now.
+func TestHistoryChartsWhatWasTrueThen(t *testing.T) {
+	const streams, replay = 2, 0 // AsOfReplayShare: never replay the log, always replay it
+	for _, share := range []float64{streams, replay} {
+		t.Run(fmt.Sprint("share ", share), func(t *testing.T) { historyChartsWhatWasTrueThen(t, share) })
+	}
+}
+
+func historyChartsWhatWasTrueThen(t *testing.T, replayShare float64) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	c := newClockedLedger(t, start)
+	c.asOfReplayShare = replayShare
+	for _, step := range [][2]string{
+		{"product.create", `{"id":"p1","name":"P"}`},
+		{"plan.create", `{"id":"small","productId":"p1","name":"Small","tier":1,"seats":60}`},
+		{"reseller.create", `{"id":"r1","name":"R1"}`},
+		{"tenant.create", `{"resellerId":"r1","id":"t1","name":"T1"}`},
+		{"license.create", `{"id":"la","resellerId":"r1","tenantId":"t1","planId":"small"}`},
+		{"license.create", `{"id":"lc","resellerId":"r1","tenantId":"t1","planId":"small"}`},
+		{"reseller.create", `{"id":"r2","name":"R2"}`},
+		{"tenant.create", `{"resellerId":"r2","id":"t2","name":"T2"}`},
+		{"license.create", `{"id":"lb","resellerId":"r2","tenantId":"t2","planId":"small"}`},
+	} {
+		c.must(t, step[0], step[1])
+	}
+	filters := []string{`"licenseId":"la"`, `"resellerId":"r2"`, ``}
+	recorded := map[string]map[time.Time]projections.Summary{}
+	record := func() {
+		for _, f := range filters {
+			if recorded[f] == nil {
+				recorded[f] = map[time.Time]projections.Summary{}
+			}
+			if f == `"licenseId":"la"` { // la is never suspended: active, with its quota
+				raw, _ := c.must(t, "usage.quota", "{"+f+"}")
+				var u projections.LicenseUsage
+				if err := json.Unmarshal(raw, &u); err != nil {
+					t.Fatal(err)
+				}
+				s := projections.NewSummary()
+				s.Licenses, s.ByStatus["active"], s.Seats, s.Active, s.Consumed, s.Remaining = 1, 1, u.Seats, u.Active, u.Consumed, u.Remaining
+				recorded[f][c.time()] = *s
+				continue
+			}
+			raw, _ := c.must(t, "usage.summary", "{"+f+"}")
+			var s projections.Summaries
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatal(err)
+			}
+			recorded[f][c.time()] = s.Total
+		}
+	}
+	users, held := 0, map[string][]string{}
+	for q := range 4 * 24 {
+		c.set(start.Add(time.Duration(q) * 15 * time.Minute))
+		record() // at the boundary: every event so far is at or before it
+		c.advance(time.Minute)
+		lic := []string{"la", "lb", "lc"}[q%3]
+		switch {
+		case q%7 == 6 && len(held[lic]) > 0:
+			c.must(t, "seat.unregister", fmt.Sprintf(`{"licenseId":%q,"endUserCompany":"Acme","endUserName":%q}`, lic, held[lic][0]))
+			held[lic] = held[lic][1:]
+		case q == 40:
+			c.must(t, "license.suspend", `{"licenseId":"lb"}`)
+		default:
+			users++
+			if _, _, f := c.do("seat.register", fmt.Sprintf(`{"licenseId":%q,"endUserCompany":"Acme","endUserName":"u%d"}`, lic, users)); f == nil {
+				held[lic] = append(held[lic], fmt.Sprint("u", users))
+			}
+		}
+	}
+	c.set(start.Add(24 * time.Hour))
+	record()
+	c.set(start.Add(24*time.Hour + 10*time.Second))
+	// The day's chart ends at the last whole 15 minutes at least two seconds old: 24:00 itself.
+	for _, f := range filters {
+		body := `{"range":"day"` + map[bool]string{true: "", false: "," + f}[f == ""] + "}"
+		var answers []History
+		for i := range 2 {
+			if i == 1 {
+				c.trends = trendCache{} // what a restarted ledger starts with
+			}
+			for range 2 {
+				raw, _ := c.must(t, "dashboard.history", body)
+				var h History
+				if err := json.Unmarshal(raw, &h); err != nil {
+					t.Fatal(err)
+				}
+				answers = append(answers, h)
+			}
+		}
+		h := answers[0]
+		for _, other := range answers[1:] {
+			if !reflect.DeepEqual(other, h) {
+				t.Fatalf("%s: asked again: %+v\nfirst: %+v", body, other, h)
+			}
+		}
+		if h.Range != "day" || h.StepSeconds != 900 || len(h.Points) != 97 {
+			t.Fatalf("%s: range %q, step %d s, %d points", body, h.Range, h.StepSeconds, len(h.Points))
+		}
+		if now := h.Points[96]; !now.At.Equal(c.time()) {
+			t.Errorf("%s: the last point is at %s, want now", body, now.At)
+		}
+		changed := 0
+		for i, p := range h.Points[:96] {
+			want, ok := recorded[f][p.At]
+			if !ok {
+				t.Fatalf("%s: point %d at %s, which is no 15-minute boundary of the day", body, i, p.At)
+			}
+			if !reflect.DeepEqual(p.Totals, want) {
+				t.Errorf("%s: at %s: %+v; usage.summary then: %+v", body, p.At.Format("15:04"), p.Totals, want)
+			}
+			if i > 0 && !reflect.DeepEqual(p.Totals, h.Points[i-1].Totals) {
+				changed++
+			}
+		}
+		if changed < 15 {
+			t.Errorf("%s: the totals changed at only %d points: the test shows nothing", body, changed)
+		}
+	}
+	// A quarter of an hour later the chart has moved on by one point, which counts the seat
+	// registered meanwhile (the cache keeps a chart only while its last point is the newest).
+	before, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
+	c.set(start.Add(24*time.Hour + 5*time.Minute))
+	c.must(t, "seat.register", `{"licenseId":"la","endUserCompany":"Acme","endUserName":"late"}`)
+	c.set(start.Add(24*time.Hour + 15*time.Minute + 2*time.Second))
+	after, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
+	var b, a History
+	if json.Unmarshal(before, &b) != nil || json.Unmarshal(after, &a) != nil {
+		t.Fatal("undecodable")
+	}
+	if !reflect.DeepEqual(a.Points[:95], b.Points[1:96]) || !a.Points[95].At.Equal(start.Add(24*time.Hour+15*time.Minute)) ||
+		a.Points[95].Totals.Active != b.Points[95].Totals.Active+1 {
+		t.Errorf("15 minutes later the chart did not move on by one point: before %+v\nafter %+v", b.Points[94:], a.Points[94:])
+	}
+	// A license or reseller outside the scope, or that does not exist, is not found; a range is
+	// one of four.
+	for body, code := range map[string]string{`{"licenseId":"nope"}`: "LICENSE_NOT_FOUND", `{"resellerId":"nope"}`: "RESELLER_NOT_FOUND",
+		`{"range":"week"}`: "INVALID_ARGUMENT", `{"licenseId":"a b"}`: "INVALID_ARGUMENT"} {
+		if _, _, f := c.do("dashboard.history", body); f == nil || string(f.Err.Code) != code {
+			t.Errorf("%s: %+v, want %s", body, f, code)
+		}
+	}
+}
