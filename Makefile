@@ -30,7 +30,7 @@ soak: tools ## The reliability suite at length (about 50 min): 200 SIGKILLs, a 1
 	$(MAKE) fuzz FUZZTIME=200000x
 	@echo "== reliability report" && cat $(REPORT)
 
-tools: bin/nats tools/api/node_modules ## Test tools: the stock nats CLI into ./bin; the API documents' validators and client generator into tools/api (pinned by its package-lock.json; skipped without npm)
+tools: bin/nats tools/api/node_modules tools/dashboard/node_modules ## Test tools: the stock nats CLI into ./bin; the API documents' validators and client generator into tools/api, the dashboard's charting library into tools/dashboard (each pinned by its package-lock.json; skipped without npm)
 
 bin/nats:
 	GOBIN="$(CURDIR)/bin" $(GO) install $(NATSCLI)
@@ -38,6 +38,10 @@ bin/nats:
 tools/api/node_modules: tools/api/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix tools/api --no-audit --no-fund --loglevel=error && touch $@; \
 	  else echo "npm not found: the OpenAPI and AsyncAPI tests will skip"; fi
+
+tools/dashboard/node_modules: tools/dashboard/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tools/dashboard --no-audit --no-fund --loglevel=error && touch $@; \
+	  else echo "npm not found: the test that the embedded charting library is the pinned one will skip"; fi
 
 test-short: ## Skip the slow end-to-end crash test
 	$(GO) test -race -short $(PKGS)

@@ -87,16 +87,25 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 	}
 	now := l.now()
 	key := fmt.Sprintf("%+v|%s|%s|%s|%s", caller.Scope, q.Range, q.ResellerID, q.TenantID, q.LicenseID)
-	last := now.Add(-historySettle).Truncate(span.step)
-	points, ok := l.trends.get(key, last)
-	if !ok {
-		points = make([]projections.TrendPoint, span.points)
-		for i := range points {
-			points[i].At = last.Add(-time.Duration(span.points-1-i) * span.step)
-			if points[i].Sequence, err = l.store.SequenceAt(points[i].At); err != nil {
-				return History{}, err
-			}
+	last := now.Add(-historySettle).Truncate(span.step).UTC()
+	// The points a chart asked before still holds are kept; only the steps begun since are
+	// computed (all of them the first time).
+	points := make([]projections.TrendPoint, span.points)
+	kept := l.trends.get(key)
+	missing := len(points)
+	for i := len(points) - 1; i >= 0; i-- {
+		at := last.Add(-time.Duration(span.points-1-i) * span.step)
+		if p, ok := kept[at]; ok {
+			points[i] = p
+			continue
 		}
+		points[i].At = at
+		if points[i].Sequence, err = l.store.SequenceAt(at); err != nil {
+			return History{}, err
+		}
+		missing = i
+	}
+	if todo := points[missing:]; len(todo) > 0 {
 		// A license's or a small reseller's chart reads their streams; a chart of many licenses
 		// replays the log, as an asOf query does (history.go).
 		licenses := []string{q.LicenseID}
@@ -104,14 +113,14 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 			licenses = l.licenses.ResellerLicenses(reseller)
 		}
 		if reseller == "" || float64(len(licenses)) > l.asOfReplayShare*float64(l.licenses.LicenseCount()) {
-			err = l.trendReplayed(ctx, caller.ID, points, visible)
+			err = l.trendReplayed(ctx, caller.ID, todo, visible)
 		} else {
-			err = projections.TrendOfStreams(l.store, points, []string{reseller}, licenses, visible)
+			err = projections.TrendOfStreams(l.store, todo, []string{reseller}, licenses, visible)
 		}
 		if err != nil {
 			return History{}, err
 		}
-		l.trends.put(key, last, points)
+		l.trends.put(key, points)
 	}
 	nowPoint := projections.TrendPoint{At: now, Sequence: l.runner.Position(), Totals: l.licenses.Total(now, visible)}
 	return History{Range: q.Range, StepSeconds: int64(span.step / time.Second), Points: append(points, nowPoint)}, nil
@@ -151,35 +160,31 @@ func (l *Ledger) trendReplayed(ctx context.Context, caller string, points []proj
 }
 
 // trendCache keeps the charts' points, which stay true once their times have settled: a chart
-// asked again every few seconds is computed again only when a new step begins.
+// asked again every few seconds computes only the points of the steps begun since.
 type trendCache struct {
 	mu      sync.Mutex
-	entries map[string]trendEntry
-}
-
-type trendEntry struct {
-	last   time.Time // the newest point's time
-	points []projections.TrendPoint
+	entries map[string][]projections.TrendPoint
 }
 
 // trendCacheSize bounds the charts kept; when full, the cache starts again empty.
 const trendCacheSize = 256
 
-func (c *trendCache) get(key string, last time.Time) ([]projections.TrendPoint, bool) {
+// get returns the points kept for key, by time.
+func (c *trendCache) get(key string) map[time.Time]projections.TrendPoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || !e.last.Equal(last) {
-		return nil, false
+	out := make(map[time.Time]projections.TrendPoint, len(c.entries[key]))
+	for _, p := range c.entries[key] {
+		out[p.At] = p
 	}
-	return append([]projections.TrendPoint(nil), e.points...), true
+	return out
 }
 
-func (c *trendCache) put(key string, last time.Time, points []projections.TrendPoint) {
+func (c *trendCache) put(key string, points []projections.TrendPoint) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= trendCacheSize {
-		c.entries = map[string]trendEntry{}
+		c.entries = map[string][]projections.TrendPoint{}
 	}
-	c.entries[key] = trendEntry{last: last, points: append([]projections.TrendPoint(nil), points...)}
+	c.entries[key] = append([]projections.TrendPoint(nil), points...)
 }

@@ -135,12 +135,16 @@ func historyChartsWhatWasTrueThen(t *testing.T, replayShare float64) {
 		}
 	}
 	// A quarter of an hour later the chart has moved on by one point, which counts the seat
-	// registered meanwhile (the cache keeps a chart only while its last point is the newest).
+	// registered meanwhile; the points it kept are those it would compute afresh.
 	before, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
 	c.set(start.Add(24*time.Hour + 5*time.Minute))
 	c.must(t, "seat.register", `{"licenseId":"la","endUserCompany":"Acme","endUserName":"late"}`)
 	c.set(start.Add(24*time.Hour + 15*time.Minute + 2*time.Second))
 	after, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
+	c.trends = trendCache{}
+	if fresh, _ := c.must(t, "dashboard.history", `{"range":"day"}`); string(fresh) != string(after) {
+		t.Errorf("the chart moved on from its kept points:\n%s\ncomputed afresh:\n%s", after, fresh)
+	}
 	var b, a History
 	if json.Unmarshal(before, &b) != nil || json.Unmarshal(after, &a) != nil {
 		t.Fatal("undecodable")

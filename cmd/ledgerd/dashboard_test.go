@@ -47,14 +47,17 @@ func headless(t *testing.T, bin, url string, out ...string) []byte {
 }
 
 // TestDashboardPageInChromium loads the built-in dashboard in headless Chromium with a system
-// admin's token. The page, once its script has asked the ledger, shows both resellers' quota
-// usage, the totals and the recent events (checked in the DOM), and the screenshot has the bars
-// drawn to scale: the reseller at 90% of its quota in the warning colour, the one at 20% in the
-// normal colour, about 4.5 times shorter, and the active-users line.
+// admin's token, after `ledgerctl demo` and two resellers of its own, and a restart. The page,
+// once its script has asked the ledger, shows both resellers' quota usage, the totals, the hot
+// spots with the demo's full license marked, the three history charts drawn by the embedded
+// charting library with their axes and legends, and the recent events (checked in the DOM). The
+// screenshot has the bars drawn to scale (the reseller at 90% of its quota in the warning colour,
+// those at 20% and 25% in the normal colour, together about half as long) and the charts' lines.
 func TestDashboardPageInChromium(t *testing.T) {
 	bin := chromium(t)
+	ctl := buildLedgerctl(t)
 	data := t.TempDir()
-	url, httpAddr, _ := startInProcess(t, data)
+	url, _, stop := startInProcess(t, data)
 	token := readToken(t, data)
 	c := client.New(connect(t, url, token), token)
 	ctx := context.Background()
@@ -69,17 +72,27 @@ func TestDashboardPageInChromium(t *testing.T) {
 			}
 		}
 	}
+	if out, err := exec.Command(ctl, "--nats-url", url, "--token", token, "demo").CombinedOutput(); err != nil {
+		t.Fatalf("ledgerctl demo: %v\n%s", err, out)
+	}
+	stop() // the page is drawn by a ledger that started again on the same data dir
+	_, httpAddr, _ := startInProcess(t, data)
 	page := "http://" + httpAddr + "/dashboard#token=" + token
 
 	dom := string(headless(t, bin, page, "--dump-dom"))
-	for _, want := range []string{"fullr", "9 / 10 (90%)", "calmr", "2 / 10 (20%)", `<b id="t-active">11</b>`, "seat.registered.v1", "active 2",
-		// The hot-spot list names the full license first, marked.
-		`<tbody id="hotspots"><tr class="hot"><td>fulll</td><td>fullr</td><td>fullt</td><td>fullplan</td>`,
-		// The chart has its axes and their labels: users up the side, time along the bottom.
-		`class="axis"`, `class="axis-label">users</text>`, `(now)</text>`} {
+	for _, want := range []string{"fullr", "9 / 10 (90%)", "calmr", "2 / 10 (20%)", `<b id="t-active">20</b>`, "seat.registered.v1", "active 5 · expired 0 · suspended 1",
+		// The hot-spot list names the demo's full license first, marked.
+		`<tbody id="hotspots"><tr class="hot pick"><td>demo-globex-1</td><td>demo-partners</td><td>demo-globex</td><td>demo-sync-5</td><td class="num">5 / 5 (100%)</td>`,
+		// The charts, drawn by uPlot, with their legends; the subject list offers the resellers.
+		`class="uplot`, `<div class="u-label">active users</div>`, `<div class="u-label">consumed</div>`, `<div class="u-label">suspended</div>`,
+		`<option value="reseller:demo-partners">`, "a point every minute"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+	// Two axes per chart: time along the bottom, the unit up the side.
+	if axes := strings.Count(dom, `class="u-axis"`); axes != 6 {
+		t.Errorf("%d chart axes, want 6", axes)
 	}
 	if t.Failed() {
 		t.Fatalf("the page's DOM:\n%s", dom)
@@ -99,13 +112,15 @@ func TestDashboardPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	red, blue, green := countColor(img, 0xd6, 0x27, 0x28), countColor(img, 0x1f, 0x77, 0xb4), countColor(img, 0x2c, 0xa0, 0x2c)
-	t.Logf("screenshot %s: %d px warning bar, %d px normal bar, %d px chart line", shot, red, blue, green)
-	if blue < 200 || red < 4*blue || red > 5*blue+400 {
-		t.Errorf("the bars are not drawn to scale: %d px at 90%%, %d px at 20%% (want about 4.5 times)", red, blue)
+	red, blue := countColor(img, 0xd6, 0x27, 0x28), countColor(img, 0x1f, 0x77, 0xb4)
+	green, purple := countColor(img, 0x2c, 0xa0, 0x2c), countColor(img, 0x94, 0x67, 0xbd)
+	t.Logf("screenshot %s: %d px warning bar, %d px normal bar; chart lines: %d px active users, %d px consumed", shot, red, blue, green, purple)
+	// Red: fullr at 90%; blue: calmr at 20% and the demo's reseller at 25%, twice shorter together.
+	if blue < 200 || red < 9*blue/5 || red > 11*blue/5+400 {
+		t.Errorf("the bars are not drawn to scale: %d px at 90%%, %d px at 20%% and 25%% (want about twice)", red, blue)
 	}
-	if green < 100 {
-		t.Errorf("the active-users line is missing: %d px", green)
+	if green < 100 || purple < 100 {
+		t.Errorf("the charts' lines are missing: %d px active users, %d px consumed", green, purple)
 	}
 }
 

@@ -22,6 +22,7 @@ func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.H
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("GET /dashboard", DashboardPage())
+	mux.Handle("GET /dashboard/assets/", DashboardAssets())
 	// The wire contract's JSON Schemas, at the paths the micro endpoints' metadata names below
 	// https://licledger.dev/schemas/ (commands/seat.register.request.json, error.json, …).
 	mux.Handle("GET /schemas/", http.StripPrefix("/schemas/", http.FileServerFS(schemas.Files)))
