@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,14 +33,20 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// headless runs Chromium on url with a virtual time budget (the page's timers and fetches run,
-// then it stops) and the given output flag.
+// headless runs Chromium on url in a desktop-sized window with a virtual time budget (the
+// page's timers and fetches run, then it stops) and the given output flag.
 func headless(t *testing.T, bin, url string, out ...string) []byte {
+	t.Helper()
+	return headlessAt(t, bin, "1200,900", url, out...)
+}
+
+// headlessAt is headless in a window of size "width,height".
+func headlessAt(t *testing.T, bin, size, url string, out ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1200,900", "--virtual-time-budget=5000"}, out...)
+		"--user-data-dir=" + t.TempDir(), "--window-size=" + size, "--virtual-time-budget=5000"}, out...)
 	b, err := exec.CommandContext(ctx, bin, append(args, url)...).Output()
 	if err != nil {
 		t.Fatalf("chromium %v: %v", out, err)
@@ -96,6 +104,21 @@ func TestDashboardPageInChromium(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Fatalf("the page's DOM:\n%s", dom)
+	}
+	// At a phone's width (500 px: headless Chromium's narrowest window) the charts stack, each as
+	// wide as the screen less its margins, and the tables scroll inside their sections.
+	phone := string(headlessAt(t, bin, "500,2400", page, "--dump-dom"))
+	if dir := os.Getenv("LICLEDGER_SCREENSHOT_DIR"); dir != "" {
+		headlessAt(t, bin, "500,2400", page, "--screenshot="+filepath.Join(dir, "phone.png"))
+	}
+	widths := regexp.MustCompile(`class="u-wrap" style="width: (\d+)px`).FindAllStringSubmatch(phone, -1)
+	if len(widths) != 3 {
+		t.Fatalf("%d charts at phone width", len(widths))
+	}
+	for _, w := range widths {
+		if n, _ := strconv.Atoi(w[1]); n < 400 || n > 460 {
+			t.Errorf("a chart %s px wide in a 500 px window, want one column less the margins", w[1])
+		}
 	}
 
 	shot := filepath.Join(t.TempDir(), "dashboard.png")
