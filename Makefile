@@ -50,7 +50,7 @@ bench: ## Store group-commit benchmark, audit tree hashing and full verify of a 
 	$(GO) test -run '^$$' -bench 'GroupCommit' -benchtime 3s ./eventstore/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./handlers/
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 30m ./eventstore/
-	$(GO) test -run '^$$' -bench 'Rebuild|Restore|AsOf' -benchtime 3x -timeout 60m ./projections/
+	$(GO) test -run '^$$' -bench 'Rebuild|Restore|AsOf|Trend' -benchtime 3x -timeout 60m ./projections/
 	scripts/bench-nats.sh 10
 	scripts/bench-cluster.sh 10
 	scripts/bench-partitions.sh 10

@@ -245,3 +245,43 @@ func systemAsOf(b *testing.B, store *eventstore.Store, seq uint64) {
 	}
 	b.ReportMetric(float64(licenses), "licenses")
 }
+
+// BenchmarkTrend computes a year's chart (53 weekly points, as dashboard.history's "year" range)
+// ending at the generated log's last event. "system" totals every license, replaying the log
+// (TrendReplayed) from the newest stored snapshot at or before the first point; "reseller"
+// totals one reseller's licenses from their streams and snapshots (TrendOfStreams).
+func BenchmarkTrend(b *testing.B) {
+	store, now := storedLog(b, benchEvents(b))
+	defer store.Close()
+	end, err := store.TimeOf(store.Durable())
+	if err != nil {
+		b.Fatal(err)
+	}
+	points := make([]projections.TrendPoint, 53)
+	for i := range points {
+		points[i].At = end.Add(-time.Duration(52-i) * 7 * 24 * time.Hour)
+		if points[i].Sequence, err = store.SequenceAt(points[i].At); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := func(*domain.License) bool { return true }
+	b.Run("system", func(b *testing.B) {
+		for b.Loop() {
+			if err := projections.TrendReplayed(b.Context(), store, points, all); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(points[52].Totals.Licenses), "licenses")
+		b.ReportMetric(float64(points[52].Sequence-points[0].Sequence), "events")
+	})
+	reseller := now.ResellerIDs()[0]
+	licenses := now.ResellerLicenses(reseller)
+	b.Run("reseller", func(b *testing.B) {
+		for b.Loop() {
+			if err := projections.TrendOfStreams(store, points, []string{reseller}, licenses, all); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(points[52].Totals.Licenses), "licenses")
+	})
+}
