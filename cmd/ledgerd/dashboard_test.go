@@ -84,7 +84,8 @@ func TestDashboardPageInChromium(t *testing.T) {
 		t.Fatalf("ledgerctl demo: %v\n%s", err, out)
 	}
 	stop() // the page is drawn by a ledger that started again on the same data dir
-	_, httpAddr, _ := startInProcess(t, data)
+	url, httpAddr, _ := startInProcess(t, data)
+	c = client.New(connect(t, url, token), token)
 	page := "http://" + httpAddr + "/dashboard#token=" + token
 
 	dom := string(headless(t, bin, page, "--dump-dom"))
@@ -118,6 +119,18 @@ func TestDashboardPageInChromium(t *testing.T) {
 	for _, w := range widths {
 		if n, _ := strconv.Atoi(w[1]); n < 400 || n > 460 {
 			t.Errorf("a chart %s px wide in a 500 px window, want one column less the margins", w[1])
+		}
+	}
+
+	// A reseller admin of a reseller without a license sees dashes and no chart, not zeros.
+	if _, err := c.Command(ctx, "reseller.create", map[string]any{"id": "emptyr", "name": "Empty"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, emptyToken := issueCredential(t, c, map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": "emptyr"}})
+	empty := string(headless(t, bin, "http://"+httpAddr+"/dashboard#token="+emptyToken, "--dump-dom"))
+	for _, want := range []string{`<b id="t-licenses">–</b>`, `<div class="charts" id="charts" hidden="">`, "No license in this scope over this range"} {
+		if !strings.Contains(empty, want) {
+			t.Errorf("a scope without a license: the page lacks %q", want)
 		}
 	}
 
