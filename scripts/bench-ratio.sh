@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ledger against the machine's floor, interleaved in one run (issue 27): each round measures
-# the floor (internal/floorbench: a bare NATS responder with a synced Pebble group commit, and a
-# bare NATS echo) and then ledgerd, each loaded from a separate process, and reads each server's
+# the floor (internal/floorbench: a bare NATS responder with a synced Pebble group commit, the
+# same also publishing each record to JetStream as the ledger's relay does, and a bare NATS
+# echo) and then ledgerd, each loaded from a separate process, and reads each server's
 # CPU time from /proc over its load. It prints, per round, throughput, p99 and CPU per request,
 # and the ledger's ratio to the floor beside the target. Usage: scripts/bench-ratio.sh [seconds] [rounds]
 set -euo pipefail
@@ -35,7 +36,7 @@ measure() {
 }
 serve_floor() {
   local p; p=$(port)
-  GOMAXPROCS=4 "$work/floorbench" -serve -fsync="$1" -listen "127.0.0.1:$p" -data "$work/pebble" >"$work/serve.log" &
+  GOMAXPROCS=4 "$work/floorbench" -serve -fsync="$1" -jetstream="${2:-false}" -listen "127.0.0.1:$p" -data "$work/pebble" >"$work/serve.log" &
   pid=$!
   for _ in $(seq 100); do grep -q serving "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
   floor_url="nats://127.0.0.1:$p"
@@ -48,6 +49,9 @@ for round in $(seq "$rounds"); do
   serve_floor true
   measure floor-sync-64 "$work/floorbench" -url "$floor_url" -clients 64 -duration "${secs}s" >>"$results"
   measure floor-sync-1 "$work/floorbench" -url "$floor_url" -clients 1 -duration "${secs}s" >>"$results"
+  stop
+  serve_floor true true
+  measure floor-js-64 "$work/floorbench" -url "$floor_url" -clients 64 -duration "${secs}s" >>"$results"
   stop
   serve_floor false
   measure floor-echo-64 "$work/floorbench" -url "$floor_url" -clients 64 -duration "${secs}s" >>"$results"
@@ -67,6 +71,7 @@ for round in $(seq "$rounds"); do
     { rate[$1] = $2; p99[$1] = $3; cpu[$1] = $4; printf "  %-14s %7d/s  p99 %-9s  %6.1f µs CPU per request\n", $1, $2, $3, $4 }
     END {
       printf "  durable seat.register, 64 clients: %.2f of the floor (target >= 0.60); p99 %s vs %s (target <= 2x)\n", rate["ledger-64"] / rate["floor-sync-64"], p99["ledger-64"], p99["floor-sync-64"]
+      printf "  the same against the floor that also publishes to JetStream: %.2f; CPU per command %.1fx its\n", rate["ledger-64"] / rate["floor-js-64"], cpu["ledger-64"] / cpu["floor-js-64"]
       printf "  one sequential client: %.2f of the floor (target >= 0.80)\n", rate["ledger-1"] / rate["floor-sync-1"]
       printf "  anonymous license.validate, 64 clients: %.2f of bare NATS echo (target >= 0.80)\n", rate["validate-64"] / rate["floor-echo-64"]
       printf "  CPU per command: %.1fx the synced floor'"'"'s (target <= 2.5x); per validate %.1fx the echo'"'"'s\n", cpu["ledger-64"] / cpu["floor-sync-64"], cpu["validate-64"] / cpu["floor-echo-64"]

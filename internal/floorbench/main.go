@@ -4,10 +4,17 @@
 // request over NATS, optionally appends the request body to Pebble in a group commit synced with
 // fsync, and replies with the body. No decoding, no authentication, no decision, no JetStream.
 //
-//	floorbench -serve [-fsync] -listen 127.0.0.1:14333 -data DIR   # one process
+// With -jetstream it also does the one thing more the wire contract asks of every accepted
+// change: after each group commit, a relay publishes each appended record, as large as a
+// seat.registered event, to a JetStream stream on the embedded server, with the ledger's
+// headers (a message id and the expected last sequence) and its acknowledgements awaited, as
+// the ledger's outbox relay does. The reply does not wait for it, as the ledger's does not.
+//
+//	floorbench -serve [-fsync [-jetstream]] -listen 127.0.0.1:14333 -data DIR   # one process
 //	floorbench -url nats://127.0.0.1:14333 -clients 64 -duration 10s   # the load, another process
 //
-// scripts/bench-floor.sh runs both, with and without fsync, with 1 and with 64 clients.
+// scripts/bench-floor.sh runs both, with and without fsync, with 1 and with 64 clients;
+// scripts/bench-ratio.sh also with -jetstream.
 package main
 
 import (
@@ -34,6 +41,7 @@ const subject = "floor.echo"
 func main() {
 	serve := flag.Bool("serve", false, "run the responder (with an embedded nats-server) instead of the load")
 	fsync := flag.Bool("fsync", false, "with -serve: append each request to Pebble in a synced group commit before replying")
+	js := flag.Bool("jetstream", false, "with -serve -fsync: also publish every committed record to a JetStream stream, as the ledger's relay does")
 	listen := flag.String("listen", "127.0.0.1:14333", "with -serve: the embedded nats-server's address")
 	data := flag.String("data", "", "with -serve -fsync: Pebble directory (emptied first)")
 	url := flag.String("url", "nats://127.0.0.1:14333", "the load: NATS URL of the responder")
@@ -43,7 +51,7 @@ func main() {
 	flag.Parse()
 	var err error
 	if *serve {
-		err = runResponder(*listen, *fsync, *data)
+		err = runResponder(*listen, *fsync, *js, *data)
 	} else {
 		err = runLoad(*url, *clients, *conns, *duration)
 	}
@@ -54,7 +62,10 @@ func main() {
 
 // runResponder serves until SIGINT/SIGTERM, with the ledger's shape: a worker pool behind one
 // subscription, and one goroutine that commits whatever arrived while the previous fsync ran.
-func runResponder(listen string, fsync bool, dir string) error {
+func runResponder(listen string, fsync, js bool, dir string) error {
+	if js && !fsync {
+		return fmt.Errorf("-jetstream publishes committed records: it needs -fsync")
+	}
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {
 		return err
@@ -63,7 +74,14 @@ func runResponder(listen string, fsync bool, dir string) error {
 	if err != nil {
 		return err
 	}
-	ns, err := server.NewServer(&server.Options{Host: host, Port: port, NoSigs: true})
+	opts := &server.Options{Host: host, Port: port, NoSigs: true}
+	if js {
+		if err := os.RemoveAll(dir + "-jetstream"); err != nil {
+			return err
+		}
+		opts.JetStream, opts.StoreDir = true, dir+"-jetstream"
+	}
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		return err
 	}
@@ -92,6 +110,12 @@ func runResponder(listen string, fsync bool, dir string) error {
 		}
 		defer db.Close()
 		gc = &groupCommit{db: db, in: make(chan pending, 8192)}
+		if js {
+			if gc.relay, err = newRelay(nc); err != nil {
+				return err
+			}
+			go gc.relay.run()
+		}
 		go gc.run()
 		defer close(gc.in)
 	}
@@ -130,6 +154,7 @@ type pending struct {
 type groupCommit struct {
 	db               *pebble.DB
 	in               chan pending
+	relay            *relay // nil: no JetStream
 	commits, appends atomic.Int64
 }
 
@@ -171,6 +196,9 @@ func (g *groupCommit) run() {
 		g.appends.Add(int64(len(group)))
 		for _, p := range group {
 			p.done <- err
+		}
+		if g.relay != nil && err == nil {
+			g.relay.committed <- len(group)
 		}
 	}
 }
