@@ -122,7 +122,7 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 		}
 		l.trends.put(key, points)
 	}
-	nowPoint := projections.TrendPoint{At: now, Sequence: l.runner.Position(), Totals: l.licenses.Total(now, visible)}
+	nowPoint := projections.TrendPoint{At: now.UTC(), Sequence: l.runner.Position(), Totals: l.licenses.Total(now, visible)}
 	return History{Range: q.Range, StepSeconds: int64(span.step / time.Second), Points: append(points, nowPoint)}, nil
 }
 
@@ -141,8 +141,10 @@ func (q historyQuery) within(l *Ledger, sc domain.Scope) (reseller string, err e
 		}
 		return s.ResellerID, nil
 	}
+	// A scope within a reseller charts (part of) it; another reseller is not found. A tenant's
+	// or a license's scope charts what it reaches of its reseller (visible says what).
 	reseller = cmp.Or(q.ResellerID, sc.ResellerID)
-	if reseller != "" && (!l.licenses.ResellerExists(reseller) || !sc.Reaches(domain.Place{ResellerID: reseller})) {
+	if reseller != "" && (!l.licenses.ResellerExists(reseller) || sc.ResellerID != "" && sc.ResellerID != reseller) {
 		return "", domain.Errorf(domain.CodeResellerNotFound, "resellerId", "reseller %q does not exist", reseller)
 	}
 	return reseller, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,31 @@ func historyChartsWhatWasTrueThen(t *testing.T, replayShare float64) {
 		}
 		if changed < 15 {
 			t.Errorf("%s: the totals changed at only %d points: the test shows nothing", body, changed)
+		}
+	}
+	// A tenant's admin and a credential scoped to one license chart what they reach, asking for
+	// nothing more: here r2's only tenant and license, so r2's chart.
+	r2, _ := c.must(t, "dashboard.history", `{"range":"day","resellerId":"r2"}`)
+	for _, scope := range []string{`{"resellerId":"r2","tenantId":"t2"}`, `{"resellerId":"r2","tenantId":"t2","licenseId":"lb"}`} {
+		role := map[bool]string{true: "client-limited", false: "tenant-admin"}[strings.Contains(scope, "licenseId")]
+		issued, _ := c.must(t, "credential.issue", `{"role":"`+role+`","scope":`+scope+`}`)
+		var cred struct{ Token string }
+		if err := json.Unmarshal(issued, &cred); err != nil || cred.Token == "" {
+			t.Fatalf("credential.issue: %s", issued)
+		}
+		reply, f := c.Query(t.Context(), Request{Name: "dashboard.history", Body: []byte(`{"range":"day"}`), Token: cred.Token})
+		if f != nil {
+			t.Fatalf("%s %s: %s", role, scope, f.Body())
+		}
+		var theirs, want struct{ Result History }
+		if json.Unmarshal(reply, &theirs) != nil || json.Unmarshal([]byte(`{"result":`+string(r2)+`}`), &want) != nil {
+			t.Fatal("undecodable")
+		}
+		if !reflect.DeepEqual(theirs.Result.Points[:96], want.Result.Points[:96]) {
+			t.Errorf("%s %s: its chart differs from r2's:\n%+v\n%+v", role, scope, theirs.Result.Points[90:96], want.Result.Points[90:96])
+		}
+		if _, f := c.Query(t.Context(), Request{Name: "dashboard.history", Body: []byte(`{"resellerId":"r1"}`), Token: cred.Token}); f == nil || f.Err.Code != "RESELLER_NOT_FOUND" {
+			t.Errorf("%s %s asking for r1: %+v", role, scope, f)
 		}
 	}
 	// A quarter of an hour later the chart has moved on by one point, which counts the seat
