@@ -11,7 +11,7 @@ import (
 type mark struct {
 	seq   atomic.Uint64
 	mu    sync.Mutex
-	moved chan struct{} // closed and dropped whenever seq changes; nil while nobody waits
+	moved chan struct{} // closed and dropped by set (the store's committer stores seq first, then sets); nil while nobody waits
 }
 
 // Load returns the mark.

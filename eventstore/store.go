@@ -246,14 +246,6 @@ func (s *Store) WaitDurable(ctx context.Context, after uint64) (uint64, error) {
 	return s.durable.wait(ctx, after+1, s.stopped)
 }
 
-// setDurable moves the durable mark forward (never back) and wakes waiting readers.
-// Only the committer calls it.
-func (s *Store) setDurable(seq uint64) {
-	if seq > s.durable.Load() {
-		s.durable.set(seq)
-	}
-}
-
 // Close stops taking commands, lets the batch in flight commit, answers the queued commands
 // ErrClosed, and closes Pebble.
 func (s *Store) Close() error {
