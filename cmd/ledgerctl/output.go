@@ -11,7 +11,7 @@ import (
 )
 
 // writeReply prints a reply as indented JSON (the default), or as a table for people: a list's
-// items one row each, any other result as field/value rows, a command's events after it.
+// items (or a chart's points) one row each, any other result as field/value rows, a command's events after it.
 func writeReply(w io.Writer, raw []byte, output string) error {
 	if output == "json" {
 		var out bytes.Buffer
@@ -33,13 +33,18 @@ func writeReply(w io.Writer, raw []byte, output string) error {
 		return fmt.Errorf("unreadable reply: %w", err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// A list's rows are its items, or a chart's points (dashboard.history).
 	var list struct {
-		Items []map[string]any `json:"items"`
-		Next  string           `json:"next"`
+		Items  []map[string]any `json:"items"`
+		Points []map[string]any `json:"points"`
+		Next   string           `json:"next"`
 	}
 	var object map[string]any
 	switch {
-	case json.Unmarshal(reply.Result, &list) == nil && list.Items != nil:
+	case json.Unmarshal(reply.Result, &list) == nil && (list.Items != nil || list.Points != nil):
+		if list.Items == nil {
+			list.Items = list.Points
+		}
 		for i := range list.Items {
 			list.Items[i] = flatten(list.Items[i])
 		}

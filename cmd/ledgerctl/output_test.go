@@ -23,3 +23,18 @@ func TestTablesFlattenAndCut(t *testing.T) {
 		t.Errorf("row: %q", lines[1])
 	}
 }
+
+// TestChartPointsAreRows: dashboard.history's points print one row each, their totals flattened.
+func TestChartPointsAreRows(t *testing.T) {
+	raw := `{"result":{"range":"hour","stepSeconds":60,"points":[` +
+		`{"at":"2026-12-05T06:00:00Z","sequence":3,"totals":{"licenses":1,"byStatus":{"active":1},"active":4}},` +
+		`{"at":"2026-12-05T06:00:30Z","sequence":9,"totals":{"licenses":1,"byStatus":{"active":1},"active":5}}]}}`
+	var out bytes.Buffer
+	if err := writeReply(&out, []byte(raw), "table"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "TOTALS.BYSTATUS.ACTIVE") || !strings.Contains(lines[2], "2026-12-05T06:00:30Z") {
+		t.Errorf("table:\n%s", out.String())
+	}
+}
