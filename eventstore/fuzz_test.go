@@ -23,6 +23,9 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		e := Envelope{ID: "01JABC", Source: "s", Type: "t.v1", Subject: "x", Sequence: 7, Stream: "a/x", Version: 2,
 			Reseller: reseller, CommandID: commandID, Data: []byte(`{"a":1}`)}
 		enc := appendEnvelope(nil, &e, at.AppendFormat(nil, TimeFormat))
+		if plainASCII(reseller) && plainASCII(commandID) && len(enc) > envelopeSize(&e, at.AppendFormat(nil, TimeFormat)) {
+			t.Fatalf("encoded %d bytes, sized for %d", len(enc), envelopeSize(&e, at.AppendFormat(nil, TimeFormat)))
+		}
 		checkCanonicalAgrees(t, enc)
 		if _, ok := decodeCanonical(enc, full, nil); !ok && plainASCII(reseller) && plainASCII(commandID) {
 			t.Fatalf("the fast path refuses the sequencer's own encoding: %s", enc)
@@ -118,5 +121,21 @@ func TestCanonicalTimes(t *testing.T) {
 			t.Errorf("%s: fast path took it %v as %v; time.Parse: %v, %v", at, ok, got.Time, want, err)
 		}
 		checkCanonicalAgrees(t, raw)
+	}
+}
+
+// TestEnvelopeSizeCoversTheEncoding: with every optional field and both numbers at their
+// longest, the size the sequencer allocates holds the encoding, so it is never copied to grow.
+func TestEnvelopeSizeCoversTheEncoding(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC).AppendFormat(nil, TimeFormat)
+	e := Envelope{ID: "01JABCDEFGHJKMNPQRSTVWXYZ0", Source: "licledger", Type: "seat.registered.v1", Subject: "lic-1",
+		Sequence: ^uint64(0), Stream: "license/lic-1", Version: ^uint32(0), Reseller: "r", Tenant: "t", Actor: "a",
+		CommandID: "c", CorrelationID: "k"}
+	for _, data := range [][]byte{nil, []byte(`{"licenseId":"lic-1"}`)} {
+		e.Data = data
+		enc := appendEnvelope(nil, &e, at)
+		if size := envelopeSize(&e, at); len(enc) > size || len(enc) < size-60 {
+			t.Errorf("encoded %d bytes, sized for %d", len(enc), size)
+		}
 	}
 }

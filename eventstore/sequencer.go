@@ -272,7 +272,7 @@ func (s *Store) process(b *batch, r *request) {
 			Reseller: rec.Reseller, Tenant: rec.Tenant, Actor: r.cmd.Actor,
 			CommandID: r.cmd.ID, CorrelationID: r.cmd.CorrelationID, Data: rec.Data,
 		}
-		encoded := appendEnvelope(make([]byte, 0, len(rec.Data)+320), &env, st.timeBuf)
+		encoded := appendEnvelope(make([]byte, 0, envelopeSize(&env, st.timeBuf)), &env, st.timeBuf)
 		_ = b.pb.Set(eventKey(st.lastSeq), encoded, nil) // Set on a batch only copies
 		s.tail.put(&tailEntry{seq: st.lastSeq, bytes: encoded, info: Tail{
 			ID: id, Type: rec.Type, Subject: rec.Subject, Reseller: rec.Reseller, Tenant: rec.Tenant, Time: now, Payload: rec.Payload,
