@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -500,5 +501,49 @@ func TestOpenUpgradesAnOlderFormat(t *testing.T) {
 	s = open(t, dir, eventstore.Options{})
 	if r := submit(t, s, appendTo("a", 2, 1)); string(r.Reply) != "3@3 " {
 		t.Fatalf("after the upgrade: %q", r.Reply)
+	}
+}
+
+// TestTheMarkMovesBeforeTheAnswers: when a group commit is reported (just before its commands
+// are answered), the durable mark already covers it, so a query that arrives after an answer
+// reflects that command (read-your-writes starts from the mark), even though the goroutines
+// waiting on the mark are woken only after the answers.
+func TestTheMarkMovesBeforeTheAnswers(t *testing.T) {
+	var (
+		s       *eventstore.Store
+		total   atomic.Uint64
+		behind  atomic.Int64
+		commits atomic.Int64
+	)
+	s = open(t, t.TempDir(), eventstore.Options{MaxBatch: 8, OnCommit: func(_, events int, _ time.Duration) {
+		n := total.Add(uint64(events))
+		commits.Add(1)
+		if s.Durable() != n {
+			behind.Add(1)
+		}
+	}})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 40 {
+				res, err := s.Submit(context.Background(), appendTo("s"+strconv.Itoa(w), eventstore.AnyVersion, 1))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if s.Durable() < res.Sequence {
+					behind.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if commits.Load() == 0 || total.Load() != 320 {
+		t.Fatalf("%d commits reported, %d events; want 320 events", commits.Load(), total.Load())
+	}
+	if n := behind.Load(); n != 0 {
+		t.Errorf("%d times the mark did not cover a commit reported or answered", n)
 	}
 }
