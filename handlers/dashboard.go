@@ -48,12 +48,20 @@ type RecentEvent struct {
 // recentScan bounds how far back the dashboard looks for events the caller may see.
 const recentScan = 2000
 
-func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashboard, error) {
-	// The dashboard shows licenses and their usage: it needs both.
+// mayReadDashboard refuses a caller whose views do not include licenses and usage: the dashboard
+// and its charts show both.
+func mayReadDashboard(caller domain.Credential) error {
 	for _, v := range []view{licensesView, usageView} {
 		if _, err := v.level(caller, "basic"); err != nil {
-			return Dashboard{}, err
+			return err
 		}
+	}
+	return nil
+}
+
+func showDashboard(l *Ledger, caller domain.Credential, q dashboardQuery) (Dashboard, error) {
+	if err := mayReadDashboard(caller); err != nil {
+		return Dashboard{}, err
 	}
 	n := q.Recent
 	switch {

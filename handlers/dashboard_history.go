@@ -64,10 +64,8 @@ type History struct {
 }
 
 func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, q historyQuery) (History, error) {
-	for _, v := range []view{licensesView, usageView} {
-		if _, err := v.level(caller, "basic"); err != nil {
-			return History{}, err
-		}
+	if err := mayReadDashboard(caller); err != nil {
+		return History{}, err
 	}
 	if q.Range == "" {
 		q.Range = "hour"
@@ -129,10 +127,8 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 // within checks the ids q names and returns the reseller its chart lies within ("" for a
 // system-wide chart). A license or reseller outside sc is not found, as for every query.
 func (q historyQuery) within(l *Ledger, sc domain.Scope) (reseller string, err error) {
-	for _, id := range []struct{ field, id string }{{"resellerId", q.ResellerID}, {"tenantId", q.TenantID}, {"licenseId", q.LicenseID}} {
-		if id.id != "" && !domain.ValidID(id.id) {
-			return "", domain.Errorf(domain.CodeInvalidArgument, id.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
-		}
+	if err := checkOptionalIDs([2]string{"resellerId", q.ResellerID}, [2]string{"tenantId", q.TenantID}, [2]string{"licenseId", q.LicenseID}); err != nil {
+		return "", err
 	}
 	if q.LicenseID != "" {
 		s, ok := l.licenses.LicenseSummary(q.LicenseID, l.now())

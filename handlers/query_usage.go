@@ -113,6 +113,17 @@ func licensesIn(sc domain.Scope) func(*domain.License) bool {
 	return func(l *domain.License) bool { return sc.Reaches(domain.LicensePlace(l)) }
 }
 
+// checkOptionalIDs refuses the first malformed id of the {field, id} pairs given ("" is not
+// given, so it passes).
+func checkOptionalIDs(ids ...[2]string) error {
+	for _, id := range ids {
+		if id[1] != "" && !domain.ValidID(id[1]) {
+			return domain.Errorf(domain.CodeInvalidArgument, id[0], "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
+		}
+	}
+	return nil
+}
+
 // licenseFilter narrows a license list; each field set must match.
 type licenseFilter struct {
 	ResellerID string `json:"resellerId,omitempty"`
@@ -123,10 +134,8 @@ type licenseFilter struct {
 }
 
 func (f licenseFilter) check() error {
-	for _, id := range []struct{ field, id string }{{"resellerId", f.ResellerID}, {"tenantId", f.TenantID}, {"productId", f.ProductID}, {"planId", f.PlanID}} {
-		if id.id != "" && !domain.ValidID(id.id) {
-			return domain.Errorf(domain.CodeInvalidArgument, id.field, "must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", domain.MaxIDLength)
-		}
+	if err := checkOptionalIDs([2]string{"resellerId", f.ResellerID}, [2]string{"tenantId", f.TenantID}, [2]string{"productId", f.ProductID}, [2]string{"planId", f.PlanID}); err != nil {
+		return err
 	}
 	switch f.Status {
 	case "", domain.StatusActive, domain.StatusSuspended, domain.StatusExpired, domain.StatusTerminated:

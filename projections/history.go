@@ -61,24 +61,29 @@ func LicensesReplayed(ctx context.Context, store *eventstore.Store, seq uint64) 
 // licensesReplayed is LicensesReplayed, also returning the sequence it started from (0: the
 // log's start).
 func licensesReplayed(ctx context.Context, store *eventstore.Store, seq uint64) (*Licenses, uint64, error) {
-	p := NewLicenses()
-	r := NewRunner(store, p)
-	snap, err := store.OpenDerivedSnapshot(seq)
+	p, r, err := licensesFromSnapshot(store, seq)
 	if err != nil {
 		return nil, 0, err
-	}
-	if snap != nil {
-		err := r.InspectFrom(snap)
-		snap.Close()
-		if err != nil {
-			return nil, 0, err
-		}
 	}
 	from := r.Position()
 	if _, err := r.catchUpTo(ctx, seq); err != nil {
 		return nil, 0, err
 	}
 	return p, from, nil
+}
+
+// licensesFromSnapshot is a Licenses read model loaded from the newest snapshot of the stored
+// read models at or before seq (empty, at sequence 0, if there is none), with the runner that
+// replays the log on from there.
+func licensesFromSnapshot(store *eventstore.Store, seq uint64) (*Licenses, *Runner, error) {
+	p := NewLicenses()
+	r := NewRunner(store, p)
+	snap, err := store.OpenDerivedSnapshot(seq)
+	if err != nil || snap == nil {
+		return p, r, err
+	}
+	defer snap.Close()
+	return p, r, r.InspectFrom(snap)
 }
 
 // LicenseCount is the number of licenses.

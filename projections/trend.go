@@ -95,18 +95,9 @@ func TrendReplayed(ctx context.Context, store *eventstore.Store, points []TrendP
 	if len(points) == 0 {
 		return nil
 	}
-	p := NewLicenses()
-	r := NewRunner(store, p)
-	snap, err := store.OpenDerivedSnapshot(points[0].Sequence)
+	p, r, err := licensesFromSnapshot(store, points[0].Sequence)
 	if err != nil {
 		return err
-	}
-	if snap != nil {
-		err := r.InspectFrom(snap)
-		snap.Close()
-		if err != nil {
-			return err
-		}
 	}
 	for i := range points {
 		if _, err := r.catchUpTo(ctx, points[i].Sequence); err != nil {
