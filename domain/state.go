@@ -177,9 +177,6 @@ func (s *State) mustLicense(id string) *License {
 // Target returns the stream of the aggregate a command acts on (for a create, the one it makes).
 // An expected version in a request is checked against this stream.
 func Target(cmd Command) string {
-	if id := webhookOf(cmd); id != "" {
-		return webhookStream(id)
-	}
 	switch c := cmd.(type) {
 	case ResellerCreate:
 		return ResellerStream(c.ID)
@@ -252,6 +249,9 @@ func Target(cmd Command) string {
 	}
 	if id := credentialOf(cmd); id != "" {
 		return credentialStream(id)
+	}
+	if id := webhookOf(cmd); id != "" {
+		return webhookStream(id)
 	}
 	return ""
 }

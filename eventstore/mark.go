@@ -11,7 +11,7 @@ import (
 type mark struct {
 	seq   atomic.Uint64
 	mu    sync.Mutex
-	moved chan struct{} // closed and dropped by set (the store's committer stores seq first, then sets); nil while nobody waits
+	moved chan struct{} // closed and dropped by wake; nil while nobody waits
 }
 
 // Load returns the mark.
@@ -20,6 +20,12 @@ func (m *mark) Load() uint64 { return m.seq.Load() }
 // set changes the mark and wakes whoever waits on it.
 func (m *mark) set(seq uint64) {
 	m.seq.Store(seq)
+	m.wake()
+}
+
+// wake wakes whoever waits on the mark. A writer that must make a new value visible before it
+// lets the waiters run stores it (seq.Store) and wakes them later.
+func (m *mark) wake() {
 	m.mu.Lock()
 	if m.moved != nil {
 		close(m.moved)

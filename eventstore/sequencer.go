@@ -365,7 +365,7 @@ func (s *Store) commit() {
 			close(r.done)
 		}
 		if moved {
-			s.durable.set(mark)
+			s.durable.wake()
 		}
 		b.reqs = nil
 		select {
