@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
@@ -62,5 +64,68 @@ func TestFailedFsyncIsFatal(t *testing.T) {
 	defer s.Close()
 	if s.Durable() < 3 {
 		t.Fatalf("after restart the log has %d events; the 3 acknowledged ones are missing", s.Durable())
+	}
+}
+
+// TestSettledCoversTheCommitInFlight stalls the WAL's fsync while a command commits: until its
+// event is durable, times before the event are settled and the event's own time and later ones
+// are not; once it is durable, every time is.
+func TestSettledCoversTheCommitInFlight(t *testing.T) {
+	var stall atomic.Pointer[chan struct{}]
+	stalling := errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if (op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData) && strings.HasSuffix(op.Path, ".log") {
+			if release := stall.Load(); release != nil {
+				<-*release
+			}
+		}
+		return nil
+	})
+	start := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	var now atomic.Pointer[time.Time]
+	set := func(t time.Time) { now.Store(&t) }
+	set(start)
+	s, err := openFS(t.TempDir(), Options{Clock: func() time.Time { return *now.Load() }}, errorfs.Wrap(vfs.Default, stalling))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	unstall := sync.OnceFunc(func() { stall.Store(nil); close(release) })
+	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(unstall) // first, so that a failed test does not leave Close waiting on the fsync
+	appendOne := Command{Decide: func(tx *Tx) (func(Receipt) []byte, error) {
+		return nil, tx.Append("a", AnyVersion, Record{Type: "t.v1", Subject: "a", Data: []byte(`{}`)})
+	}}
+	if _, err := s.Submit(context.Background(), appendOne); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Settled(start.Add(time.Hour)) {
+		t.Fatal("nothing is in flight, yet a later time is not settled")
+	}
+
+	stall.Store(&release)
+	at := start.Add(time.Minute)
+	set(at)
+	done := make(chan error, 1)
+	go func() { _, err := s.Submit(context.Background(), appendOne); done <- err }()
+	for deadline := time.Now().Add(10 * time.Second); s.assigned.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sequencer never appended the second event")
+		}
+	}
+	set(at.Add(time.Hour)) // the clock moves on while the commit hangs
+	for _, c := range []struct {
+		t       time.Time
+		settled bool
+	}{{at.Add(-time.Second), true}, {at, false}, {at.Add(30 * time.Minute), false}} {
+		if got := s.Settled(c.t); got != c.settled {
+			t.Errorf("with the event of %s in flight: Settled(%s) = %v, want %v", at.Format(time.TimeOnly), c.t.Format(time.TimeOnly), got, c.settled)
+		}
+	}
+	unstall()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !s.Settled(at.Add(30 * time.Minute)) {
+		t.Error("the event is durable, yet a time after it is not settled")
 	}
 }

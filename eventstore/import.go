@@ -107,4 +107,5 @@ func (s *Store) importEvents(b *batch, r *request) {
 	st.lastTime = last
 	b.events += len(r.imported)
 	b.lastSeq = st.lastSeq
+	s.assigned.Store(st.lastSeq) // not in the tail: Settled says no until they are durable
 }

@@ -284,6 +284,7 @@ func (s *Store) process(b *batch, r *request) {
 	receipt.Sequence = st.lastSeq
 	b.events += len(tx.records)
 	b.lastSeq = st.lastSeq
+	s.assigned.Store(st.lastSeq) // after the tail has the events: see Settled
 	if r.cmd.ID == "" {
 		r.render, r.receipt = render, receipt
 		return

@@ -94,6 +94,7 @@ type Store struct {
 	closeOnce sync.Once
 
 	durable  mark          // the last sequence whose fsync returned
+	assigned atomic.Uint64 // the last sequence the sequencer gave an event (Settled)
 	treeSize atomic.Uint64 // events covered by the stored audit tree (tree.go)
 
 	derived *pebble.DB // derived state (see derived.go); nil for a read-only store without any
@@ -168,6 +169,7 @@ func openFS(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	}
 	s.seq = st
 	s.durable.set(st.lastSeq)
+	s.assigned.Store(st.lastSeq)
 	if err := s.loadTreeSize(); err != nil {
 		db.Close()
 		if s.derived != nil {
@@ -239,6 +241,23 @@ func (s *Store) recover() (*sequencerState, error) {
 
 // Durable returns the durable mark: the last sequence whose fsync has returned.
 func (s *Store) Durable() uint64 { return s.durable.Load() }
+
+// Settled reports whether every event timed at or before t is durable: the sequencer has given
+// out no sequence above the durable mark, or the first one above it is an event timed after t.
+// It reads the mark before the sequencer's position, so an event appended meanwhile counts as
+// not yet durable. Events decided later are timed later (the sequencer's clock never goes back),
+// so for a t in the past the answer stays true once it is; a caller keeps t a little in the past
+// to cover a decision that read the clock just before this call. An import in flight, whose
+// events keep their own times and are not in the tail, is never settled.
+func (s *Store) Settled(t time.Time) bool {
+	durable := s.durable.Load()
+	if s.assigned.Load() <= durable {
+		return true
+	}
+	var first [1]*tailEntry
+	next := s.tail.span(durable+1, durable+1, first[:0])
+	return len(next) == 1 && next[0].info.Time.After(t)
+}
 
 // WaitDurable blocks until the durable mark is above after, the context ends or the store stops,
 // and returns the mark.

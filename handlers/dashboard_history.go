@@ -29,8 +29,9 @@ var historyRanges = map[string]historyRange{
 	"year":  {7 * 24 * time.Hour, 52},
 }
 
-// historySettle is how long after a point's time its totals are taken as final: an event the
-// sequencer timed before it is durable by then, so the point can be kept and answered again.
+// historySettle is how old the newest point of a chart is at least. A point is kept (trendCache)
+// only once every event timed before it is durable (Store.Settled); the margin covers a decision
+// that read the clock just before its point's time but appends after the check.
 const historySettle = 2 * time.Second
 
 // rangeName is a key of historyRanges.
@@ -90,12 +91,18 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 	// computed (all of them the first time).
 	points := make([]projections.TrendPoint, span.points)
 	kept := l.trends.get(key)
-	missing := len(points)
+	missing, final := len(points), len(points)
 	for i := len(points) - 1; i >= 0; i-- {
 		at := last.Add(-time.Duration(span.points-1-i) * span.step)
 		if p, ok := kept[at]; ok {
 			points[i] = p
 			continue
+		}
+		// Whether the point may be kept is asked before its sequence is read: an event timed
+		// before it whose commit is still in flight would be missing from it, for as long as the
+		// point is kept.
+		if !l.settled(at) {
+			final = i
 		}
 		points[i].At = at
 		if points[i].Sequence, err = l.store.SequenceAt(at); err != nil {
@@ -118,7 +125,7 @@ func dashboardHistory(ctx context.Context, l *Ledger, caller domain.Credential, 
 		if err != nil {
 			return History{}, err
 		}
-		l.trends.put(key, points)
+		l.trends.put(key, points[:final]) // those before the first unsettled one
 	}
 	nowPoint := projections.TrendPoint{At: now.UTC(), Sequence: l.runner.Position(), Totals: l.licenses.Total(now, visible)}
 	return History{Range: q.Range, StepSeconds: int64(span.step / time.Second), Points: append(points, nowPoint)}, nil

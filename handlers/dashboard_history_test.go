@@ -188,3 +188,49 @@ func historyChartsWhatWasTrueThen(t *testing.T, replayShare float64) {
 		}
 	}
 }
+
+// TestHistoryKeepsOnlySettledPoints: while an event timed at 01:00 is still being committed (the
+// store's Settled says so; eventstore's TestSettledCoversTheCommitInFlight causes it for real),
+// a chart answers every point but keeps only those before 01:00, which cannot change any more.
+// Once the commit is durable, asking again keeps the rest.
+func TestHistoryKeepsOnlySettledPoints(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	c := newClockedLedger(t, start)
+	for _, step := range [][2]string{
+		{"product.create", `{"id":"p1","name":"P"}`},
+		{"plan.create", `{"id":"small","productId":"p1","name":"Small","tier":1,"seats":5}`},
+		{"reseller.create", `{"id":"r1","name":"R1"}`},
+		{"tenant.create", `{"resellerId":"r1","id":"t1","name":"T1"}`},
+		{"license.create", `{"id":"la","resellerId":"r1","tenantId":"t1","planId":"small"}`},
+		{"seat.register", `{"licenseId":"la","endUserCompany":"Acme","endUserName":"u1"}`},
+	} {
+		c.must(t, step[0], step[1])
+	}
+	inFlight := start.Add(time.Hour)
+	c.settled = func(at time.Time) bool { return at.Before(inFlight) }
+	c.set(start.Add(2*time.Hour + 10*time.Second))
+	kept := func() (before, after int) {
+		for _, points := range c.trends.entries {
+			for _, p := range points {
+				if p.At.Before(inFlight) {
+					before++
+				} else {
+					after++
+				}
+			}
+		}
+		return before, after
+	}
+	first, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
+	if before, after := kept(); before == 0 || after != 0 {
+		t.Errorf("with a commit of %s in flight the chart kept %d points before it and %d at or after it; want some and none", inFlight.Format("15:04"), before, after)
+	}
+	c.settled = func(time.Time) bool { return true }
+	again, _ := c.must(t, "dashboard.history", `{"range":"day"}`)
+	if string(again) != string(first) {
+		t.Errorf("the same chart asked again differs:\n%s\nfirst:\n%s", again, first)
+	}
+	if _, after := kept(); after != 5 { // 01:00, 01:15, 01:30, 01:45, 02:00
+		t.Errorf("once everything is durable the chart kept %d points from %s on, want 5", after, inFlight.Format("15:04"))
+	}
+}

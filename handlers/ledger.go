@@ -94,6 +94,9 @@ type Ledger struct {
 	creds     *projections.Credentials
 	runner    *projections.Runner
 	now       func() time.Time
+	// settled is the store's Settled: whether every event timed at or before a time is durable,
+	// which a chart's point must be before it is kept. Tests stand in for a commit in flight.
+	settled func(time.Time) bool
 
 	readTimeout, commandTimeout, queryTimeout time.Duration
 	asOfReplayShare                           float64
@@ -152,7 +155,7 @@ func NewLedger(o Options) (*Ledger, error) {
 	}
 	l := &Ledger{
 		store: o.Store, secrets: o.Secrets, log: o.Log, partition: o.Partition,
-		licenses: projections.NewLicenses(), creds: projections.NewCredentials(), now: o.Clock,
+		licenses: projections.NewLicenses(), creds: projections.NewCredentials(), now: o.Clock, settled: o.Store.Settled,
 		readTimeout:     cmp.Or(o.ReadTimeout, 2*time.Second),
 		commandTimeout:  cmp.Or(o.CommandTimeout, 10*time.Second),
 		queryTimeout:    cmp.Or(o.QueryTimeout, 30*time.Second),
