@@ -43,6 +43,14 @@ func (o ReadOptions) readOptions() ReadOptions { return o }
 // query is the spec of a query whose body decodes strictly into Q and whose result is an R,
 // answered from the live read models.
 func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
+	return queryWithContext(func(_ context.Context, l *Ledger, caller domain.Credential, q Q) (R, error) {
+		return answer(l, caller, q)
+	}, false)
+}
+
+// queryWithContext is query for an answer given the query's context: one that may replay the log
+// (a chart's history; replays true) and so needs the query deadline to end it.
+func queryWithContext[Q readable, R any](answer func(ctx context.Context, l *Ledger, caller domain.Credential, q Q) (R, error), replays bool) querySpec {
 	return querySpec{
 		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
 			q, err := decodeQuery[Q](ctx, l, caller.Scope, name, body, arrived)
@@ -50,30 +58,12 @@ func query[Q readable, R any](answer func(l *Ledger, caller domain.Credential, q
 				return nil, 0, err
 			}
 			position := l.runner.Position() // read first: the answer reflects at least this
-			r, err := answer(l, caller, q)
-			return r, position, err
-		},
-		request: reflect.TypeFor[Q](),
-		result:  reflect.TypeFor[R](),
-	}
-}
-
-// queryReplaying is query for an answer that may replay the log (a chart's history): it is
-// given the query's context, which the query deadline ends.
-func queryReplaying[Q readable, R any](answer func(ctx context.Context, l *Ledger, caller domain.Credential, q Q) (R, error)) querySpec {
-	return querySpec{
-		run: func(ctx context.Context, l *Ledger, caller domain.Credential, name string, body []byte, arrived uint64) (any, uint64, error) {
-			q, err := decodeQuery[Q](ctx, l, caller.Scope, name, body, arrived)
-			if err != nil {
-				return nil, 0, err
-			}
-			position := l.runner.Position()
 			r, err := answer(ctx, l, caller, q)
 			return r, position, err
 		},
 		request: reflect.TypeFor[Q](),
 		result:  reflect.TypeFor[R](),
-		replays: true,
+		replays: replays,
 	}
 }
 
@@ -162,7 +152,7 @@ var queries = map[string]querySpec{
 	"usage.quota":          queryAt(usageQuota),
 	"usage.summary":        queryAt(usageSummary),
 	"dashboard.show":       query(showDashboard),
-	"dashboard.history":    queryReplaying(dashboardHistory),
+	"dashboard.history":    queryWithContext(dashboardHistory, true),
 	"audit.checkpoint":     query(auditCheckpoint),
 	"audit.inclusion":      query(auditInclusion),
 	"audit.consistency":    query(auditConsistency),

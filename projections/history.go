@@ -15,21 +15,8 @@ import (
 // reseller's past is an interactive question.
 func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []string) (*Licenses, error) {
 	p := NewLicenses()
-	read := func(stream string, after uint64) error {
-		return store.ReadStreamAfter(stream, after, func(e eventstore.Event) error {
-			if e.Sequence > seq {
-				return eventstore.ErrStop
-			}
-			m, ev, err := decode(e, nil)
-			if err != nil {
-				return err
-			}
-			p.Apply(m, ev)
-			return nil
-		})
-	}
 	for _, id := range resellers {
-		if err := read(domain.ResellerStream(id), 0); err != nil {
+		if err := p.applyStream(store, domain.ResellerStream(id), 0, seq, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -38,11 +25,30 @@ func LicensesAt(store *eventstore.Store, seq uint64, resellers, licenses []strin
 		if err != nil {
 			return nil, err
 		}
-		if err := read(domain.LicenseStream(id), from); err != nil {
+		if err := p.applyStream(store, domain.LicenseStream(id), from, seq, nil); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// applyStream applies to p the events of stream after sequence after, up to sequence last.
+// before, if not nil, is told each event's sequence before it is applied.
+func (p *Licenses) applyStream(store *eventstore.Store, stream string, after, last uint64, before func(seq uint64)) error {
+	return store.ReadStreamAfter(stream, after, func(e eventstore.Event) error {
+		if e.Sequence > last {
+			return eventstore.ErrStop
+		}
+		if before != nil {
+			before(e.Sequence)
+		}
+		m, ev, err := decode(e, nil)
+		if err != nil {
+			return err
+		}
+		p.Apply(m, ev)
+		return nil
+	})
 }
 
 // LicensesReplayed rebuilds the whole Licenses read model as it stood at sequence seq: it loads

@@ -38,21 +38,8 @@ func TrendOfStreams(store *eventstore.Store, points []TrendPoint, resellers, lic
 	}
 	last := points[len(points)-1].Sequence
 	p := NewLicenses()
-	apply := func(e eventstore.Event) error {
-		m, ev, err := decode(e, nil)
-		if err == nil {
-			p.Apply(m, ev)
-		}
-		return err
-	}
 	for _, id := range resellers {
-		err := store.ReadStream(domain.ResellerStream(id), 1, func(e eventstore.Event) error {
-			if e.Sequence > last {
-				return eventstore.ErrStop
-			}
-			return apply(e)
-		})
-		if err != nil {
+		if err := p.applyStream(store, domain.ResellerStream(id), 0, last, nil); err != nil {
 			return err
 		}
 	}
@@ -71,14 +58,7 @@ func TrendOfStreams(store *eventstore.Store, points []TrendPoint, resellers, lic
 				}
 			}
 		}
-		err = store.ReadStreamAfter(domain.LicenseStream(id), from, func(e eventstore.Event) error {
-			if e.Sequence > last {
-				return eventstore.ErrStop
-			}
-			sumBefore(e.Sequence)
-			return apply(e)
-		})
-		if err != nil {
+		if err := p.applyStream(store, domain.LicenseStream(id), from, last, sumBefore); err != nil {
 			return err
 		}
 		sumBefore(math.MaxUint64)
