@@ -60,6 +60,7 @@ func TestOperatorEndpoints(t *testing.T) {
 		}{
 			{"http://" + metricsAddr + "/metrics", 200},
 			{"http://" + metricsAddr + "/debug/pprof/", 200},
+			{"http://" + metricsAddr + "/debug/pprof/trace?seconds=0.1", 200}, // go tool trace
 			{"http://" + httpAddr + "/metrics", 404},
 			{"http://" + httpAddr + "/debug/pprof/", 404},
 		} {

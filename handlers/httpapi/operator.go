@@ -60,6 +60,7 @@ func OperatorHandler(gather prometheus.Gatherer, pprofOn bool) http.Handler {
 	if pprofOn {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace) // scheduling and latency: go tool trace
 	}
 	return mux
 }
