@@ -127,7 +127,7 @@ type Endpoint struct {
 	NATS     string `json:"nats,omitempty"` // the NATS server URL, as the deployment advertises it
 	Commands string `json:"commands"`       // the command subjects, <command> standing for the name
 	Queries  string `json:"queries"`        // the query subjects
-	HTTP     string `json:"http,omitempty"` // the HTTP query API, <query> standing for the name
+	HTTP     string `json:"http,omitempty"` // the HTTP API, <name> standing for a command's or a query's name
 }
 
 // EndpointOf is the endpoint of a credential whose scope names reseller ("" for none): its
@@ -140,7 +140,7 @@ func EndpointOf(reseller, natsURL, httpBase string) Endpoint {
 		e.Queries += "." + reseller
 	}
 	if httpBase != "" {
-		e.HTTP = strings.TrimSuffix(httpBase, "/") + "/v1/<query>"
+		e.HTTP = strings.TrimSuffix(httpBase, "/") + "/v1/<name>"
 	}
 	return e
 }

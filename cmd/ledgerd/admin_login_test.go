@@ -84,7 +84,7 @@ func TestAdminLogin(t *testing.T) {
 	var shown struct{ Endpoint map[string]string }
 	json.Unmarshal(raw, &shown)
 	if e := shown.Endpoint; e["nats"] != url || e["commands"] != "ledger.v1.cmd.<command>.lr" || e["queries"] != "ledger.v1.q.<query>.lr" ||
-		e["http"] != "http://"+httpAddr+"/v1/<query>" {
+		e["http"] != "http://"+httpAddr+"/v1/<name>" {
 		t.Errorf("credential.get endpoint: %v (ledgerd at %s and %s)", e, url, httpAddr)
 	}
 	_, err = rae.Command(ctx, "admin.delete", map[string]any{"username": "rae"}, "")

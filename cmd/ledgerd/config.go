@@ -132,7 +132,7 @@ Flags:
 	var c config
 	fs.StringVar(&c.Data, "data", env("DATA", "./data"), "data directory (env LICLEDGER_DATA)")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "embedded NATS listen address (env LICLEDGER_NATS_LISTEN)")
-	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for the query API, /dashboard, /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
+	fs.StringVar(&c.HTTPListen, "http-listen", env("HTTP_LISTEN", "127.0.0.1:8080"), "HTTP listen address for the commands and queries under /v1/, /dashboard, /healthz, /readyz, /metrics (env LICLEDGER_HTTP_LISTEN)")
 	httpRead := env("HTTP_READ_TIMEOUT", "10s")
 	fs.Func("http-read-timeout", "the whole HTTP request, body included, must arrive within this (env LICLEDGER_HTTP_READ_TIMEOUT, default 10s)", func(s string) error { httpRead = s; return nil })
 	httpConns := env("HTTP_MAX_CONNS", "1024")
