@@ -210,6 +210,11 @@ func (l *Ledger) decide(tx *eventstore.Tx, p *prepared, undo *domain.Undo) (deci
 		if p.addressed == "" && reseller != "" && l.partition.Partitioned() {
 			return decided{}, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
 		}
+		if reseller == "" && l.partition.Index > 0 {
+			// Every partition holds the system-wide data, but only partition 0 decides it (the
+			// others copy its events): one decided here would exist in this partition alone.
+			return decided{}, domain.Errorf(CodeMisaddressed, "subject", "the command changes system-wide data, which partition 0 of the ledger decides: send it unaddressed over NATS (ledger.v1.cmd.<command>), or to partition 0's HTTP API")
+		}
 	}
 	// Personal data leaves the decision sealed; the keys of deleted admins are destroyed
 	// once the deletion is durable.
