@@ -9,6 +9,11 @@
 // retried with exponential backoff; after MaxFailures failures in a row the webhook is paused
 // (webhook.disabled.v1, with the reason) and webhook.enable resumes it from the event that
 // failed. Delivery never touches the write path: it reads the stream the relay fills.
+//
+// On a ledger partitioned by reseller, a reseller's webhooks are delivered by its partition from
+// its stream. A system webhook (no reseller) is delivered by partition 0 alone, which decides it
+// and so can pause it: from its own stream and from every other partition's, less the copies of
+// partition 0's system-wide events those hold, so each change reaches it once.
 package webhooks
 
 import (
@@ -44,7 +49,7 @@ import (
 type Options struct {
 	Ledger    *handlers.Ledger
 	JS        jetstream.JetStream // on ledgerd's writer connection
-	Partition wire.Partition      // whose stream to read
+	Partition wire.Partition      // whose webhooks to deliver (see the package comment)
 	Log       *slog.Logger
 	// AllowPrivate lets webhooks reach loopback, private and link-local addresses. Off by
 	// default: a partner's URL must not make the ledger call into its own network.
@@ -145,7 +150,7 @@ func (d *Deliverer) Run(ctx context.Context) {
 func (d *Deliverer) reconcile(ctx context.Context) {
 	hooks := map[string]domain.Webhook{}
 	for _, w := range d.o.Ledger.Webhooks() {
-		if w.ResellerID == "" || d.o.Partition.Owns(w.ResellerID) {
+		if d.delivers(w) {
 			hooks[w.ID] = w
 		}
 	}
@@ -159,8 +164,10 @@ func (d *Deliverer) reconcile(ctx context.Context) {
 		w.cancel()
 		<-w.done
 		delete(d.active, id)
-		if !ok { // deleted: its consumer goes too
-			_ = d.o.JS.DeleteConsumer(ctx, d.o.Partition.StreamName(), consumerName(id))
+		if !ok { // deleted: its consumers go too
+			for _, part := range d.streams(w.hook) {
+				_ = d.o.JS.DeleteConsumer(ctx, part.StreamName(), consumerName(id))
+			}
 		}
 	}
 	for id, h := range hooks {
@@ -191,7 +198,29 @@ func (w *worker) finished() bool {
 	}
 }
 
-// consumerName is a webhook's durable consumer on the event stream.
+// delivers reports whether this partition delivers w: a reseller's webhook on the partition that
+// owns the reseller, a system webhook on partition 0 (every partition holds a copy of it).
+func (d *Deliverer) delivers(w domain.Webhook) bool {
+	if w.ResellerID == "" {
+		return d.o.Partition.Index == 0
+	}
+	return d.o.Partition.Owns(w.ResellerID)
+}
+
+// streams are the partitions whose event streams w is delivered from: its reseller's, or for a
+// system webhook every partition's.
+func (d *Deliverer) streams(w domain.Webhook) []wire.Partition {
+	if w.ResellerID != "" || !d.o.Partition.Partitioned() {
+		return []wire.Partition{d.o.Partition}
+	}
+	parts := make([]wire.Partition, d.o.Partition.Count)
+	for k := range parts {
+		parts[k] = wire.Partition{Index: k, Count: d.o.Partition.Count}
+	}
+	return parts
+}
+
+// consumerName is a webhook's durable consumer on an event stream (the same on each partition's).
 func consumerName(id string) string { return "webhook_" + id }
 
 // ackWait is how long the stream waits for a delivery's outcome before it sends the event again:
@@ -199,7 +228,10 @@ func consumerName(id string) string { return "webhook_" + id }
 // that it is still at it; after a crash, the event comes again this long after its last attempt.
 func (d *Deliverer) ackWait() time.Duration { return d.o.Timeout + 5*time.Second }
 
-// work delivers h's events in order until ctx ends or h is paused.
+// work delivers h's events, in order on each stream it reads, until ctx ends or h is paused.
+// With several streams (a system webhook of a partitioned ledger) each is read on its own: a
+// stream that fails (another partition not started yet) is tried again without holding up the
+// others, and a pause on any of them ends them all.
 func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 	secret, err := d.o.Ledger.WebhookSecret(h)
 	if err != nil {
@@ -209,12 +241,55 @@ func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 	if err != nil {
 		return fmt.Errorf("the secret: %w", err)
 	}
-	filter := d.o.Partition.SubjectPrefix() + ">"
+	parts := d.streams(h)
+	if len(parts) == 1 {
+		if err := d.deliver(ctx, h, key, parts[0]); !errors.Is(err, errPaused) {
+			return err
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, part := range parts {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				err := d.deliver(ctx, h, key, part)
+				if errors.Is(err, errPaused) {
+					cancel()
+					return
+				}
+				if err != nil && ctx.Err() == nil {
+					d.o.Log.Warn("webhook delivery from a partition's stream stopped; retrying", "webhook", h.ID, "stream", part.StreamName(), "err", err)
+					select {
+					case <-ctx.Done():
+					case <-time.After(d.o.Poll):
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// errPaused is deliver's answer once it has paused the webhook (webhook.disabled.v1 is durable).
+var errPaused = errors.New("webhook paused")
+
+// deliver delivers h's events from one partition's stream, in order, until ctx ends or h is
+// paused. On a stream other than partition 0's, a system webhook skips the copies of partition
+// 0's system-wide events (subjects under "_"): partition 0's own stream delivers them.
+func (d *Deliverer) deliver(ctx context.Context, h domain.Webhook, key []byte, part wire.Partition) error {
+	filter := part.SubjectPrefix() + ">"
 	if h.ResellerID != "" {
-		filter = d.o.Partition.SubjectPrefix() + h.ResellerID + ".>"
+		filter = part.SubjectPrefix() + h.ResellerID + ".>"
+	}
+	copies := ""
+	if part.Index > 0 && h.ResellerID == "" {
+		copies = part.SubjectPrefix() + wire.SystemToken + "."
 	}
 	created := h.CreatedAt
-	cons, err := d.o.JS.CreateOrUpdateConsumer(ctx, d.o.Partition.StreamName(), jetstream.ConsumerConfig{
+	cons, err := d.o.JS.CreateOrUpdateConsumer(ctx, part.StreamName(), jetstream.ConsumerConfig{
 		Durable: consumerName(h.ID), Description: "licledger webhook " + h.ID, FilterSubject: filter,
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &created,
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: d.ackWait(), MaxAckPending: 1, MaxDeliver: -1,
@@ -239,7 +314,7 @@ func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 		if err := json.Unmarshal(msg.Data(), &env); err != nil {
 			return fmt.Errorf("event %s: %w", msg.Subject(), err)
 		}
-		if !h.Wants(env.Type) {
+		if !h.Wants(env.Type) || copies != "" && strings.HasPrefix(msg.Subject(), copies) {
 			_ = msg.Ack()
 			continue
 		}
@@ -270,7 +345,10 @@ func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 				}
 				d.o.Log.Warn("webhook paused", "webhook", h.ID, "reason", reason)
 				d.giveBack(msg) // the event comes again once the webhook is enabled
-				return d.o.Ledger.DisableWebhook(ctx, h.ID, reason)
+				if err := d.o.Ledger.DisableWebhook(ctx, h.ID, reason); err != nil {
+					return err
+				}
+				return errPaused
 			}
 			if !d.wait(ctx, msg, d.backoff(attempt)) {
 				d.giveBack(msg)
