@@ -22,6 +22,10 @@ type Request struct {
 	// ledger.v1.cmd.<command>.<reseller>, the form a cluster partitioned by reseller routes
 	// (docs/SCALING.md). "" for an unaddressed command.
 	Reseller string
+	// AddressByScope says the request came by a transport with no addressed form (HTTP): on a
+	// partitioned ledger, an unaddressed command of a credential scoped to a reseller is then
+	// addressed to that reseller, as a NATS client addresses it.
+	AddressByScope bool
 }
 
 // CommandNames lists the commands, for the edges to register.
@@ -48,6 +52,14 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	}
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
+	}
+	if r.Reseller == "" && r.AddressByScope && l.partition.Partitioned() && cred.Scope.ResellerID != "" {
+		// Only the reseller's partition holds its credentials, so this is that partition; the
+		// check stays, should that ever change.
+		r.Reseller = cred.Scope.ResellerID
+		if f := l.checkPartition(r.Reseller); f != nil {
+			return nil, f
+		}
 	}
 	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal, licenseKeys: l.licenseKeys}
 	var decide func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error)

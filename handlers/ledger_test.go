@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/wire"
 )
 
 // testLedger is a real ledger on a Pebble log in a temp dir, bootstrapped, with its projector
@@ -23,16 +24,7 @@ func newTestLedger(t testing.TB) *testLedger { return newTestLedgerWith(t, event
 // newTestLedgerWith is newTestLedger with the store's options (a test's clock).
 func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := eventstore.Open(dir+"/log", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t), LicenseKeys: testLicenseKeys()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, store, dir := openTestLedger(t, opts, wire.Partition{})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if _, err := l.Bootstrap(ctx, dir); err != nil {
@@ -44,4 +36,21 @@ func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 		t.Fatal(err)
 	}
 	return &testLedger{Ledger: l, store: store, dir: dir, token: strings.TrimSpace(string(tok))}
+}
+
+// openTestLedger opens a ledger (partition part of a partitioned one, or the zero Partition) on a
+// fresh Pebble log in a temp dir, neither bootstrapped nor running.
+func openTestLedger(t testing.TB, opts eventstore.Options, part wire.Partition) (*Ledger, *eventstore.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := eventstore.Open(dir+"/log", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	l, err := NewLedger(Options{Store: store, Secrets: testSecrets(t), LicenseKeys: testLicenseKeys(), Partition: part})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, store, dir
 }

@@ -43,7 +43,9 @@ var numericParams = sync.OnceValue(func() map[string][]string {
 // A command is POST /v1/<name> with the JSON body NATS takes; its Idempotency-Key header (the
 // IETF httpapi draft) is the command id, as Nats-Msg-Id is on NATS: a retry with the same key
 // gets the first reply back byte for byte, and the same key with another body is 409
-// COMMAND_ID_REUSED. admin.login is a command that needs no token.
+// COMMAND_ID_REUSED. admin.login is a command that needs no token. HTTP has no addressed form: on
+// a ledger partitioned by reseller, a reseller's credential addresses its commands to its
+// reseller, at its partition's listener (Request.AddressByScope).
 //
 // A query is GET /v1/<name>?field=value (the request's fields as URL parameters) or POST
 // /v1/<name> with the JSON body (use it for license keys, which do not belong in URLs and access
@@ -57,7 +59,7 @@ func API(l *handlers.Ledger, maxPayload int, trustedProxies []netip.Prefix) http
 		name := strings.TrimPrefix(req.URL.Path, "/v1/")
 		r := handlers.Request{Name: name, Token: wire.BearerToken(req.Header.Get(wire.HeaderAuthorization)),
 			TraceParent: req.Header.Get(wire.HeaderTraceParent), Source: "http:" + clientAddress(req, trustedProxies),
-			CommandID: req.Header.Get(HeaderIdempotencyKey)}
+			CommandID: req.Header.Get(HeaderIdempotencyKey), AddressByScope: true}
 		command, query := handlers.IsCommand(name), handlers.IsQuery(name)
 		var f *handlers.Failure
 		switch {

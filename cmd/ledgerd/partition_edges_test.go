@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
@@ -14,13 +19,10 @@ import (
 	"github.com/licledger/licledger/wire"
 )
 
-// TestSystemWebhookOfAPartitionedLedger: a ledger split into two partitions on one nats-server
-// (deploy/nats-server.conf), and a system webhook (no reseller) made on partition 0. It receives
-// every event of both partitions once: partition 0's own, and partition 1's own, but not
-// partition 1's copies of partition 0's system-wide events. When deliveries of partition 1's
-// events keep failing, the webhook is paused where it was decided, on partition 0, with the
-// reason; partition 1 decides no system-wide data of its own.
-func TestSystemWebhookOfAPartitionedLedger(t *testing.T) {
+// TestPartitionEdges runs a ledger split into two partitions on one nats-server
+// (deploy/nats-server.conf) and looks at what reaches it by its edges other than addressed NATS
+// requests: webhooks and HTTP.
+func TestPartitionEdges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs nats-server and ledgerd as subprocesses")
 	}
@@ -31,12 +33,13 @@ func TestSystemWebhookOfAPartitionedLedger(t *testing.T) {
 	ns := d.server(t, root, "nats-server.conf", "nats")
 	logs := []string{filepath.Join(root, "ledgerd-0.log"), filepath.Join(root, "ledgerd-1.log")}
 	url := startNATS(t, []*natsServer{ns}, logs...)
+	httpAddr := []string{freeAddr(t), freeAddr(t)}
 	for k := range 2 {
 		if k > 0 {
 			copyKeys(t, data[0], data[k], datadir.ServerKeyFile, datadir.CalloutIssuerFile)
 		}
 		startSubprocess(t, ledgerd, logs[k], []string{"LICLEDGER_NATS_PASSWORD=" + d.password},
-			"--data", data[k], "--nats-url", url, "--http-listen", freeAddr(t), "--partition", strconv.Itoa(k), "--partitions", "2",
+			"--data", data[k], "--nats-url", url, "--http-listen", httpAddr[k], "--partition", strconv.Itoa(k), "--partitions", "2",
 			"--webhook-allow-private", "true", "--webhook-timeout", "500ms", "--webhook-backoff", "50ms", "--webhook-max-failures", "3")
 	}
 	token := readToken(t, data[0])
@@ -52,12 +55,29 @@ func TestSystemWebhookOfAPartitionedLedger(t *testing.T) {
 		_, err := to(1, "").Query(t.Context(), "role.show", map[string]any{"role": "support-agent"})
 		return err == nil
 	})
-	command := func(c *client.Client, name string, body map[string]any) {
+	command := func(c *client.Client, name string, body map[string]any) json.RawMessage {
 		t.Helper()
-		if _, err := c.Command(t.Context(), name, body, ""); err != nil {
+		raw, err := c.Command(t.Context(), name, body, "")
+		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		return raw.Result
 	}
+	t.Run("a system webhook", func(t *testing.T) {
+		systemWebhook(t, admin, to, command, ownerJetStream(t, url, d.password))
+	})
+	t.Run("HTTP", func(t *testing.T) {
+		partitionedHTTP(t, httpAddr, to, command)
+	})
+}
+
+// systemWebhook: a system webhook (no reseller) made on partition 0 receives every event of both
+// partitions once: partition 0's own, and partition 1's own, but not partition 1's copies of
+// partition 0's system-wide events. When deliveries of partition 1's events keep failing, the
+// webhook is paused where it was decided, on partition 0, with the reason; partition 1 decides
+// no system-wide data of its own.
+func systemWebhook(t *testing.T, admin *client.Client, to func(int, string) *client.Client,
+	command func(*client.Client, string, map[string]any) json.RawMessage, js jetstream.JetStream) {
 	recv := newReceiver(t, "200")
 	command(admin, "webhook.create", map[string]any{"id": "everything", "url": recv.srv.URL})
 	command(admin, "product.create", map[string]any{"id": "p", "name": "Product"})
@@ -71,7 +91,6 @@ func TestSystemWebhookOfAPartitionedLedger(t *testing.T) {
 	}
 
 	// What it should get: partition 0's events from the webhook's on, partition 1's own ones.
-	js := ownerJetStream(t, url, d.password)
 	want, copies := map[string]string{}, map[string]string{}
 	waitFor(t, "partition 1 copying the plan", 15*time.Second, func() bool {
 		return holdsType(t, readStreamNamed(t, js, wire.Partition{Index: 1, Count: 2}.StreamName()), "plan.created.v1")
@@ -155,4 +174,52 @@ func holdsType(t *testing.T, msgs []streamMsg, typ string) bool {
 		}
 	}
 	return false
+}
+
+// partitionedHTTP: HTTP has no addressed form. A reseller's credential, which only its partition
+// holds, changes its reseller's data at that partition's listener, the one its credential's
+// endpoint names; another partition's listener does not know the credential.
+func partitionedHTTP(t *testing.T, httpAddr []string, to func(int, string) *client.Client,
+	command func(*client.Client, string, map[string]any) json.RawMessage) {
+	reseller := "http-0"
+	for i := 1; !(wire.Partition{Index: 1, Count: 2}).Owns(reseller); i++ {
+		reseller = fmt.Sprintf("http-%d", i)
+	}
+	c := to(1, reseller)
+	command(c, "reseller.create", map[string]any{"id": reseller, "name": "Over HTTP"})
+	var issued struct{ ID, Token string }
+	if err := json.Unmarshal(command(c, "credential.issue", map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": reseller}}), &issued); err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		Endpoint struct{ HTTP string }
+	}
+	raw, err := c.Query(t.Context(), "credential.get", map[string]any{"credentialId": issued.ID})
+	if err != nil || json.Unmarshal(raw, &shown) != nil {
+		t.Fatalf("credential.get: %s %v", raw, err)
+	}
+	if want := "http://" + httpAddr[1] + "/v1/<name>"; shown.Endpoint.HTTP != want {
+		t.Errorf("the credential's endpoint is %q, want its partition's listener %q", shown.Endpoint.HTTP, want)
+	}
+	post := func(k int) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, "http://"+httpAddr[k]+"/v1/tenant.create",
+			strings.NewReader(`{"resellerId":"`+reseller+`","id":"t-http","name":"T"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+issued.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, body := post(1); status != http.StatusOK || !strings.Contains(body, `"tenant.created.v1"`) {
+		t.Errorf("tenant.create at its partition's listener: %d %s", status, body)
+	}
+	if status, body := post(0); status != http.StatusUnauthorized {
+		t.Errorf("tenant.create at another partition's listener: %d %s; want 401", status, body)
+	}
 }
