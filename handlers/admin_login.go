@@ -81,6 +81,9 @@ func (l *Ledger) adminLogin(ctx context.Context, r Request) ([]byte, *Failure) {
 	if ok := verifyPassword(w.Password, stored); !ok || stored == "" {
 		return nil, failed()
 	}
+	if r.Reseller == "" && r.AddressByScope && l.partition.Partitioned() {
+		r.Reseller = a.ResellerID // as Command addresses a reseller's credential (AddressByScope)
+	}
 	token, hash, prefix := l.secrets.NewToken()
 	cmd := domain.AdminLogin{Username: w.Username, VerifiedHash: a.PasswordHash, TokenHash: hash, TokenPrefix: prefix,
 		ExpiresAt: now.Add(l.sessionTTL)}

@@ -24,7 +24,8 @@ type Request struct {
 	Reseller string
 	// AddressByScope says the request came by a transport with no addressed form (HTTP): on a
 	// partitioned ledger, an unaddressed command of a credential scoped to a reseller is then
-	// addressed to that reseller, as a NATS client addresses it.
+	// addressed to that reseller, as a NATS client addresses it (and an admin.login to the
+	// admin's reseller).
 	AddressByScope bool
 }
 

@@ -89,4 +89,17 @@ func TestHTTPAddressesByTheCredentialsReseller(t *testing.T) {
 			t.Errorf("%s: tenant.create unaddressed: %v; want MISADDRESSED", c.who, f)
 		}
 	}
+	// A reseller's admin logs in the same way: its session is its reseller's credential.
+	if _, f := command(systemToken, "admin.create", `{"resellerId":"`+reseller+`","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`, reseller, false); f != nil {
+		t.Fatal(f.Err)
+	}
+	for _, byScope := range []bool{false, true} {
+		_, f := command("", "admin.login", `{"username":"ann","password":"Secret12"}`, "", byScope)
+		switch {
+		case byScope && f != nil:
+			t.Errorf("admin.login by HTTP: %v", f.Err)
+		case !byScope && (f == nil || f.Err.Code != CodeMisaddressed):
+			t.Errorf("admin.login by NATS unaddressed: %v; want MISADDRESSED", f)
+		}
+	}
 }
