@@ -18,18 +18,25 @@ import (
 // drops it after five minutes unread. Read it with Next, Fetch or Consume; each message's data
 // is one event's CloudEvents envelope.
 func Follow(ctx context.Context, nc *nats.Conn, token, reseller string, from uint64) (jetstream.Consumer, error) {
+	return FollowOn(ctx, nc, token, wire.EventStream, wire.EventPrefix+reseller+".>", from)
+}
+
+// FollowOn is Follow on the stream and filter subject a credential's endpoint names
+// (credential.get: endpoint.eventStream and endpoint.eventSubject), which on a ledger partitioned
+// by reseller are its partition's: LEDGER_EVENTS_<k> and ledger.v1.p.<k>.evt.<reseller>.>.
+func FollowOn(ctx context.Context, nc *nats.Conn, token, stream, subject string, from uint64) (jetstream.Consumer, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	name := wire.FeedConsumer(token)
 	// A consumer's start cannot change: the old one goes first (it may not exist).
-	if err := js.DeleteConsumer(ctx, wire.EventStream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if err := js.DeleteConsumer(ctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, err
 	}
-	return js.CreateConsumer(ctx, wire.EventStream, jetstream.ConsumerConfig{
+	return js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Name:              name,
-		FilterSubject:     wire.EventPrefix + reseller + ".>",
+		FilterSubject:     subject,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       max(from, 1),
 		AckPolicy:         jetstream.AckNonePolicy,

@@ -60,6 +60,18 @@ type Credential struct {
 	Session     bool              // opened by admin.login: ends when the admin's password or profile changes
 }
 
+// FeedReseller says whether a credential of role and scope may follow its reseller's events on
+// the event stream, and which reseller: one scoped to a reseller as a whole (not one of its
+// tenants, products, licenses or end users) whose role sees everything of it, its credentials and
+// admins included. The reseller is a token of every event's subject, so a consumer filtered on
+// it reads exactly its events, and the server holds the filter to it (docs/WIRE.md).
+func FeedReseller(role string, sc Scope) (string, bool) {
+	if sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.EndUserCompany != "" || sc.EndUserName != "" {
+		return "", false
+	}
+	return sc.ResellerID, Allowed(role, "credential.list") && Allowed(role, "admin.list")
+}
+
 // ExpiredAt reports whether the credential's token no longer works at t.
 func (c *Credential) ExpiredAt(t time.Time) bool {
 	return !c.ExpiresAt.IsZero() && !t.Before(c.ExpiresAt)

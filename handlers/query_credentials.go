@@ -36,7 +36,8 @@ func getCredential(l *Ledger, caller domain.Credential, q credentialGetQuery) (c
 	if !ok || !caller.Scope.Reaches(domain.CredentialPlace(v.Scope)) {
 		return nil, domain.Errorf(domain.CodeCredentialNotFound, "credentialId", "credential %q does not exist", q.CredentialID)
 	}
-	e := wire.EndpointOf(v.Scope.ResellerID, l.advertised.NATS, l.advertised.HTTP)
+	_, feed := domain.FeedReseller(v.Role, v.Scope)
+	e := wire.EndpointOf(v.Scope.ResellerID, feed, l.partition, l.advertised.NATS, l.advertised.HTTP)
 	return credentialsView.render(credentialDetail{v, &e}, level, l.label)
 }
 

@@ -128,16 +128,24 @@ type Endpoint struct {
 	Commands string `json:"commands"`       // the command subjects, <command> standing for the name
 	Queries  string `json:"queries"`        // the query subjects
 	HTTP     string `json:"http,omitempty"` // the HTTP API, <name> standing for a command's or a query's name
+	// For a credential that may follow its reseller's events (docs/WIRE.md, "Following your
+	// events"): the stream they are on, and the one filter subject its feed consumer may have.
+	EventStream  string `json:"eventStream,omitempty"`
+	EventSubject string `json:"eventSubject,omitempty"`
 }
 
 // EndpointOf is the endpoint of a credential whose scope names reseller ("" for none): its
 // requests are addressed to its reseller, the form a ledger partitioned by reseller routes.
-// natsURL and httpBase are the deployment's advertised addresses ("" for unknown).
-func EndpointOf(reseller, natsURL, httpBase string) Endpoint {
+// feed says whether it may follow the reseller's events, which are on part's stream. natsURL and
+// httpBase are the deployment's advertised addresses ("" for unknown).
+func EndpointOf(reseller string, feed bool, part Partition, natsURL, httpBase string) Endpoint {
 	e := Endpoint{NATS: natsURL, Commands: CommandPrefix + "<command>", Queries: QueryPrefix + "<query>"}
 	if reseller != "" {
 		e.Commands += "." + reseller
 		e.Queries += "." + reseller
+	}
+	if reseller != "" && feed {
+		e.EventStream, e.EventSubject = part.StreamName(), part.SubjectPrefix()+reseller+".>"
 	}
 	if httpBase != "" {
 		e.HTTP = strings.TrimSuffix(httpBase, "/") + "/v1/<name>"

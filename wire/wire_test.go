@@ -31,3 +31,24 @@ func TestInboxPrefixIsStable(t *testing.T) {
 		t.Errorf("InboxPrefix(lic_example) = %q; it was %q, and partners' clients compute it", got, want)
 	}
 }
+
+// TestEndpointNamesTheFeedOnlyToThoseWhoMayFollowIt: a credential that may follow its reseller's
+// events is told their stream and subject, its partition's; any other is told nothing of them.
+func TestEndpointNamesTheFeedOnlyToThoseWhoMayFollowIt(t *testing.T) {
+	for _, c := range []struct {
+		reseller             string
+		feed                 bool
+		part                 Partition
+		stream, subject, cmd string
+	}{
+		{"r", true, Partition{}, "LEDGER_EVENTS", "ledger.v1.evt.r.>", "ledger.v1.cmd.<command>.r"},
+		{"r", true, Partition{Index: 1, Count: 2}, "LEDGER_EVENTS_1", "ledger.v1.p.1.evt.r.>", "ledger.v1.cmd.<command>.r"},
+		{"r", false, Partition{Index: 1, Count: 2}, "", "", "ledger.v1.cmd.<command>.r"},
+		{"", true, Partition{}, "", "", "ledger.v1.cmd.<command>"},
+	} {
+		e := EndpointOf(c.reseller, c.feed, c.part, "nats://n", "")
+		if e.EventStream != c.stream || e.EventSubject != c.subject || e.Commands != c.cmd || e.HTTP != "" {
+			t.Errorf("EndpointOf(%q, %v, %s) = %+v; want stream %q, subject %q, commands %q", c.reseller, c.feed, c.part, e, c.stream, c.subject, c.cmd)
+		}
+	}
+}

@@ -143,7 +143,8 @@ Tools:
                     nats CLI: nats req --user "$TOKEN" --inbox-prefix "$(ledgerctl inbox-prefix)" …)
   feed-name         prints the name of the token's one consumer on the event stream (its reseller's feed)
   events follow     --reseller R [--from SEQ] [--count N]   prints the reseller's events as JSON lines,
-                    from SEQ (default 1) on, then live, until N events (0: until interrupted)
+                    from SEQ (default 1) on, then live, until N events (0: until interrupted); with
+                    --partition K, from partition K's stream LEDGER_EVENTS_<K>
   completion        bash | zsh | fish   prints a completion script: commands, flags, and the values of
                     --role, --format, --profile, --status, --output (source <(ledgerctl completion bash))
   bench             --clients N --duration D [--batch N | --validate | --heartbeat]   (durable seat.register

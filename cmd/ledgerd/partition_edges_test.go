@@ -69,6 +69,9 @@ func TestPartitionEdges(t *testing.T) {
 	t.Run("HTTP", func(t *testing.T) {
 		partitionedHTTP(t, httpAddr, to, command)
 	})
+	t.Run("a reseller's feed", func(t *testing.T) {
+		partitionedFeed(t, url, to, command)
+	})
 }
 
 // systemWebhook: a system webhook (no reseller) made on partition 0 receives every event of both
@@ -181,16 +184,7 @@ func holdsType(t *testing.T, msgs []streamMsg, typ string) bool {
 // endpoint names; another partition's listener does not know the credential.
 func partitionedHTTP(t *testing.T, httpAddr []string, to func(int, string) *client.Client,
 	command func(*client.Client, string, map[string]any) json.RawMessage) {
-	reseller := "http-0"
-	for i := 1; !(wire.Partition{Index: 1, Count: 2}).Owns(reseller); i++ {
-		reseller = fmt.Sprintf("http-%d", i)
-	}
-	c := to(1, reseller)
-	command(c, "reseller.create", map[string]any{"id": reseller, "name": "Over HTTP"})
-	var issued struct{ ID, Token string }
-	if err := json.Unmarshal(command(c, "credential.issue", map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": reseller}}), &issued); err != nil {
-		t.Fatal(err)
-	}
+	c, reseller, issued := newPartner(t, "http", to, command)
 	var shown struct {
 		Endpoint struct{ HTTP string }
 	}
@@ -222,4 +216,50 @@ func partitionedHTTP(t *testing.T, httpAddr []string, to func(int, string) *clie
 	if status, body := post(0); status != http.StatusUnauthorized {
 		t.Errorf("tenant.create at another partition's listener: %d %s; want 401", status, body)
 	}
+}
+
+// partitionedFeed: a reseller's credential learns from its endpoint (credential.get) where its
+// reseller's events are, its partition's stream and subjects, and follows them there.
+func partitionedFeed(t *testing.T, url string, to func(int, string) *client.Client,
+	command func(*client.Client, string, map[string]any) json.RawMessage) {
+	c, reseller, issued := newPartner(t, "feed", to, command)
+	var shown struct {
+		Endpoint struct{ EventStream, EventSubject string }
+	}
+	raw, err := c.Query(t.Context(), "credential.get", map[string]any{"credentialId": issued.ID})
+	if err != nil || json.Unmarshal(raw, &shown) != nil {
+		t.Fatalf("credential.get: %s %v", raw, err)
+	}
+	e := shown.Endpoint
+	if e.EventStream != "LEDGER_EVENTS_1" || e.EventSubject != "ledger.v1.p.1.evt."+reseller+".>" {
+		t.Fatalf("the endpoint names the feed %q %q; want partition 1's", e.EventStream, e.EventSubject)
+	}
+	feed, err := client.FollowOn(t.Context(), connect(t, url, issued.Token), issued.Token, e.EventStream, e.EventSubject, 1)
+	if err != nil {
+		t.Fatalf("following %s: %v", e.EventStream, err)
+	}
+	m, err := feed.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, err := eventstore.DecodeEnvelope(m.Data()); err != nil || env.Type != "reseller.created.v1" || env.Reseller != reseller {
+		t.Errorf("the feed's first event: %s %v; want %s's creation", m.Data(), err, reseller)
+	}
+}
+
+// newPartner makes a reseller on partition 1, its id starting with prefix, and a reseller-admin
+// credential of it: a client addressed to it, its id, and the credential's id and token.
+func newPartner(t *testing.T, prefix string, to func(int, string) *client.Client,
+	command func(*client.Client, string, map[string]any) json.RawMessage) (c *client.Client, reseller string, issued struct{ ID, Token string }) {
+	t.Helper()
+	reseller = prefix + "-0"
+	for i := 1; !(wire.Partition{Index: 1, Count: 2}).Owns(reseller); i++ {
+		reseller = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	c = to(1, reseller)
+	command(c, "reseller.create", map[string]any{"id": reseller, "name": prefix})
+	if err := json.Unmarshal(command(c, "credential.issue", map[string]any{"role": "reseller-admin", "scope": map[string]any{"resellerId": reseller}}), &issued); err != nil {
+		t.Fatal(err)
+	}
+	return c, reseller, issued
 }

@@ -102,26 +102,13 @@ func CredentialNATSPermissions(c domain.Credential, token string, part wire.Part
 		p.Publish = append(p.Publish, streamReader(ViewsStream)...) // nats kv watch/get ledger-views
 		p = history(p)
 	}
-	if reseller, ok := feedReseller(c); ok {
+	if reseller, ok := domain.FeedReseller(c.Role, c.Scope); ok {
 		for i := range max(part.Count, 1) {
 			each := wire.Partition{Index: i, Count: part.Count}
 			p.Publish = append(p.Publish, feedReader(each.StreamName(), wire.FeedConsumer(token), each.SubjectPrefix()+reseller+".>")...)
 		}
 	}
 	return p
-}
-
-// feedReseller says whether credential c may follow its reseller's events on the event stream,
-// and which reseller: a credential scoped to one reseller as a whole (not one of its tenants,
-// products, licenses or end users) whose role sees everything of it, its credentials and admins
-// included. The reseller is a token of every event's subject, so a consumer filtered on
-// ledger.v1.evt.<reseller>.> reads exactly its events, and the server holds the filter to it.
-func feedReseller(c domain.Credential) (string, bool) {
-	sc := c.Scope
-	if sc.ResellerID == "" || sc.TenantID != "" || sc.ProductID != "" || sc.LicenseID != "" || sc.EndUserCompany != "" || sc.EndUserName != "" {
-		return "", false
-	}
-	return sc.ResellerID, domain.Allowed(c.Role, "credential.list") && domain.Allowed(c.Role, "admin.list")
 }
 
 // feedReader is the JetStream API a reseller's feed needs on one stream: its one consumer, named
