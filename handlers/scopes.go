@@ -98,6 +98,12 @@ func (u Usage) License(id string) (projections.LicenseSummary, bool) {
 	return u.l.licenses.LicenseSummary(id, u.now)
 }
 
+// TenantReseller is the reseller a tenant belongs to (false if there is no such tenant).
+func (u Usage) TenantReseller(id string) (string, bool) {
+	t, ok := u.l.licenses.Tenant(id, func(*domain.Tenant) bool { return true })
+	return t.ResellerID, ok
+}
+
 // ScopeIDs lists every reseller, tenant and license.
 func (u Usage) ScopeIDs() (resellers, tenants, licenses []string) { return u.l.licenses.ScopeIDs() }
 

@@ -32,6 +32,31 @@ type Ledger struct {
 // store's clock too), bootstraps it and runs its projector until the test ends.
 func Start(t testing.TB, o handlers.Options) *Ledger {
 	t.Helper()
+	l, ctx := open(t, o)
+	if _, err := l.Bootstrap(ctx, l.Dir); err != nil {
+		t.Fatal(err)
+	}
+	go l.Run(ctx)
+	tok, err := os.ReadFile(l.Dir + "/" + handlers.BootstrapTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Token = strings.TrimSpace(string(tok))
+	return l
+}
+
+// StartPartition is Start for partition o.Partition of a partitioned ledger other than 0: not
+// bootstrapped (such a partition copies its administrators from partition 0), so with no token.
+func StartPartition(t testing.TB, o handlers.Options) *Ledger {
+	t.Helper()
+	l, ctx := open(t, o)
+	go l.Run(ctx)
+	return l
+}
+
+// open builds the ledger Start and StartPartition run, and the context that ends with the test.
+func open(t testing.TB, o handlers.Options) (*Ledger, context.Context) {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := eventstore.Open(dir+"/log", eventstore.Options{Clock: o.Clock})
 	if err != nil {
@@ -51,15 +76,7 @@ func Start(t testing.TB, o handlers.Options) *Ledger {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if _, err := l.Bootstrap(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	go l.Run(ctx)
-	tok, err := os.ReadFile(dir + "/" + handlers.BootstrapTokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Ledger{Ledger: l, Store: store, Dir: dir, Token: strings.TrimSpace(string(tok))}
+	return &Ledger{Ledger: l, Store: store, Dir: dir}, ctx
 }
 
 // Must sends a command or query as the bootstrap admin and returns its reply's result; a refusal

@@ -1,10 +1,12 @@
 package natsapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,10 +20,12 @@ import (
 // and anything else that wants to watch usage live (`nats kv watch ledger-views`). Keys:
 //
 //	reseller.<id>   {"resellerId", "summary": projections.Summary, "sequence"}
-//	tenant.<id>     {"tenantId", "summary", "sequence"}
+//	tenant.<id>     {"tenantId", "resellerId", "summary", "sequence"}
 //	license.<id>    {"license": projections.LicenseSummary, "sequence"}
 //
-// sequence is the last sequence the read models reflected when the value was computed.
+// sequence is the last sequence the read models reflected when the value was computed (on a
+// partitioned ledger, a place in the log of the partition that owns the value's reseller: every
+// partition exports its own resellers' keys to the one bucket).
 const ViewsBucket = "ledger-views"
 
 // ViewsStream is the stream that holds ViewsBucket.
@@ -123,7 +127,10 @@ func (x *viewExport) all(ctx context.Context) error {
 	return x.dropForeign(ctx)
 }
 
-// dropForeign deletes the bucket's keys that the last full pass did not write.
+// dropForeign deletes the bucket's keys that the last full pass did not write. On a ledger
+// partitioned by reseller every partition exports its own resellers' keys to the one bucket, so
+// a partition leaves alone a key whose value names a reseller another partition owns: that
+// partition's own pass polices it.
 func (x *viewExport) dropForeign(ctx context.Context) error {
 	keys, err := x.kv.ListKeys(ctx)
 	if err != nil {
@@ -135,6 +142,12 @@ func (x *viewExport) dropForeign(ctx context.Context) error {
 			foreign = append(foreign, k)
 		}
 	}
+	if part := x.ledger.Partition(); part.Partitioned() {
+		foreign = slices.DeleteFunc(foreign, func(k string) bool {
+			reseller, ok := x.resellerOf(ctx, k)
+			return ok && !part.Owns(reseller)
+		})
+	}
 	for _, k := range foreign {
 		if err := x.kv.Purge(ctx, k); err != nil {
 			return err
@@ -142,6 +155,26 @@ func (x *viewExport) dropForeign(ctx context.Context) error {
 		x.log.Warn("the views bucket held a key the ledger did not write; purged", "key", k)
 	}
 	return nil
+}
+
+// resellerOf reads the reseller a key's value names (the views carry it: resellerId, or a
+// license's), false if it names none or cannot be read.
+func (x *viewExport) resellerOf(ctx context.Context, key string) (string, bool) {
+	e, err := x.kv.Get(ctx, key)
+	if err != nil {
+		return "", false
+	}
+	var v struct {
+		ResellerID string `json:"resellerId"`
+		License    struct {
+			ResellerID string `json:"resellerId"`
+		} `json:"license"`
+	}
+	if json.Unmarshal(e.Value(), &v) != nil {
+		return "", false
+	}
+	reseller := cmp.Or(v.ResellerID, v.License.ResellerID)
+	return reseller, reseller != ""
 }
 
 // write exports the given scopes' values. Totals come from one pass over the licenses.
@@ -170,10 +203,12 @@ func (x *viewExport) write(ctx context.Context, resellers, tenants, licenses []s
 		}
 	}
 	for _, id := range tenants {
+		reseller, _ := usage.TenantReseller(id)
 		if err := x.put(ctx, "tenant."+id, struct {
-			TenantID string              `json:"tenantId"`
-			Summary  projections.Summary `json:"summary"`
-		}{id, summary(sums.ByTenant, id)}, seq); err != nil {
+			TenantID   string              `json:"tenantId"`
+			ResellerID string              `json:"resellerId"`
+			Summary    projections.Summary `json:"summary"`
+		}{id, reseller, summary(sums.ByTenant, id)}, seq); err != nil {
 			return err
 		}
 	}
