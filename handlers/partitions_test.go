@@ -93,6 +93,10 @@ func TestHTTPAddressesByTheCredentialsReseller(t *testing.T) {
 	if _, f := command(systemToken, "admin.create", `{"resellerId":"`+reseller+`","username":"ann","userProfileType":"reseller-admin","password":"Secret12"}`, reseller, false); f != nil {
 		t.Fatal(f.Err)
 	}
+	// A login checks the password against the read models: a query waits until they have the admin.
+	if _, f := l.Query(ctx, Request{Name: "admin.get", Body: []byte(`{"username":"ann"}`), Token: systemToken, Reseller: reseller}); f != nil {
+		t.Fatal(f.Err)
+	}
 	for _, byScope := range []bool{false, true} {
 		_, f := command("", "admin.login", `{"username":"ann","password":"Secret12"}`, "", byScope)
 		switch {
