@@ -24,7 +24,14 @@ func newTestLedger(t testing.TB) *testLedger { return newTestLedgerWith(t, event
 // newTestLedgerWith is newTestLedger with the store's options (a test's clock).
 func newTestLedgerWith(t testing.TB, opts eventstore.Options) *testLedger {
 	t.Helper()
-	l, store, dir := openTestLedger(t, opts, wire.Partition{})
+	return newTestLedgerIn(t, opts, wire.Partition{})
+}
+
+// newTestLedgerIn is newTestLedgerWith for partition part of a partitioned ledger (it must be
+// partition 0: no other bootstraps an admin).
+func newTestLedgerIn(t testing.TB, opts eventstore.Options, part wire.Partition) *testLedger {
+	t.Helper()
+	l, store, dir := openTestLedger(t, opts, part)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if _, err := l.Bootstrap(ctx, dir); err != nil {

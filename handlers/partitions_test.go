@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/domain"
@@ -39,26 +37,10 @@ func TestOnlyPartitionZeroDecidesSystemWideData(t *testing.T) {
 // which the HTTP edge sets). Unaddressed without it, the same command is MISADDRESSED, as over
 // NATS; a system credential still has to address reseller data.
 func TestHTTPAddressesByTheCredentialsReseller(t *testing.T) {
-	part := wire.Partition{Index: 0, Count: 2}
-	l, _, dir := openTestLedger(t, eventstore.Options{}, part)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if _, err := l.Bootstrap(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	go l.Run(ctx)
-	admin, err := os.ReadFile(dir + "/" + BootstrapTokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reseller := "r0"
-	for i := 1; !part.Owns(reseller); i++ {
-		reseller = fmt.Sprintf("r%d", i)
-	}
+	l, ctx, systemToken, reseller := partitionZero(t)
 	command := func(token, name, body, addressed string, byScope bool) ([]byte, *Failure) {
 		return l.Command(ctx, Request{Name: name, Body: []byte(body), Token: token, Reseller: addressed, AddressByScope: byScope})
 	}
-	systemToken := strings.TrimSpace(string(admin))
 	if _, f := command(systemToken, "reseller.create", `{"id":"`+reseller+`","name":"R"}`, reseller, false); f != nil {
 		t.Fatal(f.Err)
 	}
@@ -106,4 +88,52 @@ func TestHTTPAddressesByTheCredentialsReseller(t *testing.T) {
 			t.Errorf("admin.login by NATS unaddressed: %v; want MISADDRESSED", f)
 		}
 	}
+}
+
+// TestPartitionPausesItsResellersWebhooks: the ledger pauses a webhook after failed deliveries
+// as itself (DisableWebhook), unaddressed; on a partitioned ledger the pause of a reseller's
+// webhook is addressed to that reseller, or it would be refused MISADDRESSED and the webhook
+// would never pause.
+func TestPartitionPausesItsResellersWebhooks(t *testing.T) {
+	l, ctx, admin, reseller := partitionZero(t)
+	for _, step := range [][2]string{
+		{"reseller.create", `{"id":"` + reseller + `","name":"R"}`},
+		{"webhook.create", `{"id":"hook","resellerId":"` + reseller + `","url":"https://partner.example.com/hook"}`},
+	} {
+		r := Request{Name: step[0], Body: []byte(step[1]), Token: admin, Reseller: reseller}
+		if _, f := l.Command(ctx, r); f != nil {
+			t.Fatalf("%s: %v", step[0], f.Err)
+		}
+	}
+	// A query waits until the read models have the webhook.
+	list := Request{Name: "webhook.list", Body: []byte(`{}`), Token: admin, Reseller: reseller}
+	if _, f := l.Query(ctx, list); f != nil {
+		t.Fatal(f.Err)
+	}
+	var hook domain.Webhook // as the deliverer has it: from the read models
+	for _, w := range l.Webhooks() {
+		if w.ID == "hook" {
+			hook = w
+		}
+	}
+	if err := l.DisableWebhook(ctx, hook, "paused after 3 failed deliveries"); err != nil {
+		t.Fatalf("pausing a reseller's webhook on %s: %v", l.Partition(), err)
+	}
+	for _, w := range l.Webhooks() {
+		if w.ID == "hook" && w.Enabled {
+			t.Error("the webhook is still enabled after its pause")
+		}
+	}
+}
+
+// partitionZero is partition 0 of a ledger of two, bootstrapped and running, with its system
+// admin's token and the id of a reseller it would own (not yet made).
+func partitionZero(t *testing.T) (l *Ledger, ctx context.Context, admin, reseller string) {
+	t.Helper()
+	tl := newTestLedgerIn(t, eventstore.Options{}, wire.Partition{Index: 0, Count: 2})
+	reseller = "r0"
+	for i := 1; !tl.Partition().Owns(reseller); i++ {
+		reseller = fmt.Sprintf("r%d", i)
+	}
+	return tl.Ledger, context.Background(), tl.token, reseller
 }

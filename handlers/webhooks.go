@@ -210,10 +210,12 @@ func (l *Ledger) WebhookSecret(w domain.Webhook) (string, error) {
 
 // DisableWebhook pauses a webhook as the ledger itself (the delivering edge, after repeated
 // failures), with the reason the event keeps; webhook.enable resumes it.
-func (l *Ledger) DisableWebhook(ctx context.Context, id, reason string) error {
-	p := &prepared{cmd: domain.WebhookDisable{WebhookID: id, Reason: reason},
+func (l *Ledger) DisableWebhook(ctx context.Context, w domain.Webhook, reason string) error {
+	// Addressed to the webhook's reseller, as its own commands are: on a partitioned ledger an
+	// unaddressed change of a reseller's data is refused.
+	p := &prepared{cmd: domain.WebhookDisable{WebhookID: w.ID, Reason: reason}, addressed: w.ResellerID,
 		result: func(*domain.State, time.Time) any { return nil }}
-	_, f := l.submit(ctx, eventstore.Command{Actor: "ledger", Decide: l.decision(p)}, "")
+	_, f := l.submit(ctx, eventstore.Command{Actor: "ledger", Decide: l.decision(p)}, w.ResellerID)
 	if f != nil {
 		return f.Err
 	}

@@ -345,7 +345,7 @@ func (d *Deliverer) deliver(ctx context.Context, h domain.Webhook, key []byte, p
 				}
 				d.o.Log.Warn("webhook paused", "webhook", h.ID, "reason", reason)
 				d.giveBack(msg) // the event comes again once the webhook is enabled
-				if err := d.o.Ledger.DisableWebhook(ctx, h.ID, reason); err != nil {
+				if err := d.o.Ledger.DisableWebhook(ctx, h, reason); err != nil {
 					return err
 				}
 				return errPaused
