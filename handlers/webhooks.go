@@ -133,9 +133,12 @@ type webhookDeliveriesQuery struct {
 
 // WebhookDelivery is one attempt to deliver one event to one webhook.
 type WebhookDelivery struct {
-	EventID   string    `json:"eventId"`
-	EventType string    `json:"eventType"`
-	Sequence  uint64    `json:"sequence"`
+	EventID   string `json:"eventId"`
+	EventType string `json:"eventType"`
+	Sequence  uint64 `json:"sequence"`
+	// Stream is the event stream the event came from, on a ledger partitioned by reseller (a
+	// system webhook's events come from every partition's, and a sequence is a place in one).
+	Stream    string    `json:"stream,omitempty"`
 	Attempt   int       `json:"attempt"` // 1 for the first try of this event
 	At        time.Time `json:"at"`
 	Status    int       `json:"status,omitempty"` // the receiver's HTTP status; 0 if none came

@@ -145,6 +145,22 @@ func systemWebhook(t *testing.T, admin *client.Client, to func(int, string) *cli
 		}
 	}
 
+	// Its attempts, listed by partition 0, name the stream each event came from.
+	var attempts struct {
+		Attempts []struct{ EventID, Stream string }
+	}
+	raw, err := admin.Query(t.Context(), "webhook.deliveries", map[string]any{"webhookId": "everything"})
+	if err != nil || json.Unmarshal(raw, &attempts) != nil {
+		t.Fatalf("webhook.deliveries: %s %v", raw, err)
+	}
+	streams := map[string]int{}
+	for _, a := range attempts.Attempts {
+		streams[a.Stream]++
+	}
+	if streams["LEDGER_EVENTS_0"] == 0 || streams["LEDGER_EVENTS_1"] == 0 || len(streams) != 2 {
+		t.Errorf("the attempts name the streams %v; want partition 0's and 1's", streams)
+	}
+
 	// Partition 1's events fail: the webhook is paused on partition 0, which decided it.
 	recv.then("500")
 	r1 := resellerIn(1, 2)
@@ -153,7 +169,7 @@ func systemWebhook(t *testing.T, admin *client.Client, to func(int, string) *cli
 		raw, _ := admin.Query(t.Context(), "webhook.list", map[string]any{})
 		return strings.Contains(string(raw), `"enabled":false`)
 	})
-	raw, _ := admin.Query(t.Context(), "webhook.list", map[string]any{})
+	raw, _ = admin.Query(t.Context(), "webhook.list", map[string]any{})
 	if !strings.Contains(string(raw), "paused after 3 failed deliveries in a row") {
 		t.Errorf("the paused webhook says no reason: %s", raw)
 	}

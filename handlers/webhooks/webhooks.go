@@ -323,6 +323,9 @@ func (d *Deliverer) deliver(ctx context.Context, h domain.Webhook, key []byte, p
 			status, err := d.post(ctx, h.URL, key, env.ID, msg.Data())
 			a := handlers.WebhookDelivery{EventID: env.ID, EventType: env.Type, Sequence: env.Sequence, Attempt: attempt,
 				At: time.Now().UTC(), Status: status, Delivered: err == nil}
+			if part.Partitioned() {
+				a.Stream = part.StreamName()
+			}
 			if err != nil {
 				a.Error = err.Error()
 			}
