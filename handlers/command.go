@@ -80,7 +80,7 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 		if err != nil {
 			return nil, Refuse(err)
 		}
-		p.caller, p.addressed = &cred, r.Reseller
+		p.caller, p.addressed, p.unaddressable = &cred, r.Reseller, r.AddressByScope
 		if hb, ok := p.cmd.(domain.MachineHeartbeat); ok {
 			if reply, fast := l.fastHeartbeat(cred, hb); fast {
 				return reply, nil
@@ -221,6 +221,9 @@ func (l *Ledger) decide(tx *eventstore.Tx, p *prepared, undo *domain.Undo) (deci
 			return decided{}, misaddressed(p.addressed, reseller)
 		}
 		if p.addressed == "" && reseller != "" && l.partition.Partitioned() {
+			if p.unaddressable {
+				return decided{}, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data, which HTTP cannot address: send it over NATS to ledger.v1.cmd.<command>.%s, or over HTTP with a credential of the reseller, at its partition's listener", reseller, reseller)
+			}
 			return decided{}, domain.Errorf(CodeMisaddressed, "subject", "the ledger is partitioned by reseller and the command changes reseller %q's data: address it to %q (ledger.v1.cmd.<command>.%s)", reseller, reseller, reseller)
 		}
 		if reseller == "" && l.partition.Index > 0 {

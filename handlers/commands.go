@@ -30,6 +30,9 @@ type prepared struct {
 	// addressed is the reseller the command's subject names (ledger.v1.cmd.<command>.<reseller>),
 	// "" if it names none: every event the command makes must then be that reseller's.
 	addressed string
+	// unaddressable says the command came by HTTP, which has no addressed form: a refusal for
+	// want of an address says what to do instead.
+	unaddressable bool
 }
 
 // resultFunc renders a command's reply "result" from the write model after its events applied.

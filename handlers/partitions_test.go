@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/licledger/licledger/domain"
@@ -69,6 +70,8 @@ func TestHTTPAddressesByTheCredentialsReseller(t *testing.T) {
 			t.Errorf("%s: tenant.create refused: %v", c.who, f.Err)
 		case !c.ok && (f == nil || f.Err.Code != CodeMisaddressed):
 			t.Errorf("%s: tenant.create unaddressed: %v; want MISADDRESSED", c.who, f)
+		case !c.ok && c.byScope != strings.Contains(f.Err.Message, "HTTP cannot address"):
+			t.Errorf("%s: the refusal says %q; it should say what to do %s", c.who, f.Err.Message, map[bool]string{true: "over HTTP", false: "on NATS"}[c.byScope])
 		}
 	}
 	// A reseller's admin logs in the same way: its session is its reseller's credential.
