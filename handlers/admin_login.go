@@ -81,8 +81,8 @@ func (l *Ledger) adminLogin(ctx context.Context, r Request) ([]byte, *Failure) {
 	if ok := verifyPassword(w.Password, stored); !ok || stored == "" {
 		return nil, failed()
 	}
-	if r.Reseller == "" && r.AddressByScope && l.partition.Partitioned() {
-		r.Reseller = a.ResellerID // as Command addresses a reseller's credential (AddressByScope)
+	if f := l.addressByScope(&r, a.ResellerID); f != nil { // its session is its reseller's credential
+		return nil, f
 	}
 	token, hash, prefix := l.secrets.NewToken()
 	cmd := domain.AdminLogin{Username: w.Username, VerifiedHash: a.PasswordHash, TokenHash: hash, TokenPrefix: prefix,

@@ -54,13 +54,8 @@ func (l *Ledger) Command(ctx context.Context, r Request) ([]byte, *Failure) {
 	if f := authorize(cred.Role, r.Name); f != nil {
 		return nil, f
 	}
-	if r.Reseller == "" && r.AddressByScope && l.partition.Partitioned() && cred.Scope.ResellerID != "" {
-		// Only the reseller's partition holds its credentials, so this is that partition; the
-		// check stays, should that ever change.
-		r.Reseller = cred.Scope.ResellerID
-		if f := l.checkPartition(r.Reseller); f != nil {
-			return nil, f
-		}
+	if f := l.addressByScope(&r, cred.Scope.ResellerID); f != nil {
+		return nil, f
 	}
 	env := &commandEnv{secrets: l.secrets, passwordRule: l.passwordRule, caller: cred, personal: l.personal, licenseKeys: l.licenseKeys}
 	var decide func(*eventstore.Tx) (func(eventstore.Receipt) []byte, error)
@@ -143,6 +138,18 @@ func (l *Ledger) submit(ctx context.Context, cmd eventstore.Command, reseller st
 		return nil, Refuse(err)
 	}
 	return reply, nil
+}
+
+// addressByScope addresses r to reseller, the one its caller belongs to ("" for none), when r came
+// by a transport with no addressed form (Request.AddressByScope) to a partitioned ledger. Only the
+// reseller's partition holds its credentials and admins, so this is that partition; the check
+// stays, should that ever change.
+func (l *Ledger) addressByScope(r *Request, reseller string) *Failure {
+	if r.Reseller != "" || !r.AddressByScope || !l.partition.Partitioned() || reseller == "" {
+		return nil
+	}
+	r.Reseller = reseller
+	return l.checkPartition(reseller)
 }
 
 // misaddressed refuses a command addressed to one reseller that changes another's data (or

@@ -3,8 +3,9 @@
 // event store's sequencer, and its reply rendered; a query is answered from the read models (or
 // from the log as of an earlier point), rendered at the caller's view level. It knows no NATS,
 // HTTP or Prometheus type (internal/archtest checks it): the edges in natsapi (the micro service,
-// NATS authentication and the auth callout, the views bucket) and httpapi (the commands and queries
-// under /v1/, the dashboard, the probes) call Command, Query and Authenticate, and metrics counts what they see.
+// NATS authentication and the auth callout, the views bucket) and httpapi (the commands and
+// queries under /v1/, the dashboard, the probes) call Command, Query and Authenticate, and
+// metrics counts what they see.
 // A Ledger is built once from Options; nothing changes it afterwards.
 //
 // Secrets (API tokens, license keys) exist in plaintext only in the reply that creates them.

@@ -13,12 +13,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/licledger/licledger/client"
 	"github.com/licledger/licledger/eventstore"
+	"github.com/licledger/licledger/wire"
 )
 
 const (
@@ -110,6 +112,16 @@ func (g global) streamName() string {
 		return eventsStream + "_" + g.partition
 	}
 	return eventsStream
+}
+
+// eventPrefix is the subject space of streamName's events: ledger.v1.evt., or with --partition k
+// (a number: parseGlobal checked it) the partition's, ledger.v1.p.<k>.evt.
+func (g global) eventPrefix() string {
+	if g.partition != "" {
+		k, _ := strconv.Atoi(g.partition)
+		return wire.InPartition(k, wire.EventPrefix)
+	}
+	return wire.EventPrefix
 }
 
 func query[R any](ctx context.Context, c *client.Client, name string, body any) (R, error) {

@@ -6,14 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/licledger/licledger/client"
-	"github.com/licledger/licledger/wire"
 )
 
 // runFollow is `ledgerctl events follow`: the reseller's events from a sequence on, then live,
@@ -38,17 +36,8 @@ func runFollow(ctx context.Context, g global, args []string, stdout, stderr io.W
 		return err
 	}
 	defer nc.Close()
-	// With --partition k, the partition's stream and subjects (LEDGER_EVENTS_<k>).
-	subject := wire.EventPrefix
-	if g.partition != "" {
-		k, err := strconv.Atoi(g.partition)
-		if err != nil {
-			return fmt.Errorf("events follow: --partition %q is not a partition number", g.partition)
-		}
-		subject = wire.InPartition(k, wire.EventPrefix)
-	}
 	opened, cancel := context.WithTimeout(ctx, 5*time.Second)
-	feed, err := client.FollowOn(opened, nc, g.token, g.streamName(), subject+*reseller+".>", *from)
+	feed, err := client.FollowOn(opened, nc, g.token, g.streamName(), g.eventPrefix()+*reseller+".>", *from)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("events follow: %w (a feed needs a credential scoped to that reseller as a whole, whose role sees all of it)", err)

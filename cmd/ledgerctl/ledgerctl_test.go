@@ -306,3 +306,17 @@ func TestEveryEndpointHasASubcommand(t *testing.T) {
 // reseller and tenant on admin.update, which cannot change) so that the ledger can refuse them
 // by name (FIELD_NOT_ALLOWED); ledgerctl has no flag to send them.
 var readOnlyAttribute = map[string]bool{"accessType": true, "userLevel": true, "readOnly": true, "language_code": true}
+
+// TestPartitionNamesTheStream: --partition k reads partition k's stream and subjects, which
+// `audit replay --stream` and `events follow` use; without it, the unpartitioned ones.
+func TestPartitionNamesTheStream(t *testing.T) {
+	for _, c := range []struct{ partition, stream, prefix string }{
+		{"", "LEDGER_EVENTS", "ledger.v1.evt."},
+		{"1", "LEDGER_EVENTS_1", "ledger.v1.p.1.evt."},
+	} {
+		g := global{partition: c.partition}
+		if g.streamName() != c.stream || g.eventPrefix() != c.prefix {
+			t.Errorf("--partition %q: stream %q, subjects %q; want %q, %q", c.partition, g.streamName(), g.eventPrefix(), c.stream, c.prefix)
+		}
+	}
+}

@@ -15,9 +15,9 @@ import (
 )
 
 // HTTPHandler serves /healthz (the process is up), /readyz (ready() says the ledger may take
-// traffic), the dashboard, the JSON Schemas under /schemas/, api (the commands and queries: API) under /v1/ and,
-// if operator is not nil, the operator's endpoints (/metrics, /debug/pprof/: OperatorHandler,
-// wrapped by OperatorOnly) beside them.
+// traffic), the dashboard, the JSON Schemas under /schemas/, api (the commands and queries: API)
+// under /v1/ and, if operator is not nil, the operator's endpoints (/metrics, /debug/pprof/:
+// OperatorHandler, wrapped by OperatorOnly) beside them.
 func HTTPHandler(ready func() (bool, string), api, operator http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)

@@ -228,10 +228,10 @@ func consumerName(id string) string { return "webhook_" + id }
 // that it is still at it; after a crash, the event comes again this long after its last attempt.
 func (d *Deliverer) ackWait() time.Duration { return d.o.Timeout + 5*time.Second }
 
-// work delivers h's events, in order on each stream it reads, until ctx ends or h is paused.
-// With several streams (a system webhook of a partitioned ledger) each is read on its own: a
-// stream that fails (another partition not started yet) is tried again without holding up the
-// others, and a pause on any of them ends them all.
+// work delivers h's events, in order on each stream it reads (several for a system webhook of
+// a partitioned ledger), until ctx ends or h is paused. Each stream is read on its own: one that
+// fails (a NATS outage, another partition not started yet) is tried again after Poll without
+// holding up the others, and a pause on any of them ends them all.
 func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 	secret, err := d.o.Ledger.WebhookSecret(h)
 	if err != nil {
@@ -241,17 +241,10 @@ func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 	if err != nil {
 		return fmt.Errorf("the secret: %w", err)
 	}
-	parts := d.streams(h)
-	if len(parts) == 1 {
-		if err := d.deliver(ctx, h, key, parts[0]); !errors.Is(err, errPaused) {
-			return err
-		}
-		return nil
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, part := range parts {
+	for _, part := range d.streams(h) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				err := d.deliver(ctx, h, key, part)
@@ -260,7 +253,7 @@ func (d *Deliverer) work(ctx context.Context, h domain.Webhook) error {
 					return
 				}
 				if err != nil && ctx.Err() == nil {
-					d.o.Log.Warn("webhook delivery from a partition's stream stopped; retrying", "webhook", h.ID, "stream", part.StreamName(), "err", err)
+					d.o.Log.Warn("webhook delivery stopped; retrying", "webhook", h.ID, "stream", part.StreamName(), "err", err)
 					select {
 					case <-ctx.Done():
 					case <-time.After(d.o.Poll):
